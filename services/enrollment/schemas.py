@@ -1,0 +1,279 @@
+"""Request and response bodies of the enrollment API, with OpenAPI examples."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from services.enrollment.domain.eligibility import PRIORITY_CATEGORIES, RESIDENCY_STATUSES
+
+Track = Literal["mid_career_special", "company_partnered", "specialist_technical", "national_qualification",
+                "ai_hightech", "work_experience_bridge", "career_break_women", "other"]
+Residency = Literal[RESIDENCY_STATUSES]  # type: ignore[valid-type]
+Priority = Literal[PRIORITY_CATEGORIES]  # type: ignore[valid-type]
+Gender = Literal["female", "male", "other"]
+Code = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+def _example(**example: object) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+class CampusIn(BaseModel):
+    model_config = _example(code="jungbu", name="Jungbu Campus", city="Seoul")
+    code: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    city: str = Field("", max_length=100)
+
+
+class CampusOut(CampusIn):
+    pass
+
+
+class ProgrammeIn(BaseModel):
+    model_config = _example(code="JB-WELD-2026", title="Special Welding", campus="jungbu",
+                            track="national_qualification", total_hours=960, completion_threshold=0.8,
+                            qualification_codes=["WELD-CRAFTSMAN"], min_age=15)
+    code: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_\-]+$")
+    title: str = Field(min_length=1, max_length=300)
+    campus: str = Code
+    track: Track
+    total_hours: int = Field(ge=1, le=5000)
+    completion_threshold: float = Field(0.8, ge=0.5, le=1.0)
+    qualification_codes: list[str] = Field(default_factory=list, max_length=20)
+    min_age: int = Field(15, ge=0, le=100)
+    max_age: int | None = Field(None, ge=0, le=120)
+    allowed_residency: list[Residency] | None = Field(
+        None, description="default: city resident, foreign permanent resident, marriage immigrant or their child")
+    career_break_women_only: bool = False
+
+    @model_validator(mode="after")
+    def _ages(self) -> "ProgrammeIn":
+        if self.max_age is not None and self.max_age < self.min_age:
+            raise ValueError("max_age must not be below min_age")
+        return self
+
+
+class ProgrammeOut(BaseModel):
+    id: uuid.UUID
+    code: str
+    title: str
+    campus: str
+    track: str
+    total_hours: int
+    completion_threshold: float
+    qualification_codes: list[str]
+    min_age: int
+    max_age: int | None
+    allowed_residency: list[str]
+    career_break_women_only: bool
+
+
+class Timetable(BaseModel):
+    model_config = _example(weekdays=[0, 1, 2, 3, 4], start="09:00", end="18:00", break_minutes=60, holidays=[])
+    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7,
+                                description="0 = Monday ... 6 = Sunday")
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+    break_minutes: int = Field(60, ge=0, le=600)
+    holidays: list[date] = Field(default_factory=list, max_length=400)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Timetable":
+        if any(d < 0 or d > 6 for d in self.weekdays):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        if self.end <= self.start:
+            raise ValueError("a session must end after it starts")
+        return self
+
+
+class CohortIn(BaseModel):
+    model_config = _example(programme_id="6f1c1c1e-3d1a-4c55-9b7e-2f0f4c7e9a10", label="2026-2", capacity=20,
+                            application_opens="2026-12-01", application_closes="2026-12-20",
+                            start_date="2027-01-04", end_date="2027-06-30",
+                            timetable={"weekdays": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00",
+                                       "break_minutes": 60})
+    programme_id: uuid.UUID
+    label: str = Field(min_length=1, max_length=100)
+    capacity: int = Field(ge=1, le=1000)
+    application_opens: date
+    application_closes: date
+    start_date: date
+    end_date: date
+    timetable: Timetable = Field(default_factory=Timetable)
+
+    @model_validator(mode="after")
+    def _dates(self) -> "CohortIn":
+        if self.application_closes < self.application_opens:
+            raise ValueError("application_closes is before application_opens")
+        if self.start_date < self.application_opens:
+            raise ValueError("start_date is before application_opens")
+        if self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        if (self.end_date - self.start_date).days > 3 * 366:
+            raise ValueError("a cohort runs three years at the most")
+        return self
+
+
+class SessionOut(BaseModel):
+    date: date
+    start: time
+    end: time
+    hours: float
+
+
+class CohortOut(BaseModel):
+    id: uuid.UUID
+    programme_id: uuid.UUID
+    programme_code: str
+    campus: str
+    label: str
+    capacity: int
+    application_opens: date
+    application_closes: date
+    start_date: date
+    end_date: date
+    selection_done: bool
+    session_count: int
+
+
+class CohortStats(BaseModel):
+    cohort_id: uuid.UUID
+    capacity: int
+    applications: int
+    eligible: int
+    ineligible: int
+    competition_ratio: float = Field(description="applications / capacity")
+    priority_quota: int
+    selected: int
+    priority_selected: int
+    above_capacity: int
+    waitlisted: int
+    accepted: int
+    declined: int
+    withdrawn: int
+    seats_taken: int
+    seats_free: int
+
+
+class ApplicantIn(BaseModel):
+    model_config = _example(campus="jungbu", name="Kim Minji", birth_date="1994-05-17", gender="female",
+                            residency_status="city_resident", career_break=True,
+                            priority_categories=["single_parent"], leaving_care=False,
+                            email="minji@example.org", phone="010-0000-0000")
+    campus: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    birth_date: date
+    gender: Gender | None = None
+    residency_status: Residency
+    career_break: bool = False
+    priority_categories: list[Priority] = Field(default_factory=list, max_length=6)
+    leaving_care: bool = False
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+\-() ]{4,40}$")
+
+    @model_validator(mode="after")
+    def _birth(self) -> "ApplicantIn":
+        if self.birth_date >= date.today() or self.birth_date.year < 1900:
+            raise ValueError("birth_date must be a past date after 1900")
+        return self
+
+
+class ApplicantOut(BaseModel):
+    id: uuid.UUID
+    campus: str
+    name: str
+    birth_date: date
+    gender: str | None
+    residency_status: str
+    career_break: bool
+    priority_categories: list[str]
+    leaving_care: bool
+    email: str | None
+    phone: str | None
+
+
+class ApplicationIn(BaseModel):
+    model_config = _example(applicant_id="0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11",
+                            cohort_id="9a3d2b1c-7e4f-4a6b-8c9d-0e1f2a3b4c5d", score=82.5)
+    applicant_id: uuid.UUID
+    cohort_id: uuid.UUID
+    score: float = Field(0, ge=0, le=100, description="document and interview score")
+
+
+class ScoreIn(BaseModel):
+    score: float = Field(ge=0, le=100)
+
+
+class Reason(BaseModel):
+    rule: str
+    message: str
+    field: str | None = None
+
+
+class ApplicationOut(BaseModel):
+    id: uuid.UUID
+    applicant_id: uuid.UUID
+    cohort_id: uuid.UUID
+    campus: str
+    score: float
+    applied_at: datetime
+    status: str
+    priority: bool
+    above_capacity: bool
+    waitlist_position: int | None
+    reasons: list[Reason]
+    enrollment_id: uuid.UUID | None = None
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SelectionOut(BaseModel):
+    cohort_id: uuid.UUID
+    capacity: int
+    priority_quota: int
+    selected: int
+    priority_selected: int
+    above_capacity: int
+    waitlisted: int
+
+
+class WithdrawIn(BaseModel):
+    model_config = _example(date="2027-02-15", reason="early_employment")
+    date: date
+    reason: Literal["early_employment", "personal", "health", "dropout", "moved", "other"]
+
+
+class EnrollmentOut(BaseModel):
+    id: uuid.UUID
+    application_id: uuid.UUID
+    trainee_id: uuid.UUID
+    cohort_id: uuid.UUID
+    campus: str
+    status: str
+    enrolled_on: date
+    withdrawn_on: date | None
+    withdraw_reason: str | None
+    outcome_date: date | None
+    final_rate: float | None
+
+
+class ImportRow(BaseModel):
+    row: int
+    status: Literal["imported", "refused"]
+    application_id: uuid.UUID | None = None
+    applicant_id: uuid.UUID | None = None
+    application_status: str | None = None
+    errors: list[Reason] = []
+
+
+class ImportReport(BaseModel):
+    cohort_id: uuid.UUID
+    rows: int
+    imported: int
+    refused: int
+    report: list[ImportRow]

@@ -1,0 +1,1 @@
+"""The services' common kernel: settings, database, events, outbox, consumer, auth, errors, logs, metrics."""

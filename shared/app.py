@@ -1,0 +1,192 @@
+"""Every service's FastAPI app is made here, so the four look and behave alike.
+
+A service gives its name, routers, tables and event handlers; this adds the
+``/<service>/v1`` prefix, OpenAPI at ``/<service>/openapi.json``, problem responses,
+auth, correlation ids, JSON logs, ``/healthz``, ``/readyz``, ``/metrics``, the outbox
+relay and the event consumer.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import MetaData, event
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import migrations
+from shared.auth import TokenVerifier
+from shared.consumer import EventConsumer, Handler
+from shared.db import Database
+from shared.kafka import make_consumer, make_producer
+from shared.logging import clean_correlation_id, correlation_id
+from shared.metrics import ServiceMetrics
+from shared.outbox import OutboxRelay, backlog
+from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
+from shared.settings import ServiceSettings
+
+log = logging.getLogger("trainingops.http")
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    metadata: MetaData
+    routers: list[APIRouter]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    openapi_tags: list[dict[str, str]] = field(default_factory=list)
+    # Extra background work (e.g. attendance closing ended cohorts): called with the app, returns a stop function.
+    background: list[Callable[[FastAPI], Callable[[], None]]] = field(default_factory=list)
+
+
+class ObservabilityMiddleware:
+    """Correlation id in and out, one JSON access line, and the HTTP metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        cid = clean_correlation_id(headers.get(b"x-correlation-id", b"").decode("latin-1") or None)
+        token = correlation_id.set(cid)
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(b"x-correlation-id", cid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope.get("method", "")
+            self.metrics.http_requests.labels(self.metrics.service, method, route, str(status)).inc()
+            self.metrics.http_latency.labels(self.metrics.service, method, route).observe(elapsed)
+            if route not in ("/metrics", "/healthz", "/readyz"):
+                log.info("request", extra={"method": method, "route": route, "status": status,
+                                           "ms": round(elapsed * 1000, 1)})
+            correlation_id.reset(token)
+
+
+def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    metrics = ServiceMetrics(spec.name)
+    prefix = f"/{spec.name}"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            migrations.upgrade(spec.name, settings.database_url)
+        db = Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        app.state.db = db
+        metrics.watch_outbox(lambda: backlog(db))
+        client = f"{settings.kafka_client_id_prefix}-{spec.name}"
+        producer_factory = lambda: make_producer(settings.kafka_bootstrap_servers, client)  # noqa: E731
+        stops: list[Callable[[], None]] = []
+        if settings.relay_enabled:
+            relay = OutboxRelay(db, producer_factory, batch_size=settings.outbox_batch_size,
+                                poll_interval_s=settings.outbox_poll_interval_s,
+                                on_published=lambda n: metrics.events_published.labels(spec.name).inc(n))
+            event.listen(db._sessions, "after_commit", lambda _s: relay.wake())
+            relay.start()
+            app.state.relay = relay
+            stops.append(relay.stop)
+        if settings.consumer_enabled and spec.handlers:
+            consumer = EventConsumer(
+                service=spec.name, db=db, handlers=spec.handlers, metrics=metrics,
+                producer_factory=producer_factory,
+                consumer_factory=lambda: make_consumer(
+                    settings.kafka_bootstrap_servers, settings.consumer_group_id, client,
+                    session_timeout_ms=settings.consumer_session_timeout_ms,
+                    heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
+                    max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
+                    max_poll_records=settings.consumer_max_poll_records),
+                retries=settings.consumer_retries, retry_backoff_s=settings.consumer_retry_backoff_s)
+            consumer.start()
+            app.state.consumer = consumer
+            stops.append(consumer.stop)
+        for start in spec.background:
+            stops.append(start(app))
+        log.info("service started", extra={"service": spec.name})
+        try:
+            yield
+        finally:
+            for stop in reversed(stops):
+                stop()
+            db.dispose()
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version="1.0.0",
+        openapi_url=f"{prefix}/openapi.json",
+        docs_url=f"{prefix}/docs",
+        redoc_url=f"{prefix}/redoc",
+        openapi_tags=spec.openapi_tags,
+        responses=PROBLEM_RESPONSES,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.verifier = TokenVerifier(settings)
+    install_problem_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"], expose_headers=["X-Correlation-ID"])
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @app.get("/readyz", tags=["operations"], summary="Database and broker are reachable")
+    def readyz() -> JSONResponse:
+        checks: dict[str, Any] = {}
+        try:
+            app.state.db.ping()
+            checks["database"] = "ok"
+        except Exception:
+            checks["database"] = "unreachable"
+        checks["broker"] = "ok" if broker_reachable(settings.kafka_bootstrap_servers) else "unreachable"
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        return JSONResponse({"type": "/problems/not-ready", "title": "Not ready", "status": 503,
+                             "detail": "A dependency is unreachable.", "code": "not-ready", "checks": checks},
+                            status_code=503, media_type="application/problem+json")
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+    def metrics_endpoint():  # type: ignore[no-untyped-def]
+        return metrics.render()
+
+    for router in spec.routers:
+        app.include_router(router, prefix=f"{prefix}/v1")
+    return app
+

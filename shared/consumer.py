@@ -1,0 +1,201 @@
+"""The consumer runner: idempotent handling, offsets after commit, retries, dead letters.
+
+Each message is handled in one database transaction that also records its event id
+in ``processed_event``; a redelivered event finds its id there and has no second
+effect. Offsets are committed only after the database commits. A message that still
+fails after the retries goes, with the error in its headers, to the consumer's
+dead-letter topic, and the consumer moves on.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from pydantic import ValidationError
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from shared.db import Database, utcnow
+from shared.events import EVENTS, CloudEvent, EventData, dlq_for
+from shared.logging import causation_id, correlation_id
+from shared.metrics import ServiceMetrics
+from shared.tables import processed_event
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, Any, CloudEvent], None]
+
+
+class PermanentEventError(Exception):
+    """An event that no retry can fix (malformed, contradicts the contract): dead-letter it at once."""
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        service: str,
+        db: Database,
+        handlers: dict[str, Handler],
+        consumer_factory: Callable[[], KafkaConsumer],
+        producer_factory: Callable[[], KafkaProducer],
+        metrics: ServiceMetrics | None = None,
+        retries: int = 3,
+        retry_backoff_s: float = 0.2,
+    ) -> None:
+        self.service = service
+        self.db = db
+        self.handlers = handlers
+        self.topics = sorted({EVENTS[t].topic for t in handlers})
+        self.consumer_factory = consumer_factory
+        self.producer_factory = producer_factory
+        self.metrics = metrics
+        self.retries = retries
+        self.retry_backoff_s = retry_backoff_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._producer: KafkaProducer | None = None
+        self._lag_checked = 0.0
+        self.healthy = False
+
+    # -- lifecycle ---------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"{self.service}-consumer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=2)
+            except Exception:
+                pass
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            consumer = None
+            try:
+                consumer = self.consumer_factory()
+                consumer.subscribe(self.topics)
+                while not self._stop.is_set():
+                    batch = consumer.poll(timeout_ms=500)
+                    self.healthy = True
+                    backoff = 0.5
+                    for records in batch.values():
+                        for record in records:
+                            self.handle_record(record)
+                    if batch:
+                        consumer.commit()
+                    self._update_lag(consumer)
+            except Exception as exc:
+                self.healthy = False
+                log.warning("consumer loop failed; reconnecting", extra={"error": type(exc).__name__})
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                if consumer is not None:
+                    try:
+                        consumer.close(autocommit=False)
+                    except Exception:
+                        pass
+
+    def _update_lag(self, consumer: KafkaConsumer) -> None:
+        if self.metrics is None or time.monotonic() - self._lag_checked < 5:
+            return
+        self._lag_checked = time.monotonic()
+        assigned = list(consumer.assignment())
+        if not assigned:
+            return
+        ends = consumer.end_offsets(assigned)
+        for tp in assigned:
+            position = consumer.position(tp)
+            self.metrics.consumer_lag.labels(self.service, tp.topic, str(tp.partition)).set(
+                max(0, ends.get(tp, position) - position)
+            )
+
+    # -- one message -------------------------------------------------------
+    def handle_record(self, record: Any) -> str:
+        """Handle one Kafka record; returns 'done', 'duplicate', 'ignored' or 'dead-lettered'."""
+        try:
+            event = CloudEvent.from_bytes(record.value)
+        except (ValidationError, ValueError) as exc:
+            self._dead_letter(record, exc, None)
+            return "dead-lettered"
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            return "ignored"
+        try:
+            data = EVENTS[event.type].data.model_validate(event.data)
+        except ValidationError as exc:
+            self._dead_letter(record, exc, event)
+            return "dead-lettered"
+        attempt = 0
+        while True:
+            try:
+                result = self._apply(handler, event, data)
+                self._count(event.type, result)
+                return result
+            except PermanentEventError as exc:
+                self._dead_letter(record, exc, event)
+                return "dead-lettered"
+            except Exception as exc:
+                attempt += 1
+                if attempt > self.retries:
+                    log.error("event failed after retries", extra={"event_id": event.id, "event_type": event.type,
+                                                                   "error": type(exc).__name__})
+                    self._dead_letter(record, exc, event)
+                    return "dead-lettered"
+                time.sleep(self.retry_backoff_s * (2 ** (attempt - 1)))
+
+    def _apply(self, handler: Handler, event: CloudEvent, data: EventData) -> str:
+        corr = correlation_id.set(event.correlationid or str(uuid.uuid4()))
+        caus = causation_id.set(event.id)
+        try:
+            with self.db.session() as session:
+                try:
+                    session.execute(insert(processed_event).values(
+                        event_id=event.id, event_type=event.type, processed_at=utcnow()))
+                    session.flush()
+                except IntegrityError:
+                    return "duplicate"
+                handler(session, data, event)
+                session.commit()
+                return "done"
+        finally:
+            correlation_id.reset(corr)
+            causation_id.reset(caus)
+
+    def _count(self, event_type: str, result: str) -> None:
+        if self.metrics:
+            self.metrics.events_consumed.labels(self.service, event_type, result).inc()
+
+    def _dead_letter(self, record: Any, exc: Exception, event: CloudEvent | None) -> None:
+        if self._producer is None:
+            self._producer = self.producer_factory()
+        headers = [
+            ("dlq.error.type", type(exc).__name__.encode()),
+            ("dlq.error.message", str(exc)[:2000].encode()),
+            ("dlq.original.topic", record.topic.encode()),
+            ("dlq.original.partition", str(record.partition).encode()),
+            ("dlq.original.offset", str(record.offset).encode()),
+            ("dlq.consumer", self.service.encode()),
+        ]
+        if event is not None:
+            headers += [("dlq.event.id", event.id.encode()), ("dlq.event.type", event.type.encode())]
+        # Raises if the broker refuses: the offset is then not committed and the message comes back.
+        self._producer.send(dlq_for(self.service), key=record.key, value=record.value, headers=headers).get(timeout=15)
+        if self.metrics:
+            self.metrics.dlq_messages.labels(self.service).inc()
+        self._count(event.type if event else "unparseable", "dead-lettered")
+        log.warning("message dead-lettered", extra={"topic": record.topic, "partition": record.partition,
+                                                    "offset": record.offset, "error": type(exc).__name__})
+

@@ -1,0 +1,76 @@
+"""Alembic, one history per service: ``services/<name>/migrations``.
+
+    python -m shared.migrations enrollment upgrade
+    python -m shared.migrations enrollment revision "add waitlist index"
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import MetaData, create_engine, pool
+
+from shared.db import KERNEL_METADATA, normalise_url
+from shared import tables as _kernel_tables  # noqa: F401  (registers the kernel tables)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(service: str, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(service: str, url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(service, url), revision)
+
+
+def run_env(metadata: MetaData) -> None:
+    """The body of every service's ``migrations/env.py``."""
+    from alembic import context
+
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set"
+    targets = [metadata, KERNEL_METADATA]
+    is_sqlite = url.startswith("sqlite")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=targets, literal_binds=True, render_as_batch=is_sqlite)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=targets, render_as_batch=is_sqlite,
+                          compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.migrations")
+    parser.add_argument("service")
+    parser.add_argument("action", choices=["upgrade", "revision", "downgrade"])
+    parser.add_argument("message", nargs="?", default="")
+    parser.add_argument("--url", default="", help="database URL (default: the service's setting)")
+    args = parser.parse_args()
+    url = args.url
+    if not url:
+        import importlib
+
+        url = importlib.import_module(f"services.{args.service}.settings").Settings().database_url
+    cfg = alembic_config(args.service, url)
+    if args.action == "upgrade":
+        command.upgrade(cfg, "head")
+    elif args.action == "downgrade":
+        command.downgrade(cfg, "-1")
+    else:
+        command.revision(cfg, message=args.message or "change", autogenerate=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Transactional outbox: events are written with the rows that cause them, then relayed.
+
+``emit`` adds an event to the caller's transaction. ``OutboxRelay`` publishes pending
+rows in id order (``acks=all``, idempotent producer), then marks them sent. If the
+broker is down the API keeps working and events wait; a crash between publish and
+mark re-publishes, and consumers drop the duplicate by event id.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from kafka import KafkaProducer
+from sqlalchemy import func, insert, select, update
+from sqlmodel import Session
+
+from shared.db import Database, utcnow
+from shared.events import CONTENT_TYPE, EVENTS, EventData, build_event
+from shared.logging import causation_id, correlation_id
+from shared.tables import outbox
+
+log = logging.getLogger(__name__)
+
+
+def _row(event_type: str, data: EventData | dict) -> dict:
+    event, key = build_event(event_type, data, correlation_id=correlation_id.get(), causation_id=causation_id.get())
+    return dict(event_id=event.id, event_type=event.type, topic=EVENTS[event_type].topic, message_key=key,
+                payload=event.to_bytes().decode(), created_at=utcnow())
+
+
+def emit(session: Session, event_type: str, data: EventData | dict) -> str:
+    """Add an event to the current transaction's outbox; returns the event id."""
+    row = _row(event_type, data)
+    session.execute(insert(outbox).values(**row))
+    return row["event_id"]
+
+
+def emit_many(session: Session, items: list[tuple[str, EventData | dict]]) -> None:
+    """Add many events to the current transaction's outbox in one statement, in order."""
+    if items:
+        session.execute(insert(outbox), [_row(t, d) for t, d in items])
+
+
+def backlog(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar_one()
+
+
+class OutboxRelay:
+    """Publishes the outbox in a background thread; several replicas may run at once on PostgreSQL."""
+
+    def __init__(
+        self,
+        db: Database,
+        producer_factory: Callable[[], KafkaProducer],
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.5,
+        on_published: Callable[[int], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.producer_factory = producer_factory
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self.on_published = on_published
+        self._producer: KafkaProducer | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.healthy = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        self._close_producer()
+
+    def _close_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=2)
+            except Exception:
+                pass
+            self._producer = None
+
+    def _run(self) -> None:
+        backoff = self.poll_interval_s
+        while not self._stop.is_set():
+            try:
+                sent = self.relay_once()
+                self.healthy = True
+                backoff = self.poll_interval_s
+                if sent >= self.batch_size:
+                    continue  # more waiting: go again at once
+            except Exception as exc:  # broker or database unavailable: keep events, back off
+                self.healthy = False
+                log.warning("outbox relay failed; will retry", extra={"error": type(exc).__name__})
+                self._close_producer()
+                backoff = min(backoff * 2, 5.0)
+            self._wake.wait(backoff)
+            self._wake.clear()
+
+    def relay_once(self) -> int:
+        """Publish one batch of pending events; returns how many were published."""
+        with self.db.session() as session:
+            query = select(outbox.c.id, outbox.c.topic, outbox.c.message_key, outbox.c.payload).where(
+                outbox.c.sent_at.is_(None)
+            ).order_by(outbox.c.id).limit(self.batch_size)
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = session.execute(query).all()
+            if not rows:
+                return 0
+            if not self.db.is_postgres:
+                # SQLite has one writer at a time: release it while we talk to the broker.
+                session.rollback()
+            if self._producer is None:
+                self._producer = self.producer_factory()
+            futures = [
+                self._producer.send(
+                    row.topic,
+                    key=row.message_key.encode(),
+                    value=row.payload.encode(),
+                    headers=[("content-type", CONTENT_TYPE.encode())],
+                )
+                for row in rows
+            ]
+            self._producer.flush(timeout=15)
+            for future in futures:
+                future.get(timeout=0)  # raises if any send failed: the batch stays pending
+            session.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(sent_at=utcnow()))
+            session.commit()
+        if self.on_published:
+            self.on_published(len(rows))
+        return len(rows)

@@ -1,0 +1,54 @@
+"""Fixtures shared by every test: the real broker and the real PostgreSQL."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support import (IN_CI, Databases, LocalBroker, broker_endpoint, postgres_reachable, postgres_server,
+                           prepare_topics)
+
+
+def _unavailable(what: str) -> None:
+    message = f"{what} is not available"
+    if IN_CI:
+        pytest.fail(message + " (CI runs every integration test; none may be skipped)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def broker_info() -> Iterator[tuple[str, LocalBroker | None]]:
+    try:
+        cm = broker_endpoint()
+        endpoint = cm.__enter__()
+    except Exception as exc:  # noqa: BLE001
+        _unavailable(f"the Kafka-protocol broker ({exc})")
+        return
+    try:
+        prepare_topics(endpoint[0])
+        yield endpoint
+    finally:
+        cm.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def kafka(broker_info: tuple[str, LocalBroker | None]) -> str:
+    return broker_info[0]
+
+
+@pytest.fixture(scope="session")
+def databases() -> Iterator[Databases]:
+    with postgres_server() as server:
+        if not postgres_reachable(server):
+            _unavailable(f"PostgreSQL at {server.split('@')[-1]}")
+        dbs = Databases(server)
+        try:
+            yield dbs
+        finally:
+            dbs.drop_all()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath) or "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
