@@ -177,3 +177,28 @@ def prepare_topics(bootstrap: str) -> None:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, default=str)
+
+
+@contextlib.contextmanager
+def serving(service: str, **overrides: Any) -> Iterator[str]:
+    """The service's real app under uvicorn in a thread; yields its base URL (for concurrency and benchmarks)."""
+    import importlib
+    import threading
+
+    import uvicorn
+
+    from shared.broker import free_port, wait_for_port
+
+    create_app = importlib.import_module(f"services.{service}.main").create_app
+    port = free_port()
+    config = uvicorn.Config(create_app(service_settings(service, **overrides)), host="127.0.0.1", port=port,
+                            log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port("127.0.0.1", port, timeout_s=60)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
