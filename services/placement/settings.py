@@ -1,0 +1,27 @@
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Placement settings: ``PLACEMENT_*``, then ``TRAININGOPS_*``. Figures default to DOMAIN.md's."""
+
+    model_config = SettingsConfigDict(env_prefix="PLACEMENT_", extra="ignore")
+
+    service_name: str = "placement"
+    followup_months: list[int] = Field(default=[1, 3, 6, 12], description="contacts due this many months after completion")
+    followup_lead_days: int = Field(7, ge=0, le=90, description="a follow-up enters the worklist this many days before it is due")
+    followup_grace_days: int = Field(14, ge=0, le=180, description="an open follow-up is overdue this many days after its due date")
+    living_wage_hourly_krw: int = Field(11_436, ge=1, description="city living wage per hour (Seoul 2024)")
+    full_time_monthly_hours: int = Field(209, ge=1, le=744, description="paid hours in a full-time month (40 h week + paid weekly rest)")
+    full_time_weekly_hours: int = Field(40, ge=1, le=84)
+    internship_months: int = Field(3, ge=1, le=24)
+    conversion_incentive_krw: int = Field(3_000_000, ge=0, description="due to the employer once per converted internship")
+
+    @field_validator("followup_months")
+    @classmethod
+    def _months(cls, value: list[int]) -> list[int]:
+        if not value or any(m < 1 or m > 60 for m in value):
+            raise ValueError("months must be between 1 and 60")
+        return sorted(set(value))
