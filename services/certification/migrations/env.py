@@ -1,0 +1,4 @@
+from services.certification.adapters.orm import Base
+from shared.migrations import run_env
+
+run_env(Base.metadata)
