@@ -1,0 +1,212 @@
+"""Request and response bodies of the attendance API, with OpenAPI examples."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.attendance.domain.excuses import REASON_CODES
+
+MarkName = Literal["present", "late", "early_leave", "out", "absent", "excused"]
+PunchKind = Literal["in", "out"]
+Method = Literal["qr", "card", "staff"]
+ReasonCode = Literal[tuple(REASON_CODES)]  # type: ignore[valid-type]
+
+
+def _example(**example: object) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+class CohortOut(BaseModel):
+    id: uuid.UUID
+    campus: str
+    programme_code: str
+    programme_title: str
+    completion_threshold: float
+    qualification_codes: list[str]
+    start_date: date
+    end_date: date
+    session_count: int
+    roster_size: int
+    closed_on: date | None
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    date: date
+    start: time
+    end: time
+    hours: float
+
+
+class CheckInIn(BaseModel):
+    model_config = _example(trainee_id="0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", kind="in", method="card",
+                            at="2027-03-02T09:04:00+09:00")
+    trainee_id: uuid.UUID
+    kind: PunchKind = Field("in", description="'in' on arrival or return, 'out' on leaving")
+    method: Method = "qr"
+    at: datetime | None = Field(None, description="when it happened (staff only; a trainee's check-in is now)")
+
+
+class BulkCheckInIn(BaseModel):
+    model_config = _example(items=[{"trainee_id": "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", "kind": "in",
+                                    "method": "card", "at": "2027-03-02T08:58:00+09:00"}])
+    items: list[CheckInIn] = Field(min_length=1, max_length=50_000)
+
+
+class PunchOut(BaseModel):
+    kind: str
+    at: datetime
+    method: str
+
+
+class MarkOut(BaseModel):
+    session_id: uuid.UUID
+    cohort_id: uuid.UUID
+    trainee_id: uuid.UUID
+    date: date
+    mark: MarkName | None = Field(description="null while the session is on and nothing is recorded")
+    source: str
+    check_in_at: datetime | None = None
+    check_out_at: datetime | None = None
+    punches: list[PunchOut] = []
+    reason_code: str | None = None
+    evidence_ref: str | None = None
+
+
+class BulkRow(BaseModel):
+    index: int
+    trainee_id: uuid.UUID
+    status: Literal["accepted", "duplicate", "refused"]
+    mark: str | None = None
+    rule: str | None = None
+    message: str | None = None
+
+
+class BulkReport(BaseModel):
+    session_id: uuid.UUID
+    received: int
+    accepted: int
+    duplicates: int
+    refused: int
+    rows: list[BulkRow]
+
+
+class MarkIn(BaseModel):
+    model_config = _example(mark="excused", reason="reserve-forces training, notice attached",
+                            reason_code="reserve_forces", evidence_ref="MND-2027-0042")
+    mark: MarkName
+    reason: str = Field(min_length=1, max_length=500, description="why the mark is set or changed")
+    reason_code: str | None = Field(None, max_length=40, description=f"for excused: one of {', '.join(REASON_CODES)}")
+    evidence_ref: str | None = Field(None, max_length=200, description="for excused: the evidence document reference")
+
+
+class MarkChangeOut(BaseModel):
+    previous_mark: str | None
+    new_mark: str
+    reason: str
+    reason_code: str | None
+    evidence_ref: str | None
+    changed_by: str
+    changed_at: datetime
+
+
+class MarkDetail(MarkOut):
+    history: list[MarkChangeOut] = []
+
+
+class MonthOut(BaseModel):
+    month: str
+    scheduled_days: int
+    held_days: int
+    attended_days: int
+    full_days_attended: int
+    short_days_attended: int
+    rate: float | None
+    complete: bool
+    allowance_krw: int
+
+
+class StandingOut(BaseModel):
+    trainee_id: uuid.UUID
+    cohort_id: uuid.UUID
+    campus: str
+    status: str
+    scheduled_days: int
+    held_days: int
+    attended_days: int
+    absences: int = Field(description="marked absences plus those converted from lates / early leaves / outs")
+    marked_absences: int
+    lates_early_leaves_outs: int
+    converted_absences: int
+    remaining_days: int
+    current_rate: float
+    max_possible_rate: float
+    threshold: float
+    at_risk: bool
+    at_risk_reason: str | None
+    outcome: str | None = None
+    final_rate: float | None = None
+    months: list[MonthOut]
+
+
+class RosterRow(BaseModel):
+    trainee_id: uuid.UUID
+    name: str
+    status: str
+    enrolled_on: date
+    withdrawn_on: date | None
+    at_risk: bool
+    current_rate: float | None
+    max_possible_rate: float | None
+
+
+class SessionRosterRow(BaseModel):
+    trainee_id: uuid.UUID
+    name: str
+    status: str
+    mark: str | None
+    check_in_at: datetime | None
+    check_out_at: datetime | None
+
+
+class SessionRoster(BaseModel):
+    session: SessionOut
+    rows: list[SessionRosterRow]
+
+
+class SheetRow(BaseModel):
+    trainee_id: uuid.UUID
+    name: str
+    marks: dict[str, str | None] = Field(description="date -> mark")
+    attended_days: int
+    rate: float | None
+    allowance_krw: int
+
+
+class Sheet(BaseModel):
+    cohort_id: uuid.UUID
+    month: str
+    dates: list[date]
+    rows: list[SheetRow]
+
+
+class AtRiskRow(BaseModel):
+    trainee_id: uuid.UUID
+    cohort_id: uuid.UUID
+    campus: str
+    name: str
+    reason: str | None
+    current_rate: float | None
+    max_possible_rate: float | None
+
+
+class CloseOut(BaseModel):
+    cohort_id: uuid.UUID
+    closed_on: date
+    completed: int
+    not_completed: int
+    already_decided: int

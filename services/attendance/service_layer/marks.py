@@ -1,0 +1,312 @@
+"""Check-ins and check-outs (single and bulk), staff corrections and excuses, and their history."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from services.attendance.adapters.orm import Cohort, Mark, MarkChange, RosterEntry, TrainingSession
+from services.attendance.domain import marks as rules
+from services.attendance.domain.excuses import check_excuse
+from services.attendance.schemas import (BulkCheckInIn, BulkReport, BulkRow, CheckInIn, MarkChangeOut, MarkDetail,
+                                         MarkIn, MarkOut, PunchOut, SessionRoster, SessionRosterRow)
+from services.attendance.service_layer.roster import session_out
+from services.attendance.service_layer.standing import evaluate, local_now, require_open, to_local
+from services.attendance.settings import Settings
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.problems import Problem, RuleFailure, RuleViolation, not_found
+
+NEEDS_EVALUATION = rules.MINOR | {rules.ABSENT}
+
+
+def policy(settings: Settings) -> rules.MarkPolicy:
+    return rules.MarkPolicy(grace_minutes=settings.grace_minutes, early_leave_minutes=settings.early_leave_minutes,
+                            absence_fraction=settings.absence_fraction)
+
+
+def bounds(ts: TrainingSession) -> tuple[datetime, datetime]:
+    return datetime.combine(ts.date, ts.start), datetime.combine(ts.date, ts.end)
+
+
+def load_session(session: Session, principal: Principal, session_id: uuid.UUID) -> tuple[TrainingSession, Cohort]:
+    ts = session.get(TrainingSession, session_id)
+    cohort = session.get(Cohort, ts.cohort_id) if ts is not None else None
+    if ts is None or cohort is None or (principal.is_staff and not principal.sees_campus(cohort.campus)):
+        raise not_found("session", session_id)
+    if not principal.is_staff:  # a trainee sees only the sessions of their own cohorts
+        on_roster = session.execute(select(RosterEntry.id).where(
+            RosterEntry.cohort_id == cohort.id, RosterEntry.trainee_id == _as_uuid(principal.sub))).first()
+        if on_roster is None:
+            raise not_found("session", session_id)
+    return ts, cohort
+
+
+def _as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _punches(mark: Mark | None) -> list[rules.Punch]:
+    if mark is None:
+        return []
+    return [rules.Punch(p["kind"], datetime.fromisoformat(p["at"])) for p in mark.punches]
+
+
+def _roster_failure(entry: RosterEntry | None, ts: TrainingSession) -> RuleFailure | None:
+    if entry is None:
+        return RuleFailure("roster.not-on-roster", "the trainee is not on this session's cohort roster",
+                           "trainee_id")
+    if entry.withdrawn_on is not None and ts.date >= entry.withdrawn_on:
+        return RuleFailure("roster.withdrawn", f"the trainee withdrew on {entry.withdrawn_on}", "trainee_id")
+    return None
+
+
+def _window_failure(at: datetime, ts: TrainingSession, settings: Settings) -> RuleFailure | None:
+    start, end = bounds(ts)
+    opens = start - timedelta(minutes=settings.check_in_opens_minutes)
+    closes = end + timedelta(minutes=settings.check_out_closes_minutes)
+    if not opens <= at <= closes:
+        return RuleFailure("check-in.outside-window",
+                           f"check-ins for this session are taken from {opens:%Y-%m-%d %H:%M} "
+                           f"to {closes:%H:%M} local time", "at")
+    return None
+
+
+def _apply(mark_row: Mark, ts: TrainingSession, settings: Settings) -> None:
+    """Recompute the mark from the punches, unless staff set it."""
+    punches = _punches(mark_row)
+    p = rules.presence(punches)
+    mark_row.check_in_at, mark_row.check_out_at = _aware(p.check_in, settings), _aware(p.check_out, settings)
+    if mark_row.source == "punches":
+        start, end = bounds(ts)
+        mark_row.mark = rules.decide(punches, start, end, ts.hours, policy(settings))
+
+
+def _aware(value: datetime | None, settings: Settings) -> datetime | None:
+    """Local wall-clock times are stored and shown with the timetable's zone."""
+    if value is None:
+        return None
+    tz = ZoneInfo(settings.timezone)
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+
+
+def mark_out(m: Mark, ts: TrainingSession, settings: Settings) -> MarkOut:
+    return MarkOut(session_id=ts.id, cohort_id=ts.cohort_id, trainee_id=m.trainee_id, date=ts.date, mark=m.mark,
+                   source=m.source, check_in_at=_aware(m.check_in_at, settings),
+                   check_out_at=_aware(m.check_out_at, settings),
+                   punches=[PunchOut(kind=p["kind"], at=_aware(datetime.fromisoformat(p["at"]), settings),
+                                     method=p.get("method", "")) for p in m.punches],
+                   reason_code=m.reason_code, evidence_ref=m.evidence_ref)
+
+
+def _entry(session: Session, cohort_id: uuid.UUID, trainee_id: uuid.UUID) -> RosterEntry | None:
+    return session.execute(select(RosterEntry).where(RosterEntry.cohort_id == cohort_id,
+                                                     RosterEntry.trainee_id == trainee_id)).scalar_one_or_none()
+
+
+def check_in(session: Session, *, principal: Principal, settings: Settings, session_id: uuid.UUID,
+             body: CheckInIn) -> MarkOut:
+    """One reading (QR, card or staff entry). Duplicates are harmless: the mark comes from the times."""
+    ts, cohort = load_session(session, principal, session_id)
+    require_open(cohort)
+    now = local_now(settings)
+    if principal.is_staff:
+        at = to_local(body.at, settings) if body.at else now
+        if at > now + timedelta(minutes=1):
+            raise RuleViolation([RuleFailure("check-in.future", "a check-in cannot be recorded ahead of time", "at")])
+    else:
+        if principal.sub != str(body.trainee_id):
+            raise Problem(403, "check-in-self-only", "Trainees check in only themselves",
+                          "A trainee token may check in only its own trainee id.",
+                          errors=[RuleFailure("check-in.self-only", "a trainee checks in only themselves",
+                                              "trainee_id")])
+        at = now  # a trainee cannot choose the time
+    entry = _entry(session, cohort.id, body.trainee_id)
+    failure = _roster_failure(entry, ts) or _window_failure(at, ts, settings)
+    if failure:
+        raise RuleViolation([failure])
+    query = select(Mark).where(Mark.session_id == ts.id, Mark.trainee_id == body.trainee_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = session.execute(query).scalar_one_or_none()
+    punch = {"kind": body.kind, "at": at.isoformat(), "method": body.method}
+    previous = row.mark if row else None
+    if row is None:
+        row = Mark(session_id=ts.id, cohort_id=cohort.id, trainee_id=body.trainee_id, mark=rules.ABSENT,
+                   punches=[punch], updated_by=principal.sub)
+        session.add(row)
+    elif not any(p["kind"] == punch["kind"] and p["at"] == punch["at"] for p in row.punches):
+        row.punches = [*row.punches, punch]
+        row.updated_by, row.updated_at = principal.sub, utcnow()
+    _apply(row, ts, settings)
+    session.flush()
+    assert entry is not None
+    # A present mark cannot put anyone at risk, but it may lift a trainee who is: evaluate only when it matters.
+    if row.mark != previous and (row.mark in NEEDS_EVALUATION or previous in NEEDS_EVALUATION or entry.at_risk):
+        evaluate(session, settings=settings, cohort=cohort, entries=[entry])
+    result = mark_out(row, ts, settings)
+    session.commit()
+    return result
+
+
+def bulk_check_in(session: Session, *, principal: Principal, settings: Settings, session_id: uuid.UUID,
+                  body: BulkCheckInIn) -> BulkReport:
+    """Hundreds of readings at once from a kiosk or card reader; each row accepted, duplicate or refused."""
+    if len(body.items) > settings.bulk_max_items:
+        raise RuleViolation([RuleFailure("bulk.too-many", f"send at most {settings.bulk_max_items} readings "
+                                                          "per request", "items")], status=422)
+    ts, cohort = load_session(session, principal, session_id)
+    require_open(cohort)
+    now = local_now(settings)
+    ids = list({item.trainee_id for item in body.items})
+    entries = {e.trainee_id: e for e in session.execute(select(RosterEntry).where(
+        RosterEntry.cohort_id == cohort.id, RosterEntry.trainee_id.in_(ids))).scalars()}
+    query = select(Mark).where(Mark.session_id == ts.id, Mark.trainee_id.in_(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    existing = {m.trainee_id: m for m in session.execute(query).scalars()}
+    before = {tid: m.mark for tid, m in existing.items()}
+    new_punches: dict[uuid.UUID, list[dict]] = {}
+    rows: list[BulkRow] = []
+    for i, item in enumerate(body.items):
+        at = to_local(item.at, settings) if item.at else now
+        failure = _roster_failure(entries.get(item.trainee_id), ts) or _window_failure(at, ts, settings)
+        if failure is None and at > now + timedelta(minutes=1):
+            failure = RuleFailure("check-in.future", "a check-in cannot be recorded ahead of time", "at")
+        if failure:
+            rows.append(BulkRow(index=i, trainee_id=item.trainee_id, status="refused", rule=failure.rule,
+                                message=failure.message))
+            continue
+        punch = {"kind": item.kind, "at": at.isoformat(), "method": item.method}
+        current = new_punches.get(item.trainee_id)
+        if current is None:
+            current = list(existing[item.trainee_id].punches) if item.trainee_id in existing else []
+            new_punches[item.trainee_id] = current
+        if any(p["kind"] == punch["kind"] and p["at"] == punch["at"] for p in current):
+            rows.append(BulkRow(index=i, trainee_id=item.trainee_id, status="duplicate"))
+            continue
+        current.append(punch)
+        rows.append(BulkRow(index=i, trainee_id=item.trainee_id, status="accepted"))
+    start, end = bounds(ts)
+    pol = policy(settings)
+    stamp = utcnow()
+    inserts = []
+    decided: dict[uuid.UUID, str] = {}
+    for trainee_id, punches in new_punches.items():
+        parsed = [rules.Punch(p["kind"], datetime.fromisoformat(p["at"])) for p in punches]
+        presence = rules.presence(parsed)
+        row = existing.get(trainee_id)
+        mark = rules.decide(parsed, start, end, ts.hours, pol) if row is None or row.source == "punches" else row.mark
+        decided[trainee_id] = mark
+        if row is None:
+            inserts.append(dict(id=uuid.uuid4(), session_id=ts.id, cohort_id=cohort.id, trainee_id=trainee_id,
+                                mark=mark, source="punches", punches=punches, check_in_at=_aware(presence.check_in, settings),
+                                check_out_at=_aware(presence.check_out, settings), updated_by=principal.sub, updated_at=stamp))
+        else:
+            row.punches, row.mark, row.updated_by, row.updated_at = punches, mark, principal.sub, stamp
+            row.check_in_at = _aware(presence.check_in, settings)
+            row.check_out_at = _aware(presence.check_out, settings)
+    if inserts:
+        session.execute(insert(Mark), inserts)
+    session.flush()
+    changed = [entries[t] for t, m in decided.items() if m != before.get(t) and (
+        m in NEEDS_EVALUATION or before.get(t) in NEEDS_EVALUATION or entries[t].at_risk)]
+    if changed:
+        evaluate(session, settings=settings, cohort=cohort, entries=changed)
+    for r in rows:
+        if r.status != "refused":
+            r.mark = decided.get(r.trainee_id)
+    session.commit()
+    return BulkReport(session_id=ts.id, received=len(body.items),
+                      accepted=sum(1 for r in rows if r.status == "accepted"),
+                      duplicates=sum(1 for r in rows if r.status == "duplicate"),
+                      refused=sum(1 for r in rows if r.status == "refused"), rows=rows)
+
+
+def _virtual_mark(ts: TrainingSession, now: datetime) -> str | None:
+    return rules.ABSENT if datetime.combine(ts.date, ts.end) <= now else None
+
+
+def set_mark(session: Session, *, principal: Principal, settings: Settings, session_id: uuid.UUID,
+             trainee_id: uuid.UUID, body: MarkIn) -> MarkDetail:
+    """A staff correction or excuse; the previous value, who, when and why are kept."""
+    ts, cohort = load_session(session, principal, session_id)
+    require_open(cohort)
+    entry = _entry(session, cohort.id, trainee_id)
+    failures = []
+    if (f := _roster_failure(entry, ts)) is not None:
+        failures.append(f)
+    if body.mark == rules.EXCUSED:
+        failures += check_excuse(body.reason_code, body.evidence_ref)
+    if failures:
+        raise RuleViolation(failures)
+    assert entry is not None
+    row = session.execute(select(Mark).where(Mark.session_id == ts.id, Mark.trainee_id == trainee_id)
+                          .with_for_update()).scalar_one_or_none()
+    previous = row.mark if row else _virtual_mark(ts, local_now(settings))
+    if row is None:
+        row = Mark(session_id=ts.id, cohort_id=cohort.id, trainee_id=trainee_id, mark=body.mark, punches=[])
+        session.add(row)
+    excused = body.mark == rules.EXCUSED
+    row.mark, row.source, row.updated_by, row.updated_at = body.mark, "staff", principal.sub, utcnow()
+    row.reason_code = body.reason_code if excused else None
+    row.evidence_ref = body.evidence_ref if excused else None
+    session.add(MarkChange(session_id=ts.id, trainee_id=trainee_id, previous_mark=previous, new_mark=body.mark,
+                           reason=body.reason, reason_code=row.reason_code, evidence_ref=row.evidence_ref,
+                           changed_by=principal.sub))
+    session.flush()
+    evaluate(session, settings=settings, cohort=cohort, entries=[entry])
+    result = _detail(session, row, ts, settings)
+    session.commit()
+    return result
+
+
+def _detail(session: Session, row: Mark, ts: TrainingSession, settings: Settings) -> MarkDetail:
+    history = session.execute(select(MarkChange).where(MarkChange.session_id == ts.id,
+                                                       MarkChange.trainee_id == row.trainee_id)
+                              .order_by(MarkChange.changed_at, MarkChange.id)).scalars()
+    return MarkDetail(**mark_out(row, ts, settings).model_dump(),
+                      history=[MarkChangeOut(previous_mark=h.previous_mark, new_mark=h.new_mark, reason=h.reason,
+                                             reason_code=h.reason_code, evidence_ref=h.evidence_ref,
+                                             changed_by=h.changed_by, changed_at=h.changed_at) for h in history])
+
+
+def get_mark(session: Session, *, principal: Principal, settings: Settings, session_id: uuid.UUID,
+             trainee_id: uuid.UUID) -> MarkDetail:
+    if not principal.is_staff and principal.sub != str(trainee_id):
+        raise not_found("mark", trainee_id)
+    ts, cohort = load_session(session, principal, session_id)
+    if _entry(session, cohort.id, trainee_id) is None:
+        raise not_found("trainee on this roster", trainee_id)
+    row = session.execute(select(Mark).where(Mark.session_id == ts.id, Mark.trainee_id == trainee_id)
+                          ).scalar_one_or_none()
+    if row is None:
+        return MarkDetail(session_id=ts.id, cohort_id=cohort.id, trainee_id=trainee_id, date=ts.date,
+                          mark=_virtual_mark(ts, local_now(settings)), source="none")
+    return _detail(session, row, ts, settings)
+
+
+def session_roster(session: Session, *, principal: Principal, settings: Settings,
+                   session_id: uuid.UUID) -> SessionRoster:
+    ts, cohort = load_session(session, principal, session_id)
+    marks = {m.trainee_id: m for m in session.execute(select(Mark).where(Mark.session_id == ts.id)).scalars()}
+    virtual = _virtual_mark(ts, local_now(settings))
+    rows = []
+    for e in session.execute(select(RosterEntry).where(RosterEntry.cohort_id == cohort.id)
+                             .order_by(RosterEntry.name, RosterEntry.trainee_id)).scalars():
+        if e.withdrawn_on is not None and ts.date >= e.withdrawn_on:
+            mark = None
+        else:
+            m = marks.get(e.trainee_id)
+            mark = m.mark if m else virtual
+        m = marks.get(e.trainee_id)
+        rows.append(SessionRosterRow(trainee_id=e.trainee_id, name=e.name, status=e.status, mark=mark,
+                                     check_in_at=_aware(m.check_in_at, settings) if m else None,
+                                     check_out_at=_aware(m.check_out_at, settings) if m else None))
+    return SessionRoster(session=session_out(ts), rows=rows)
