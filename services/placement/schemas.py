@@ -16,7 +16,11 @@ Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 ContactResult = Literal[CONTACT_RESULTS]  # type: ignore[valid-type]
 FollowupStatus = Literal["upcoming", "due", "overdue", "done"]
 Code = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
-Day = Field(ge=date(2000, 1, 1), le=date(2199, 12, 31))
+
+
+def Day(default: object = ...) -> object:  # noqa: N802 - reads like a type in the models below
+    return Field(default, ge=date(2000, 1, 1), le=date(2199, 12, 31))
+
 
 
 def _example(**example: object) -> ConfigDict:
@@ -90,7 +94,7 @@ class EmploymentIn(BaseModel):
                             insured=True, monthly_wage=2_600_000)
     employer_id: uuid.UUID | None = Field(None, description="an employer of the pool, when it is one")
     employer_name: str | None = Field(None, min_length=1, max_length=200)
-    start_date: date | None = Day
+    start_date: date | None = Day(None)
     employment_type: EmploymentType | None = None
     insured: bool | None = Field(None, description="enrolled in employment insurance")
     monthly_wage: int | None = Field(None, description="KRW per month")
@@ -103,7 +107,7 @@ class OutcomeIn(BaseModel):
                                         "employment_type": "regular", "insured": True, "monthly_wage": 2_600_000})
     graduate_id: uuid.UUID = Field(description="the trainee id of the graduate")
     category: Category
-    as_of: date = Day
+    as_of: date = Day()
     employment: EmploymentIn | None = None
     note: str = Field("", max_length=500)
 
@@ -142,7 +146,7 @@ class EmployerIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     business_number: str | None = Field(None, pattern=r"^\d{3}-?\d{2}-?\d{5}$", description="사업자등록번호")
     industry: str = Field("", max_length=100)
-    joined_on: date | None = Day
+    joined_on: date | None = Day(None)
 
 
 class EmployerOut(EmployerIn):
@@ -186,7 +190,7 @@ class InternshipIn(BaseModel):
                             weekly_hours=40)
     posting_id: uuid.UUID
     graduate_id: uuid.UUID
-    start_date: date = Day
+    start_date: date = Day()
     weekly_hours: int | None = Field(None, description="default: the posting's")
 
 
@@ -209,7 +213,7 @@ class InternshipOut(BaseModel):
 
 class ConvertIn(BaseModel):
     model_config = _example(hire_date="2025-07-01", monthly_wage=2_700_000, insured=True)
-    hire_date: date = Day
+    hire_date: date = Day()
     monthly_wage: int | None = Field(None, ge=0, le=1_000_000_000, description="KRW per month in the permanent job")
     insured: bool = True
 
