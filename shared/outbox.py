@@ -58,7 +58,9 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval_s: float = 0.5,
         on_published: Callable[[int], None] | None = None,
+        coalesce_s: float = 0.02,
     ) -> None:
+        self.coalesce_s = coalesce_s
         self.db = db
         self.producer_factory = producer_factory
         self.batch_size = batch_size
@@ -106,7 +108,8 @@ class OutboxRelay:
                 log.warning("outbox relay failed; will retry", extra={"error": type(exc).__name__})
                 self._close_producer()
                 backoff = min(backoff * 2, 5.0)
-            self._wake.wait(backoff)
+            if self._wake.wait(backoff):
+                self._stop.wait(self.coalesce_s)  # let the commits of a burst gather into one batch
             self._wake.clear()
 
     def relay_once(self) -> int:

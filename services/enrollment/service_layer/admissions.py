@@ -200,9 +200,7 @@ def set_score(session: Session, *, principal: Principal, application_id: uuid.UU
 
 
 def reject(session: Session, *, principal: Principal, application_id: uuid.UUID, reason: str) -> Application:
-    app = load_application(session, principal=principal, application_id=application_id)
-    cohort = load_cohort(session, principal=principal, cohort_id=app.cohort_id, lock=True)
-    session.refresh(app)
+    app, cohort = _seat_change(session, principal, application_id)
     if app.status not in ("submitted", "waitlisted", "selected"):
         raise RuleViolation([RuleFailure("application.not-open", f"the application is {app.status}")], status=409)
     freed_seat = app.status == "selected" and not app.above_capacity
@@ -286,11 +284,19 @@ def promote_next(session: Session, cohort: Cohort) -> Application | None:
     return nxt
 
 
+def _lock_application(session: Session, principal: Principal, application_id: uuid.UUID) -> Application:
+    app = session.execute(select(Application).where(Application.id == application_id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    if app is None or not principal.sees_campus(app.campus):
+        raise not_found("application", application_id)
+    return app
+
+
 def _seat_change(session: Session, principal: Principal, application_id: uuid.UUID) -> tuple[Application, Cohort]:
+    """Lock the cohort (seat counts change), then the application, in that order everywhere."""
     app = load_application(session, principal=principal, application_id=application_id)
     cohort = load_cohort(session, principal=principal, cohort_id=app.cohort_id, lock=True)
-    session.refresh(app)  # re-read under the cohort lock
-    return app, cohort
+    return _lock_application(session, principal, application_id), cohort
 
 
 def accept(session: Session, *, principal: Principal, settings: Settings, application_id: uuid.UUID,
@@ -298,7 +304,12 @@ def accept(session: Session, *, principal: Principal, settings: Settings, applic
     """The selected applicant takes the seat: enrolled, and ``trainee.enrolled`` goes out."""
     if idem and (replayed := idem.replay(session, ApplicationOut)):
         return replayed
-    app, cohort = _seat_change(session, principal, application_id)
+    # Accepting turns an offered seat into an enrollment: the seat count does not change, so the cohort is not
+    # locked (accepts run in parallel). The application row lock orders it against a decline or a rejection of
+    # the same offer; the applicant row lock against the same person accepting an overlapping cohort.
+    app = _lock_application(session, principal, application_id)
+    session.execute(select(Applicant.id).where(Applicant.id == app.applicant_id).with_for_update())
+    cohort = load_cohort(session, principal=principal, cohort_id=app.cohort_id)
     if app.status == "accepted":
         raise RuleViolation([RuleFailure("seat.already-accepted", "this seat has already been accepted")],
                             status=409)
