@@ -1,0 +1,126 @@
+"""Attendance benchmark: prints figures; not a test.
+
+    .venv/bin/python -m tests.benchmarks.bench_attendance
+
+- single check-ins per second through HTTP (TestClient against the real app) on PostgreSQL;
+- bulk marks per second (kiosk batches of 1,000 readings);
+- trainee.enrolled events consumed per second by the service, next to a bare kafka-python
+  consumer reading the same topic, as a ratio.
+Uses the local tansu broker and a fresh PostgreSQL database.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date, datetime, time as dtime, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+from kafka import KafkaConsumer, KafkaProducer
+from sqlalchemy import create_engine, func, select, text
+
+from services.attendance.adapters.orm import RosterEntry
+from services.attendance.main import create_app
+from shared import events
+from shared.broker import LocalBroker
+from shared.db import normalise_url
+from shared.events import build_event, topic_for
+from shared.kafka import ensure_topics
+from tests.support import LOCAL_POSTGRES, Databases, service_settings, token
+
+TRAINEES = 3_000
+SINGLE = 2_000
+BULK_BATCH, BULK_BATCHES = 1_000, 10
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def snapshot() -> events.CohortSnapshot:
+    today = datetime.now(SEOUL).date()
+    start = today - timedelta(days=60)
+    days = [start + timedelta(n) for n in range(120) if (start + timedelta(n)).weekday() < 5]
+    return events.CohortSnapshot(
+        cohort_id=uuid.uuid4(), programme_code="BENCH", programme_title="Benchmark", campus="bench",
+        track="other", total_hours=640, completion_threshold=0.8, qualification_codes=["Q"], start_date=start,
+        end_date=days[-1], sessions=[events.SessionSlot(date=d, start=dtime(9), end=dtime(18), hours=8)
+                                     for d in days])
+
+
+def bare_consumer_rate(bootstrap: str, n: int) -> float:
+    consumer = KafkaConsumer(topic_for("enrollment"), bootstrap_servers=[bootstrap], group_id=None,
+                             auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=10_000)
+    seen, first = 0, None
+    for _ in consumer:
+        first = first or time.perf_counter()
+        seen += 1
+        if seen >= n:
+            break
+    elapsed = time.perf_counter() - (first or time.perf_counter())
+    consumer.close()
+    return seen / elapsed if elapsed else float("inf")
+
+
+def main() -> None:
+    dbs = Databases(LOCAL_POSTGRES)
+    url = dbs.new("bench_att")
+    with LocalBroker() as broker:
+        ensure_topics(broker.bootstrap)
+        snap = snapshot()
+        producer = KafkaProducer(bootstrap_servers=[broker.bootstrap], acks="all", linger_ms=5)
+        trainees = [uuid.uuid4() for _ in range(TRAINEES)]
+        for i, tid in enumerate(trainees):
+            event, key = build_event(events.TRAINEE_ENROLLED, events.TraineeEnrolled(
+                trainee_id=tid, enrollment_id=uuid.uuid4(), name=f"T{i}", birth_date=date(1990, 1, 1),
+                enrolled_on=snap.start_date, cohort=snap))
+            producer.send(topic_for("enrollment"), key=key.encode(), value=event.to_bytes())
+        producer.flush()
+        producer.close()
+        bare = bare_consumer_rate(broker.bootstrap, TRAINEES)
+
+        settings = service_settings("attendance", database_url=url, kafka_bootstrap_servers=broker.bootstrap,
+                                    closer_enabled=False)
+        engine = create_engine(normalise_url(url))
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            first = None
+            while True:
+                with engine.connect() as conn:
+                    n = conn.execute(select(func.count()).select_from(RosterEntry.__table__)).scalar_one()
+                if n and first is None:
+                    first, first_n = time.perf_counter(), n
+                if n >= TRAINEES:
+                    break
+                time.sleep(0.05)
+            consumed = (TRAINEES - first_n) / (time.perf_counter() - first)
+
+            h = token(["instructor"], ["bench"])
+            sessions = client.get(f"/attendance/v1/cohorts/{snap.cohort_id}/sessions", headers=h).json()
+            past = [s for s in sessions if s["date"] < datetime.now(SEOUL).date().isoformat()]
+
+            s0 = past[0]
+            t0 = time.perf_counter()
+            for tid in trainees[:SINGLE]:
+                r = client.post(f"/attendance/v1/sessions/{s0['id']}/check-ins", headers=h,
+                                json={"trainee_id": str(tid), "kind": "in", "method": "card",
+                                      "at": f"{s0['date']}T08:58:00+09:00"})
+                assert r.status_code == 200, r.text
+            single = SINGLE / (time.perf_counter() - t0)
+
+            t0 = time.perf_counter()
+            for b in range(BULK_BATCHES):
+                s = past[1 + b]
+                items = [{"trainee_id": str(tid), "kind": "in", "method": "card", "at": f"{s['date']}T08:59:00+09:00"}
+                         for tid in trainees[:BULK_BATCH]]
+                r = client.post(f"/attendance/v1/sessions/{s['id']}/check-ins/bulk", headers=h, json={"items": items})
+                assert r.status_code == 200 and r.json()["accepted"] == BULK_BATCH, r.text[:500]
+            bulk = BULK_BATCHES * BULK_BATCH / (time.perf_counter() - t0)
+        engine.dispose()
+    dbs.drop_all()
+    print(f"attendance benchmark (PostgreSQL, local tansu broker; {len(snap.sessions)} sessions per cohort snapshot)")
+    print(f"  single check-ins via HTTP:           {single:8.0f} /s  ({SINGLE} requests, one TestClient)")
+    print(f"  bulk marks via HTTP:                 {bulk:8.0f} /s  ({BULK_BATCHES} batches of {BULK_BATCH})")
+    print(f"  trainee.enrolled consumed (service): {consumed:8.0f} /s  ({TRAINEES} events)")
+    print(f"  bare kafka-python consumer:          {bare:8.0f} /s")
+    print(f"  ratio service / bare:                {consumed / bare:8.3f}")
+
+
+if __name__ == "__main__":
+    main()
