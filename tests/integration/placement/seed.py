@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import psycopg
 
-from services.placement.domain import indicators
+from services.placement.domain import followups, indicators
 from services.placement.domain.outcomes import CATEGORIES, Outcome
 from shared.db import utcnow
 
@@ -23,20 +23,21 @@ class Seeded:
     completion_date: date
     first_qualification: date | None = None
     outcomes: list[Outcome] = field(default_factory=list)
+    officer: str | None = None
 
     def facts(self) -> indicators.GraduateFacts:
         return indicators.GraduateFacts(self.completion_date, self.outcomes, self.first_qualification)
 
 
-def copy_in(url: str, graduates: list[Seeded]) -> None:
+def copy_in(url: str, graduates: list[Seeded], *, with_followups: bool = False) -> None:
     now = utcnow()
     with psycopg.connect(url) as conn, conn.cursor() as cur:
-        with cur.copy("COPY graduate (id, cohort_id, campus, programme_code, name, completion_date, early_employment,"
+        with cur.copy("COPY graduate (id, cohort_id, campus, programme_code, officer, name, completion_date, early_employment,"
                       " qualification_codes, first_qualification, at_6m, at_12m, cert_deadline, q2_end, q4_end,"
                       " outcome_count, created_at) FROM STDIN") as cp:
             for g in graduates:
                 c = indicators.checkpoints(g.completion_date)
-                cp.write_row((g.id, g.cohort_id, g.campus, g.programme_code, "", g.completion_date, False, "[]",
+                cp.write_row((g.id, g.cohort_id, g.campus, g.programme_code, g.officer, "", g.completion_date, False, "[]",
                               g.first_qualification, c.at_6m, c.at_12m, c.cert_deadline, c.q2_end, c.q4_end,
                               len(g.outcomes), now))
         with cur.copy("COPY outcome (id, graduate_id, campus, category, as_of, months_after_completion, seq, sort_key,"
@@ -46,7 +47,16 @@ def copy_in(url: str, graduates: list[Seeded]) -> None:
                     cp.write_row((uuid.uuid4(), g.id, g.campus, o.category, o.as_of, 0, o.seq,
                                   indicators.sort_key(o.as_of, o.seq, o.category, o.monthly_wage), o.monthly_wage,
                                   "seed", "", "seed", now))
+        if with_followups:
+            with cur.copy("COPY followup (id, graduate_id, campus, months, due_date, window_opens, overdue_after,"
+                          " done_at) FROM STDIN") as cp:
+                for g in graduates:
+                    for p in followups.schedule(g.completion_date):
+                        done = now if g.outcomes and g.outcomes[-1].as_of >= p.window_opens else None
+                        cp.write_row((uuid.uuid4(), g.id, g.campus, p.months, p.due_date, p.window_opens,
+                                      p.overdue_after, done))
         conn.commit()
+        cur.execute("ANALYZE followup")
         cur.execute("ANALYZE graduate")
         cur.execute("ANALYZE outcome")
 
