@@ -1,14 +1,49 @@
-"""The operator CLI: ``trainingops …``."""
+"""The operator CLI: ``trainingops …`` (``trainingops --help`` lists the commands)."""
 from __future__ import annotations
 
+import io
+import os
+from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
+from shared import dlq
 from shared.auth import ROLES, mint_token
+from shared.events import SERVICES
 from shared.settings import LOCAL_JWT_SECRET
+from shared.spreadsheets import read_rows, write_csv
 
 app = typer.Typer(help="TrainingOps operator commands", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead-letter topics: list and replay", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk imports from CSV or XLSX", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(import_app, name="import")
+console = Console()
+
+DEFAULT_URLS = {"enrollment": "http://127.0.0.1:8001", "attendance": "http://127.0.0.1:8002",
+                "certification": "http://127.0.0.1:8003", "placement": "http://127.0.0.1:8004"}
+Bootstrap = Annotated[str, typer.Option(envvar="TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap")]
+Token = Annotated[str, typer.Option(envvar="TRAININGOPS_TOKEN", help="bearer token (default: a local admin token)")]
+
+
+def service_url(service: str) -> str:
+    return os.environ.get(f"{service.upper()}_URL", DEFAULT_URLS[service])
+
+
+def _check_service(service: str) -> str:
+    if service not in SERVICES:
+        raise typer.BadParameter(f"one of {', '.join(SERVICES)}")
+    return service
+
+
+def _token(given: str) -> str:
+    return given or mint_token("operator", ["campus_admin"], ["*"],
+                               secret=os.environ.get("TRAININGOPS_JWT_SECRET", LOCAL_JWT_SECRET), ttl_s=3600)
 
 
 @app.callback()
@@ -29,6 +64,102 @@ def token(
     if unknown:
         raise typer.BadParameter(f"unknown role(s): {', '.join(unknown)}")
     typer.echo(mint_token(sub, role, campus, secret=secret, ttl_s=hours * 3600))
+
+
+@dlq_app.command("list")
+def dlq_list(service: Annotated[str, typer.Argument(callback=_check_service)],
+             bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+    """Show the dead letters of a consumer, with the error of each."""
+    letters = dlq.list_dead_letters(bootstrap, service)
+    table = Table(title=f"trainingops.{service}.dlq ({len(letters)} message(s), "
+                        f"{dlq.pending(bootstrap, service)} not yet replayed)")
+    for column in ("partition", "offset", "event type", "from topic", "error"):
+        table.add_column(column)
+    for d in letters:
+        error = f"{d.headers.get('dlq.error.type', '')}: {d.headers.get('dlq.error.message', '')}"[:120]
+        table.add_row(str(d.partition), str(d.offset), d.headers.get("dlq.event.type", "(unparseable)"),
+                      d.original_topic, error)
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(service: Annotated[str, typer.Argument(callback=_check_service)],
+               bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+    """Send every dead letter not yet replayed back to its original topic (consumers deduplicate by event id)."""
+    total = dlq.pending(bootstrap, service)
+    with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("replay", total=total)
+        count = dlq.replay(bootstrap, service, on_each=lambda _d: progress.advance(task))
+    console.print(f"replayed {count} message(s) from trainingops.{service}.dlq")
+
+
+@import_app.command("applications")
+def import_applications(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .xlsx")],
+    cohort: Annotated[str, typer.Option(help="cohort id")],
+    chunk: Annotated[int, typer.Option(min=1, max=5000, help="rows per request")] = 200,
+    report: Annotated[Path | None, typer.Option(help="write the per-row report to this CSV")] = None,
+    bearer: Token = "",
+) -> None:
+    """Import applications (and their applicants) into a cohort, with a progress bar and a per-row report."""
+    rows = read_rows(file.read_bytes(), file.name)
+    if not rows:
+        raise typer.BadParameter("the file has no rows")
+    headers = list(rows[0].keys())
+    results: list[dict] = []
+    with httpx.Client(base_url=service_url("enrollment"), timeout=120,
+                      headers={"Authorization": f"Bearer {_token(bearer)}"}) as client, \
+            Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                     console=console) as progress:
+        task = progress.add_task("import", total=len(rows))
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            body = write_csv(headers, [[r.get(h, "") for h in headers] for r in part])
+            r = client.post("/enrollment/v1/applications/import", data={"cohort_id": cohort},
+                            files={"file": ("part.csv", io.BytesIO(body), "text/csv")})
+            if r.status_code != 200:
+                console.print(f"[red]refused: {r.status_code} {r.json().get('detail', r.text)}")
+                raise typer.Exit(1)
+            for row in r.json()["report"]:
+                row["row"] = row["row"] + start  # the row number in the whole file
+                results.append(row)
+            progress.advance(task, len(part))
+    imported = sum(1 for r in results if r["status"] == "imported")
+    refused = [r for r in results if r["status"] == "refused"]
+    table = Table(title=f"{imported} imported, {len(refused)} refused")
+    table.add_column("row")
+    table.add_column("refused because")
+    for r in refused[:50]:
+        table.add_row(str(r["row"]), "; ".join(f"{e.get('field') or ''} {e['message']}" for e in r["errors"]))
+    console.print(table)
+    if report:
+        report.write_bytes(write_csv(["row", "status", "application_id", "application_status", "errors"], [
+            [r["row"], r["status"], r.get("application_id") or "", r.get("application_status") or "",
+             "; ".join(f"{e['rule']}: {e['message']}" for e in r["errors"])] for r in results]))
+        console.print(f"report written to {report}")
+
+
+@app.command()
+def export(
+    service: Annotated[str, typer.Argument(callback=_check_service)],
+    path: Annotated[str, typer.Argument(help="API path under /<service>/v1, e.g. reports/employment")],
+    out: Annotated[Path, typer.Option(help="where to write the file")] = Path("report.xlsx"),
+    param: Annotated[list[str], typer.Option(help="query parameter key=value, repeatable")] = [],
+    bearer: Token = "",
+) -> None:
+    """Download any report or sheet of a service as XLSX (or CSV when --out ends in .csv)."""
+    params = dict(p.split("=", 1) for p in param)
+    params.setdefault("format", "csv" if out.suffix == ".csv" else "xlsx")
+    with httpx.Client(base_url=service_url(service), timeout=300,
+                      headers={"Authorization": f"Bearer {_token(bearer)}"}) as client:
+        with console.status(f"exporting {path}"):
+            r = client.get(f"/{service}/v1/{path.lstrip('/')}", params=params)
+    if r.status_code != 200:
+        console.print(f"[red]{r.status_code}: {r.text[:500]}")
+        raise typer.Exit(1)
+    out.write_bytes(r.content)
+    console.print(f"wrote {out} ({len(r.content):,} bytes)")
 
 
 def main() -> None:
