@@ -12,7 +12,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, select, tuple_
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
@@ -91,7 +91,16 @@ def build(session: Session, *, principal: Principal, as_of: date, campus: str | 
     group_col = GROUPS[group_by] if group_by else None
     postgres = session.get_bind().dialect.name == "postgresql"
     rows = _aggregate(session, conds, as_of, group_col, postgres)
-    total = _aggregate(session, conds, as_of, None, postgres)[0] if group_col is not None else rows[0]
+    if group_col is None:
+        total = rows[0]
+    elif postgres:  # one pass: GROUPING SETS ((group), ()) gave the total row too
+        totals = [r for r in rows if r.is_total]
+        rows = [r for r in rows if not r.is_total]
+        total = totals[0] if totals else _empty()
+    else:
+        total = _aggregate(session, conds, as_of, None, postgres)[0]
+    rows = [IndicatorRow.model_validate(r.model_dump(exclude={"is_total"})) for r in rows]
+    total = IndicatorRow.model_validate(total.model_dump(exclude={"is_total"}))
     return ReportOut(as_of=as_of, group_by=group_by,
                      filters={"campus": campus, "cohort_id": str(cohort_id) if cohort_id else None,
                               "programme_code": programme_code,
@@ -101,7 +110,7 @@ def build(session: Session, *, principal: Principal, as_of: date, campus: str | 
 
 
 def _aggregate(session: Session, conds: list[ColumnElement], as_of: date, group_col: Any,
-               postgres: bool) -> list[IndicatorRow]:
+               postgres: bool) -> list[_Row]:
     key = Outcome.sort_key
     inner_cols = [Graduate.id.label("gid"), Graduate.at_6m, Graduate.at_12m, Graduate.q2_end, Graduate.q4_end,
                   Graduate.cert_deadline, Graduate.first_qualification,
@@ -143,7 +152,10 @@ def _aggregate(session: Session, conds: list[ColumnElement], as_of: date, group_
                  func.percentile_cont(0.5).within_group(_wage(c.kq2) * 3).filter(wage_q2_ok).label("earn_median")]
     grouped = "grp" in c
     query = select(*([c.grp] if grouped else [literal(None).label("grp")]), *cols).select_from(inner)
-    if grouped:
+    if grouped and postgres:
+        query = (query.add_columns(func.grouping(c.grp).label("is_total"))
+                 .group_by(func.grouping_sets(c.grp, tuple_())).order_by(func.grouping(c.grp), c.grp))
+    elif grouped:
         query = query.group_by(c.grp).order_by(c.grp)
     result = session.execute(query).mappings().all()
     medians: dict[Any, tuple[list[int], list[int]]] = {}
@@ -168,7 +180,7 @@ def _aggregate(session: Session, conds: list[ColumnElement], as_of: date, group_
             w, e = medians.get(r["grp"], ([], []))
             wage, earn = _median(w), _median(e)
         grp = r["grp"]
-        out.append(IndicatorRow(
+        out.append(_Row(is_total=bool(r.get("is_total") or 0),
             group=None if grp is None else str(grp), completers=n,
             employment_rate=_ratio(Ratio(int(r["emp_now"]), n - int(r["exc_now"]))),
             employment_rate_6m=_ratio(Ratio(int(r["emp6"]), int(r["reached6"]) - int(r["exc6"]))),
@@ -183,14 +195,18 @@ def _aggregate(session: Session, conds: list[ColumnElement], as_of: date, group_
     return out
 
 
+class _Row(IndicatorRow):
+    is_total: bool = False
+
+
 def _half_up(value: float | None) -> int | None:
     return None if value is None else int(float(value) + 0.5)
 
 
-def _empty() -> IndicatorRow:
+def _empty() -> _Row:
     zero = _ratio(Ratio(0, 0))
     none = MedianOut(value=None, count=0)
-    return IndicatorRow(group=None, completers=0, employment_rate=zero, employment_rate_6m=zero,
+    return _Row(group=None, completers=0, employment_rate=zero, employment_rate_6m=zero,
                         employment_rate_12m=zero, median_monthly_wage=none, certificate_attainment=zero,
                         wioa_employment_q2=zero, wioa_employment_q4=zero, wioa_median_earnings_q2=none)
 
