@@ -17,8 +17,6 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import ValidationError
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from shared.db import Database, utcnow
@@ -30,6 +28,17 @@ from shared.tables import processed_event
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, Any, CloudEvent], None]
+
+
+def _claim(session: Session, event: CloudEvent) -> bool:
+    """Record the event id; False if it was processed before (the insert is skipped, not failed)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(processed_event).values(
+        event_id=event.id, event_type=event.type, processed_at=utcnow()).on_conflict_do_nothing()
+    return session.execute(statement.returning(processed_event.c.event_id)).first() is not None
 
 
 class PermanentEventError(Exception):
@@ -91,8 +100,7 @@ class EventConsumer:
                     self.healthy = True
                     backoff = 0.5
                     for records in batch.values():
-                        for record in records:
-                            self.handle_record(record)
+                        self.handle_batch(records)
                     if batch:
                         consumer.commit()
                     self._update_lag(consumer)
@@ -121,6 +129,48 @@ class EventConsumer:
             self.metrics.consumer_lag.labels(self.service, tp.topic, str(tp.partition)).set(
                 max(0, ends.get(tp, position) - position)
             )
+
+    # -- a batch of one partition -----------------------------------------
+    def handle_batch(self, records: list[Any]) -> list[str]:
+        """Handle a partition's records in one transaction: one commit for the batch, not one per event.
+
+        If any record cannot be parsed or its handler fails, the whole transaction is
+        rolled back and every record of the batch goes one by one through
+        ``handle_record`` (own transaction, retries, dead letters), in order, so a key's
+        events are still applied in order and a failure touches nothing else.
+        """
+        results: list[str] = []
+        typed: list[str] = []
+        try:
+            with self.db.session() as session:
+                for record in records:
+                    event = CloudEvent.from_bytes(record.value)
+                    handler = self.handlers.get(event.type)
+                    if handler is None:
+                        results.append("ignored")
+                        continue
+                    data = EVENTS[event.type].data.model_validate(event.data)
+                    results.append(self._apply_in(session, handler, event, data))
+                    typed.append(event.type)
+                session.commit()
+        except Exception:
+            return [self.handle_record(r) for r in records]
+        for event_type, result in zip(typed, (r for r in results if r != "ignored")):
+            self._count(event_type, result)
+        return results
+
+    def _apply_in(self, session: Session, handler: Handler, event: CloudEvent, data: EventData) -> str:
+        corr = correlation_id.set(event.correlationid or str(uuid.uuid4()))
+        caus = causation_id.set(event.id)
+        try:
+            if not _claim(session, event):
+                return "duplicate"
+            handler(session, data, event)
+            session.flush()
+            return "done"
+        finally:
+            correlation_id.reset(corr)
+            causation_id.reset(caus)
 
     # -- one message -------------------------------------------------------
     def handle_record(self, record: Any) -> str:
@@ -157,22 +207,10 @@ class EventConsumer:
                 time.sleep(self.retry_backoff_s * (2 ** (attempt - 1)))
 
     def _apply(self, handler: Handler, event: CloudEvent, data: EventData) -> str:
-        corr = correlation_id.set(event.correlationid or str(uuid.uuid4()))
-        caus = causation_id.set(event.id)
-        try:
-            with self.db.session() as session:
-                try:
-                    session.execute(insert(processed_event).values(
-                        event_id=event.id, event_type=event.type, processed_at=utcnow()))
-                    session.flush()
-                except IntegrityError:
-                    return "duplicate"
-                handler(session, data, event)
-                session.commit()
-                return "done"
-        finally:
-            correlation_id.reset(corr)
-            causation_id.reset(caus)
+        with self.db.session() as session:
+            result = self._apply_in(session, handler, event, data)
+            session.commit()
+            return result
 
     def _count(self, event_type: str, result: str) -> None:
         if self.metrics:

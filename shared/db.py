@@ -73,7 +73,8 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    # No pre-ping (a round trip per checkout); stale connections are recycled instead.
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
 
 
 class Database:
