@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -30,15 +31,19 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Session, Any, CloudEvent], None]
 
 
-def _claim(session: Session, event: CloudEvent) -> bool:
-    """Record the event id; False if it was processed before (the insert is skipped, not failed)."""
+def _claim_all(session: Session, batch: list[CloudEvent]) -> set[str]:
+    """Record the events' ids in one statement; returns the ids not processed before."""
+    if not batch:
+        return set()
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    now = utcnow()
     statement = dialect_insert(processed_event).values(
-        event_id=event.id, event_type=event.type, processed_at=utcnow()).on_conflict_do_nothing()
-    return session.execute(statement.returning(processed_event.c.event_id)).first() is not None
+        [dict(event_id=e.id, event_type=e.type, processed_at=now) for e in batch]
+    ).on_conflict_do_nothing().returning(processed_event.c.event_id)
+    return set(session.execute(statement).scalars())
 
 
 class PermanentEventError(Exception):
@@ -134,43 +139,58 @@ class EventConsumer:
     def handle_batch(self, records: list[Any]) -> list[str]:
         """Handle a partition's records in one transaction: one commit for the batch, not one per event.
 
-        If any record cannot be parsed or its handler fails, the whole transaction is
-        rolled back and every record of the batch goes one by one through
-        ``handle_record`` (own transaction, retries, dead letters), in order, so a key's
-        events are still applied in order and a failure touches nothing else.
+        The batch's event ids are claimed in one statement; events claimed before are
+        duplicates. If any record cannot be parsed or its handler fails, the whole
+        transaction is rolled back and every record of the batch goes one by one
+        through ``handle_record`` (own transaction, retries, dead letters), in order,
+        so a key's events are still applied in order and a failure touches nothing else.
         """
-        results: list[str] = []
-        typed: list[str] = []
         try:
+            parsed: list[tuple[CloudEvent, Handler, EventData] | None] = []
+            for record in records:
+                event = CloudEvent.from_bytes(record.value)
+                handler = self.handlers.get(event.type)
+                parsed.append(None if handler is None else
+                              (event, handler, EVENTS[event.type].data.model_validate(event.data)))
+            results: list[str] = []
             with self.db.session() as session:
-                for record in records:
-                    event = CloudEvent.from_bytes(record.value)
-                    handler = self.handlers.get(event.type)
-                    if handler is None:
+                fresh = _claim_all(session, [p[0] for p in parsed if p is not None])
+                for item in parsed:
+                    if item is None:
                         results.append("ignored")
                         continue
-                    data = EVENTS[event.type].data.model_validate(event.data)
-                    results.append(self._apply_in(session, handler, event, data))
-                    typed.append(event.type)
+                    event, handler, data = item
+                    if event.id not in fresh:
+                        results.append("duplicate")
+                        continue
+                    fresh.discard(event.id)  # the same event twice in one batch: the second is a duplicate
+                    with self._context(event):
+                        handler(session, data, event)
+                    results.append("done")
                 session.commit()
         except Exception:
             return [self.handle_record(r) for r in records]
-        for event_type, result in zip(typed, (r for r in results if r != "ignored")):
-            self._count(event_type, result)
+        for item, result in zip(parsed, results):
+            if item is not None:
+                self._count(item[0].type, result)
         return results
 
-    def _apply_in(self, session: Session, handler: Handler, event: CloudEvent, data: EventData) -> str:
+    @contextmanager
+    def _context(self, event: CloudEvent) -> Iterator[None]:
         corr = correlation_id.set(event.correlationid or str(uuid.uuid4()))
         caus = causation_id.set(event.id)
         try:
-            if not _claim(session, event):
-                return "duplicate"
-            handler(session, data, event)
-            session.flush()
-            return "done"
+            yield
         finally:
             correlation_id.reset(corr)
             causation_id.reset(caus)
+
+    def _apply_in(self, session: Session, handler: Handler, event: CloudEvent, data: EventData) -> str:
+        if not _claim_all(session, [event]):
+            return "duplicate"
+        with self._context(event):
+            handler(session, data, event)
+        return "done"
 
     # -- one message -------------------------------------------------------
     def handle_record(self, record: Any) -> str:
