@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 3
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, create_engine, pool
+from sqlalchemy import MetaData, create_engine, pool, text
 
 from shared.db import KERNEL_METADATA, normalise_url
 from shared import tables as _kernel_tables  # noqa: F401  (registers the kernel tables)
@@ -26,7 +26,20 @@ def alembic_config(service: str, url: str) -> Config:
 
 
 def upgrade(service: str, url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(service, url), revision)
+    """Bring the service's schema to ``revision``; replicas starting together take turns (PostgreSQL lock)."""
+    if not normalise_url(url).startswith("postgresql"):
+        command.upgrade(alembic_config(service, url), revision)
+        return
+    engine = create_engine(normalise_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": f"trainingops-migrate-{service}"})
+            try:
+                command.upgrade(alembic_config(service, url), revision)
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": f"trainingops-migrate-{service}"})
+    finally:
+        engine.dispose()
 
 
 def run_env(metadata: MetaData) -> None:
