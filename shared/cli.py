@@ -162,6 +162,67 @@ def export(
     console.print(f"wrote {out} ({len(r.content):,} bytes)")
 
 
+@app.command()
+def demo(
+    run: Annotated[str, typer.Option(help="suffix that makes this run's programme codes unique (default: the time)")]
+    = "",
+    timeout: Annotated[float, typer.Option(min=1, help="seconds to wait for each event to arrive")] = 90.0,
+) -> None:
+    """Drive a complete journey for a demo centre (Jungbu, Dongbu, Bukbu) through the public APIs of a running
+    platform (`make run`; ENROLLMENT_URL etc. otherwise), printing what happened at each service."""
+    from datetime import datetime
+
+    from shared import demo as journey
+
+    urls = {s: service_url(s) for s in SERVICES}
+    down = []
+    for service, url in urls.items():
+        try:
+            httpx.get(f"{url}/healthz", timeout=5).raise_for_status()
+        except httpx.HTTPError as exc:
+            down.append(f"{service} at {url} ({type(exc).__name__})")
+    if down:
+        console.print("[red]not reachable: " + "; ".join(down) + ". Start the platform with `make run`.")
+        raise typer.Exit(1)
+    run = run or datetime.now().strftime("%y%m%d%H%M%S")
+    colours = {"enrollment": "cyan", "attendance": "green", "certification": "magenta", "placement": "yellow"}
+
+    def say(service: str, what: str) -> None:
+        console.print(f"[bold {colours[service]}]{service:<13}[/] {what}", highlight=False)
+
+    console.rule(f"TrainingOps demo centre, run {run}")
+    clients = journey.Clients.open(urls)
+    results = []
+    try:
+        for code, name in journey.CAMPUSES.items():
+            created = journey.ensure_campus(clients.enrollment, code, name)
+            say("enrollment", f"campus {code}: {name} ({'created' if created else 'already there'})")
+        for spec, people, capacity in journey.demo_centre(run):
+            console.rule(f"{spec.campus}: {spec.title}")
+            results.append(journey.run_cohort_journey(clients, spec, people, capacity=capacity,
+                                                      label=f"demo-{run}", report=say, timeout=timeout))
+    except journey.StepFailed as exc:
+        console.print(f"[red]the journey stopped: {exc}")
+        raise typer.Exit(1)
+    finally:
+        clients.close()
+    table = Table(title=f"Demo centre, run {run}: the whole journey")
+    for column in ("campus", "programme", "applied", "selected (quota)", "waitlisted", "completed", "not completed",
+                   "exam fees paid", "graduates followed", "employment rate"):
+        table.add_column(column)
+    for j in results:
+        rate = j.report["total"]["employment_rate"]
+        table.add_row(j.cohort["campus"], j.programme["code"], str(len(j.applications)),
+                      f"{j.selection['selected']} ({j.selection['priority_selected']})",
+                      str(j.selection["waitlisted"]), str(len(j.completers)), str(len(j.non_completers)),
+                      f"{j.payment.payout['amount']:,} KRW" if j.payment else "-",
+                      str(j.report["total"]["completers"]),
+                      f"{rate['numerator']}/{rate['denominator']}"
+                      + (f" = {rate['percent']}%" if rate["percent"] is not None else ""))
+    console.print(table)
+    console.print("[bold green]demo complete[/]: every step answered and every event arrived.")
+
+
 def main() -> None:
     app()
 

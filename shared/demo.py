@@ -486,7 +486,8 @@ def run_cohort_journey(clients: Clients, spec: ProgrammeSpec, people: list[Perso
     say("enrollment", f"selection: {selection['selected']} selected ({selection['priority_selected']} under the "
                       f"priority quota of {selection['priority_quota']}: "
                       + ", ".join(f"{n} score {apps[n]['score']:g}" for n in by_quota)
-                      + f"); waitlist " + ", ".join(f"{pos}. {n} score {apps[n]['score']:g}" for pos, n in waitlisted))
+                      + "); waitlist " + (", ".join(f"{pos}. {n} score {apps[n]['score']:g}" for pos, n in waitlisted)
+                                          or "empty"))
     trainees = {}
     for n, a in apps.items():
         if a["status"] == "selected":
@@ -509,8 +510,8 @@ def run_cohort_journey(clients: Clients, spec: ProgrammeSpec, people: list[Perso
     completers = {t for t, e in expected.items() if e["completed"]}
     non_completers = ids - completers
     say("attendance", f"cohort closed on {closed['closed_on']}: {closed['completed']} completed, "
-                      f"{closed['not_completed']} not completed ("
-                      + ", ".join(f"{name_of[t]} {expected[t]['rate']:.0%}" for t in sorted(non_completers)) + ")")
+                      f"{closed['not_completed']} not completed"
+                      + "".join(f" ({name_of[t]} {expected[t]['rate']:.0%})" for t in sorted(non_completers)))
     wait_enrollment_statuses(enr, campus, cohort["id"], {t: "completed" if t in completers else "not_completed"
                                                           for t in ids}, timeout=timeout)
     say("enrollment", f"enrollments updated from attendance's events: {len(completers)} completed, "
@@ -522,7 +523,7 @@ def run_cohort_journey(clients: Clients, spec: ProgrammeSpec, people: list[Perso
         claimant = min(completers, key=lambda t: name_of[t])
         wait_claim_window(cert, campus, claimant, cohort["id"], "completed", timeout=timeout)
         exam = local_today() - timedelta(days=5)
-        payment = claim_and_pay(cert, campus, claimant, spec.qualification, exam)
+        payment = claim_and_pay(cert, campus, claimant, spec.qualification, exam, amount_paid=20_000)
         say("certification", f"{name_of[claimant]} claimed the {spec.qualification} written-exam fee "
                              f"({payment.claim['amount_paid']:,} KRW paid, {payment.claim['amount']:,} reimbursable); "
                              f"approved; paid once as {payment.payout['reference']} (same-key retry: "
