@@ -20,7 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from shared.db import Database, utcnow
+from shared.db import Database, insert_for, utcnow
 from shared.events import EVENTS, CloudEvent, EventData, dlq_for
 from shared.logging import causation_id, correlation_id
 from shared.metrics import ServiceMetrics
@@ -35,12 +35,8 @@ def _claim_all(session: Session, batch: list[CloudEvent]) -> set[str]:
     """Record the events' ids in one statement; returns the ids not processed before."""
     if not batch:
         return set()
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     now = utcnow()
-    statement = dialect_insert(processed_event).values(
+    statement = insert_for(session)(processed_event).values(
         [dict(event_id=e.id, event_type=e.type, processed_at=now) for e in batch]
     ).on_conflict_do_nothing().returning(processed_event.c.event_id)
     return set(session.execute(statement).scalars())

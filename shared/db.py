@@ -43,6 +43,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def insert_for(session: Session) -> Any:
+    """The dialect's INSERT (PostgreSQL or SQLite), which has ON CONFLICT DO NOTHING."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]

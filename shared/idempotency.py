@@ -14,12 +14,11 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from shared.auth import PrincipalDep
-from shared.db import utcnow
+from shared.db import insert_for, utcnow
 from shared.problems import Problem, RuleFailure
 from shared.tables import idempotency_key
 
@@ -32,30 +31,27 @@ class Idempotency:
 
     def replay(self, session: Session, model: type[M]) -> M | None:
         """Claim the key in this transaction; return the stored response if the key was used before."""
-        for _ in range(3):
-            row = session.execute(
-                select(idempotency_key).where(idempotency_key.c.scope == self.scope,
-                                              idempotency_key.c.key == self.key)
-            ).first()
-            if row is not None:
-                if row.request_hash != self.request_hash:
-                    raise Problem(422, "idempotency-key-reused", "Idempotency key reused",
-                                  "This Idempotency-Key was used with a different request body.",
-                                  errors=[RuleFailure("idempotency-key-reused",
-                                                      "same key, different body", "Idempotency-Key")])
-                if row.response_body is None:
-                    raise Problem(409, "idempotency-key-in-progress", "Request in progress",
-                                  "A request with this Idempotency-Key is still being processed; retry shortly.")
-                return model.model_validate_json(row.response_body)
-            try:
-                with session.begin_nested():
-                    session.execute(insert(idempotency_key).values(
-                        scope=self.scope, key=self.key, request_hash=self.request_hash, created_at=utcnow()))
-                return None
-            except IntegrityError:
-                pass  # another request holding this key committed first: read what it stored
-        raise Problem(409, "idempotency-key-in-progress", "Request in progress",
-                      "A request with this Idempotency-Key is still being processed; retry shortly.")
+        claimed = session.execute(
+            insert_for(session)(idempotency_key)
+            .values(scope=self.scope, key=self.key, request_hash=self.request_hash, created_at=utcnow())
+            .on_conflict_do_nothing()
+            .returning(idempotency_key.c.key)
+        ).first()
+        if claimed is not None:
+            return None  # first use: the caller does the work and saves its response
+        # On PostgreSQL a concurrent holder of the key has committed by now (the insert waited for it).
+        row = session.execute(
+            select(idempotency_key).where(idempotency_key.c.scope == self.scope, idempotency_key.c.key == self.key)
+        ).first()
+        if row is not None and row.request_hash != self.request_hash:
+            raise Problem(422, "idempotency-key-reused", "Idempotency key reused",
+                          "This Idempotency-Key was used with a different request body.",
+                          errors=[RuleFailure("idempotency-key-reused", "same key, different body",
+                                              "Idempotency-Key")])
+        if row is None or row.response_body is None:
+            raise Problem(409, "idempotency-key-in-progress", "Request in progress",
+                          "A request with this Idempotency-Key is still being processed; retry shortly.")
+        return model.model_validate_json(row.response_body)
 
     def save(self, session: Session, response: BaseModel, status_code: int = 200) -> None:
         session.execute(

@@ -308,7 +308,8 @@ def accept(session: Session, *, principal: Principal, settings: Settings, applic
     # locked (accepts run in parallel). The application row lock orders it against a decline or a rejection of
     # the same offer; the applicant row lock against the same person accepting an overlapping cohort.
     app = _lock_application(session, principal, application_id)
-    session.execute(select(Applicant.id).where(Applicant.id == app.applicant_id).with_for_update())
+    applicant = session.execute(select(Applicant).where(Applicant.id == app.applicant_id).with_for_update()
+                                ).scalar_one()
     cohort = load_cohort(session, principal=principal, cohort_id=app.cohort_id)
     if app.status == "accepted":
         raise RuleViolation([RuleFailure("seat.already-accepted", "this seat has already been accepted")],
@@ -322,10 +323,6 @@ def accept(session: Session, *, principal: Principal, settings: Settings, applic
                                      readmission_policy(settings))
     if failures:
         raise RuleViolation(failures)
-    if not app.above_capacity and seats_taken(session, cohort.id) > cohort.capacity:
-        raise RuleViolation([RuleFailure("seat.capacity", "the cohort is full")], status=409)
-    applicant = session.get(Applicant, app.applicant_id)
-    assert applicant is not None
     today = today or date.today()
     enrollment = Enrollment(application_id=app.id, applicant_id=app.applicant_id, cohort_id=cohort.id,
                             campus=cohort.campus, enrolled_on=today)
