@@ -6,7 +6,6 @@ generated from it.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -259,9 +258,11 @@ def build_event(
     """Build the envelope for a declared event type; returns the event and its message key."""
     spec = EVENTS[event_type]
     model = data if isinstance(data, spec.data) else spec.data.model_validate(data)
-    payload = json.loads(model.model_dump_json())
+    payload = model.model_dump(mode="json")
     key = str(payload[spec.key])
-    event = CloudEvent(
+    event = CloudEvent.model_construct(  # every field is made here, so it needs no second validation
+        specversion="1.0",
+        datacontenttype="application/json",
         id=str(uuid.uuid4()),
         source=f"/services/{spec.producer}",
         type=event_type,

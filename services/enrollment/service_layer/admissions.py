@@ -6,10 +6,11 @@ any concurrency; SQLite serialises all writers anyway.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlmodel import Session
 
 from services.enrollment.adapters.orm import Applicant, Application, Cohort, Enrollment, Programme
@@ -242,11 +243,7 @@ def run_selection(session: Session, *, principal: Principal, settings: Settings,
         decisions.append((app_id, "waitlisted", position,
                           [RuleFailure("selection.waitlist", f"waitlist position {position}")]))
     applicant_of = {r.id: r.applicant_id for r in rows}
-    if decisions:
-        session.execute(update(Application), [
-            dict(id=app_id, status=status, waitlist_position=position, reasons=[w.as_dict() for w in why],
-                 decided_at=now, updated_at=now)
-            for app_id, status, position, why in decisions])
+    _record_decisions(session, decisions, now)
     emit_many(session, [
         (events.APPLICATION_DECIDED, events.ApplicationDecided(
             application_id=app_id, trainee_id=applicant_of[app_id], cohort_id=cohort.id, campus=cohort.campus,
@@ -258,6 +255,28 @@ def run_selection(session: Session, *, principal: Principal, settings: Settings,
     return SelectionOut(cohort_id=cohort.id, capacity=cohort.capacity, priority_quota=result.quota,
                         selected=len(result.selected), priority_selected=len(result.priority_selected),
                         above_capacity=len(result.above_capacity), waitlisted=len(result.waitlist))
+
+
+def _record_decisions(session: Session, decisions: list[tuple[uuid.UUID, str, int | None, list[RuleFailure]]],
+                      now: datetime) -> None:
+    """Write many decisions at once: one set-based UPDATE on PostgreSQL, executemany elsewhere."""
+    if not decisions:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(update(Application), [
+            dict(id=app_id, status=status, waitlist_position=position, reasons=[w.as_dict() for w in why],
+                 decided_at=now, updated_at=now)
+            for app_id, status, position, why in decisions])
+        return
+    session.execute(text(
+        "UPDATE application AS a SET status = v.status, waitlist_position = v.position, "
+        "reasons = CAST(v.reasons AS json), decided_at = :now, updated_at = :now "
+        "FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:positions AS int[]), "
+        "CAST(:reasons AS text[])) AS v(id, status, position, reasons) WHERE a.id = v.id"
+    ), dict(now=now, ids=[str(d[0]) for d in decisions], statuses=[d[1] for d in decisions],
+            positions=[d[2] for d in decisions],
+            reasons=[json.dumps([w.as_dict() for w in d[3]]) for d in decisions]))
+    session.expire_all()
 
 
 # -- seats ------------------------------------------------------------------
