@@ -57,6 +57,15 @@ class ServiceProcess:
                 total += float(m.group(2))
         return total
 
+    def assigned(self, topic: str) -> set[int]:
+        """Partitions of ``topic`` this process's consumer has reported lag for (i.e. has been assigned)."""
+        text = httpx.get(f"{self.url}/metrics", timeout=10).text
+        return {int(m.group(1)) for m in re.finditer(
+            rf'^trainingops_consumer_lag\{{[^}}]*topic="{re.escape(topic)}"[^}}]*partition="(\d+)"[^}}]*\}}',
+            text, re.M)} | {int(m.group(1)) for m in re.finditer(
+            rf'^trainingops_consumer_lag\{{[^}}]*partition="(\d+)"[^}}]*topic="{re.escape(topic)}"[^}}]*\}}',
+            text, re.M)}
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -131,7 +140,26 @@ class Platform:
         # The first replica migrates its database; the second starts once the first is ready.
         for r in range(replicas):
             self.wait_ready([self.spawn(name, r) for name in SERVICES])
+        if replicas > 1:
+            self.wait_assigned()
         return self
+
+    def wait_assigned(self, timeout: float = 60.0) -> None:
+        """Until every later replica's consumer reports partitions: the group has rebalanced onto all members
+        (the first replica had every partition; it gave some up before the newcomer got any)."""
+        from shared.events import topic_for
+
+        later = [p for p in self.processes if p.replica > 0]
+        topic = {"attendance": topic_for("enrollment"), "certification": topic_for("enrollment"),
+                 "placement": topic_for("attendance"), "enrollment": topic_for("attendance")}
+        deadline = time.monotonic() + timeout
+        while True:
+            missing = [f"{p.name}#{p.replica}" for p in later if not p.assigned(topic[p.name])]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no partitions assigned to {missing} after {timeout}s:\n{self.dump_logs()}")
+            time.sleep(0.5)
 
     def stop(self) -> None:
         for p in self.processes:
