@@ -7,6 +7,7 @@ relay and the event consumer.
 """
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -63,17 +64,29 @@ class ObservabilityMiddleware:
         token = correlation_id.set(cid)
         start = time.perf_counter()
         status = 500
+        started = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = list(message["headers"]) + [(b"x-correlation-id", cid.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # An error no handler took: answer with a problem that carries the correlation id, if we still can.
+            log.exception("unexpected error", extra={"route": getattr(scope.get("route"), "path", "unmatched")})
+            if status == 500 and not started:
+                body = json.dumps({"type": "/problems/internal-error", "title": "Internal error", "status": 500,
+                                   "detail": "An unexpected error occurred; quote the correlation id to support.",
+                                   "instance": scope.get("path", ""), "code": "internal-error",
+                                   "correlation_id": cid}).encode()
+                await send_wrapper({"type": "http.response.start", "status": 500, "headers": [
+                    (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
         finally:
             elapsed = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", "unmatched")

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from shared.problems import bad_request
 
@@ -57,12 +58,23 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A value a spreadsheet shows as typed: no control characters, and text never starts a formula."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(headers)
+    writer.writerow([safe_cell(h) for h in headers])
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else safe_cell(v) for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM so spreadsheet programs read Korean text right
 
 
@@ -70,10 +82,15 @@ def write_xlsx(sheets: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]])
     """A workbook with one sheet per entry: name -> (headers, rows)."""
     wb = Workbook(write_only=True)
     for title, (headers, rows) in sheets.items():
-        ws = wb.create_sheet(title=title[:31])
-        ws.append(list(headers))
+        ws = wb.create_sheet(title=safe_title(title))
+        ws.append([safe_cell(h) for h in headers])
         for row in rows:
-            ws.append(list(row))
+            ws.append([safe_cell(v) for v in row])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def safe_title(title: str) -> str:
+    cleaned = ILLEGAL_CHARACTERS_RE.sub("", "".join(c for c in title if c not in "[]:*?/\\"))
+    return cleaned[:31] or "Sheet"

@@ -82,6 +82,8 @@ class Timetable(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "Timetable":
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("start and end are the campus's wall-clock times, without a UTC offset")
         if any(d < 0 or d > 6 for d in self.weekdays):
             raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
         if self.end <= self.start:

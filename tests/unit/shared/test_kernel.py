@@ -83,3 +83,37 @@ def test_spreadsheets_round_trip_csv_and_xlsx():
         read_rows(b"junk", "x.xlsx")
     with pytest.raises(Problem):
         read_rows(b"a,b", "x.pdf")
+
+
+def test_spreadsheet_cells_are_safe():
+    from shared.spreadsheets import safe_cell, safe_title
+
+    assert safe_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert safe_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert safe_cell("a\x00b\x1fc") == "abc"
+    assert safe_cell(-5) == -5 and safe_cell("김민지") == "김민지"
+    assert safe_title("a/b[c]:*?" + "x" * 40) == ("abc" + "x" * 40)[:31]
+    assert read_rows(write_xlsx({"S\x01": (["h"], [["v\x02=1"]])}), "x.xlsx") == [{"h": "v=1"}]
+
+
+def test_an_unexpected_error_is_a_problem_with_the_correlation_id():
+    from fastapi import APIRouter
+    from fastapi.testclient import TestClient
+    from sqlalchemy import MetaData
+
+    from shared.app import ServiceSpec, create_service_app
+
+    router = APIRouter()
+
+    @router.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app = create_service_app(ServiceSpec("demo", "demo", "demo", MetaData(), [router]), ServiceSettings())
+    client = TestClient(app, raise_server_exceptions=False)  # no lifespan: no database needed here
+    r = client.get("/demo/v1/boom", headers={"X-Correlation-ID": "req-42"})
+    assert r.status_code == 500
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["correlation_id"] == "req-42" and r.json()["code"] == "internal-error"
+    assert "a bug" not in r.text
+    assert r.headers["x-correlation-id"] == "req-42"
