@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
 from collections import Counter
 from datetime import date, timedelta
 
@@ -70,7 +69,7 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
         Person("Lee Seoyeon", 90, plan="late", outcome="employed", wage=2_700_000),
         Person("Park Jiho", 85, gender="male", plan="excused", outcome="self_employed", wage=2_400_000),
         Person("Choi Daeun", 80, plan="dropping"),
-        Person("Jung Yuna", 58, priority=["single_parent"], outcome="further_education"),
+        Person("Jung Yuna", 58, priority=["single_parent"], plan="late", outcome="further_education"),
         Person("Han Sora", 52, priority=["basic_livelihood"], outcome="seeking_work"),
         Person("Oh Minseo", 75),
         Person("Kang Jisu", 70),
@@ -313,7 +312,8 @@ def test_two_replicas_of_each_service_split_the_work_and_double_nothing(kafka, d
             e.data.get("cohort_id") == cid or e.data.get("cohort", {}).get("cohort_id") == cid))
         assert len(partitions) == 13  # cohort.published and 12 trainee.enrolled
         share = [sum(1 for n in partitions if n in mine) for mine in (first, second)]
-        done = [r.metric("trainingops_events_consumed_total", service="attendance", result="done") for r in (att0, att1)]
+        done = [r.metric("trainingops_events_consumed_total", service="attendance", result="done")
+                for r in (att0, att1)]
         split = {s: [r.metric("trainingops_events_consumed_total", service=s) for r in p.replicas(s)]
                  for s in SERVICES}
         http = {s: [r.metric("trainingops_http_requests_total", service=s) for r in p.replicas(s)] for s in SERVICES}
