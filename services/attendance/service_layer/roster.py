@@ -15,6 +15,7 @@ from shared.auth import Principal
 from shared.consumer import PermanentEventError
 from shared.db import utcnow
 from shared.problems import not_found
+from shared.queries import in_campuses
 
 
 def session_id_for(cohort_id: uuid.UUID, day: date, start: object) -> uuid.UUID:
@@ -128,9 +129,7 @@ def roster_row(e: RosterEntry) -> RosterRow:
 
 def list_cohorts(session: Session, *, principal: Principal, campus: str | None):  # type: ignore[no-untyped-def]
     query = select(Cohort).order_by(Cohort.start_date, Cohort.id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Cohort.campus.in_(scope))
+    query = in_campuses(query, Cohort.campus, principal)
     if campus:
         query = query.where(Cohort.campus == campus)
     return query

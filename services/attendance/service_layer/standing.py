@@ -21,6 +21,7 @@ from shared.auth import Principal
 from shared.db import utcnow
 from shared.outbox import emit
 from shared.problems import RuleFailure, RuleViolation, not_found
+from shared.queries import in_campuses
 
 
 def local_now(settings: Settings) -> datetime:
@@ -199,9 +200,7 @@ def sheet_xlsx(sheet: Sheet) -> bytes:
 def at_risk_list(session: Session, *, principal: Principal, campus: str | None, cohort_id: uuid.UUID | None):  # type: ignore[no-untyped-def]
     query = select(RosterEntry).where(RosterEntry.at_risk.is_(True), RosterEntry.status == "active").order_by(
         RosterEntry.campus, RosterEntry.cohort_id, RosterEntry.current_rate, RosterEntry.trainee_id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(RosterEntry.campus.in_(scope))
+    query = in_campuses(query, RosterEntry.campus, principal)
     if campus:
         query = query.where(RosterEntry.campus == campus)
     if cohort_id:

@@ -12,7 +12,7 @@ from services.certification.adapters.orm import Claim, Payout, PayoutBatch, Qual
 from services.certification.domain import claims as rules
 from services.certification.schemas import (BatchPayIn, ClaimIn, ClaimOut, PayoutBatchOut, PayoutOut, Reason,
                                             RejectIn)
-from services.certification.service_layer.common import (acts_as_trainee, check_self, in_campus, to_qualification,
+from services.certification.service_layer.common import (acts_as_trainee, check_self, to_qualification,
                                                          to_window, window_rows)
 from services.certification.settings import Settings
 from shared import events
@@ -22,6 +22,7 @@ from shared.idempotency import Idempotency
 from shared.outbox import emit, emit_many
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure, RuleViolation, conflict, not_found
+from shared.queries import in_campuses
 from shared.spreadsheets import write_csv, write_xlsx
 
 
@@ -113,7 +114,7 @@ def list_claims(session: Session, *, principal: Principal, page: PageParams, cam
     if acts_as_trainee(principal):
         query = query.where(Claim.trainee_id == uuid.UUID(principal.sub) if _is_uuid(principal.sub) else false())
     else:
-        query = in_campus(query, Claim.campus, principal)
+        query = in_campuses(query, Claim.campus, principal)
     for column, value in ((Claim.campus, campus), (Claim.cohort_id, cohort_id), (Claim.trainee_id, trainee_id),
                           (Claim.status, status)):
         if value:
@@ -266,7 +267,7 @@ def get_batch(session: Session, *, principal: Principal, batch_id: uuid.UUID) ->
 
 def list_batches(session: Session, *, principal: Principal, page: PageParams,
                  campus: str | None) -> tuple[list[PayoutBatchOut], int]:
-    query = in_campus(select(PayoutBatch), PayoutBatch.campus, principal).order_by(PayoutBatch.created_at.desc(),
+    query = in_campuses(select(PayoutBatch), PayoutBatch.campus, principal).order_by(PayoutBatch.created_at.desc(),
                                                                                     PayoutBatch.id)
     if campus:
         query = query.where(PayoutBatch.campus == campus)

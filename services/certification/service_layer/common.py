@@ -11,11 +11,7 @@ from services.certification.domain.qualifications import Qualification
 from services.certification.domain.window import ClaimWindow
 from shared.auth import Principal
 from shared.problems import Problem
-
-
-def in_campus(query, column, principal: Principal):  # type: ignore[no-untyped-def]
-    scope = principal.campus_filter()
-    return query if scope is None else query.where(column.in_(scope))
+from shared.queries import in_campuses
 
 
 def acts_as_trainee(principal: Principal) -> bool:
@@ -36,7 +32,7 @@ def window_rows(session: Session, principal: Principal, trainee_id: uuid.UUID) -
     """The trainee's enrollments this principal may see (a trainee sees all of their own)."""
     query = select(orm.ClaimWindow).where(orm.ClaimWindow.trainee_id == trainee_id)
     if not acts_as_trainee(principal):
-        query = in_campus(query, orm.ClaimWindow.campus, principal)
+        query = in_campuses(query, orm.ClaimWindow.campus, principal)
     return list(session.execute(query.order_by(orm.ClaimWindow.start_date)).scalars())
 
 

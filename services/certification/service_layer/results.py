@@ -15,12 +15,13 @@ from services.certification.adapters.orm import Qualification, QualificationObta
 from services.certification.domain.claims import is_linked
 from services.certification.domain.results import result_failures
 from services.certification.schemas import ImportReport, ImportRow, Reason, ResultIn, ResultOut
-from services.certification.service_layer.common import in_campus, to_qualification, to_window, window_rows
+from services.certification.service_layer.common import to_qualification, to_window, window_rows
 from shared import events
 from shared.auth import Principal
 from shared.outbox import emit
 from shared.pagination import PageParams, paginate
 from shared.problems import Problem, RuleViolation, not_found
+from shared.queries import in_campuses
 from shared.spreadsheets import read_rows
 
 
@@ -61,7 +62,7 @@ def record(session: Session, *, principal: Principal, body: ResultIn, today: dat
 
 def list_results(session: Session, *, principal: Principal, page: PageParams, campus: str | None,
                  cohort_id: uuid.UUID | None, trainee_id: uuid.UUID | None) -> tuple[list, int]:
-    query = in_campus(select(QualificationObtained), QualificationObtained.campus, principal).order_by(
+    query = in_campuses(select(QualificationObtained), QualificationObtained.campus, principal).order_by(
         QualificationObtained.obtained_on, QualificationObtained.id)
     for column, value in ((QualificationObtained.campus, campus), (QualificationObtained.cohort_id, cohort_id),
                           (QualificationObtained.trainee_id, trainee_id)):

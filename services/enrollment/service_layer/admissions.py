@@ -27,6 +27,7 @@ from shared.idempotency import Idempotency
 from shared.outbox import emit, emit_many
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure, RuleViolation, conflict, not_found
+from shared.queries import in_campuses
 
 SEAT_STATUSES = ("selected", "accepted")
 
@@ -61,9 +62,7 @@ def get_applicant(session: Session, *, principal: Principal, applicant_id: uuid.
 def list_applicants(session: Session, *, principal: Principal, page: PageParams,
                     campus: str | None) -> tuple[list[Applicant], int]:
     query = select(Applicant).order_by(Applicant.created_at, Applicant.id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Applicant.campus.in_(scope))
+    query = in_campuses(query, Applicant.campus, principal)
     if campus:
         query = query.where(Applicant.campus == campus)
     return paginate(session, query, page)
@@ -176,9 +175,7 @@ def enrollment_id_of(session: Session, application_id: uuid.UUID) -> uuid.UUID |
 def list_applications(session: Session, *, principal: Principal, page: PageParams, campus: str | None,
                       cohort_id: uuid.UUID | None, status: str | None) -> tuple[list[Application], int]:
     query = select(Application).order_by(Application.applied_at, Application.id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Application.campus.in_(scope))
+    query = in_campuses(query, Application.campus, principal)
     if campus:
         query = query.where(Application.campus == campus)
     if cohort_id:
@@ -389,9 +386,7 @@ def list_enrollments(session: Session, *, principal: Principal, page: PageParams
                      cohort_id: uuid.UUID | None, trainee_id: uuid.UUID | None,
                      status: str | None) -> tuple[list[Enrollment], int]:
     query = select(Enrollment).order_by(Enrollment.enrolled_on, Enrollment.id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Enrollment.campus.in_(scope))
+    query = in_campuses(query, Enrollment.campus, principal)
     for column, value in ((Enrollment.campus, campus), (Enrollment.cohort_id, cohort_id),
                           (Enrollment.applicant_id, trainee_id), (Enrollment.status, status)):
         if value:

@@ -16,11 +16,7 @@ from shared.auth import Principal
 from shared.outbox import emit
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure, RuleViolation, conflict, not_found
-
-
-def _in_campus(query, column, principal: Principal):  # type: ignore[no-untyped-def]
-    scope = principal.campus_filter()
-    return query if scope is None else query.where(column.in_(scope))
+from shared.queries import in_campuses
 
 
 # -- campuses ---------------------------------------------------------------
@@ -35,7 +31,7 @@ def create_campus(session: Session, *, principal: Principal, body: CampusIn) -> 
 
 
 def list_campuses(session: Session, *, principal: Principal) -> list[Campus]:
-    return list(session.execute(_in_campus(select(Campus), Campus.code, principal).order_by(Campus.code)).scalars())
+    return list(session.execute(in_campuses(select(Campus), Campus.code, principal).order_by(Campus.code)).scalars())
 
 
 def _require_campus(session: Session, principal: Principal, code: str) -> None:
@@ -69,7 +65,7 @@ def get_programme(session: Session, *, principal: Principal, programme_id: uuid.
 
 def list_programmes(session: Session, *, principal: Principal, page: PageParams, campus: str | None,
                     track: str | None) -> tuple[list[Programme], int]:
-    query = _in_campus(select(Programme), Programme.campus, principal).order_by(Programme.code)
+    query = in_campuses(select(Programme), Programme.campus, principal).order_by(Programme.code)
     if campus:
         query = query.where(Programme.campus == campus)
     if track:
@@ -139,7 +135,7 @@ def get_cohort(session: Session, *, principal: Principal, cohort_id: uuid.UUID) 
 
 def list_cohorts(session: Session, *, principal: Principal, page: PageParams, campus: str | None,
                  programme_id: uuid.UUID | None, open_on: date | None) -> tuple[list[tuple[Cohort, Programme]], int]:
-    query = _in_campus(select(Cohort), Cohort.campus, principal).order_by(Cohort.start_date, Cohort.id)
+    query = in_campuses(select(Cohort), Cohort.campus, principal).order_by(Cohort.start_date, Cohort.id)
     if campus:
         query = query.where(Cohort.campus == campus)
     if programme_id:

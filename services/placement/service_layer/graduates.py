@@ -20,6 +20,7 @@ from shared.db import utcnow
 from shared.outbox import emit
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure, RuleViolation, not_found
+from shared.queries import in_campuses
 
 
 def policy(settings: Settings) -> fu.FollowupPolicy:
@@ -88,9 +89,7 @@ def graduate_out(g: Graduate) -> GraduateOut:
 def list_graduates(session: Session, *, principal: Principal, page: PageParams, campus: str | None,
                    cohort_id: uuid.UUID | None, officer: str | None) -> tuple[list[Graduate], int]:
     query = select(Graduate).order_by(Graduate.completion_date, Graduate.id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Graduate.campus.in_(scope))
+    query = in_campuses(query, Graduate.campus, principal)
     if campus:
         query = query.where(Graduate.campus == campus)
     if cohort_id:
@@ -134,9 +133,7 @@ def worklist(session: Session, *, principal: Principal, page: PageParams, on: da
              unassigned: bool = False) -> tuple[list[FollowupOut], int]:
     """Open follow-ups whose window has opened (due and overdue), or one status, oldest due first."""
     query = select(Followup, Graduate).join(Graduate, Graduate.id == Followup.graduate_id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Followup.campus.in_(scope))
+    query = in_campuses(query, Followup.campus, principal)
     if campus:
         query = query.where(Followup.campus == campus)
     if officer:
@@ -260,9 +257,7 @@ def record_outcome(session: Session, *, principal: Principal, body: OutcomeIn) -
 def list_outcomes(session: Session, *, principal: Principal, page: PageParams, graduate_id: uuid.UUID | None,
                   campus: str | None, category: str | None) -> tuple[list[Outcome], int]:
     query = select(Outcome).order_by(Outcome.recorded_at, Outcome.id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Outcome.campus.in_(scope))
+    query = in_campuses(query, Outcome.campus, principal)
     if graduate_id:
         query = query.where(Outcome.graduate_id == graduate_id)
     if campus:

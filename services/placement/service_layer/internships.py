@@ -19,6 +19,7 @@ from shared.idempotency import Idempotency
 from shared.outbox import emit
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure, RuleViolation, not_found
+from shared.queries import in_campuses
 
 # Latest outcomes that make a graduate no candidate for an internship.
 NOT_CANDIDATES = outcomes.EMPLOYED | {"further_education", "military_service"}
@@ -50,9 +51,7 @@ def load_employer(session: Session, principal: Principal, employer_id: uuid.UUID
 def list_employers(session: Session, *, principal: Principal, page: PageParams,
                    campus: str | None) -> tuple[list[Employer], int]:
     query = select(Employer).order_by(Employer.name, Employer.id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Employer.campus.in_(scope))
+    query = in_campuses(query, Employer.campus, principal)
     if campus:
         query = query.where(Employer.campus == campus)
     return paginate(session, query, page)
@@ -84,9 +83,7 @@ def load_posting(session: Session, principal: Principal, posting_id: uuid.UUID) 
 def list_postings(session: Session, *, principal: Principal, page: PageParams, campus: str | None,
                   employer_id: uuid.UUID | None, status: str | None) -> tuple[list[Posting], int]:
     query = select(Posting).order_by(Posting.created_at, Posting.id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Posting.campus.in_(scope))
+    query = in_campuses(query, Posting.campus, principal)
     if campus:
         query = query.where(Posting.campus == campus)
     if employer_id:
@@ -190,9 +187,7 @@ def get_internship(session: Session, *, principal: Principal, internship_id: uui
 def list_internships(session: Session, *, principal: Principal, page: PageParams, campus: str | None,
                      status: str | None, graduate_id: uuid.UUID | None) -> tuple[list[Internship], int]:
     query = select(Internship).order_by(Internship.start_date, Internship.id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Internship.campus.in_(scope))
+    query = in_campuses(query, Internship.campus, principal)
     if campus:
         query = query.where(Internship.campus == campus)
     if status:
@@ -241,9 +236,7 @@ def convert(session: Session, *, principal: Principal, settings: Settings, inter
 def list_incentives(session: Session, *, principal: Principal, page: PageParams,
                     campus: str | None) -> tuple[list[Incentive], int]:
     query = select(Incentive).order_by(Incentive.due_on, Incentive.id)
-    scope = principal.campus_filter()
-    if scope is not None:
-        query = query.where(Incentive.campus.in_(scope))
+    query = in_campuses(query, Incentive.campus, principal)
     if campus:
         query = query.where(Incentive.campus == campus)
     return paginate(session, query, page)

@@ -74,8 +74,7 @@ def build(session: Session, *, principal: Principal, as_of: date, campus: str | 
     if campus and not principal.sees_campus(campus):
         raise not_found("campus", campus)
     conds: list[ColumnElement] = []
-    scope = principal.campus_filter()
-    if scope is not None:
+    if (scope := principal.campus_filter()) is not None:
         conds.append(Graduate.campus.in_(scope))
     if campus:
         conds.append(Graduate.campus == campus)

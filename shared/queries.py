@@ -1,0 +1,31 @@
+"""Query helpers every service's service layer uses: campus scope and visible-or-404 loads."""
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.sql import Select
+from sqlmodel import Session
+
+from shared.auth import Principal
+from shared.problems import not_found
+
+T = TypeVar("T")
+
+
+def in_campuses(query: Select, column: Any, principal: Principal) -> Select:
+    """Restrict ``query`` to the principal's campuses (no restriction for ``*``)."""
+    scope = principal.campus_filter()
+    return query if scope is None else query.where(column.in_(scope))
+
+
+def get_visible(session: Session, model: type[T], ident: Any, principal: Principal, what: str, *,
+                lock: bool = False) -> T:
+    """The row with this id if the principal's campuses include its ``campus``; a 404 otherwise, either way."""
+    query = select(model).where(model.id == ident)  # type: ignore[attr-defined]
+    if lock:
+        query = query.with_for_update()
+    row = session.execute(query).scalar_one_or_none()
+    if row is None or not principal.sees_campus(row.campus):  # type: ignore[attr-defined]
+        raise not_found(what, ident)
+    return row
