@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -110,7 +111,16 @@ def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
     return False
 
 
+def use_local_time(timezone: str) -> None:
+    """Make the process's local time the centre's, so every rule's 'today' is the campus's date.
+
+    Stored timestamps stay in UTC (``shared.db.utcnow``); only calendar dates follow this."""
+    os.environ["TZ"] = timezone
+    time.tzset()
+
+
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    use_local_time(settings.timezone)
     metrics = ServiceMetrics(spec.name)
     prefix = f"/{spec.name}"
 

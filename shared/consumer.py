@@ -125,6 +125,7 @@ class EventConsumer:
         if not assigned:
             return
         ends = consumer.end_offsets(assigned)
+        self.metrics.consumer_lag.clear()  # partitions revoked in a rebalance stop being reported
         for tp in assigned:
             position = consumer.position(tp)
             self.metrics.consumer_lag.labels(self.service, tp.topic, str(tp.partition)).set(

@@ -6,6 +6,7 @@ platform-wide ``TRAININGOPS_<FIELD>`` (``TRAININGOPS_JWT_SECRET``), then the def
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
@@ -46,6 +47,7 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = ""
     jwt_issuer: str = ""
 
+    timezone: str = Field("Asia/Seoul", description="the centre's local time: what 'today' means for every rule")
     log_level: str = "INFO"
     cors_origins: list[str] = []
     db_pool_size: int = 10
@@ -65,6 +67,10 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> "ServiceSettings":
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {self.timezone!r}")
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir}/{self.service_name}.db"
         if not self.consumer_group_id:

@@ -10,7 +10,6 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ATTENDANCE_", extra="ignore")
 
     service_name: str = "attendance"
-    timezone: str = Field("Asia/Seoul", description="local time of the sessions' timetable")
     grace_minutes: int = Field(10, ge=0, le=120, description="arriving up to this late is on time")
     early_leave_minutes: int = Field(10, ge=0, le=120, description="leaving more than this before the end is early leave")
     absence_fraction: float = Field(0.5, gt=0, le=1, description="missing this share of a session's hours is an absence")

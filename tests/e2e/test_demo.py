@@ -16,8 +16,8 @@ def test_demo_drives_a_whole_journey_for_three_campuses_and_can_run_again(kafka,
         env["COLUMNS"] = "300"  # one line per step, however long
         runner = CliRunner()
         result = runner.invoke(app, ["demo", "--run", "t1", "--timeout", "90"], env=env)
-        out = result.output
-        print(out)
+        print(result.output)
+        out = " ".join(result.output.split())  # a narrow console wraps lines: compare the words
         assert result.exit_code == 0, (result.exception, out)
         today = demo.seoul_today().isoformat()
         for campus in ("jungbu", "dongbu", "bukbu"):
@@ -35,7 +35,7 @@ def test_demo_drives_a_whole_journey_for_three_campuses_and_can_run_again(kafka,
         assert out.count("roster of 4 built") == 1 and out.count("roster of 3 built") == 2
         assert "at risk before the close: Park Jiho" in out and "at risk before the close: Bae Sumin" in out
         assert f"cohort closed on {today}: 3 completed, 1 not completed (Park Jiho" in out
-        assert f"cohort closed on {today}: 3 completed, 0 not completed\n" in out
+        assert re.search(rf"cohort closed on {today}: 3 completed, 0 not completed(?! \()", out)
         assert f"cohort closed on {today}: 2 completed, 1 not completed (Bae Sumin" in out
         assert out.count("enrollments updated from attendance's events") == 3
         # certification: claimed, approved, paid once
@@ -64,7 +64,8 @@ def test_demo_drives_a_whole_journey_for_three_campuses_and_can_run_again(kafka,
         # a second run against the same platform: campuses are there, new programmes, the same journey
         again = runner.invoke(app, ["demo", "--run", "t2", "--timeout", "90"], env=env)
         assert again.exit_code == 0, (again.exception, again.output)
-        assert again.output.count("(already there)") == 3 and "demo complete" in again.output
+        words = " ".join(again.output.split())
+        assert words.count("(already there)") == 3 and "demo complete" in words
 
 
 def test_demo_says_what_is_down_when_the_platform_is_not_running():
@@ -75,4 +76,5 @@ def test_demo_says_what_is_down_when_the_platform_is_not_running():
                                                                      "placement")}
     result = CliRunner().invoke(app, ["demo"], env={**env, "COLUMNS": "300"})
     assert result.exit_code == 1
-    assert "not reachable: enrollment at" in result.output and "make run" in result.output
+    words = " ".join(result.output.split())
+    assert "not reachable: enrollment at" in words and "make run" in words
