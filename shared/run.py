@@ -35,7 +35,7 @@ def main() -> int:
         port = int(os.environ.get("TRAININGOPS_KAFKA_PORT", "9092"))
         broker = LocalBroker(port=port, log_path=str(data_dir / "broker.log")).start()
         bootstrap = broker.bootstrap
-        print(f"broker      tansu on {bootstrap} (in memory; log {data_dir / 'broker.log'})")
+        print(f"broker        tansu on {bootstrap} (in memory; log {data_dir / 'broker.log'})")
     ensure_topics(bootstrap)
     children: dict[str, subprocess.Popen[bytes]] = {}
     for name in available_services():
@@ -54,7 +54,7 @@ def main() -> int:
             print(f"{name} did not start; see {data_dir / (name + '.log')}")
             stop(children, broker)
             return 1
-        print(f"{name:<12}http://{host}:{port}/{name}/docs   (log {data_dir / (name + '.log')})")
+        print(f"{name:<14}http://{host}:{port}/{name}/docs   (log {data_dir / (name + '.log')})")
     print("Ready. Mint a staff token with: .venv/bin/trainingops token --role admissions --campus '*'")
     print("Ctrl-C stops everything.")
     stopping = False
