@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 3
 
-.PHONY: install run test unit bench lint clean migration
+.PHONY: install run test unit bench clean migration
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
