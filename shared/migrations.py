@@ -25,6 +25,57 @@ def alembic_config(service: str, url: str) -> Config:
     return cfg
 
 
+def create_kernel_tables_v1() -> None:
+    """The kernel's tables as they were first released, for every service's first migration.
+
+    Defined once here rather than in four generated copies. A later change to the kernel's
+    tables gets a ``..._v2`` step here, called from a new revision of each service."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "idempotency_key",
+        sa.Column("scope", sa.String(length=300), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("response_body", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("scope", "key", name=op.f("pk_idempotency_key")),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("message_key", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
+    )
+    op.create_index("ix_outbox_unsent", "outbox", ["id"], unique=False,
+                    postgresql_where=sa.text("sent_at IS NULL"), sqlite_where=sa.text("sent_at IS NULL"))
+    op.create_table(
+        "processed_event",
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_processed_event")),
+    )
+
+
+def drop_kernel_tables_v1() -> None:
+    from alembic import op
+
+    op.drop_table("processed_event")
+    op.drop_index("ix_outbox_unsent", table_name="outbox")
+    op.drop_table("outbox")
+    op.drop_table("idempotency_key")
+
+
 def upgrade(service: str, url: str, revision: str = "head") -> None:
     """Bring the service's schema to ``revision``; replicas starting together take turns (PostgreSQL lock)."""
     if not normalise_url(url).startswith("postgresql"):
