@@ -22,10 +22,19 @@ def in_campuses(query: Select, column: Any, principal: Principal) -> Select:
 def get_visible(session: Session, model: type[T], ident: Any, principal: Principal, what: str, *,
                 lock: bool = False) -> T:
     """The row with this id if the principal's campuses include its ``campus``; a 404 otherwise, either way."""
-    query = select(model).where(model.id == ident)  # type: ignore[attr-defined]
     if lock:
-        query = query.with_for_update()
-    row = session.execute(query).scalar_one_or_none()
+        row = session.execute(select(model).where(model.id == ident)  # type: ignore[attr-defined]
+                              .with_for_update()).scalar_one_or_none()
+    else:
+        row = session.get(model, ident)
     if row is None or not principal.sees_campus(row.campus):  # type: ignore[attr-defined]
         raise not_found(what, ident)
     return row
+
+
+def where_given(query: Select, *filters: tuple[Any, Any]) -> Select:
+    """Add ``column == value`` for each (column, value) whose value was given (not None or empty)."""
+    for column, value in filters:
+        if value:
+            query = query.where(column == value)
+    return query

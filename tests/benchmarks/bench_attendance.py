@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from kafka import KafkaConsumer, KafkaProducer
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from services.attendance.adapters.orm import RosterEntry
 from services.attendance.main import create_app

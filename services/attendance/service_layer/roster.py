@@ -14,8 +14,7 @@ from shared import events
 from shared.auth import Principal
 from shared.consumer import PermanentEventError
 from shared.db import utcnow
-from shared.problems import not_found
-from shared.queries import in_campuses
+from shared.queries import get_visible, in_campuses
 
 
 def session_id_for(cohort_id: uuid.UUID, day: date, start: object) -> uuid.UUID:
@@ -88,13 +87,7 @@ def withdraw(session: Session, data: events.TraineeWithdrawn) -> None:
 
 # -- staff views --------------------------------------------------------------
 def load_cohort(session: Session, *, principal: Principal, cohort_id: uuid.UUID, lock: bool = False) -> Cohort:
-    query = select(Cohort).where(Cohort.id == cohort_id)
-    if lock:
-        query = query.with_for_update()
-    cohort = session.execute(query).scalar_one_or_none()
-    if cohort is None or not principal.sees_campus(cohort.campus):
-        raise not_found("cohort", cohort_id)
-    return cohort
+    return get_visible(session, Cohort, cohort_id, principal, "cohort", lock=lock)
 
 
 def sessions_of(session: Session, cohort_id: uuid.UUID) -> list[TrainingSession]:

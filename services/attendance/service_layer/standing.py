@@ -21,7 +21,7 @@ from shared.auth import Principal
 from shared.db import utcnow
 from shared.outbox import emit
 from shared.problems import RuleFailure, RuleViolation, not_found
-from shared.queries import in_campuses
+from shared.queries import in_campuses, where_given
 
 
 def local_now(settings: Settings) -> datetime:
@@ -201,10 +201,7 @@ def at_risk_list(session: Session, *, principal: Principal, campus: str | None, 
     query = select(RosterEntry).where(RosterEntry.at_risk.is_(True), RosterEntry.status == "active").order_by(
         RosterEntry.campus, RosterEntry.cohort_id, RosterEntry.current_rate, RosterEntry.trainee_id)
     query = in_campuses(query, RosterEntry.campus, principal)
-    if campus:
-        query = query.where(RosterEntry.campus == campus)
-    if cohort_id:
-        query = query.where(RosterEntry.cohort_id == cohort_id)
+    query = where_given(query, (RosterEntry.campus, campus), (RosterEntry.cohort_id, cohort_id))
     return query
 
 

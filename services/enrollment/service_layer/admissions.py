@@ -27,7 +27,7 @@ from shared.idempotency import Idempotency
 from shared.outbox import emit, emit_many
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure, RuleViolation, conflict, not_found
-from shared.queries import in_campuses
+from shared.queries import get_visible, in_campuses, where_given
 
 SEAT_STATUSES = ("selected", "accepted")
 
@@ -162,10 +162,7 @@ def submit_application(session: Session, *, principal: Principal, settings: Sett
 
 
 def load_application(session: Session, *, principal: Principal, application_id: uuid.UUID) -> Application:
-    app = session.get(Application, application_id)
-    if app is None or not principal.sees_campus(app.campus):
-        raise not_found("application", application_id)
-    return app
+    return get_visible(session, Application, application_id, principal, "application")
 
 
 def enrollment_id_of(session: Session, application_id: uuid.UUID) -> uuid.UUID | None:
@@ -176,12 +173,10 @@ def list_applications(session: Session, *, principal: Principal, page: PageParam
                       cohort_id: uuid.UUID | None, status: str | None) -> tuple[list[Application], int]:
     query = select(Application).order_by(Application.applied_at, Application.id)
     query = in_campuses(query, Application.campus, principal)
-    if campus:
-        query = query.where(Application.campus == campus)
-    if cohort_id:
-        query = query.where(Application.cohort_id == cohort_id)
-    if status:
-        query = query.where(Application.status == status)
+    query = where_given(query,
+                        (Application.campus, campus),
+                        (Application.cohort_id, cohort_id),
+                        (Application.status, status))
     return paginate(session, query, page)
 
 
@@ -376,10 +371,7 @@ def enrollment_out(e: Enrollment) -> EnrollmentOut:
 
 
 def load_enrollment(session: Session, *, principal: Principal, enrollment_id: uuid.UUID) -> Enrollment:
-    e = session.get(Enrollment, enrollment_id)
-    if e is None or not principal.sees_campus(e.campus):
-        raise not_found("enrollment", enrollment_id)
-    return e
+    return get_visible(session, Enrollment, enrollment_id, principal, "enrollment")
 
 
 def list_enrollments(session: Session, *, principal: Principal, page: PageParams, campus: str | None,
@@ -387,10 +379,8 @@ def list_enrollments(session: Session, *, principal: Principal, page: PageParams
                      status: str | None) -> tuple[list[Enrollment], int]:
     query = select(Enrollment).order_by(Enrollment.enrolled_on, Enrollment.id)
     query = in_campuses(query, Enrollment.campus, principal)
-    for column, value in ((Enrollment.campus, campus), (Enrollment.cohort_id, cohort_id),
-                          (Enrollment.applicant_id, trainee_id), (Enrollment.status, status)):
-        if value:
-            query = query.where(column == value)
+    query = where_given(query, (Enrollment.campus, campus), (Enrollment.cohort_id, cohort_id),
+                        (Enrollment.applicant_id, trainee_id), (Enrollment.status, status))
     return paginate(session, query, page)
 
 

@@ -15,8 +15,8 @@ from shared import events
 from shared.auth import Principal
 from shared.outbox import emit
 from shared.pagination import PageParams, paginate
-from shared.problems import RuleFailure, RuleViolation, conflict, not_found
-from shared.queries import in_campuses
+from shared.problems import RuleFailure, RuleViolation, conflict
+from shared.queries import get_visible, in_campuses, where_given
 
 
 # -- campuses ---------------------------------------------------------------
@@ -57,19 +57,13 @@ def create_programme(session: Session, *, principal: Principal, body: ProgrammeI
 
 
 def get_programme(session: Session, *, principal: Principal, programme_id: uuid.UUID) -> Programme:
-    programme = session.get(Programme, programme_id)
-    if programme is None or not principal.sees_campus(programme.campus):
-        raise not_found("programme", programme_id)
-    return programme
+    return get_visible(session, Programme, programme_id, principal, "programme")
 
 
 def list_programmes(session: Session, *, principal: Principal, page: PageParams, campus: str | None,
                     track: str | None) -> tuple[list[Programme], int]:
     query = in_campuses(select(Programme), Programme.campus, principal).order_by(Programme.code)
-    if campus:
-        query = query.where(Programme.campus == campus)
-    if track:
-        query = query.where(Programme.track == track)
+    query = where_given(query, (Programme.campus, campus), (Programme.track, track))
     return paginate(session, query, page)
 
 
@@ -119,13 +113,7 @@ def create_cohort(session: Session, *, principal: Principal, body: CohortIn) -> 
 
 
 def load_cohort(session: Session, *, principal: Principal, cohort_id: uuid.UUID, lock: bool = False) -> Cohort:
-    query = select(Cohort).where(Cohort.id == cohort_id)
-    if lock:
-        query = query.with_for_update()
-    cohort = session.execute(query).scalar_one_or_none()
-    if cohort is None or not principal.sees_campus(cohort.campus):
-        raise not_found("cohort", cohort_id)
-    return cohort
+    return get_visible(session, Cohort, cohort_id, principal, "cohort", lock=lock)
 
 
 def get_cohort(session: Session, *, principal: Principal, cohort_id: uuid.UUID) -> tuple[Cohort, Programme]:
@@ -136,10 +124,7 @@ def get_cohort(session: Session, *, principal: Principal, cohort_id: uuid.UUID) 
 def list_cohorts(session: Session, *, principal: Principal, page: PageParams, campus: str | None,
                  programme_id: uuid.UUID | None, open_on: date | None) -> tuple[list[tuple[Cohort, Programme]], int]:
     query = in_campuses(select(Cohort), Cohort.campus, principal).order_by(Cohort.start_date, Cohort.id)
-    if campus:
-        query = query.where(Cohort.campus == campus)
-    if programme_id:
-        query = query.where(Cohort.programme_id == programme_id)
+    query = where_given(query, (Cohort.campus, campus), (Cohort.programme_id, programme_id))
     if open_on:
         query = query.where(Cohort.application_opens <= open_on, Cohort.application_closes >= open_on)
     cohorts, total = paginate(session, query, page)

@@ -20,7 +20,7 @@ from shared.db import utcnow
 from shared.outbox import emit
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure, RuleViolation, not_found
-from shared.queries import in_campuses
+from shared.queries import in_campuses, where_given
 
 
 def policy(settings: Settings) -> fu.FollowupPolicy:
@@ -90,12 +90,7 @@ def list_graduates(session: Session, *, principal: Principal, page: PageParams, 
                    cohort_id: uuid.UUID | None, officer: str | None) -> tuple[list[Graduate], int]:
     query = select(Graduate).order_by(Graduate.completion_date, Graduate.id)
     query = in_campuses(query, Graduate.campus, principal)
-    if campus:
-        query = query.where(Graduate.campus == campus)
-    if cohort_id:
-        query = query.where(Graduate.cohort_id == cohort_id)
-    if officer:
-        query = query.where(Graduate.officer == officer)
+    query = where_given(query, (Graduate.campus, campus), (Graduate.cohort_id, cohort_id), (Graduate.officer, officer))
     return paginate(session, query, page)
 
 
@@ -134,10 +129,7 @@ def worklist(session: Session, *, principal: Principal, page: PageParams, on: da
     """Open follow-ups whose window has opened (due and overdue), or one status, oldest due first."""
     query = select(Followup, Graduate).join(Graduate, Graduate.id == Followup.graduate_id)
     query = in_campuses(query, Followup.campus, principal)
-    if campus:
-        query = query.where(Followup.campus == campus)
-    if officer:
-        query = query.where(Graduate.officer == officer)
+    query = where_given(query, (Followup.campus, campus), (Graduate.officer, officer))
     if unassigned:
         query = query.where(Graduate.officer.is_(None))
     if cohort_id:
@@ -258,10 +250,8 @@ def list_outcomes(session: Session, *, principal: Principal, page: PageParams, g
                   campus: str | None, category: str | None) -> tuple[list[Outcome], int]:
     query = select(Outcome).order_by(Outcome.recorded_at, Outcome.id)
     query = in_campuses(query, Outcome.campus, principal)
-    if graduate_id:
-        query = query.where(Outcome.graduate_id == graduate_id)
-    if campus:
-        query = query.where(Outcome.campus == campus)
-    if category:
-        query = query.where(Outcome.category == category)
+    query = where_given(query,
+                        (Outcome.graduate_id, graduate_id),
+                        (Outcome.campus, campus),
+                        (Outcome.category, category))
     return paginate(session, query, page)

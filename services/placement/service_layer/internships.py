@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -19,7 +18,7 @@ from shared.idempotency import Idempotency
 from shared.outbox import emit
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure, RuleViolation, not_found
-from shared.queries import in_campuses
+from shared.queries import in_campuses, where_given
 
 # Latest outcomes that make a graduate no candidate for an internship.
 NOT_CANDIDATES = outcomes.EMPLOYED | {"further_education", "military_service"}
@@ -84,12 +83,7 @@ def list_postings(session: Session, *, principal: Principal, page: PageParams, c
                   employer_id: uuid.UUID | None, status: str | None) -> tuple[list[Posting], int]:
     query = select(Posting).order_by(Posting.created_at, Posting.id)
     query = in_campuses(query, Posting.campus, principal)
-    if campus:
-        query = query.where(Posting.campus == campus)
-    if employer_id:
-        query = query.where(Posting.employer_id == employer_id)
-    if status:
-        query = query.where(Posting.status == status)
+    query = where_given(query, (Posting.campus, campus), (Posting.employer_id, employer_id), (Posting.status, status))
     return paginate(session, query, page)
 
 
@@ -188,12 +182,10 @@ def list_internships(session: Session, *, principal: Principal, page: PageParams
                      status: str | None, graduate_id: uuid.UUID | None) -> tuple[list[Internship], int]:
     query = select(Internship).order_by(Internship.start_date, Internship.id)
     query = in_campuses(query, Internship.campus, principal)
-    if campus:
-        query = query.where(Internship.campus == campus)
-    if status:
-        query = query.where(Internship.status == status)
-    if graduate_id:
-        query = query.where(Internship.graduate_id == graduate_id)
+    query = where_given(query,
+                        (Internship.campus, campus),
+                        (Internship.status, status),
+                        (Internship.graduate_id, graduate_id))
     return paginate(session, query, page)
 
 

@@ -8,7 +8,7 @@ from kafka import KafkaProducer
 
 from shared import events
 from tests.integration.enrollment.helpers import E, apply, new_applicant, new_campus, new_cohort, new_programme
-from tests.support import EventReader, running_service, token, wait_until
+from tests.support import running_service, token, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from openpyxl import load_workbook
