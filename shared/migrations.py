@@ -76,6 +76,25 @@ def drop_kernel_tables_v1() -> None:
     op.drop_table("idempotency_key")
 
 
+def upgrade_kernel_tables_v2() -> None:
+    """The relay deletes what it has published, so the outbox no longer keeps a sent time."""
+    from alembic import op
+
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_index("ix_outbox_unsent")
+        batch.drop_column("sent_at")
+
+
+def downgrade_kernel_tables_v2() -> None:
+    import sqlalchemy as sa
+    from alembic import op
+
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True))
+        batch.create_index("ix_outbox_unsent", ["id"], unique=False,
+                           postgresql_where=sa.text("sent_at IS NULL"), sqlite_where=sa.text("sent_at IS NULL"))
+
+
 def upgrade(service: str, url: str, revision: str = "head") -> None:
     """Bring the service's schema to ``revision``; replicas starting together take turns (PostgreSQL lock)."""
     if not normalise_url(url).startswith("postgresql"):

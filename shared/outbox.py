@@ -1,9 +1,9 @@
 """Transactional outbox: events are written with the rows that cause them, then relayed.
 
 ``emit`` adds an event to the caller's transaction. ``OutboxRelay`` publishes pending
-rows in id order (``acks=all``, idempotent producer), then marks them sent. If the
+rows in id order (``acks=all``, idempotent producer), then deletes them. If the
 broker is down the API keeps working and events wait; a crash between publish and
-mark re-publishes, and consumers drop the duplicate by event id.
+delete re-publishes, and consumers drop the duplicate by event id.
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import threading
 from collections.abc import Callable
 
 from kafka import KafkaProducer
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BigInteger, any_, bindparam, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from shared.db import Database, utcnow
@@ -44,7 +45,7 @@ def emit_many(session: Session, items: list[tuple[str, EventData | dict]]) -> No
 
 def backlog(db: Database) -> int:
     with db.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar_one()
+        return conn.execute(select(func.count()).select_from(outbox)).scalar_one()
 
 
 class OutboxRelay:
@@ -115,9 +116,8 @@ class OutboxRelay:
     def relay_once(self) -> int:
         """Publish one batch of pending events; returns how many were published."""
         with self.db.session() as session:
-            query = select(outbox.c.id, outbox.c.topic, outbox.c.message_key, outbox.c.payload).where(
-                outbox.c.sent_at.is_(None)
-            ).order_by(outbox.c.id).limit(self.batch_size)
+            query = select(outbox.c.id, outbox.c.topic, outbox.c.message_key, outbox.c.payload) \
+                .order_by(outbox.c.id).limit(self.batch_size)
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             rows = session.execute(query).all()
@@ -140,7 +140,11 @@ class OutboxRelay:
             self._producer.flush(timeout=15)
             for future in futures:
                 future.get(timeout=0)  # raises if any send failed: the batch stays pending
-            session.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(sent_at=utcnow()))
+            ids = [r.id for r in rows]
+            # On PostgreSQL one array parameter, not a thousand placeholders for the driver to parse.
+            sent = outbox.c.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger))) if self.db.is_postgres \
+                else outbox.c.id.in_(ids)
+            session.execute(delete(outbox).where(sent))  # relayed: nothing left to keep
             session.commit()
         if self.on_published:
             self.on_published(len(rows))

@@ -1,10 +1,11 @@
 """The kernel's tables, present in every service's database."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, Text, text
+from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, Text
 
 from shared.db import KERNEL_METADATA
 
+# Events waiting to be relayed; the relay deletes each row once the broker has acknowledged it.
 outbox = Table(
     "outbox",
     KERNEL_METADATA,
@@ -15,8 +16,6 @@ outbox = Table(
     Column("message_key", String(200), nullable=False),
     Column("payload", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
-    Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL")),
 )
 
 processed_event = Table(
