@@ -202,3 +202,24 @@ def serving(service: str, **overrides: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+@contextlib.contextmanager
+def service_process(service: str, env: dict[str, str]) -> Iterator[str]:
+    """The service as operators run it: uvicorn in a process of its own; yields its base URL."""
+    import subprocess
+    import sys
+
+    from shared.broker import free_port, wait_for_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", f"services.{service}.main:create_app", "--factory", "--port", str(port),
+         "--no-access-log", "--log-level", "warning"],
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port("127.0.0.1", port, timeout_s=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(30)

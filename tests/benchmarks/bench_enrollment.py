@@ -9,12 +9,8 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
@@ -24,30 +20,13 @@ from sqlalchemy import insert
 from services.enrollment.adapters.orm import Applicant, Application
 from services.enrollment.domain.selection import Candidate, select
 from shared import events
-from shared.broker import LocalBroker, free_port, wait_for_port
-from shared.migrations import upgrade
+from shared.broker import LocalBroker
 from shared.db import Database
 from shared.kafka import ensure_topics, make_producer
+from shared.migrations import upgrade
 from shared.outbox import OutboxRelay, emit_many
 from tests.integration.enrollment.helpers import E, new_applicant, new_campus, new_cohort, new_programme
-from tests.support import LOCAL_POSTGRES, Databases, serving, token
-
-
-@contextlib.contextmanager
-def service_process(service: str, env: dict[str, str], workers: int) -> Iterator[str]:
-    """The service as operators run it: uvicorn in its own process(es)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"services.{service}.main:create_app", "--factory", "--port", str(port),
-         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port("127.0.0.1", port, timeout_s=60)
-        time.sleep(1.0 * workers)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(30)
+from tests.support import LOCAL_POSTGRES, Databases, service_process, serving, token
 
 
 def bench_accepts(bootstrap: str, dbs: Databases, n: int = 1000, threads: int = 16, replicas: int = 1) -> float:
@@ -61,7 +40,7 @@ def bench_accepts(bootstrap: str, dbs: Databases, n: int = 1000, threads: int = 
     env = {"ENROLLMENT_DATABASE_URL": url, "ENROLLMENT_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
            "ENROLLMENT_CONSUMER_ENABLED": "false", "ENROLLMENT_AUTO_MIGRATE": "false", "ENROLLMENT_LOG_LEVEL": "WARNING"}
     with contextlib.ExitStack() as stack:
-        bases = [stack.enter_context(service_process("enrollment", env, 1)) for _ in range(replicas)]
+        bases = [stack.enter_context(service_process("enrollment", env)) for _ in range(replicas)]
         base = bases[0]
         with httpx.Client(base_url=base, timeout=60) as c:
             campus = new_campus(c, staff)
