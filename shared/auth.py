@@ -92,7 +92,7 @@ class TokenVerifier:
         return Principal(sub=str(claims["sub"]), roles=frozenset(roles), campuses=frozenset(map(str, campuses)))
 
 
-def get_principal(
+async def get_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -107,7 +107,7 @@ def require_roles(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency that admits only tokens holding one of ``roles`` (campus_admin always passes)."""
     allowed = set(roles) | {"campus_admin"}
 
-    def _check(principal: PrincipalDep) -> Principal:
+    async def _check(principal: PrincipalDep) -> Principal:
         if not principal.has_any(allowed):
             raise Problem(403, "forbidden", "Role not allowed",
                           f"This needs one of the roles: {', '.join(sorted(allowed))}.")

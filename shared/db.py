@@ -7,13 +7,16 @@ process. The kernel's own tables (outbox, processed events, idempotency keys) li
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import registry, sessionmaker
@@ -98,6 +101,9 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    def new_session(self) -> Session:
+        return self._sessions()
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: the caller commits; anything uncommitted is rolled back on exit."""
@@ -105,8 +111,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            _end(session)
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -116,9 +121,46 @@ class Database:
         self.engine.dispose()
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.db.session() as session:
+def _end(session: Session) -> None:
+    session.rollback()
+    session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work, opened on the event loop: a session takes its connection only when first
+    used, and a thread hop costs more than a short query. ``ReleasingRoute`` gives the connection back."""
+    session = request.app.state.db.new_session()
+    try:
         yield session
+    finally:
+        session.close()  # no I/O left: the endpoint's thread has already closed it
+
+
+def _releasing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return endpoint(*args, **kwargs)
+        finally:
+            for value in kwargs.values():
+                if isinstance(value, Session):
+                    # Rolls back what was not committed and returns the connection; loaded objects stay readable.
+                    value.close()
+    return run
+
+
+class ReleasingRoute(APIRoute):
+    """A route whose sync endpoint gives its database connection back in its own thread, before the response
+    is written.
+
+    FastAPI validates a sync endpoint's response in a second trip to the thread pool and ends the endpoint's
+    dependencies only after that. A connection held across that trip lets the requests queued behind it
+    take every connection of the pool and wait for one more, while the trip waits for their threads."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _releasing(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

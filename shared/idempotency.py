@@ -10,19 +10,35 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from shared.auth import PrincipalDep
-from shared.db import insert_for, utcnow
+from shared.db import utcnow
 from shared.problems import Problem, RuleFailure
 from shared.tables import idempotency_key
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _claim_statement(dialect: str) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(idempotency_key).on_conflict_do_nothing().returning(idempotency_key.c.key)
+
+
+# Built once: statements that take their values as parameters skip SQLAlchemy's per-call construction.
+_CLAIM = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqlite")}
+_STORED = select(idempotency_key).where(idempotency_key.c.scope == bindparam("b_scope"),
+                                        idempotency_key.c.key == bindparam("b_key"))
+_SAVE = (update(idempotency_key)
+         .where(idempotency_key.c.scope == bindparam("b_scope"), idempotency_key.c.key == bindparam("b_key"))
+         .values(status_code=bindparam("b_status"), response_body=bindparam("b_body")))
 
 
 class Idempotency:
@@ -31,18 +47,12 @@ class Idempotency:
 
     def replay(self, session: Session, model: type[M]) -> M | None:
         """Claim the key in this transaction; return the stored response if the key was used before."""
-        claimed = session.execute(
-            insert_for(session)(idempotency_key)
-            .values(scope=self.scope, key=self.key, request_hash=self.request_hash, created_at=utcnow())
-            .on_conflict_do_nothing()
-            .returning(idempotency_key.c.key)
-        ).first()
+        claimed = session.execute(_CLAIM[session.get_bind().dialect.name], dict(
+            scope=self.scope, key=self.key, request_hash=self.request_hash, created_at=utcnow())).first()
         if claimed is not None:
             return None  # first use: the caller does the work and saves its response
         # On PostgreSQL a concurrent holder of the key has committed by now (the insert waited for it).
-        row = session.execute(
-            select(idempotency_key).where(idempotency_key.c.scope == self.scope, idempotency_key.c.key == self.key)
-        ).first()
+        row = session.execute(_STORED, dict(b_scope=self.scope, b_key=self.key)).first()
         if row is not None and row.request_hash != self.request_hash:
             raise Problem(422, "idempotency-key-reused", "Idempotency key reused",
                           "This Idempotency-Key was used with a different request body.",
@@ -54,11 +64,8 @@ class Idempotency:
         return model.model_validate_json(row.response_body)
 
     def save(self, session: Session, response: BaseModel, status_code: int = 200) -> None:
-        session.execute(
-            update(idempotency_key)
-            .where(idempotency_key.c.scope == self.scope, idempotency_key.c.key == self.key)
-            .values(status_code=status_code, response_body=response.model_dump_json())
-        )
+        session.execute(_SAVE, dict(b_scope=self.scope, b_key=self.key, b_status=status_code,
+                                    b_body=response.model_dump_json()))
 
 
 async def _idempotency(

@@ -30,10 +30,13 @@ def _row(event_type: str, data: EventData | dict) -> dict:
                 payload=event.to_bytes().decode(), created_at=utcnow())
 
 
+_INSERT = insert(outbox)  # built once; the row goes in as parameters
+
+
 def emit(session: Session, event_type: str, data: EventData | dict) -> str:
     """Add an event to the current transaction's outbox; returns the event id."""
     row = _row(event_type, data)
-    session.execute(insert(outbox).values(**row))
+    session.execute(_INSERT, row)
     return row["event_id"]
 
 

@@ -50,7 +50,10 @@ class ServiceSettings(BaseSettings):
     timezone: str = Field("Asia/Seoul", description="the centre's local time: what 'today' means for every rule")
     log_level: str = "INFO"
     cors_origins: list[str] = []
-    db_pool_size: int = 10
+    # Endpoints run in a thread pool of http_threads, each holding at most one connection; the pool keeps
+    # those and the relay's, consumer's and background job's connections open, so none is made per request.
+    http_threads: int = Field(4, ge=1, description="endpoints running at once; more requests wait their turn")
+    db_pool_size: int = 8
     db_max_overflow: int = 20
 
     @classmethod

@@ -13,7 +13,7 @@ from services.attendance.schemas import (AtRiskRow, BulkCheckInIn, BulkReport, C
 from services.attendance.service_layer import marks, roster, standing
 from services.attendance.settings import Settings
 from shared.auth import Principal, require_roles
-from shared.db import SessionDep
+from shared.db import ReleasingRoute, SessionDep
 from shared.pagination import Page, PageDep, paginate
 from shared.spreadsheets import XLSX_MEDIA_TYPE
 
@@ -24,12 +24,12 @@ SelfReader = Annotated[Principal, Depends(require_roles("instructor", "auditor",
                                                         "placement", "trainee"))]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-router = APIRouter()
+router = APIRouter(route_class=ReleasingRoute)
 
 
 # -- cohorts, sessions, rosters -----------------------------------------------

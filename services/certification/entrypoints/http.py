@@ -13,7 +13,7 @@ from services.certification.schemas import (BatchPayIn, ClaimIn, ClaimOut, Impor
 from services.certification.service_layer import catalogue, claims, results, windows
 from services.certification.settings import Settings
 from shared.auth import Principal, PrincipalDep, require_roles
-from shared.db import SessionDep
+from shared.db import ReleasingRoute, SessionDep
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, PageDep
 from shared.problems import Problem
@@ -26,12 +26,12 @@ Claimant = Annotated[Principal, Depends(require_roles("finance", "trainee"))]
 ClaimStatus = Literal["submitted", "approved", "rejected", "paid"]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-router = APIRouter()
+router = APIRouter(route_class=ReleasingRoute)
 
 
 # -- qualifications -----------------------------------------------------------------

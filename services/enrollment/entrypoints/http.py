@@ -14,7 +14,7 @@ from services.enrollment.schemas import (ApplicantIn, ApplicantOut, ApplicationI
 from services.enrollment.service_layer import admissions, catalogue, imports
 from services.enrollment.settings import Settings
 from shared.auth import Principal, require_roles
-from shared.db import SessionDep
+from shared.db import ReleasingRoute, SessionDep
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, PageDep
 
@@ -24,12 +24,12 @@ ApplicationStatus = Literal["submitted", "ineligible", "selected", "waitlisted",
                             "withdrawn"]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-router = APIRouter()
+router = APIRouter(route_class=ReleasingRoute)
 
 
 # -- campuses and programmes --------------------------------------------------

@@ -10,7 +10,8 @@ import json
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from services.enrollment.adapters.orm import Applicant, Application, Cohort, Enrollment, Programme
@@ -89,16 +90,19 @@ def readmission_policy(settings: Settings) -> history.ReadmissionPolicy:
                                      window_years=settings.readmission_window_years)
 
 
+_PARTICIPATIONS = (
+    select(Cohort.id, Cohort.start_date, Cohort.end_date, Programme.total_hours, Enrollment.status,
+           Enrollment.withdrawn_before_start)
+    .join(Cohort, Cohort.id == Enrollment.cohort_id)
+    .join(Programme, Programme.id == Cohort.programme_id)
+    .where(Enrollment.applicant_id == bindparam("b_applicant")))
+
+
 def participations(session: Session, applicant_id: uuid.UUID) -> list[history.Participation]:
-    rows = session.execute(
-        select(Enrollment, Cohort, Programme.total_hours)
-        .join(Cohort, Cohort.id == Enrollment.cohort_id)
-        .join(Programme, Programme.id == Cohort.programme_id)
-        .where(Enrollment.applicant_id == applicant_id)
-    ).all()
-    return [history.Participation(cohort_id=c.id, start_date=c.start_date, end_date=c.end_date, total_hours=hours,
-                                  status=e.status, withdrawn_before_start=e.withdrawn_before_start)
-            for e, c, hours in rows]
+    return [history.Participation(cohort_id=cohort_id, start_date=start, end_date=end, total_hours=hours,
+                                  status=status, withdrawn_before_start=before_start)
+            for cohort_id, start, end, hours, status, before_start
+            in session.execute(_PARTICIPATIONS, {"b_applicant": applicant_id})]
 
 
 def terms(cohort: Cohort, programme: Programme) -> history.CohortTerms:
@@ -310,40 +314,59 @@ def _seat_change(session: Session, principal: Principal, application_id: uuid.UU
     return _lock_application(session, principal, application_id), cohort
 
 
+# Built once for the busy path below; values go in as parameters.
+_INSERT_ENROLLMENT = insert(Enrollment.__table__)  # type: ignore[attr-defined]
+_SET_STATUS = (update(Application.__table__)  # type: ignore[attr-defined]
+               .where(Application.__table__.c.id == bindparam("b_id"))  # type: ignore[attr-defined]
+               .values(status=bindparam("b_status"), updated_at=bindparam("b_updated_at")))
+
+
 def accept(session: Session, *, principal: Principal, settings: Settings, application_id: uuid.UUID,
            idem: Idempotency | None, today: date | None = None) -> ApplicationOut:
-    """The selected applicant takes the seat: enrolled, and ``trainee.enrolled`` goes out."""
+    """The selected applicant takes the seat: enrolled, and ``trainee.enrolled`` goes out.
+
+    This is the busiest write of an admissions round, so it reads everything it needs in one statement
+    and writes with plain INSERT/UPDATE statements rather than the unit of work: nine round trips in all,
+    BEGIN and COMMIT included."""
     if idem and (replayed := idem.replay(session, ApplicationOut)):
         return replayed
     # Accepting turns an offered seat into an enrollment: the seat count does not change, so the cohort is not
     # locked (accepts run in parallel). The application row lock orders it against a decline or a rejection of
     # the same offer; the applicant row lock against the same person accepting an overlapping cohort.
-    app = _lock_application(session, principal, application_id)
-    applicant = session.execute(select(Applicant).where(Applicant.id == app.applicant_id).with_for_update()
-                                ).scalar_one()
-    cohort = load_cohort(session, principal=principal, cohort_id=app.cohort_id)
+    found = session.execute(
+        select(Application, Applicant.name, Applicant.birth_date, Cohort, Programme)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .join(Cohort, Cohort.id == Application.cohort_id)
+        .join(Programme, Programme.id == Cohort.programme_id)
+        .where(Application.id == application_id)
+        .with_for_update(of=[Application, Applicant])
+        .execution_options(populate_existing=True)).first()
+    if found is None or not principal.sees_campus(found[0].campus):
+        raise not_found("application", application_id)
+    app, name, birth_date, cohort, programme = found
     if app.status == "accepted":
         raise RuleViolation([RuleFailure("seat.already-accepted", "this seat has already been accepted")],
                             status=409)
     if app.status != "selected":
         raise RuleViolation([RuleFailure("seat.not-offered", f"the application is {app.status}, not selected")],
                             status=409)
-    programme = session.get(Programme, cohort.programme_id)
-    assert programme is not None
     failures = history.check_history(participations(session, app.applicant_id), terms(cohort, programme),
                                      readmission_policy(settings))
     if failures:
         raise RuleViolation(failures)
     today = today or date.today()
-    enrollment = Enrollment(application_id=app.id, applicant_id=app.applicant_id, cohort_id=cohort.id,
-                            campus=cohort.campus, enrolled_on=today)
-    app.status, app.updated_at = "accepted", utcnow()
-    session.add(enrollment)
-    session.flush()
+    enrollment_id, now = uuid.uuid4(), utcnow()
+    session.execute(_INSERT_ENROLLMENT, dict(
+        id=enrollment_id, application_id=app.id, applicant_id=app.applicant_id, cohort_id=cohort.id,
+        campus=cohort.campus, status="enrolled", enrolled_on=today, withdrawn_on=None, withdrawn_before_start=False,
+        withdraw_reason=None, outcome_date=None, final_rate=None, updated_at=now))
+    session.execute(_SET_STATUS, dict(b_id=app.id, b_status="accepted", b_updated_at=now))
+    for attr, value in (("status", "accepted"), ("updated_at", now)):
+        set_committed_value(app, attr, value)  # what the UPDATE wrote, without the unit of work writing it again
     emit(session, events.TRAINEE_ENROLLED, events.TraineeEnrolled(
-        trainee_id=applicant.id, enrollment_id=enrollment.id, name=applicant.name, birth_date=applicant.birth_date,
+        trainee_id=app.applicant_id, enrollment_id=enrollment_id, name=name, birth_date=birth_date,
         enrolled_on=today, cohort=snapshot(cohort, programme)))
-    result = application_out(app, enrollment.id)
+    result = application_out(app, enrollment_id)
     if idem:
         idem.save(session, result)
     session.commit()

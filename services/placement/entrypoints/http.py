@@ -14,7 +14,7 @@ from services.placement.schemas import (Category, ContactIn, ContactOut, Convert
 from services.placement.service_layer import graduates, internships, reports
 from services.placement.settings import Settings
 from shared.auth import Principal, require_roles
-from shared.db import SessionDep
+from shared.db import ReleasingRoute, SessionDep
 from shared.idempotency import IdempotencyDep
 from shared.pagination import Page, PageDep
 from shared.spreadsheets import XLSX_MEDIA_TYPE
@@ -25,12 +25,12 @@ OnDay = Annotated[date | None, Query(ge=date(2000, 1, 1), le=date(2199, 12, 31),
 GroupBy = Literal["campus", "programme", "cohort"]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-router = APIRouter()
+router = APIRouter(route_class=ReleasingRoute)
 
 
 # -- graduates --------------------------------------------------------------------
