@@ -13,11 +13,9 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time as dtime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 from fastapi.testclient import TestClient
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import create_engine, func, select
@@ -29,6 +27,7 @@ from shared.broker import LocalBroker
 from shared.db import normalise_url
 from shared.events import build_event, topic_for
 from shared.kafka import ensure_topics
+from tests.benchmarks import load
 from tests.support import Databases, LOCAL_POSTGRES, service_process, service_settings, token
 
 TRAINEES = 3_000
@@ -63,33 +62,20 @@ def bare_consumer_rate(bootstrap: str, n: int) -> float:
 
 
 def concurrent_check_ins(url: str, bootstrap: str, slot: dict, trainees: list, replicas: int,
-                         n: int = 1200, threads: int = 16) -> float:
-    """Single check-ins from 16 client threads against the service run as its own process(es)."""
+                         n: int = 1200, connections: int = 16) -> float:
+    """Single check-ins from 16 keep-alive connections against the service run as its own process(es)."""
     env = {"ATTENDANCE_DATABASE_URL": url, "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
            "ATTENDANCE_CONSUMER_ENABLED": "false", "ATTENDANCE_AUTO_MIGRATE": "false",
            "ATTENDANCE_CLOSER_ENABLED": "false", "ATTENDANCE_LOG_LEVEL": "WARNING"}
     h = token(["instructor"], ["bench"])
+    calls = [load.Call("POST", f"/attendance/v1/sessions/{slot['id']}/check-ins", h,
+                       {"trainee_id": str(tid), "kind": "in", "method": "card", "at": f"{slot['date']}T08:58:00+09:00"})
+             for tid in trainees[:n]]
     with contextlib.ExitStack() as stack:
         bases = [stack.enter_context(service_process("attendance", env)) for _ in range(replicas)]
-
-        def work(numbered: tuple[int, list]) -> int:
-            index, chunk = numbered
-            ok = 0
-            with httpx.Client(base_url=bases[index % len(bases)], timeout=60) as c:
-                for tid in chunk:
-                    r = c.post(f"/attendance/v1/sessions/{slot['id']}/check-ins", headers=h,
-                               json={"trainee_id": str(tid), "kind": "in", "method": "card",
-                                     "at": f"{slot['date']}T08:58:00+09:00"})
-                    ok += r.status_code == 200
-            return ok
-
-        chunks = [trainees[:n][i::threads] for i in range(threads)]
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(threads) as pool:
-            ok = sum(pool.map(work, enumerate(chunks)))
-        rate = n / (time.perf_counter() - t0)
-    assert ok == n, f"only {ok} of {n} check-ins accepted"
-    return rate
+        elapsed, statuses = load.run(bases, calls, connections=connections)
+    assert statuses[200] == n, f"only {statuses[200]} of {n} check-ins accepted: {dict(statuses)}"
+    return n / elapsed
 
 
 def main() -> None:
@@ -152,7 +138,7 @@ def main() -> None:
     print(f"attendance benchmark (PostgreSQL, local tansu broker; {len(snap.sessions)} sessions per cohort snapshot)")
     print(f"  single check-ins via HTTP:           {single:8.0f} /s  ({SINGLE} requests, one TestClient)")
     for replicas, rate in concurrent.items():
-        print(f"  single check-ins via HTTP, {replicas} service process(es), 16 client threads: {rate:6.0f} /s")
+        print(f"  single check-ins via HTTP, {replicas} service process(es), 16 connections: {rate:6.0f} /s")
     print(f"  bulk marks via HTTP:                 {bulk:8.0f} /s  ({BULK_BATCHES} batches of {BULK_BATCH})")
     print(f"  trainee.enrolled consumed (service): {consumed:8.0f} /s  ({TRAINEES} events)")
     print(f"  bare kafka-python consumer:          {bare:8.0f} /s")
