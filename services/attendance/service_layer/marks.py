@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlmodel import Session
 
 from services.attendance.adapters.orm import Cohort, Mark, MarkChange, RosterEntry, TrainingSession
@@ -110,10 +110,44 @@ def _entry(session: Session, cohort_id: uuid.UUID, trainee_id: uuid.UUID) -> Ros
                                                      RosterEntry.trainee_id == trainee_id)).scalar_one_or_none()
 
 
+# Single check-ins are the busiest request of a training day: their statements are built once and take
+# their values as parameters, and the mark is written with one plain INSERT or UPDATE.
+_CHECK_IN_TARGET = (
+    select(TrainingSession, Cohort, RosterEntry)
+    .join(Cohort, Cohort.id == TrainingSession.cohort_id)
+    .outerjoin(RosterEntry, and_(RosterEntry.cohort_id == TrainingSession.cohort_id,
+                                 RosterEntry.trainee_id == bindparam("b_trainee")))
+    .where(TrainingSession.id == bindparam("b_session")))
+_MARK_FOR_UPDATE = (select(Mark).where(Mark.session_id == bindparam("b_session"),
+                                       Mark.trainee_id == bindparam("b_trainee"))
+                    .with_for_update())  # SQLite leaves FOR UPDATE out; its writers queue anyway
+_MARKS = Mark.__table__  # type: ignore[attr-defined]
+_INSERT_MARK = insert(_MARKS)
+_UPDATE_MARK = (update(_MARKS).where(_MARKS.c.id == bindparam("b_id"))
+                .values(mark=bindparam("b_mark"), punches=bindparam("b_punches"),
+                        check_in_at=bindparam("b_check_in_at"), check_out_at=bindparam("b_check_out_at"),
+                        updated_by=bindparam("b_updated_by"), updated_at=bindparam("b_updated_at")))
+
+
+def _check_in_target(session: Session, principal: Principal, session_id: uuid.UUID,
+                     trainee_id: uuid.UUID) -> tuple[TrainingSession, Cohort, RosterEntry | None]:
+    """The session, its cohort and the trainee's roster entry, in one read; 404 as ``load_session`` decides."""
+    found = session.execute(_CHECK_IN_TARGET, {"b_session": session_id, "b_trainee": trainee_id}).first()
+    if found is None:
+        raise not_found("session", session_id)
+    ts, cohort, entry = found
+    if principal.is_staff:
+        if not principal.sees_campus(cohort.campus):
+            raise not_found("session", session_id)
+    elif entry is None or principal.sub != str(trainee_id):
+        load_session(session, principal, session_id)  # is the trainee's own cohort's session, or a 404
+    return ts, cohort, entry
+
+
 def check_in(session: Session, *, principal: Principal, settings: Settings, session_id: uuid.UUID,
              body: CheckInIn) -> MarkOut:
     """One reading (QR, card or staff entry). Duplicates are harmless: the mark comes from the times."""
-    ts, cohort = load_session(session, principal, session_id)
+    ts, cohort, entry = _check_in_target(session, principal, session_id, body.trainee_id)
     require_open(cohort)
     now = local_now(settings)
     if principal.is_staff:
@@ -127,26 +161,29 @@ def check_in(session: Session, *, principal: Principal, settings: Settings, sess
                           errors=[RuleFailure("check-in.self-only", "a trainee checks in only themselves",
                                               "trainee_id")])
         at = now  # a trainee cannot choose the time
-    entry = _entry(session, cohort.id, body.trainee_id)
     failure = _roster_failure(entry, ts) or _window_failure(at, ts, settings)
     if failure:
         raise RuleViolation([failure])
-    query = select(Mark).where(Mark.session_id == ts.id, Mark.trainee_id == body.trainee_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = session.execute(query).scalar_one_or_none()
+    assert entry is not None
+    row = session.execute(_MARK_FOR_UPDATE, {"b_session": ts.id, "b_trainee": body.trainee_id}).scalar_one_or_none()
     punch = {"kind": body.kind, "at": at.isoformat(), "method": body.method}
     previous = row.mark if row else None
     if row is None:
         row = Mark(session_id=ts.id, cohort_id=cohort.id, trainee_id=body.trainee_id, mark=rules.ABSENT,
                    punches=[punch], updated_by=principal.sub)
-        session.add(row)
-    elif not any(p["kind"] == punch["kind"] and p["at"] == punch["at"] for p in row.punches):
-        row.punches = [*row.punches, punch]
-        row.updated_by, row.updated_at = principal.sub, utcnow()
-    _apply(row, ts, settings)
-    session.flush()
-    assert entry is not None
+        _apply(row, ts, settings)
+        session.execute(_INSERT_MARK, {c.name: getattr(row, c.name) for c in _MARKS.c})
+    else:
+        session.expunge(row)  # written below with one UPDATE; the unit of work must not write it again
+        before = (row.mark, row.check_in_at, row.check_out_at, len(row.punches))
+        if not any(p["kind"] == punch["kind"] and p["at"] == punch["at"] for p in row.punches):
+            row.punches = [*row.punches, punch]
+            row.updated_by, row.updated_at = principal.sub, utcnow()
+        _apply(row, ts, settings)
+        if (row.mark, row.check_in_at, row.check_out_at, len(row.punches)) != before:
+            session.execute(_UPDATE_MARK, dict(
+                b_id=row.id, b_mark=row.mark, b_punches=row.punches, b_check_in_at=row.check_in_at,
+                b_check_out_at=row.check_out_at, b_updated_by=row.updated_by, b_updated_at=row.updated_at))
     # A present mark cannot put anyone at risk, but it may lift a trainee who is: evaluate only when it matters.
     if row.mark != previous and (row.mark in NEEDS_EVALUATION or previous in NEEDS_EVALUATION or entry.at_risk):
         evaluate(session, settings=settings, cohort=cohort, entries=[entry])
