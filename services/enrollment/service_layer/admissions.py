@@ -315,6 +315,14 @@ def _seat_change(session: Session, principal: Principal, application_id: uuid.UU
 
 
 # Built once for the busy path below; values go in as parameters.
+_SEAT_TO_ACCEPT = (
+    select(Application, Applicant.name, Applicant.birth_date, Cohort, Programme)
+    .join(Applicant, Applicant.id == Application.applicant_id)
+    .join(Cohort, Cohort.id == Application.cohort_id)
+    .join(Programme, Programme.id == Cohort.programme_id)
+    .where(Application.id == bindparam("b_application"))
+    .with_for_update(of=[Application, Applicant])
+    .execution_options(populate_existing=True))
 _INSERT_ENROLLMENT = insert(Enrollment.__table__)  # type: ignore[attr-defined]
 _SET_STATUS = (update(Application.__table__)  # type: ignore[attr-defined]
                .where(Application.__table__.c.id == bindparam("b_id"))  # type: ignore[attr-defined]
@@ -333,14 +341,7 @@ def accept(session: Session, *, principal: Principal, settings: Settings, applic
     # Accepting turns an offered seat into an enrollment: the seat count does not change, so the cohort is not
     # locked (accepts run in parallel). The application row lock orders it against a decline or a rejection of
     # the same offer; the applicant row lock against the same person accepting an overlapping cohort.
-    found = session.execute(
-        select(Application, Applicant.name, Applicant.birth_date, Cohort, Programme)
-        .join(Applicant, Applicant.id == Application.applicant_id)
-        .join(Cohort, Cohort.id == Application.cohort_id)
-        .join(Programme, Programme.id == Cohort.programme_id)
-        .where(Application.id == application_id)
-        .with_for_update(of=[Application, Applicant])
-        .execution_options(populate_existing=True)).first()
+    found = session.execute(_SEAT_TO_ACCEPT, {"b_application": application_id}).first()
     if found is None or not principal.sees_campus(found[0].campus):
         raise not_found("application", application_id)
     app, name, birth_date, cohort, programme = found
