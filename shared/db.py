@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import Engine
@@ -137,25 +138,30 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 def _releasing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(endpoint)
-    def run(*args: Any, **kwargs: Any) -> Any:
+    def call(kwargs: dict[str, Any]) -> Any:
         try:
-            return endpoint(*args, **kwargs)
+            return endpoint(**kwargs)
         finally:
             for value in kwargs.values():
                 if isinstance(value, Session):
                     # Rolls back what was not committed and returns the connection; loaded objects stay readable.
                     value.close()
+
+    @functools.wraps(endpoint)
+    async def run(**kwargs: Any) -> Any:
+        return await run_in_threadpool(call, kwargs)
+
     return run
 
 
 class ReleasingRoute(APIRoute):
-    """A route whose sync endpoint gives its database connection back in its own thread, before the response
-    is written.
+    """A route whose sync endpoint makes one trip to the thread pool and gives its connection back there.
 
-    FastAPI validates a sync endpoint's response in a second trip to the thread pool and ends the endpoint's
-    dependencies only after that. A connection held across that trip lets the requests queued behind it
-    take every connection of the pool and wait for one more, while the trip waits for their threads."""
+    FastAPI runs a plain ``def`` endpoint in the thread pool, then validates its response in a second trip
+    to the pool, and ends its dependencies only after that. Each trip costs more than a short query, and a
+    connection held across the second one lets the requests queued behind it take every connection of the
+    pool and wait for one more, while the trip waits for their threads. Here the endpoint runs in the pool
+    as one call that closes its session before returning; the response is validated on the event loop."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
