@@ -5,6 +5,10 @@ in ``processed_event``; a redelivered event finds its id there and has no second
 effect. Offsets are committed only after the database commits. A message that still
 fails after the retries goes, with the error in its headers, to the consumer's
 dead-letter topic, and the consumer moves on.
+
+A handler that has a cheaper way of applying many events of its type at once can be
+wrapped in a ``BatchHandler``: within a batch, each run of consecutive events it handles
+is then applied in one call, with every guarantee above kept (see ``BatchHandler``).
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import ValidationError
+from sqlalchemy import text
 from sqlmodel import Session
 
 from shared.db import Database, insert_for, utcnow
@@ -29,6 +34,70 @@ from shared.tables import processed_event
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, Any, CloudEvent], None]
+ApplyMany = Callable[[Session, list[tuple[Any, CloudEvent]]], None]
+ParseMany = Callable[[list[CloudEvent]], list[EventData]]
+
+
+@contextmanager
+def event_context(event: CloudEvent) -> Iterator[None]:
+    """Correlation and causation ids of ``event`` for logs and for the events published while handling it."""
+    corr = correlation_id.set(event.correlationid or str(uuid.uuid4()))
+    caus = causation_id.set(event.id)
+    try:
+        yield
+    finally:
+        correlation_id.reset(corr)
+        causation_id.reset(caus)
+
+
+class BatchHandler:
+    """A per-event handler that can also apply many events of its type in one call.
+
+    It goes wherever a ``Handler`` goes: calling it calls ``one(session, data, event)``.
+    In ``EventConsumer.handle_batch`` (one partition's records, one transaction), every
+    maximal run of consecutive fresh events whose handler is this object is handed, in
+    offset order, to ``apply_many(session, [(data, event), ...])``, after the batch's
+    event ids were claimed in the same transaction. Duplicates (ids processed before,
+    or seen earlier in the batch) and events nobody handles are left out and do not
+    break a run; an event handled by another handler ends the run, so the order between
+    event types holds (a withdrawal after an enrollment in the batch is applied after it).
+
+    ``apply_many`` must have the effect of calling ``one`` for each item in order: the
+    same key (trainee, cohort, ...) may come more than once in a run, and later items
+    win as they would one by one. It must raise if ``one`` would raise for any item,
+    but need not say which: any exception rolls the whole batch back and the batch is
+    replayed record by record through ``one`` (own transaction, retries,
+    ``PermanentEventError``, dead letters), exactly as without batching.
+
+    ``parse_many(events)``, if given, validates the data of many events of the type at
+    once (say, a sub-object that many events carry validated once). It must return,
+    for each event, what ``EVENTS[event.type].data.model_validate(event.data)`` returns,
+    or raise; on raising, the batch is replayed record by record, where each event is
+    validated on its own and an invalid one is dead-lettered.
+
+    ``one`` runs within ``event_context(event)``; ``apply_many`` runs without it and
+    must enter ``event_context(event)`` itself around work that publishes events.
+    """
+
+    def __init__(self, one: Handler, apply_many: ApplyMany, parse_many: ParseMany | None = None) -> None:
+        self.one = one
+        self.apply_many = apply_many
+        self.parse_many = parse_many
+
+    def __call__(self, session: Session, data: Any, event: CloudEvent) -> None:
+        self.one(session, data, event)
+
+    def __repr__(self) -> str:
+        return f"BatchHandler({getattr(self.one, '__qualname__', self.one)!r})"
+
+
+# On PostgreSQL a batch's ids go as one array parameter: one statement, compiled and prepared once, whatever
+# the batch size (a multi-row VALUES is compiled anew for every size and costs more than the handlers).
+_CLAIM_PG = text(
+    "INSERT INTO processed_event (event_id, event_type, processed_at) "
+    "SELECT unnest(CAST(:ids AS varchar[])), unnest(CAST(:types AS varchar[])), CAST(:now AS timestamptz) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 
 def _claim_all(session: Session, batch: list[CloudEvent]) -> set[str]:
@@ -36,6 +105,9 @@ def _claim_all(session: Session, batch: list[CloudEvent]) -> set[str]:
     if not batch:
         return set()
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        return set(session.execute(_CLAIM_PG, dict(ids=[e.id for e in batch], types=[e.type for e in batch],
+                                                   now=now)).scalars())
     statement = insert_for(session)(processed_event).values(
         [dict(event_id=e.id, event_type=e.type, processed_at=now) for e in batch]
     ).on_conflict_do_nothing().returning(processed_event.c.event_id)
@@ -137,21 +209,19 @@ class EventConsumer:
         """Handle a partition's records in one transaction: one commit for the batch, not one per event.
 
         The batch's event ids are claimed in one statement; events claimed before are
-        duplicates. If any record cannot be parsed or its handler fails, the whole
+        duplicates. Runs of consecutive events of a ``BatchHandler`` are applied in one
+        call each. If any record cannot be parsed or a handler fails, the whole
         transaction is rolled back and every record of the batch goes one by one
         through ``handle_record`` (own transaction, retries, dead letters), in order,
         so a key's events are still applied in order and a failure touches nothing else.
         """
         try:
-            parsed: list[tuple[CloudEvent, Handler, EventData] | None] = []
-            for record in records:
-                event = CloudEvent.from_bytes(record.value)
-                handler = self.handlers.get(event.type)
-                parsed.append(None if handler is None else
-                              (event, handler, EVENTS[event.type].data.model_validate(event.data)))
+            parsed = self._parse_batch(records)
             results: list[str] = []
             with self.db.session() as session:
                 fresh = _claim_all(session, [p[0] for p in parsed if p is not None])
+                run: list[tuple[EventData, CloudEvent]] = []
+                run_handler: BatchHandler | None = None
                 for item in parsed:
                     if item is None:
                         results.append("ignored")
@@ -161,9 +231,21 @@ class EventConsumer:
                         results.append("duplicate")
                         continue
                     fresh.discard(event.id)  # the same event twice in one batch: the second is a duplicate
-                    with self._context(event):
-                        handler(session, data, event)
+                    if isinstance(handler, BatchHandler):
+                        if handler is not run_handler and run:
+                            run_handler.apply_many(session, run)  # type: ignore[union-attr]
+                            run = []
+                        run_handler = handler
+                        run.append((data, event))
+                    else:
+                        if run:
+                            run_handler.apply_many(session, run)  # type: ignore[union-attr]
+                            run, run_handler = [], None
+                        with event_context(event):
+                            handler(session, data, event)
                     results.append("done")
+                if run:
+                    run_handler.apply_many(session, run)  # type: ignore[union-attr]
                 session.commit()
         except Exception:
             return [self.handle_record(r) for r in records]
@@ -172,20 +254,32 @@ class EventConsumer:
                 self._count(item[0].type, result)
         return results
 
-    @contextmanager
-    def _context(self, event: CloudEvent) -> Iterator[None]:
-        corr = correlation_id.set(event.correlationid or str(uuid.uuid4()))
-        caus = causation_id.set(event.id)
-        try:
-            yield
-        finally:
-            correlation_id.reset(corr)
-            causation_id.reset(caus)
+    def _parse_batch(self, records: list[Any]) -> list[tuple[CloudEvent, Handler, EventData] | None]:
+        """Envelopes and data of a batch; a ``BatchHandler``'s ``parse_many`` validates all its events at once."""
+        envelopes = [CloudEvent.from_bytes(record.value) for record in records]
+        datas: list[EventData | None] = [None] * len(envelopes)
+        many: dict[int, tuple[BatchHandler, list[int]]] = {}
+        for i, event in enumerate(envelopes):
+            handler = self.handlers.get(event.type)
+            if handler is None:
+                continue
+            if isinstance(handler, BatchHandler) and handler.parse_many is not None:
+                many.setdefault(id(handler), (handler, []))[1].append(i)
+            else:
+                datas[i] = EVENTS[event.type].data.model_validate(event.data)
+        for handler, indices in many.values():
+            validated = handler.parse_many([envelopes[i] for i in indices])  # type: ignore[misc]
+            if len(validated) != len(indices):
+                raise ValueError("parse_many returned a different number of events")
+            for i, data in zip(indices, validated):
+                datas[i] = data
+        return [None if (handler := self.handlers.get(event.type)) is None else (event, handler, data)
+                for event, data in zip(envelopes, datas)]  # type: ignore[misc]
 
     def _apply_in(self, session: Session, handler: Handler, event: CloudEvent, data: EventData) -> str:
         if not _claim_all(session, [event]):
             return "duplicate"
-        with self._context(event):
+        with event_context(event):
             handler(session, data, event)
         return "done"
 
