@@ -219,11 +219,11 @@ def run_selection(session: Session, *, principal: Principal, settings: Settings,
         raise RuleViolation([RuleFailure("selection.already-run", "selection has already run for this cohort")],
                             status=409)
     rows = session.execute(
-        select(Application.id, Application.applicant_id, Application.score, Application.applied_at,
-               Application.priority, Application.above_capacity)
+        select(Application.id, Application.score, Application.applied_at, Application.priority,
+               Application.above_capacity, Application.applicant_id)
         .where(Application.cohort_id == cohort.id, Application.status == "submitted")
     ).all()
-    candidates = [selection.Candidate(r.id, r.score, r.applied_at, r.priority, r.above_capacity) for r in rows]
+    candidates = [selection.Candidate(*row[:5]) for row in rows]
     result = selection.select(candidates, cohort.capacity, settings.priority_quota_percent)
     now = utcnow()
     decisions: list[tuple[uuid.UUID, str, int | None, list[RuleFailure]]] = []
@@ -238,7 +238,7 @@ def run_selection(session: Session, *, principal: Principal, settings: Settings,
     for position, app_id in enumerate(result.waitlist, start=1):
         decisions.append((app_id, "waitlisted", position,
                           [RuleFailure("selection.waitlist", f"waitlist position {position}")]))
-    applicant_of = {r.id: r.applicant_id for r in rows}
+    applicant_of = {row[0]: row[-1] for row in rows}
     _record_decisions(session, decisions, now)
     emit_many(session, [
         (events.APPLICATION_DECIDED, events.ApplicationDecided(
@@ -255,7 +255,7 @@ def run_selection(session: Session, *, principal: Principal, settings: Settings,
 
 def _record_decisions(session: Session, decisions: list[tuple[uuid.UUID, str, int | None, list[RuleFailure]]],
                       now: datetime) -> None:
-    """Write many decisions at once: one set-based UPDATE on PostgreSQL, executemany elsewhere."""
+    """Write many decisions at once: on PostgreSQL one UPDATE from one JSON parameter, executemany elsewhere."""
     if not decisions:
         return
     if session.get_bind().dialect.name != "postgresql":
@@ -265,13 +265,12 @@ def _record_decisions(session: Session, decisions: list[tuple[uuid.UUID, str, in
             for app_id, status, position, why in decisions])
         return
     session.execute(text(
-        "UPDATE application AS a SET status = v.status, waitlist_position = v.position, "
-        "reasons = CAST(v.reasons AS json), decided_at = :now, updated_at = :now "
-        "FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:positions AS int[]), "
-        "CAST(:reasons AS text[])) AS v(id, status, position, reasons) WHERE a.id = v.id"
-    ), dict(now=now, ids=[str(d[0]) for d in decisions], statuses=[d[1] for d in decisions],
-            positions=[d[2] for d in decisions],
-            reasons=[json.dumps([w.as_dict() for w in d[3]]) for d in decisions]))
+        "UPDATE application AS a SET status = v.status, waitlist_position = v.position, reasons = v.reasons, "
+        "decided_at = :now, updated_at = :now FROM json_to_recordset(CAST(:decisions AS json)) "
+        "AS v(id uuid, status text, position int, reasons json) WHERE a.id = v.id"
+    ), dict(now=now, decisions=json.dumps([
+        {"id": str(app_id), "status": status, "position": position, "reasons": [w.as_dict() for w in why]}
+        for app_id, status, position, why in decisions])))
     session.expire_all()
 
 
