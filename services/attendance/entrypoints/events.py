@@ -5,7 +5,7 @@ from sqlmodel import Session
 
 from services.attendance.service_layer import roster
 from shared import events
-from shared.consumer import Handler
+from shared.consumer import BatchHandler, Handler
 
 
 def on_cohort_published(session: Session, data: events.CohortPublished, _event: events.CloudEvent) -> None:
@@ -16,12 +16,34 @@ def on_enrolled(session: Session, data: events.TraineeEnrolled, _event: events.C
     roster.enroll(session, data)
 
 
+def enrolled_many(session: Session, items: list[tuple[events.TraineeEnrolled, events.CloudEvent]]) -> None:
+    roster.enroll_many(session, [data for data, _event in items])
+
+
+def parse_enrolled(batch: list[events.CloudEvent]) -> list[events.TraineeEnrolled]:
+    """trainee.enrolled data, each distinct cohort snapshot validated once (every event of a cohort carries it)."""
+    snapshots: dict[str, list[tuple[dict, events.CohortSnapshot]]] = {}
+    out = []
+    for event in batch:
+        raw = event.data.get("cohort")
+        snap = None
+        if isinstance(raw, dict):
+            seen = snapshots.setdefault(str(raw.get("cohort_id")), [])
+            snap = next((model for known, model in seen if known == raw), None)
+            if snap is None:
+                snap = events.CohortSnapshot.model_validate(raw)
+                seen.append((raw, snap))
+        # a validated CohortSnapshot instance is taken as it is, not validated again
+        out.append(events.TraineeEnrolled.model_validate(event.data if snap is None else {**event.data, "cohort": snap}))
+    return out
+
+
 def on_withdrawn(session: Session, data: events.TraineeWithdrawn, _event: events.CloudEvent) -> None:
     roster.withdraw(session, data)
 
 
 HANDLERS: dict[str, Handler] = {
     events.COHORT_PUBLISHED: on_cohort_published,
-    events.TRAINEE_ENROLLED: on_enrolled,
+    events.TRAINEE_ENROLLED: BatchHandler(on_enrolled, enrolled_many, parse_enrolled),
     events.TRAINEE_WITHDRAWN: on_withdrawn,
 }

@@ -4,8 +4,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import date
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, literal, select
 from sqlmodel import Session
 
 from services.attendance.adapters.orm import Cohort, Mark, RosterEntry, TrainingSession
@@ -13,7 +14,7 @@ from services.attendance.schemas import CohortOut, RosterRow, SessionOut
 from shared import events
 from shared.auth import Principal
 from shared.consumer import PermanentEventError
-from shared.db import utcnow
+from shared.db import insert_for, utcnow
 from shared.queries import get_visible, in_campuses
 
 
@@ -74,6 +75,83 @@ def enroll(session: Session, data: events.TraineeEnrolled) -> RosterEntry:
         entry.name, entry.enrollment_id, entry.updated_at = data.name, data.enrollment_id, utcnow()
     session.flush()
     return entry
+
+
+def enroll_many(session: Session, items: list[events.TraineeEnrolled]) -> None:
+    """What ``enroll`` does for each item in order, with one cohort upsert and one roster statement per snapshot.
+
+    Cohorts do not touch each other, so items are taken cohort by cohort, in order within
+    each. A cohort's consecutive items that carry the same snapshot are applied together:
+    the snapshot once, then one INSERT ... ON CONFLICT DO UPDATE of their roster entries.
+    A trainee twice in such a group gets one row: inserted as the first item would
+    insert it, with the name and enrollment of the last, as the updates would leave it.
+    """
+    by_cohort: dict[uuid.UUID, list[events.TraineeEnrolled]] = {}
+    for item in items:
+        by_cohort.setdefault(item.cohort.cohort_id, []).append(item)
+    for group in by_cohort.values():
+        start = 0
+        for i in range(1, len(group) + 1):
+            if i == len(group) or not _same_snapshot(group[i].cohort, group[start].cohort):
+                _enroll_same_snapshot(session, group[start:i])
+                start = i
+
+
+def _same_snapshot(a: events.CohortSnapshot, b: events.CohortSnapshot) -> bool:
+    return a is b or a == b
+
+
+def _roster_upsert_pg() -> Any:
+    """PostgreSQL: a group's roster entries as one array per column, one statement compiled and prepared once."""
+    from sqlalchemy.dialects.postgresql import ARRAY, insert as pg_insert
+
+    t = RosterEntry.__table__
+    each = lambda name, column: func.unnest(bindparam(name, type_=ARRAY(column.type)))  # noqa: E731
+    rows = select(each("ids", t.c.id), bindparam("cohort_id", type_=t.c.cohort_id.type),
+                  each("trainee_ids", t.c.trainee_id), each("enrollment_ids", t.c.enrollment_id),
+                  bindparam("campus", type_=t.c.campus.type), each("names", t.c.name),
+                  each("enrolled_on", t.c.enrolled_on), literal("active"), literal(False),
+                  bindparam("now", type_=t.c.updated_at.type))
+    statement = pg_insert(t).from_select(["id", "cohort_id", "trainee_id", "enrollment_id", "campus", "name",
+                                          "enrolled_on", "status", "at_risk", "updated_at"], rows)
+    return statement.on_conflict_do_update(
+        index_elements=[t.c.cohort_id, t.c.trainee_id],
+        set_=dict(name=statement.excluded.name, enrollment_id=statement.excluded.enrollment_id,
+                  updated_at=statement.excluded.updated_at))
+
+
+_ROSTER_UPSERT_PG = _roster_upsert_pg()
+
+
+def _enroll_same_snapshot(session: Session, items: list[events.TraineeEnrolled]) -> None:
+    cohort = upsert_cohort(session, items[0].cohort)
+    latest: dict[uuid.UUID, events.TraineeEnrolled] = {}
+    first: dict[uuid.UUID, events.TraineeEnrolled] = {}
+    for data in items:
+        first.setdefault(data.trainee_id, data)  # inserted as the first would insert it
+        latest[data.trainee_id] = data           # with the name and enrollment the later ones leave
+    now = utcnow()
+    session.flush()  # entries changed through the ORM earlier in the transaction are written first
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_ROSTER_UPSERT_PG, dict(
+            ids=[uuid.uuid4() for _ in first], cohort_id=cohort.id, trainee_ids=list(first),
+            enrollment_ids=[latest[t].enrollment_id for t in first], campus=cohort.campus,
+            names=[latest[t].name for t in first], enrolled_on=[d.enrolled_on for d in first.values()], now=now))
+    else:
+        table = RosterEntry.__table__
+        statement = insert_for(session)(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.cohort_id, table.c.trainee_id],
+            set_=dict(name=statement.excluded.name, enrollment_id=statement.excluded.enrollment_id,
+                      updated_at=statement.excluded.updated_at))
+        session.execute(statement, [dict(id=uuid.uuid4(), cohort_id=cohort.id, trainee_id=t,
+                                         enrollment_id=latest[t].enrollment_id, campus=cohort.campus,
+                                         name=latest[t].name, enrolled_on=d.enrolled_on, status="active",
+                                         at_risk=False, updated_at=now) for t, d in first.items()])
+    # entries loaded earlier in the transaction are read again when next used
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, RosterEntry) and obj.cohort_id == cohort.id and obj.trainee_id in first:
+            session.expire(obj)
 
 
 def withdraw(session: Session, data: events.TraineeWithdrawn) -> None:
