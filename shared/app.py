@@ -140,6 +140,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         if settings.relay_enabled:
             relay = OutboxRelay(db, producer_factory, batch_size=settings.outbox_batch_size,
                                 poll_interval_s=settings.outbox_poll_interval_s,
+                                coalesce_s=settings.outbox_coalesce_s,
                                 on_published=lambda n: metrics.events_published.labels(spec.name).inc(n))
             event.listen(db._sessions, "after_commit", lambda _s: relay.wake())
             relay.start()

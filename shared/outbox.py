@@ -77,7 +77,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval_s: float = 0.5,
         on_published: Callable[[int], None] | None = None,
-        coalesce_s: float = 0.02,
+        coalesce_s: float = 0.1,
     ) -> None:
         self.coalesce_s = coalesce_s
         self.db = db

@@ -32,6 +32,9 @@ class ServiceSettings(BaseSettings):
     consumer_enabled: bool = True
     outbox_batch_size: int = Field(500, ge=1, le=10_000)
     outbox_poll_interval_s: float = Field(0.5, gt=0)
+    # Woken by a commit, the relay waits this long for the commits that follow, so a busy minute is published
+    # in batches rather than a round trip per request: at 300 accepts/s, 20 ms cost a fifth of the throughput.
+    outbox_coalesce_s: float = Field(0.1, ge=0, le=5)
     consumer_session_timeout_ms: int = 6000
     consumer_heartbeat_interval_ms: int = 1000
     consumer_max_poll_interval_ms: int = 30000
