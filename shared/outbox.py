@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from kafka import KafkaProducer
 from sqlalchemy import BigInteger, any_, bindparam, delete, func, insert, select, text
@@ -52,13 +52,23 @@ _INSERT_FROM_JSON = text(
 _ONE_STATEMENT_FROM = 50
 
 
-def emit_many(session: Session, items: list[tuple[str, EventData | dict]]) -> None:
-    """Add many events to the current transaction's outbox, in order."""
-    rows = [_row(t, d) for t, d in items]
+def outbox_rows(items: Iterable[tuple[str, EventData | dict]]) -> list[dict]:
+    """The outbox rows of many events, in order: the Python half of ``emit_many``, which can run meanwhile
+    on another thread (it touches no session; it reads the caller's correlation id from its context)."""
+    return [_row(t, d) for t, d in items]
+
+
+def emit_rows(session: Session, rows: list[dict]) -> None:
+    """Add rows made by ``outbox_rows`` to the current transaction's outbox, in order."""
     if len(rows) >= _ONE_STATEMENT_FROM and session.get_bind().dialect.name == "postgresql":
         session.execute(_INSERT_FROM_JSON, {"rows": json.dumps(rows, default=str)})
     elif rows:
         session.execute(_INSERT, rows)
+
+
+def emit_many(session: Session, items: Iterable[tuple[str, EventData | dict]]) -> None:
+    """Add many events to the current transaction's outbox, in order."""
+    emit_rows(session, outbox_rows(items))
 
 
 def backlog(db: Database) -> int:

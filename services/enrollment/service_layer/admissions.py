@@ -6,8 +6,10 @@ any concurrency; SQLite serialises all writers anyway.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, insert, select, text, update
@@ -25,7 +27,7 @@ from shared.auth import Principal
 from shared.consumer import PermanentEventError
 from shared.db import utcnow
 from shared.idempotency import Idempotency
-from shared.outbox import emit, emit_many
+from shared.outbox import emit, emit_rows, outbox_rows
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure, RuleViolation, conflict, not_found
 from shared.queries import get_visible, in_campuses, where_given
@@ -239,13 +241,18 @@ def run_selection(session: Session, *, principal: Principal, settings: Settings,
         decisions.append((app_id, "waitlisted", position,
                           [RuleFailure("selection.waitlist", f"waitlist position {position}")]))
     applicant_of = {row[0]: row[-1] for row in rows}
-    _record_decisions(session, decisions, now)
-    emit_many(session, [
-        (events.APPLICATION_DECIDED, events.ApplicationDecided(
-            application_id=app_id, trainee_id=applicant_of[app_id], cohort_id=cohort.id, campus=cohort.campus,
-            decision=status, waitlist_position=position,
-            reasons=[events.Reason(code=w.rule, message=w.message) for w in why]))
-        for app_id, status, position, why in decisions])
+    campus = cohort.campus
+    decided = ((events.APPLICATION_DECIDED, events.ApplicationDecided(
+        application_id=app_id, trainee_id=applicant_of[app_id], cohort_id=cohort_id, campus=campus,
+        decision=status, waitlist_position=position,
+        reasons=[events.Reason(code=w.rule, message=w.message) for w in why]))
+        for app_id, status, position, why in decisions)
+    # For a large cohort the events cost as much Python as PostgreSQL takes to write the decisions: they are
+    # built on a worker thread meanwhile (the driver lets go of the GIL while it waits for the server).
+    with ThreadPoolExecutor(1, thread_name_prefix="selection-events") as pool:
+        rows_made = pool.submit(contextvars.copy_context().run, outbox_rows, decided)
+        _record_decisions(session, decisions, now)
+        emit_rows(session, rows_made.result())
     cohort.selection_done_at = now
     session.commit()
     return SelectionOut(cohort_id=cohort.id, capacity=cohort.capacity, priority_quota=result.quota,

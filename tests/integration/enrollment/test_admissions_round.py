@@ -35,7 +35,8 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
     assert ineligible["status"] == "ineligible"
     assert [r["rule"] for r in ineligible["reasons"]] == ["eligibility.residency"]
 
-    r = client.post(f"{E}/cohorts/{cohort}/selection", headers=staff)
+    selection_cid = f"selection-{cohort}"
+    r = client.post(f"{E}/cohorts/{cohort}/selection", headers={**staff, "X-Correlation-ID": selection_cid})
     assert r.status_code == 200, r.text
     assert r.json() == {"cohort_id": cohort, "capacity": 3, "priority_quota": 1, "selected": 3,
                         "priority_selected": 1, "above_capacity": 0, "waitlisted": 2}
@@ -83,6 +84,11 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
         enrolled = next(e for e in events if e.type.endswith("trainee.enrolled.v1"))
         assert enrolled.subject == people[0] and enrolled.data["cohort"]["cohort_id"] == cohort
         assert enrolled.correlationid  # carried from the HTTP request
+        # selection builds its events on a worker thread: they still carry the request's correlation id
+        decided = [e for e in events if e.type.endswith("application.decided.v1") and
+                   e.data["decision"] in ("selected", "waitlisted") and not e.data["reasons"][0]["code"]
+                   .endswith("promoted")]
+        assert len(decided) == 5 and {e.correlationid for e in decided} == {selection_cid}
         for event, key, headers in zip(reader.events, reader.keys, reader.raw_headers):
             if event in events:
                 expected = event.data["cohort_id"] if event.type.endswith("cohort.published.v1") else \
