@@ -5,7 +5,8 @@
 - single check-ins per second through HTTP (TestClient against the real app) on PostgreSQL;
 - bulk marks per second (kiosk batches of 1,000 readings);
 - trainee.enrolled events consumed per second by the service, next to a bare kafka-python
-  consumer reading the same topic, as a ratio.
+  consumer reading the same topic, as a ratio; then by two service processes in one
+  consumer group (the topic's three partitions split between them).
 Uses the local tansu broker and a fresh PostgreSQL database.
 """
 from __future__ import annotations
@@ -27,10 +28,11 @@ from shared.broker import LocalBroker
 from shared.db import normalise_url
 from shared.events import build_event, topic_for
 from shared.kafka import ensure_topics
+from shared.migrations import upgrade
 from tests.benchmarks import load
 from tests.support import Databases, LOCAL_POSTGRES, service_process, service_settings, token
 
-TRAINEES = 3_000
+TRAINEES = 12_000  # trainee.enrolled events published; the first 3,000 also check in
 SINGLE = 2_000
 BULK_BATCH, BULK_BATCHES = 1_000, 10
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -61,8 +63,38 @@ def bare_consumer_rate(bootstrap: str, n: int) -> float:
     return seen / elapsed if elapsed else float("inf")
 
 
+def roster_fill_rate(url: str, expected: int) -> float:
+    """Events per second while the roster fills up to ``expected``, timed from the first entry seen (so the
+    consumer's start-up and its first batch are left out), by reading the count every 50 ms."""
+    engine = create_engine(normalise_url(url))
+    first = first_n = None
+    try:
+        while True:
+            with engine.connect() as conn:
+                n = conn.execute(select(func.count()).select_from(RosterEntry.__table__)).scalar_one()
+            if n and first is None:
+                first, first_n = time.perf_counter(), n
+            if n >= expected:
+                return (expected - first_n) / (time.perf_counter() - first)
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+
+
+def consumed_by_processes(url: str, bootstrap: str, replicas: int, expected: int) -> float:
+    """The same events consumed by ``replicas`` service processes of one fresh consumer group, as deployed."""
+    upgrade("attendance", url)
+    env = {"ATTENDANCE_DATABASE_URL": url, "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+           "ATTENDANCE_CONSUMER_GROUP_ID": f"bench-{uuid.uuid4().hex[:8]}", "ATTENDANCE_AUTO_MIGRATE": "false",
+           "ATTENDANCE_CLOSER_ENABLED": "false", "ATTENDANCE_LOG_LEVEL": "WARNING"}
+    with contextlib.ExitStack() as stack:
+        for _ in range(replicas):
+            stack.enter_context(service_process("attendance", env))
+        return roster_fill_rate(url, expected)
+
+
 def concurrent_check_ins(url: str, bootstrap: str, slot: dict, trainees: list, replicas: int,
-                         n: int = 1200, connections: int = 16) -> float:
+                         n: int = 3000, connections: int = 16) -> float:
     """Single check-ins from 16 keep-alive connections against the service run as its own process(es)."""
     env = {"ATTENDANCE_DATABASE_URL": url, "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
            "ATTENDANCE_CONSUMER_ENABLED": "false", "ATTENDANCE_AUTO_MIGRATE": "false",
@@ -97,18 +129,8 @@ def main() -> None:
 
         settings = service_settings("attendance", database_url=url, kafka_bootstrap_servers=broker.bootstrap,
                                     closer_enabled=False)
-        engine = create_engine(normalise_url(url))
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-            first = None
-            while True:
-                with engine.connect() as conn:
-                    n = conn.execute(select(func.count()).select_from(RosterEntry.__table__)).scalar_one()
-                if n and first is None:
-                    first, first_n = time.perf_counter(), n
-                if n >= TRAINEES:
-                    break
-                time.sleep(0.05)
-            consumed = (TRAINEES - first_n) / (time.perf_counter() - first)
+            consumed = roster_fill_rate(url, TRAINEES)
 
             h = token(["instructor"], ["bench"])
             sessions = client.get(f"/attendance/v1/cohorts/{snap.cohort_id}/sessions", headers=h).json()
@@ -133,16 +155,18 @@ def main() -> None:
             bulk = BULK_BATCHES * BULK_BATCH / (time.perf_counter() - t0)
         concurrent = {replicas: concurrent_check_ins(url, broker.bootstrap, past[11 + replicas], trainees, replicas)
                       for replicas in (1, 2)}
-        engine.dispose()
+        consumed_by_two = consumed_by_processes(dbs.new("bench_att2"), broker.bootstrap, 2, TRAINEES)
     dbs.drop_all()
     print(f"attendance benchmark (PostgreSQL, local tansu broker; {len(snap.sessions)} sessions per cohort snapshot)")
     print(f"  single check-ins via HTTP:           {single:8.0f} /s  ({SINGLE} requests, one TestClient)")
     for replicas, rate in concurrent.items():
         print(f"  single check-ins via HTTP, {replicas} service process(es), 16 connections: {rate:6.0f} /s")
     print(f"  bulk marks via HTTP:                 {bulk:8.0f} /s  ({BULK_BATCHES} batches of {BULK_BATCH})")
-    print(f"  trainee.enrolled consumed (service): {consumed:8.0f} /s  ({TRAINEES} events)")
+    print(f"  trainee.enrolled consumed (service): {consumed:8.0f} /s  ({TRAINEES:,} events, one process)")
     print(f"  bare kafka-python consumer:          {bare:8.0f} /s")
     print(f"  ratio service / bare:                {consumed / bare:8.3f}")
+    print(f"  consumed by 2 service processes:     {consumed_by_two:8.0f} /s  (ratio to the bare consumer "
+          f"{consumed_by_two / bare:.3f})")
 
 
 if __name__ == "__main__":
