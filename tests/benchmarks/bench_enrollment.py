@@ -29,9 +29,6 @@ from tests.integration.enrollment.helpers import E, new_applicant, new_campus, n
 from tests.support import LOCAL_POSTGRES, Databases, service_process, serving, token
 
 
-EXTRA_ENV: dict = {}
-
-
 def bench_accepts(bootstrap: str, dbs: Databases, n: int = 1000, connections: int = 16, replicas: int = 1) -> float:
     """Accepts from 16 keep-alive connections spread over ``replicas`` service processes.
 
@@ -41,7 +38,7 @@ def bench_accepts(bootstrap: str, dbs: Databases, n: int = 1000, connections: in
     url = dbs.new("benchacc")
     upgrade("enrollment", url)
     env = {"ENROLLMENT_DATABASE_URL": url, "ENROLLMENT_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "ENROLLMENT_CONSUMER_ENABLED": "false", "ENROLLMENT_AUTO_MIGRATE": "false", "ENROLLMENT_LOG_LEVEL": "WARNING", **EXTRA_ENV}
+           "ENROLLMENT_CONSUMER_ENABLED": "false", "ENROLLMENT_AUTO_MIGRATE": "false", "ENROLLMENT_LOG_LEVEL": "WARNING"}
     with contextlib.ExitStack() as stack:
         bases = [stack.enter_context(service_process("enrollment", env)) for _ in range(replicas)]
         base = bases[0]
