@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio.to_thread
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -60,6 +61,11 @@ class TokenVerifier:
         self.settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
 
+    @property
+    def may_block(self) -> bool:
+        """A JWKS verifier fetches keys over the network now and then; the others only compute."""
+        return self._jwks is not None
+
     def verify(self, token: str) -> Principal:
         s = self.settings
         options = {"require": ["sub", "exp"]}
@@ -70,16 +76,19 @@ class TokenVerifier:
             options["verify_aud"] = False
         if s.jwt_issuer:
             kwargs["issuer"] = s.jwt_issuer
-        if s.jwt_algorithm == "HS256":
-            key = s.jwt_secret
-        elif self._jwks is not None:
-            key = self._jwks.get_signing_key_from_jwt(token).key
-        else:
-            key = s.jwt_public_key
         try:
+            if s.jwt_algorithm == "HS256":
+                key = s.jwt_secret
+            elif self._jwks is not None:
+                key = self._jwks.get_signing_key_from_jwt(token).key
+            else:
+                key = s.jwt_public_key
             claims = jwt.decode(token, key, **kwargs)
         except jwt.ExpiredSignatureError:
             raise Problem(401, "token-expired", "Token expired", "The bearer token has expired.")
+        except jwt.PyJWKClientConnectionError:
+            raise Problem(503, "signing-keys-unavailable", "Signing keys unavailable",
+                          "The identity provider's signing keys could not be fetched; retry shortly.")
         except jwt.PyJWTError as exc:
             raise Problem(401, "invalid-token", "Invalid token", f"The bearer token was refused: {type(exc).__name__}.")
         roles = claims.get("roles") or []
@@ -97,7 +106,10 @@ async def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "unauthorized", "Authentication required", "Send Authorization: Bearer <JWT>.")
-    return request.app.state.verifier.verify(credentials.credentials)
+    verifier: TokenVerifier = request.app.state.verifier
+    if verifier.may_block:  # never on the event loop: a slow key server would stall every request
+        return await anyio.to_thread.run_sync(verifier.verify, credentials.credentials)
+    return verifier.verify(credentials.credentials)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
