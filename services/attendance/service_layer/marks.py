@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from services.attendance.adapters.orm import Cohort, Mark, MarkChange, RosterEntry, TrainingSession
@@ -122,7 +124,8 @@ _MARK_FOR_UPDATE = (select(Mark).where(Mark.session_id == bindparam("b_session")
                                        Mark.trainee_id == bindparam("b_trainee"))
                     .with_for_update())  # SQLite leaves FOR UPDATE out; its writers queue anyway
 _MARKS = Mark.__table__  # type: ignore[attr-defined]
-_INSERT_MARK = insert(_MARKS)
+_INSERT_MARK_IF_NONE = {dialect: insert_(_MARKS).on_conflict_do_nothing(index_elements=["session_id", "trainee_id"])
+                        for dialect, insert_ in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 _UPDATE_MARK = (update(_MARKS).where(_MARKS.c.id == bindparam("b_id"))
                 .values(mark=bindparam("b_mark"), punches=bindparam("b_punches"),
                         check_in_at=bindparam("b_check_in_at"), check_out_at=bindparam("b_check_out_at"),
@@ -168,12 +171,20 @@ def check_in(session: Session, *, principal: Principal, settings: Settings, sess
     row = session.execute(_MARK_FOR_UPDATE, {"b_session": ts.id, "b_trainee": body.trainee_id}).scalar_one_or_none()
     punch = {"kind": body.kind, "at": at.isoformat(), "method": body.method}
     previous = row.mark if row else None
+    new = None
     if row is None:
-        row = Mark(session_id=ts.id, cohort_id=cohort.id, trainee_id=body.trainee_id, mark=rules.ABSENT,
+        new = Mark(session_id=ts.id, cohort_id=cohort.id, trainee_id=body.trainee_id, mark=rules.ABSENT,
                    punches=[punch], updated_by=principal.sub)
-        _apply(row, ts, settings)
-        session.execute(_INSERT_MARK, {c.name: getattr(row, c.name) for c in _MARKS.c})
-    else:
+        _apply(new, ts, settings)
+        # FOR UPDATE locks no row that is not there yet: a card tapped twice at once makes two first
+        # check-ins. The second finds the first's row here, waits for it, and adds its punch to it.
+        if session.execute(_INSERT_MARK_IF_NONE[session.get_bind().dialect.name],
+                           {c.name: getattr(new, c.name) for c in _MARKS.c}).rowcount:
+            row = new
+        else:
+            row = session.execute(_MARK_FOR_UPDATE, {"b_session": ts.id, "b_trainee": body.trainee_id}).scalar_one()
+            previous = row.mark
+    if row is not new:
         session.expunge(row)  # written below with one UPDATE; the unit of work must not write it again
         before = (row.mark, row.check_in_at, row.check_out_at, len(row.punches))
         if not any(p["kind"] == punch["kind"] and p["at"] == punch["at"] for p in row.punches):

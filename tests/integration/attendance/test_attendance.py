@@ -328,3 +328,25 @@ def test_redelivered_events_have_no_second_effect(svc, kafka, enrollment):
     wait_until(lambda: duplicates() >= seen + n)
     assert (roster_of(svc, snap, h), sessions_of(svc, snap, h)) == before
     assert {r["trainee_id"] for r in before[0]} == {str(a), str(b)}
+
+
+def test_a_card_tapped_many_times_at_once_makes_one_mark(svc, enrollment):
+    """Concurrent first check-ins of one trainee (FOR UPDATE locks no row that is not there yet)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    code = campus()
+    snap = snapshot(code, today() - timedelta(days=7), today() + timedelta(days=30))
+    h = staff(code)
+    trainee = enrollment.enroll(snap)
+    wait_roster(svc, snap, h, 1)
+    s = next(x for x in sessions_of(svc, snap, h) if x["date"] < today().isoformat())
+    day = datetime.fromisoformat(s["date"]).date()
+    taps = [{"trainee_id": str(trainee), "kind": "in", "method": "card", "at": local(day, 8, 55)}] * 6 + \
+        [{"trainee_id": str(trainee), "kind": "out", "method": "card", "at": local(day, 18, 5)}] * 6
+    with ThreadPoolExecutor(len(taps)) as pool:
+        statuses = list(pool.map(lambda body: svc.post(f"{API}/sessions/{s['id']}/check-ins", headers=h,
+                                                       json=body).status_code, taps))
+    assert statuses == [200] * len(taps)
+    mark = svc.get(f"{API}/sessions/{s['id']}/marks/{trainee}", headers=h).json()
+    assert mark["mark"] == "present"
+    assert sorted(p["kind"] for p in mark["punches"]) == ["in", "out"]  # each reading once
