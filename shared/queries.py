@@ -23,8 +23,11 @@ def get_visible(session: Session, model: type[T], ident: Any, principal: Princip
                 lock: bool = False) -> T:
     """The row with this id if the principal's campuses include its ``campus``; a 404 otherwise, either way."""
     if lock:
+        # FOR NO KEY UPDATE: as exclusive as FOR UPDATE between lockers, but it lets other transactions insert
+        # rows that refer to this one (their foreign key check takes KEY SHARE), which FOR UPDATE would block
+        # into a deadlock (a decline holding the cohort, an accept inserting its enrollment).
         row = session.execute(select(model).where(model.id == ident)  # type: ignore[attr-defined]
-                              .with_for_update()).scalar_one_or_none()
+                              .with_for_update(key_share=True)).scalar_one_or_none()
     else:
         row = session.get(model, ident)
     if row is None or not principal.sees_campus(row.campus):  # type: ignore[attr-defined]

@@ -306,7 +306,7 @@ def promote_next(session: Session, cohort: Cohort) -> Application | None:
 
 
 def _lock_application(session: Session, principal: Principal, application_id: uuid.UUID) -> Application:
-    app = session.execute(select(Application).where(Application.id == application_id).with_for_update()
+    app = session.execute(select(Application).where(Application.id == application_id).with_for_update(key_share=True)
                           .execution_options(populate_existing=True)).scalar_one_or_none()
     if app is None or not principal.sees_campus(app.campus):
         raise not_found("application", application_id)
@@ -327,7 +327,7 @@ _SEAT_TO_ACCEPT = (
     .join(Cohort, Cohort.id == Application.cohort_id)
     .join(Programme, Programme.id == Cohort.programme_id)
     .where(Application.id == bindparam("b_application"))
-    .with_for_update(of=[Application, Applicant])
+    .with_for_update(of=[Application, Applicant], key_share=True)  # NO KEY UPDATE: see shared/queries.py
     .execution_options(populate_existing=True))
 _INSERT_ENROLLMENT = insert(Enrollment.__table__)  # type: ignore[attr-defined]
 _SET_STATUS = (update(Application.__table__)  # type: ignore[attr-defined]

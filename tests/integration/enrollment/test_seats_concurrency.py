@@ -64,3 +64,26 @@ def test_fifty_concurrent_accepts_and_declines_never_exceed_capacity(base_url):
     promoted = {a["id"] for a in listed["items"] if a["status"] != "waitlisted" and a["id"] in
                 {w["id"] for w in waitlisted}}
     assert promoted == {w["id"] for w in waitlisted[:declines_ok]}
+
+
+def test_accept_and_decline_of_one_offer_at_once_end_one_way(base_url):
+    """The accept's enrollment row checks its cohort key while a decline holds the cohort: no deadlock."""
+    staff = token(["admissions"], ["*"])
+    with httpx.Client(base_url=base_url, timeout=60) as c:
+        campus = new_campus(c, staff)
+        cohort = new_cohort(c, staff, new_programme(c, staff, campus), capacity=CAPACITY)
+        apps = [apply(c, staff, new_applicant(c, staff, campus), cohort, score=100 - i) for i in range(CAPACITY)]
+        assert c.post(f"{E}/cohorts/{cohort}/selection", headers=staff).json()["selected"] == CAPACITY
+
+    def send(req: tuple[str, str]) -> int:
+        action, app_id = req
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            headers = {**staff, "Idempotency-Key": str(uuid.uuid4())}
+            return client.post(f"{E}/applications/{app_id}/{action}", headers=headers).status_code
+
+    requests = [(action, a["id"]) for a in apps for action in ("accept", "decline")]
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        statuses = list(pool.map(send, requests))
+    assert set(statuses) <= {200, 409}, statuses
+    for i in range(0, len(statuses), 2):  # each offer was either taken or declined, not both, not neither
+        assert sorted(statuses[i:i + 2]) == [200, 409], (requests[i], statuses[i:i + 2])
