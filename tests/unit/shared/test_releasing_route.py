@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, field_validator
@@ -49,6 +50,12 @@ def make_app(tmp_path) -> tuple[FastAPI, Database, dict]:
     app = FastAPI()
     app.state.db = db
     app.include_router(router)
+
+    @app.exception_handler(RuntimeError)
+    async def refused(_request, _exc) -> JSONResponse:
+        seen["checked_out_at_error"] = db.engine.pool.checkedout()
+        return JSONResponse({"detail": "refused"}, status_code=500)
+
     return app, db, seen
 
 
@@ -65,10 +72,11 @@ def test_the_endpoint_runs_in_a_worker_thread_and_returns_its_connection_before_
     db.dispose()
 
 
-def test_a_failing_endpoint_gives_its_connection_back_too(tmp_path):
+def test_a_failing_endpoint_has_rolled_back_and_returned_its_connection_before_the_error_is_answered(tmp_path):
     app, db, seen = make_app(tmp_path)
     with TestClient(app, raise_server_exceptions=False) as client:
         assert client.get("/refuse").status_code == 500
+    assert seen["checked_out_at_error"] == 0  # rolled back and returned before the error was answered
     assert not seen["session"].in_transaction()
     assert db.engine.pool.checkedout() == 0
     db.dispose()
