@@ -171,3 +171,31 @@ def test_bulk_import_reports_every_row(client, staff):
                     headers=staff)
     assert r.status_code == 200, r.text
     assert r.json()["imported"] == 1 and r.json()["report"][0]["application_status"] == "submitted"
+
+
+def test_a_large_selection_publishes_every_decision_once_in_waitlist_order(client, kafka, staff):
+    """Sixty decisions: the outbox's one-statement path and the events built on a worker thread."""
+    campus = new_campus(client, staff)
+    cohort = new_cohort(client, staff, new_programme(client, staff, campus), capacity=10)
+    apps = [apply(client, staff, new_applicant(client, staff, campus), cohort, score=i % 37) for i in range(60)]
+    cid = f"large-selection-{cohort}"
+    r = client.post(f"{E}/cohorts/{cohort}/selection", headers={**staff, "X-Correlation-ID": cid})
+    assert r.status_code == 200 and r.json()["waitlisted"] == 50, r.text
+    listed = client.get(f"{E}/applications", params={"cohort_id": cohort, "limit": 100}, headers=staff).json()
+    decided = {a["id"]: (a["status"], a["waitlist_position"]) for a in listed["items"]}
+    assert set(decided) == {a["id"] for a in apps}
+
+    reader = EventReader(kafka, "trainingops.enrollment.events")
+    try:
+        mine = lambda evs: [e for e in evs if e.type.endswith("application.decided.v1")  # noqa: E731
+                            and e.data["cohort_id"] == cohort]
+        reader.wait_for(lambda evs: len(mine(evs)) >= 60)
+        events = mine(reader.events)
+    finally:
+        reader.close()
+    assert len(events) == 60 and len({e.id for e in events}) == 60
+    assert {e.correlationid for e in events} == {cid}
+    assert {e.data["application_id"]: (e.data["decision"], e.data["waitlist_position"]) for e in events} == decided
+    # every waitlist position given once (the events are keyed by trainee, so partitions interleave them)
+    waitlisted = [e.data["waitlist_position"] for e in events if e.data["decision"] == "waitlisted"]
+    assert sorted(waitlisted) == list(range(1, 51))
