@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -203,12 +203,27 @@ def check_in(session: Session, *, principal: Principal, settings: Settings, sess
     return result
 
 
+class _FirstMarkRace(Exception):
+    """Another request wrote the first mark of one of these trainees after we looked (none was there to lock)."""
+
+
 def bulk_check_in(session: Session, *, principal: Principal, settings: Settings, session_id: uuid.UUID,
                   body: BulkCheckInIn) -> BulkReport:
     """Hundreds of readings at once from a kiosk or card reader; each row accepted, duplicate or refused."""
     if len(body.items) > settings.bulk_max_items:
         raise RuleViolation([RuleFailure("bulk.too-many", f"send at most {settings.bulk_max_items} readings "
                                                           "per request", "items")], status=422)
+    for attempt in range(3):
+        try:
+            return _bulk_check_in(session, principal=principal, settings=settings, session_id=session_id, body=body)
+        except _FirstMarkRace:
+            session.rollback()  # again from the start: those marks exist now, and will be read under lock
+    raise Problem(503, "check-ins-busy", "Check-ins busy", "Other readings of these trainees kept arriving at "
+                  "the same moment; send the batch again.")
+
+
+def _bulk_check_in(session: Session, *, principal: Principal, settings: Settings, session_id: uuid.UUID,
+                   body: BulkCheckInIn) -> BulkReport:
     ts, cohort = load_session(session, principal, session_id)
     require_open(cohort)
     now = local_now(settings)
@@ -261,7 +276,10 @@ def bulk_check_in(session: Session, *, principal: Principal, settings: Settings,
             row.check_in_at = _aware(presence.check_in, settings)
             row.check_out_at = _aware(presence.check_out, settings)
     if inserts:
-        session.execute(insert(Mark), inserts)
+        written = session.execute(_INSERT_MARK_IF_NONE[session.get_bind().dialect.name]
+                                  .returning(_MARKS.c.trainee_id), inserts).scalars().all()
+        if len(written) < len(inserts):
+            raise _FirstMarkRace()
     session.flush()
     changed = [entries[t] for t, m in decided.items() if m != before.get(t) and (
         m in NEEDS_EVALUATION or before.get(t) in NEEDS_EVALUATION or entries[t].at_risk)]

@@ -350,3 +350,29 @@ def test_a_card_tapped_many_times_at_once_makes_one_mark(svc, enrollment):
     mark = svc.get(f"{API}/sessions/{s['id']}/marks/{trainee}", headers=h).json()
     assert mark["mark"] == "present"
     assert sorted(p["kind"] for p in mark["punches"]) == ["in", "out"]  # each reading once
+
+
+def test_two_kiosks_sending_the_same_trainees_at_once_both_count(svc, enrollment):
+    """Overlapping bulk batches, neither finding a mark yet: both are taken, every reading once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    code = campus()
+    snap = snapshot(code, today() - timedelta(days=7), today() + timedelta(days=30))
+    h = staff(code)
+    trainees = [enrollment.enroll(snap) for _ in range(30)]
+    wait_roster(svc, snap, h, 30)
+    s = next(x for x in sessions_of(svc, snap, h) if x["date"] < today().isoformat())
+    day = datetime.fromisoformat(s["date"]).date()
+    arrivals = {"items": [{"trainee_id": str(t), "kind": "in", "method": "card", "at": local(day, 8, 50)}
+                          for t in trainees]}
+    departures = {"items": [{"trainee_id": str(t), "kind": "out", "method": "card", "at": local(day, 18, 10)}
+                            for t in trainees]}
+    batches = [arrivals, departures] * 3
+    with ThreadPoolExecutor(len(batches)) as pool:
+        reports = list(pool.map(lambda body: svc.post(f"{API}/sessions/{s['id']}/check-ins/bulk", headers=h,
+                                                      json=body), batches))
+    assert [r.status_code for r in reports] == [200] * len(batches), [r.text[:200] for r in reports]
+    assert sum(r.json()["accepted"] for r in reports) == 60  # each reading taken once, the rest duplicates
+    for t in trainees[:5]:
+        mark = svc.get(f"{API}/sessions/{s['id']}/marks/{t}", headers=h).json()
+        assert mark["mark"] == "present" and sorted(p["kind"] for p in mark["punches"]) == ["in", "out"]
