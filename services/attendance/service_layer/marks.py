@@ -5,7 +5,8 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -276,10 +277,10 @@ def _bulk_check_in(session: Session, *, principal: Principal, settings: Settings
             row.check_in_at = _aware(presence.check_in, settings)
             row.check_out_at = _aware(presence.check_out, settings)
     if inserts:
-        written = session.execute(_INSERT_MARK_IF_NONE[session.get_bind().dialect.name]
-                                  .returning(_MARKS.c.trainee_id), inserts).scalars().all()
-        if len(written) < len(inserts):
-            raise _FirstMarkRace()
+        try:
+            session.execute(insert(Mark), inserts)
+        except IntegrityError as exc:  # uq_mark_session_trainee: the only constraint these rows can break
+            raise _FirstMarkRace() from exc
     session.flush()
     changed = [entries[t] for t, m in decided.items() if m != before.get(t) and (
         m in NEEDS_EVALUATION or before.get(t) in NEEDS_EVALUATION or entries[t].at_risk)]
