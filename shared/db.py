@@ -19,6 +19,8 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from sqlalchemy import MetaData, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import registry, sessionmaker
 from sqlmodel import Session, SQLModel, create_engine
@@ -47,13 +49,17 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+_DIALECT_INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
 def insert_for(session: Session) -> Any:
     """The dialect's INSERT (PostgreSQL or SQLite), which has ON CONFLICT DO NOTHING."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return _DIALECT_INSERTS[session.get_bind().dialect.name]
+
+
+def per_dialect(build: Callable[[Any], Any]) -> dict[str, Any]:
+    """A statement built once for each dialect from that dialect's INSERT: pick it with ``[dialect name]``."""
+    return {name: build(insert) for name, insert in _DIALECT_INSERTS.items()}
 
 
 def normalise_url(url: str) -> str:

@@ -10,30 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from shared.auth import PrincipalDep
-from shared.db import utcnow
+from shared.db import per_dialect, utcnow
 from shared.problems import Problem, RuleFailure
 from shared.tables import idempotency_key
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def _claim_statement(dialect: str) -> Any:
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(idempotency_key).on_conflict_do_nothing().returning(idempotency_key.c.key)
-
-
 # Built once: statements that take their values as parameters skip SQLAlchemy's per-call construction.
-_CLAIM = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqlite")}
+_CLAIM = per_dialect(lambda insert: insert(idempotency_key).on_conflict_do_nothing()
+                     .returning(idempotency_key.c.key))
 _STORED = select(idempotency_key).where(idempotency_key.c.scope == bindparam("b_scope"),
                                         idempotency_key.c.key == bindparam("b_key"))
 _SAVE = (update(idempotency_key)

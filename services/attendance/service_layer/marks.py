@@ -7,8 +7,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from services.attendance.adapters.orm import Cohort, Mark, MarkChange, RosterEntry, TrainingSession
@@ -20,7 +18,7 @@ from services.attendance.service_layer.roster import session_out
 from services.attendance.service_layer.standing import evaluate, local_now, require_open, to_local
 from services.attendance.settings import Settings
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.db import per_dialect, utcnow
 from shared.problems import Problem, RuleFailure, RuleViolation, not_found
 
 NEEDS_EVALUATION = rules.MINOR | {rules.ABSENT}
@@ -125,8 +123,8 @@ _MARK_FOR_UPDATE = (select(Mark).where(Mark.session_id == bindparam("b_session")
                                        Mark.trainee_id == bindparam("b_trainee"))
                     .with_for_update())  # SQLite leaves FOR UPDATE out; its writers queue anyway
 _MARKS = Mark.__table__  # type: ignore[attr-defined]
-_INSERT_MARK_IF_NONE = {dialect: insert_(_MARKS).on_conflict_do_nothing(index_elements=["session_id", "trainee_id"])
-                        for dialect, insert_ in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_INSERT_MARK_IF_NONE = per_dialect(lambda insert_: insert_(_MARKS).on_conflict_do_nothing(
+    index_elements=["session_id", "trainee_id"]))
 _UPDATE_MARK = (update(_MARKS).where(_MARKS.c.id == bindparam("b_id"))
                 .values(mark=bindparam("b_mark"), punches=bindparam("b_punches"),
                         check_in_at=bindparam("b_check_in_at"), check_out_at=bindparam("b_check_out_at"),
