@@ -229,9 +229,7 @@ def _bulk_check_in(session: Session, *, principal: Principal, settings: Settings
     ids = list({item.trainee_id for item in body.items})
     entries = {e.trainee_id: e for e in session.execute(select(RosterEntry).where(
         RosterEntry.cohort_id == cohort.id, RosterEntry.trainee_id.in_(ids))).scalars()}
-    query = select(Mark).where(Mark.session_id == ts.id, Mark.trainee_id.in_(ids))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = select(Mark).where(Mark.session_id == ts.id, Mark.trainee_id.in_(ids)).with_for_update()
     existing = {m.trainee_id: m for m in session.execute(query).scalars()}
     before = {tid: m.mark for tid, m in existing.items()}
     new_punches: dict[uuid.UUID, list[dict]] = {}
