@@ -30,7 +30,7 @@ from shared.auth import TokenVerifier
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.kafka import make_consumer, make_producer
-from shared.logging import clean_correlation_id, correlation_id
+from shared.logging import clean_correlation_id, configure_logging, correlation_id
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay, backlog
 from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
@@ -55,8 +55,16 @@ class ServiceSpec:
 class ObservabilityMiddleware:
     """Correlation id in and out, one JSON access line, and the HTTP metrics."""
 
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, templates: dict[int, str] | None = None) -> None:
         self.app, self.metrics = app, metrics
+        self.templates = templates if templates is not None else {}
+
+    def route_template(self, scope: Scope) -> str:
+        """The matched route's path template with its router's prefix (``/enrollment/v1/cohorts/{cohort_id}``)."""
+        route = scope.get("route")
+        if route is None:
+            return "unmatched"
+        return self.templates.get(id(route)) or getattr(route, "path", "unmatched")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,7 +89,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_wrapper)
         except Exception:
             # An error no handler took: answer with a problem that carries the correlation id, if we still can.
-            log.exception("unexpected error", extra={"route": getattr(scope.get("route"), "path", "unmatched")})
+            log.exception("unexpected error", extra={"route": self.route_template(scope)})
             if status == 500 and not started:
                 body = json.dumps({"type": "/problems/internal-error", "title": "Internal error", "status": 500,
                                    "detail": "An unexpected error occurred; quote the correlation id to support.",
@@ -92,13 +100,17 @@ class ObservabilityMiddleware:
                 await send({"type": "http.response.body", "body": body})
         finally:
             elapsed = time.perf_counter() - start
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = self.route_template(scope)
             method = scope.get("method", "")
             self.metrics.http_requests.labels(self.metrics.service, method, route, str(status)).inc()
             self.metrics.http_latency.labels(self.metrics.service, method, route).observe(elapsed)
-            if route not in ("/metrics", "/healthz", "/readyz"):
-                log.info("request", extra={"method": method, "route": route, "status": status,
-                                           "ms": round(elapsed * 1000, 1)})
+            # One access line per request, naming the route's template (never the raw path or query, which
+            # can hold what a caller typed). Probes that pass are logged at DEBUG: a probe every few seconds
+            # would drown the lines that matter.
+            probe = route in ("/metrics", "/healthz", "/readyz") and status < 400
+            log.log(logging.DEBUG if probe else logging.INFO, "%s %s %s", method, route, status,
+                    extra={"method": method, "route": route, "status": status,
+                           "duration_ms": round(elapsed * 1000, 1)})
             correlation_id.reset(token)
 
 
@@ -122,6 +134,7 @@ def use_local_time(timezone: str) -> None:
 
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    configure_logging(spec.name, settings.log_level)
     use_local_time(settings.timezone)
     metrics = ServiceMetrics(spec.name)
     prefix = f"/{spec.name}"
@@ -189,7 +202,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["X-Correlation-ID"])
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    templates: dict[int, str] = {}  # filled below, once the routers are included
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, templates=templates)
 
     # The probes and /metrics run on the event loop and their blocking checks on threads of their own, so a
     # process whose endpoint threads all wait on row locks still answers them.
@@ -224,5 +238,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
     for router in spec.routers:
         app.include_router(router, prefix=f"{prefix}/v1")
+        # FastAPI matches an included router's own route objects, whose path lacks the prefix.
+        templates.update({id(r): f"{prefix}/v1{r.path}" for r in router.routes if hasattr(r, "path")})
     return app
 
