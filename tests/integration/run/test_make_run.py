@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.broker import free_port, port_in_use
+from shared.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("enrollment", "attendance", "certification", "placement")
@@ -62,6 +62,16 @@ class Run:
             return httpx.get(f"http://127.0.0.1:{self.ports[service]}/healthz", timeout=3).status_code == 200
         except httpx.HTTPError:
             return False
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def alive(pid: int) -> bool:
