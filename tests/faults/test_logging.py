@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from shared import demo
 from shared.broker import free_port, wait_for_port
@@ -40,15 +41,19 @@ def json_lines(path: Path) -> list[dict]:
     return out
 
 
-def test_a_service_process_logs_json_and_one_access_line_per_request(kafka, databases, tmp_path):
+@pytest.mark.parametrize("how", ["image entrypoint", "uvicorn with its access log on"])
+def test_a_service_process_logs_json_and_one_access_line_per_request(kafka, databases, tmp_path, how):
     port, log_path = free_port(), tmp_path / "enrollment.log"
     env = {**os.environ, "ENROLLMENT_DATABASE_URL": databases.new("log_one"), "TRAININGOPS_ENVIRONMENT": "test",
-           "TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS": kafka, "ENROLLMENT_CONSUMER_GROUP_ID": f"log-{uuid.uuid4().hex}"}
+           "TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS": kafka, "ENROLLMENT_CONSUMER_GROUP_ID": f"log-{uuid.uuid4().hex}",
+           "PORT": str(port), "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    if how == "image entrypoint":  # deploy/docker/entrypoint.sh, as the container runs it
+        command = ["sh", str(ROOT / "deploy" / "docker" / "entrypoint.sh"), "enrollment"]
+    else:  # uvicorn's own access log left ON: the app's line must still be the only one per request
+        command = [sys.executable, "-m", "uvicorn", "services.enrollment.main:create_app", "--factory",
+                   "--host", "127.0.0.1", "--port", str(port)]
     with open(log_path, "ab") as log:
-        # uvicorn's own access log left ON: the app's line must still be the only one per request.
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.enrollment.main:create_app", "--factory",
-                                 "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     sent: dict[str, tuple[str, str, int]] = {}  # correlation id -> (method, route template, status)
     try:
         wait_for_port("127.0.0.1", port, timeout_s=60)

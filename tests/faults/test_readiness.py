@@ -123,3 +123,16 @@ def test_liveness_bound_must_be_well_above_max_poll_interval():
     with pytest.raises(ValueError, match="LIVENESS_TIMEOUT"):
         service_settings("attendance", consumer_max_poll_interval_ms=30000, consumer_liveness_timeout_s=20)
     assert service_settings("attendance", consumer_max_poll_interval_ms=30000).consumer_liveness_timeout_s == 150
+
+
+def test_alert_rules_watch_what_readiness_reports_but_does_not_fail_on():
+    import yaml
+    from pathlib import Path
+
+    rules = {r["alert"]: r["expr"] for g in yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml").read_text())["groups"]
+        for r in g["rules"]}
+    assert "trainingops_broker_reachable" in rules["TrainingOpsBrokerUnreachable"]
+    assert "trainingops_outbox_oldest_age_seconds" in rules["TrainingOpsOutboxStale"]
+    assert "deriv(" in rules["TrainingOpsConsumerLagGrowing"] and "trainingops_consumer_lag" in \
+        rules["TrainingOpsConsumerLagGrowing"]
