@@ -36,8 +36,9 @@ class Run:
         self.lines: list[str] = []
         self.process: subprocess.Popen[str] | None = None
 
-    def start(self) -> "Run":
-        self.process = subprocess.Popen([sys.executable, "-m", "shared.run"], cwd=ROOT, env=self.env, text=True,
+    def start(self, command: list[str] | None = None) -> "Run":
+        self.process = subprocess.Popen(command or [sys.executable, "-m", "shared.run"], cwd=ROOT, env=self.env,
+                                        text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()  # type: ignore
         return self
@@ -49,13 +50,15 @@ class Run:
                 raise AssertionError(f"{text!r} never printed:\n{''.join(self.lines)}")
             time.sleep(0.2)
 
-    def children(self) -> dict[int, str]:
-        """pid -> command line of each child of the run process."""
+    def children(self, of: int | None = None) -> dict[int, str]:
+        """pid -> command line of each child of the run process (of ``make``'s child, when make runs it)."""
         assert self.process is not None
         pids: list[int] = []
-        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+        for task in Path(f"/proc/{of or self.process.pid}/task").iterdir():
             pids += [int(p) for p in (task / "children").read_text().split()]
-        return {pid: Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ") for pid in pids}
+        found = {pid: Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ") for pid in pids}
+        runs = [pid for pid, cmd in found.items() if "shared.run" in cmd]
+        return self.children(runs[0]) | {runs[0]: found[runs[0]]} if of is None and runs else found
 
     def healthy(self, service: str) -> bool:
         try:
@@ -84,8 +87,8 @@ def alive(pid: int) -> bool:
 
 
 @contextmanager
-def running(tmp_path: Path) -> Iterator[Run]:
-    run = Run(tmp_path).start()
+def running(tmp_path: Path, command: list[str] | None = None) -> Iterator[Run]:
+    run = Run(tmp_path).start(command)
     try:
         run.wait_for("Ready.")
         yield run
@@ -124,7 +127,17 @@ def test_a_taken_port_stops_make_run_at_once_naming_the_port_and_its_setting(tmp
     assert not list(tmp_path.glob("*.log")), "something was started"
 
 
-def test_a_crashed_service_is_reported_and_restarted_while_the_others_keep_serving(tmp_path):
+def assert_all_die(run: Run, children: dict[int, str]) -> None:
+    deadline = time.monotonic() + 60  # the services stop in order (SIGTERM), the broker at once (SIGKILL)
+    while [pid for pid in children if alive(pid)]:
+        assert time.monotonic() < deadline, {pid: children[pid] for pid in children if alive(pid)}
+        time.sleep(0.2)
+    # nothing left holding a port: the next make run can start at once
+    assert not [p for p in run.ports.values() if port_in_use("127.0.0.1", p)]
+
+
+def test_a_crashed_service_is_restarted_and_a_sigkill_takes_the_broker_and_services_along(tmp_path):
+    """One run, two faults: a service killed (restarted, the others untouched), then make run itself killed."""
     with running(tmp_path) as run:
         before = {cmd.split("services.")[1].split(".")[0]: pid for pid, cmd in run.children().items()
                   if "uvicorn" in cmd}
@@ -138,23 +151,22 @@ def test_a_crashed_service_is_reported_and_restarted_while_the_others_keep_servi
             assert time.monotonic() < deadline, "".join(run.lines)
             time.sleep(0.5)
         run.wait_for("attendance    restarted")
-        after = {cmd.split("services.")[1].split(".")[0]: pid for pid, cmd in run.children().items()
-                 if "uvicorn" in cmd}
+        children = run.children()
+        after = {cmd.split("services.")[1].split(".")[0]: pid for pid, cmd in children.items() if "uvicorn" in cmd}
         assert after["attendance"] != before["attendance"]
         assert {s: after[s] for s in ("enrollment", "certification", "placement")} == \
             {s: before[s] for s in ("enrollment", "certification", "placement")}
 
-
-def test_the_broker_and_the_services_die_with_a_sigkilled_make_run(tmp_path):
-    with running(tmp_path) as run:
-        children = run.children()
-        broker = [pid for pid, cmd in children.items() if "tansu" in cmd]
-        assert len(broker) == 1 and len(children) == 5, children
+        assert len([pid for pid, cmd in children.items() if "tansu" in cmd]) == 1 and len(children) == 5, children
         os.kill(run.process.pid, signal.SIGKILL)
         run.process.wait(10)
-        deadline = time.monotonic() + 30
-        while [pid for pid in children if alive(pid)]:
-            assert time.monotonic() < deadline, {pid: children[pid] for pid in children if alive(pid)}
-            time.sleep(0.2)
-        # nothing left holding a port: the next make run can start at once
-        assert not [p for p in run.ports.values() if port_in_use("127.0.0.1", p)]
+        assert_all_die(run, children)
+
+
+def test_the_broker_and_the_services_die_with_a_sigkilled_make(tmp_path):
+    with running(tmp_path, ["make", "run"]) as run:
+        children = run.children()  # make's child (python -m shared.run) and its five
+        assert len([pid for pid, cmd in children.items() if "tansu" in cmd]) == 1 and len(children) == 6, children
+        os.kill(run.process.pid, signal.SIGKILL)
+        run.process.wait(10)
+        assert_all_die(run, children)
