@@ -33,7 +33,7 @@ from shared.kafka import make_consumer, make_producer
 from shared.logging import clean_correlation_id, correlation_id
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay, backlog
-from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
+from shared.problems import PROBLEM_RESPONSES, install_problem_handlers, log_unexpected
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("trainingops.http")
@@ -79,9 +79,9 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
-        except Exception:
+        except Exception as exc:
             # An error no handler took: answer with a problem that carries the correlation id, if we still can.
-            log.exception("unexpected error", extra={"route": getattr(scope.get("route"), "path", "unmatched")})
+            log_unexpected(log, exc, route=getattr(scope.get("route"), "path", "unmatched"))
             if status == 500 and not started:
                 body = json.dumps({"type": "/problems/internal-error", "title": "Internal error", "status": 500,
                                    "detail": "An unexpected error occurred; quote the correlation id to support.",

@@ -7,6 +7,7 @@ business-rule refusal is a ``RuleViolation``: 409 or 422 with each broken rule n
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,10 +112,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _respond(request: Request, problem: Problem) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+def _respond(request: Request, problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    headers = dict(headers or {})
+    if problem.status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
     return JSONResponse(problem.body(request.url.path), status_code=problem.status,
-                        media_type=PROBLEM_JSON, headers=headers)
+                        media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def _validation_failures(exc: RequestValidationError) -> list[RuleFailure]:
@@ -124,6 +127,13 @@ def _validation_failures(exc: RequestValidationError) -> list[RuleFailure]:
         out.append(RuleFailure(rule=str(err.get("type", "invalid")), message=str(err.get("msg", "invalid")),
                                field=".".join(loc)))
     return out
+
+
+def log_unexpected(logger: logging.Logger, exc: BaseException, **extra: Any) -> None:
+    """Log an error no handler expected by its type and where it was raised, never by its message: a message
+    can quote the values it failed on (a name, a birth date, SQL parameters), and those must not reach a log."""
+    logger.error("unexpected error", extra={**extra, "error_type": type(exc).__name__,
+                                            "stack": "".join(traceback.format_tb(exc.__traceback__))})
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -143,7 +153,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         codes = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden",
                  413: "payload-too-large", 415: "unsupported-media-type"}
         code = codes.get(exc.status_code, "http-error")
-        return _respond(request, Problem(exc.status_code, code, str(exc.detail), str(exc.detail)))
+        # The framework's headers stay: a 405 says in Allow which methods the path has (RFC 9110 15.5.6).
+        return _respond(request, Problem(exc.status_code, code, str(exc.detail), str(exc.detail)),
+                        headers=exc.headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -158,6 +170,6 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", extra={"path": request.url.path})
+        log_unexpected(log, exc, path=request.url.path)
         return _respond(request, Problem(500, "internal-error", "Internal error",
                                          "An unexpected error occurred; quote the correlation id to support."))

@@ -15,6 +15,7 @@ from services.certification.settings import Settings
 from shared.auth import Principal, PrincipalDep, require_roles
 from shared.db import ReleasingRoute, SessionDep
 from shared.idempotency import IdempotencyDep
+from shared.inputs import clean_parameters
 from shared.pagination import Page, PageDep
 from shared.problems import Problem
 from shared.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
@@ -31,7 +32,7 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-router = APIRouter(route_class=ReleasingRoute)
+router = APIRouter(route_class=ReleasingRoute, dependencies=[Depends(clean_parameters)])
 
 
 # -- qualifications -----------------------------------------------------------------
