@@ -21,7 +21,7 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import MetaData, event
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -218,7 +218,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                              "detail": "A dependency is unreachable.", "code": "not-ready", "checks": checks},
                             status_code=503, media_type="application/problem+json")
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True,
+             response_class=Response, responses={200: {"description": "Prometheus text exposition format",
+                                                       "content": {"text/plain; version=0.0.4": {}}}})
     async def metrics_endpoint():  # type: ignore[no-untyped-def]
         return await anyio.to_thread.run_sync(metrics.render, limiter=probe_threads)  # counts the outbox
 

@@ -156,7 +156,7 @@ def list_applications(session: SessionDep, principal: Reader, page: PageDep, cam
                 offset=page.offset)
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationOut, tags=["applications"])
+@router.get("/applications/{application_id:uuid}", response_model=ApplicationOut, tags=["applications"])
 def get_application(application_id: uuid.UUID, session: SessionDep, principal: Reader) -> ApplicationOut:
     app = admissions.load_application(session, principal=principal, application_id=application_id)
     return admissions.application_out(app, admissions.enrollment_id_of(session, app.id))
