@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.logging import correlation_id
 
@@ -136,6 +137,18 @@ def log_unexpected(logger: logging.Logger, exc: BaseException, **extra: Any) -> 
                                             "stack": "".join(traceback.format_tb(exc.__traceback__))})
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers on this path (asked of the router, method by method)."""
+    def served(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
+
+    return [m for m in _METHODS if served(m)]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -153,9 +166,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         codes = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden",
                  413: "payload-too-large", 415: "unsupported-media-type"}
         code = codes.get(exc.status_code, "http-error")
-        # The framework's headers stay: a 405 says in Allow which methods the path has (RFC 9110 15.5.6).
-        return _respond(request, Problem(exc.status_code, code, str(exc.detail), str(exc.detail)),
-                        headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # RFC 9110 15.5.6: Allow lists every method of the resource. The router names only those of the one
+            # route it tried, and a path such as /applicants has a route per method.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return _respond(request, Problem(exc.status_code, code, str(exc.detail), str(exc.detail)), headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:

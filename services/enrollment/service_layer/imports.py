@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from services.enrollment.schemas import ApplicantIn, ApplicationIn, ImportReport, ImportRow, Reason
 from services.enrollment.service_layer.admissions import submit_application
-from services.enrollment.service_layer.catalogue import load_cohort
+from services.enrollment.service_layer.catalogue import load_cohort, require_campus
 from services.enrollment.adapters.orm import Applicant
 from services.enrollment.settings import Settings
 from shared.auth import Principal
@@ -55,6 +55,7 @@ def import_applications(session: Session, *, principal: Principal, settings: Set
                         leaving_care=_flag(row.get("leaving_care")), email=row.get("email") or None,
                         phone=row.get("phone") or None)
                     principal.check_campus(person.campus, "campus", person.campus)
+                    require_campus(session, principal, person.campus)
                     applicant = Applicant(**person.model_dump())
                     session.add(applicant)
                     session.flush()

@@ -162,8 +162,11 @@ def test_dates_out_of_bounds_are_refused(clients):
             "date.out-of-range")
     from datetime import date, timedelta
     tomorrow = str(date.today() + timedelta(days=1))
-    refused(p.post("/placement/v1/outcomes", json={**body, "as_of": tomorrow}, headers=ADMIN), "body.as_of",
-            "date.future")
+    refused(p.post(f"/placement/v1/followups/{uuid.UUID(int=5)}/contacts", headers=ADMIN, json={
+        "channel": "phone", "result": "reached", "attempted_at": f"{tomorrow}T10:00:00+09:00"}),
+        "body.attempted_at", "date.future")
+    refused(p.post("/placement/v1/employers", headers=ADMIN, json={
+        "campus": "configured-campus", "name": "Later Ltd", "joined_on": tomorrow}), "body.joined_on", "date.future")
     refused(p.post("/placement/v1/outcomes", json={**body, "as_of": "1899-12-31"}, headers=ADMIN), "body.as_of",
             "date.out-of-range")
     # today is a date an outcome may have: the graduate is unknown, so it gets as far as the lookup
@@ -194,3 +197,55 @@ def test_an_employer_on_a_campus_placement_does_not_know_is_refused(clients):
     assert "PLACEMENT_CAMPUSES" in body["errors"][0]["message"]
     assert p.post("/placement/v1/employers", json={**employer, "campus": "configured-campus"},
                   headers=ADMIN).status_code == 201
+
+
+# -- what the OpenAPI documents is what is answered ------------------------------------
+@pytest.mark.parametrize("service", SERVICES)
+def test_an_undeclared_method_is_a_405_whose_allow_lists_the_declared_ones(clients, service):
+    import re
+    client = clients[service]
+    paths = client.app.openapi()["paths"]
+
+    def declared_for(url: str) -> set[str]:
+        # every template the URL fits (/qualifications/import is also /qualifications/{code})
+        return {m.upper() for path, item in paths.items() if re.fullmatch(re.sub(r"\{[^}]*_id\}", "[0-9a-f-]{36}", re.sub(r"\{[a-z]+\}", "[^/]+", path)), url)
+                for m in item if m in ("get", "put", "post", "delete", "patch")}
+
+    for path in paths:
+        url = path
+        for name in (seg[1:-1] for seg in path.split("/") if seg.startswith("{")):
+            url = url.replace("{" + name + "}", str(uuid.UUID(int=7)) if name.endswith("_id") else "X1")
+        declared = declared_for(url)
+        r = client.request("OPTIONS", url, headers=ADMIN)
+        assert r.status_code == 405, (path, r.status_code)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert set(r.headers.get("allow", "").replace(" ", "").split(",")) - {""} == declared, (path, r.headers)
+
+
+def test_metrics_answer_the_content_type_they_document(clients):
+    client = clients["attendance"]
+    documented = set(client.app.openapi()["paths"]["/metrics"]["get"]["responses"]["200"]["content"])
+    answered = client.get("/metrics").headers["content-type"].split(";")[0]
+    assert any(c.split(";")[0] == answered for c in documented), (answered, documented)
+
+
+def test_session_times_match_their_schema(clients):
+    import re
+    from datetime import date, timedelta
+    e = clients["enrollment"]
+    staff = token(["admissions"], ["*"])
+    spec = e.app.openapi()["components"]["schemas"]["SessionOut"]["properties"]["start"]
+    assert "format" not in spec  # OpenAPI's format: time is RFC 3339 full-time, with an offset
+    code = f"c{uuid.uuid4().hex[:8]}"
+    e.post("/enrollment/v1/campuses", json={"code": code, "name": "Times"}, headers=staff)
+    programme = e.post("/enrollment/v1/programmes", headers=staff, json={
+        "code": f"P{uuid.uuid4().hex[:8]}", "title": "t", "campus": code, "track": "other", "total_hours": 100}).json()
+    today = date.today()
+    cohort = e.post("/enrollment/v1/cohorts", headers=staff, json={
+        "programme_id": programme["id"], "label": "t", "capacity": 5, "application_opens": str(today),
+        "application_closes": str(today + timedelta(3)), "start_date": str(today + timedelta(7)),
+        "end_date": str(today + timedelta(20)), "timetable": {"start": "09:30", "end": "17:00"}})
+    assert cohort.status_code == 201, cohort.text
+    sessions = e.get(f"/enrollment/v1/cohorts/{cohort.json()['id']}/sessions", headers=staff).json()
+    assert sessions and {(s["start"], s["end"]) for s in sessions} == {("09:30:00", "17:00:00")}
+    assert all(re.fullmatch(spec["pattern"], s["start"]) for s in sessions)

@@ -63,16 +63,13 @@ def test_enrolled_completed_certified_followed_up_and_reported(kafka, enrollment
                             for e in evs)) if e.type == events.TRAINEE_ENROLLED][-1]
         snapshot, trainee = enrolled.data["cohort"], enrolled.data["trainee_id"]
 
-        # Attendance (outside placement) decides completion when the cohort ends and publishes it. Its date is
-        # played as 45 days ago, so the follow-up and the outcome below are dated no later than today, as every
-        # outcome must be (the cohort above can only start in the future, since one applies to it today).
-        end = today - timedelta(days=45)
+        # Attendance (outside placement) decides completion when the cohort ends and publishes it.
         outside.send(events.TRAINEE_COMPLETED, dict(
             trainee_id=trainee, cohort_id=snapshot["cohort_id"], campus=snapshot["campus"],
             name=enrolled.data["name"], programme_code=snapshot["programme_code"],
             qualification_codes=snapshot["qualification_codes"], completion_date=end.isoformat(), final_rate=0.95))
-        # Certification (outside placement) records the certificate obtained a month later.
-        obtained = end + timedelta(days=30)
+        # Certification (outside placement) records the certificate obtained two months later.
+        obtained = end + timedelta(days=60)
         outside.send(events.QUALIFICATION_OBTAINED, dict(trainee_id=trainee, qualification_code="BIGDATA-ENG",
                                                          grade="engineer", date=obtained.isoformat(), campus=campus))
 
