@@ -202,24 +202,26 @@ def test_an_employer_on_a_campus_placement_does_not_know_is_refused(clients):
 # -- what the OpenAPI documents is what is answered ------------------------------------
 @pytest.mark.parametrize("service", SERVICES)
 def test_an_undeclared_method_is_a_405_whose_allow_lists_the_declared_ones(clients, service):
-    import re
     client = clients[service]
-    paths = client.app.openapi()["paths"]
-
-    def declared_for(url: str) -> set[str]:
-        # every template the URL fits (/qualifications/import is also /qualifications/{code})
-        return {m.upper() for path, item in paths.items() if re.fullmatch(re.sub(r"\{[^}]*_id\}", "[0-9a-f-]{36}", re.sub(r"\{[a-z]+\}", "[^/]+", path)), url)
-                for m in item if m in ("get", "put", "post", "delete", "patch")}
-
-    for path in paths:
+    for path, item in client.app.openapi()["paths"].items():
+        # exactly the path's own methods: /applications/import is not also GET /applications/{application_id},
+        # nor /qualifications/import GET or PUT /qualifications/{code}
+        declared = {m.upper() for m in item if m in ("get", "put", "post", "delete", "patch")}
         url = path
         for name in (seg[1:-1] for seg in path.split("/") if seg.startswith("{")):
             url = url.replace("{" + name + "}", str(uuid.UUID(int=7)) if name.endswith("_id") else "X1")
-        declared = declared_for(url)
         r = client.request("OPTIONS", url, headers=ADMIN)
         assert r.status_code == 405, (path, r.status_code)
         assert r.headers["content-type"].startswith("application/problem+json")
         assert set(r.headers.get("allow", "").replace(" ", "").split(",")) - {""} == declared, (path, r.headers)
+
+
+def test_an_import_path_is_not_taken_for_an_id(clients):
+    for service, path in (("enrollment", "/enrollment/v1/applications/import"),
+                          ("certification", "/certification/v1/qualifications/import")):
+        for method in ("GET", "PUT"):
+            r = clients[service].request(method, path, headers=ADMIN)
+            assert (r.status_code, r.headers.get("allow")) == (405, "POST"), (method, path, r.text)
 
 
 def test_metrics_answer_the_content_type_they_document(clients):
