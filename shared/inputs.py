@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BaseModel, BeforeValidator, PlainSerializer, Strict, WithJsonSchema, field_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, PlainSerializer, Strict, ValidationInfo,
+                      WithJsonSchema, field_validator)
 from pydantic_core import PydanticCustomError
 
 # Dates: nobody the centres deal with was born, or did anything we record, before 1900; nothing is planned
@@ -76,8 +78,42 @@ def _walk(value: Any) -> None:
             _walk(item)
 
 
+def _number_kind(annotation: Any) -> tuple[str, bool] | None:
+    """("int" or "float", is a list) when a field holds JSON numbers (optionally in a list), else None."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _number_kind(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        kinds = {_number_kind(a) for a in get_args(annotation) if a is not type(None)}
+        return kinds.pop() if len(kinds) == 1 else None
+    if origin is list:
+        inner = _number_kind(get_args(annotation)[0]) if get_args(annotation) else None
+        return (inner[0], True) if inner and not inner[1] else None
+    if annotation is int:
+        return ("int", False)
+    if annotation is float:
+        return ("float", False)
+    return None
+
+
+def _check_number(kind: str, value: Any) -> None:
+    # JSON numbers only: pydantic would otherwise take false for 0, true for 1 and "82" for 82.
+    if isinstance(value, bool) or isinstance(value, str):
+        raise PydanticCustomError(f"{kind}_type", "a number is a JSON number, not {kind_of}",
+                                  {"kind_of": "a boolean" if isinstance(value, bool) else "a string"})
+
+
 class InputModel(BaseModel):
-    """Base of every request body: each string anywhere in it passes ``check_text``."""
+    """Base of every request body: each string anywhere in it passes ``check_text``, and numbers are numbers."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        kind = _number_kind(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        if kind is not None:
+            for item in (value if kind[1] and isinstance(value, list) else [value]):
+                _check_number(kind[0], item)
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

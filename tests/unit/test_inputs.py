@@ -96,3 +96,21 @@ def test_an_unexpected_error_is_logged_by_its_type_not_its_message(caplog):
     record = caplog.records[-1]
     assert record.error_type == "ValueError" and "test_inputs.py" in record.stack
     assert "Kim Minji" not in caplog.text + str(record.__dict__)
+
+
+class Numbers(InputModel):
+    count: int = 0
+    share: float | None = None
+    days: list[int] = []
+
+
+@pytest.mark.parametrize("field,value", [("count", False), ("count", "15"), ("share", True), ("share", "0.5"),
+                                         ("days", [1, True])])
+def test_numbers_are_json_numbers(field, value):
+    with pytest.raises(ValidationError) as raised:
+        Numbers(**{field: value})
+    assert [e["loc"][0] for e in raised.value.errors()] == [field]
+
+
+def test_numbers_still_take_numbers():
+    assert Numbers(count=3, share=1, days=[0, 6]).share == 1.0

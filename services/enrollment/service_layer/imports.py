@@ -28,6 +28,15 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in TRUE
 
 
+def _number(value: str | None) -> float | str:
+    """A spreadsheet cell as a number; left as text when it is none, so the refusal names the column."""
+    value = (value or "").strip()
+    try:
+        return float(value) if value else 0
+    except ValueError:
+        return value
+
+
 def _errors(exc: ValidationError) -> list[Reason]:
     return [Reason(rule=str(e["type"]), message=str(e["msg"]), field=".".join(str(p) for p in e["loc"]) or None)
             for e in exc.errors()]
@@ -59,7 +68,7 @@ def import_applications(session: Session, *, principal: Principal, settings: Set
                     applicant = Applicant(**person.model_dump())
                     session.add(applicant)
                     session.flush()
-                body = ApplicationIn(applicant_id=applicant.id, cohort_id=cohort.id, score=row.get("score") or 0)
+                body = ApplicationIn(applicant_id=applicant.id, cohort_id=cohort.id, score=_number(row.get("score")))
                 app = submit_application(session, principal=principal, settings=settings, body=body)
             report.append(ImportRow(row=number, status="imported", application_id=app.id, applicant_id=applicant.id,
                                     application_status=app.status,
