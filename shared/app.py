@@ -20,7 +20,7 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import MetaData, event
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,7 +33,7 @@ from shared.logging import clean_correlation_id, configure_logging, correlation_
 from shared.health import BrokerWatch, Liveness, migration_state, outbox_state
 from shared.metrics import ServiceMetrics, watch_dependencies
 from shared.outbox import OutboxRelay, backlog
-from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
+from shared.problems import PROBLEM_RESPONSES, install_problem_handlers, log_unexpected
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("trainingops.http")
@@ -87,9 +87,9 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
-        except Exception:
+        except Exception as exc:
             # An error no handler took: answer with a problem that carries the correlation id, if we still can.
-            log.exception("unexpected error", extra={"route": self.route_template(scope)})
+            log_unexpected(log, exc, route=self.route_template(scope))
             if status == 500 and not started:
                 body = json.dumps({"type": "/problems/internal-error", "title": "Internal error", "status": 500,
                                    "detail": "An unexpected error occurred; quote the correlation id to support.",
@@ -254,7 +254,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                              "code": "not-ready", "checks": checks, **report},
                             status_code=503, media_type="application/problem+json")
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True,
+             response_class=Response, responses={200: {"description": "Prometheus text exposition format",
+                                                       "content": {"text/plain; version=0.0.4": {}}}})
     async def metrics_endpoint():  # type: ignore[no-untyped-def]
         return await anyio.to_thread.run_sync(metrics.render, limiter=probe_threads)  # counts the outbox
 
