@@ -28,11 +28,27 @@ def own_broker() -> Iterator[LocalBroker]:
         yield broker
 
 
-def restart(broker: LocalBroker) -> None:
-    """Stop the broker and start it again on the same port; tansu keeps nothing, so the topics are made anew."""
+def restart(broker: LocalBroker, pad: tuple[str, ...] = (events.topic_for("enrollment"),)) -> None:
+    """Stop the broker and start it again on the same port; tansu keeps nothing, so the topics are made anew.
+
+    A real broker keeps its logs over a restart; this one starts every partition at offset 0 again, while a
+    consumer that stayed up still holds its positions (a few records in) and would silently skip the first
+    records sent after the restart. Each partition of the ``pad`` topics therefore gets a few records first
+    that every consumer ignores (a declared type no consumer of enrollment's topic handles), so the records a
+    test sends after the restart sit where a real broker would have put them: after the old positions."""
     broker.stop()
     broker.start()
     ensure_topics(broker.bootstrap)
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap.split(","), acks="all")
+    try:
+        filler = envelope(events.APPLICATION_DECIDED, {"note": "filler after a broker restart"})
+        for topic in pad:
+            for partition in sorted(producer.partitions_for(topic)):
+                for _ in range(8):
+                    producer.send(topic, partition=partition, key=b"filler", value=filler)
+        producer.flush(15)
+    finally:
+        producer.close(timeout=5)
 
 
 def envelope(event_type: str, data: dict) -> bytes:
