@@ -14,6 +14,7 @@ Bounds: ``MAX_EXAMPLES`` generated cases per operation and phase, ``STATEFUL_EXA
 from __future__ import annotations
 
 import contextlib
+import os
 import importlib
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from tests.support import serving, token
 SERVICES = ("enrollment", "attendance", "certification", "placement")
 ADMIN = token(["campus_admin"], ["*"], sub="00000000-0000-4000-8000-000000000001")
 CONFIG = SchemathesisConfig.from_path(Path(__file__).with_name("schemathesis.toml"))
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 STATEFUL_EXAMPLES, STATEFUL_STEPS = 8, 6
 
 # Why a request the schema allows may still be refused (see schemathesis.toml): rules no JSON Schema can state.
