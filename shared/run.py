@@ -55,7 +55,12 @@ def main() -> int:
             stop(children, broker)
             return 1
         print(f"{name:<14}http://{host}:{port}/{name}/docs   (log {data_dir / (name + '.log')})")
+    console = start_console(host, data_dir, children)
+    if console is None:
+        stop(children, broker)
+        return 1
     print("Ready. Mint a staff token with: .venv/bin/trainingops token --role admissions --campus '*'")
+    print(f"Staff console: {console}  (sign in with a role and a campus)")
     print("Ctrl-C stops everything.")
     stopping = False
 
@@ -73,6 +78,30 @@ def main() -> int:
         time.sleep(0.5)
     stop(children, broker)
     return 0
+
+
+def start_console(host: str, data_dir: Path, children: dict[str, subprocess.Popen[bytes]]) -> str | None:
+    """The staff console (web/) in front of the services just started; WEB_PORT (8000) is its port."""
+    if not (ROOT / "web" / "main.py").exists():
+        return ""
+    port = int(os.environ.get("WEB_PORT", "8000"))
+    env = dict(os.environ)
+    env.setdefault("WEB_ENVIRONMENT", "local")
+    env.setdefault("WEB_COOKIE_SECURE", "false")  # plain http on this machine
+    env.setdefault("WEB_SESSION_STORE_URL", f"sqlite:///{data_dir / 'web-sessions.db'}")
+    for name in available_services():
+        env.setdefault(f"WEB_{name.upper()}_URL",
+                       f"http://{host}:{int(os.environ.get(f'{name.upper()}_PORT', PORTS[name]))}")
+    log = open(data_dir / "web.log", "ab")
+    children["web"] = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "web.main:create_app", "--factory", "--host", host, "--port", str(port),
+         "--no-access-log"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(host, port, timeout_s=60)
+    except TimeoutError:
+        print(f"the console did not start; see {data_dir / 'web.log'}")
+        return None
+    return f"http://{host}:{port}/"
 
 
 def stop(children: dict[str, subprocess.Popen[bytes]], broker: LocalBroker | None) -> None:

@@ -197,6 +197,7 @@ def make_templates() -> jinja2.Environment:
                              undefined=jinja2.ChainableUndefined)
     env.globals.update(t=_t, rule=_rule, problem_text=_problem_text, new_key=lambda: str(uuid.uuid4()))
     env.filters.update(krw=_krw, dt=_dt, date=_date, percent=formatting.percent)
+    env.tests["match_digit"] = lambda value: any(ch.isdigit() for ch in str(value))  # an API sentence with figures
     return env
 
 

@@ -187,15 +187,12 @@ async def timetable(request: Request, cohort_id: str, api: ApiDep) -> Response:
 # -- applications -----------------------------------------------------------------------
 async def _applications(api: Api, cohort: dict[str, Any], status: str | None = None) -> list[dict[str, Any]]:
     """The cohort's applications with the applicant's name and, once accepted, the enrollment."""
-    apps, enrollments = await asyncio.gather(
+    apps, enrollments, applicants = await asyncio.gather(
         all_pages(api, "applications", cohort_id=cohort["id"], status=status),
-        all_pages(api, "enrollments", cohort_id=cohort["id"]))
+        all_pages(api, "enrollments", cohort_id=cohort["id"]),
+        all_pages(api, "applicants", campus=cohort["campus"]))  # the API filters applicants by campus only
     wanted = {a["applicant_id"] for a in apps}
-    people: dict[str, dict[str, Any]] = {}
-    if wanted:
-        for person in await all_pages(api, "applicants", campus=cohort["campus"]):
-            if person["id"] in wanted:
-                people[person["id"]] = person
+    people = {p["id"]: p for p in applicants if p["id"] in wanted}
     by_app = {e["application_id"]: e for e in enrollments}
     for a in apps:
         a["applicant"] = people.get(a["applicant_id"], {})
