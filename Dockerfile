@@ -36,10 +36,11 @@ RUN pip wheel --wheel-dir /wheels -r /tmp/requirements.txt \
 
 COPY shared ./shared
 COPY services ./services
+COPY web ./web
 # Non-editable install: the code, the Alembic migrations (env.py, versions/, the
 # .mako template) and the package data end up in site-packages.
 RUN pip install --no-deps . \
- && python -c "import services.enrollment.main, services.attendance.main, services.certification.main, services.placement.main"
+ && python -c "import services.enrollment.main, services.attendance.main, services.certification.main, services.placement.main, web.main"
 
 # ---------------------------------------------------------------------------
 # runtime: the slim base, the virtualenv and an unprivileged user. No compilers.

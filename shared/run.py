@@ -2,7 +2,7 @@
 
 Ports and URLs come from the environment: TRAININGOPS_KAFKA_PORT (9092),
 <SERVICE>_PORT (enrollment 8001, attendance 8002, certification 8003, placement 8004),
-TRAININGOPS_DATA_DIR (./data), TRAININGOPS_HOST (127.0.0.1). With
+WEB_PORT (8000, the staff console), TRAININGOPS_DATA_DIR (./data), TRAININGOPS_HOST (127.0.0.1). With
 TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS set, that broker is used and none is started.
 
 A port already taken stops the run before anything starts, naming the port and its
@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from shared.broker import LocalBroker, dies_with_parent, port_in_use, set_parent_death_signal, wait_for_port
@@ -25,6 +25,7 @@ from shared.kafka import ensure_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = {"enrollment": 8001, "attendance": 8002, "certification": 8003, "placement": 8004}
+CONSOLE_PORT = 8000
 RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_AFTER_S = 60.0  # a service that ran this long before exiting starts again at the shortest pause
 
@@ -45,7 +46,27 @@ def wanted_ports(host: str, start_broker: bool) -> list[tuple[str, str, int]]:
     for name in available_services():
         setting = f"{name.upper()}_PORT"
         out.append((name, setting, int(os.environ.get(setting, PORTS[name]))))
+    if console_available():
+        out.append(("the staff console", "WEB_PORT", int(os.environ.get("WEB_PORT", CONSOLE_PORT))))
     return out
+
+
+def console_available() -> bool:
+    return (ROOT / "web" / "main.py").exists()
+
+
+def console(host: str, data_dir: Path) -> Service:
+    """The staff console (web/) in front of the services: a client of their public APIs, on WEB_PORT (8000)."""
+    port = int(os.environ.get("WEB_PORT", CONSOLE_PORT))
+    env = dict(os.environ)
+    env.setdefault("WEB_ENVIRONMENT", "local")
+    env.setdefault("WEB_COOKIE_SECURE", "false")  # plain http on this machine
+    env.setdefault("WEB_SESSION_STORE_URL", f"sqlite:///{data_dir / 'web-sessions.db'}")
+    for name in available_services():
+        env.setdefault(f"WEB_{name.upper()}_URL", f"http://{host}:{int(os.environ.get(f'{name.upper()}_PORT', PORTS[name]))}")
+    return Service("console", port, [sys.executable, "-m", "uvicorn", "web.main:create_app", "--factory",
+                                     "--host", host, "--port", str(port), "--no-access-log"],
+                   env, data_dir / "web.log")
 
 
 def taken_ports(host: str, ports: list[tuple[str, str, int]]) -> list[str]:
@@ -163,7 +184,20 @@ def main() -> int:
                 say(f"{name} did not start; see {service.log_path}")
                 return 1
             say(f"{name:<14}http://{host}:{port}/{name}/docs   (log {service.log_path})")
+        if console_available() and not stopping:
+            web = console(host, data_dir)
+            web.start()
+            services.append(web)
+            try:
+                wait_for_port(host, web.port, timeout_s=60)
+            except TimeoutError:
+                say(f"the staff console did not start; see {web.log_path}")
+                return 1
+            say(f"{'console':<14}http://{host}:{web.port}/   (the staff console; log {web.log_path})")
         say("Ready. Mint a staff token with: .venv/bin/trainingops token --role admissions --campus '*'")
+        if console_available():
+            say(f"Staff console: http://{host}:{int(os.environ.get('WEB_PORT', CONSOLE_PORT))}/  "
+                "(sign in with a role and a campus)")
         say("Ctrl-C stops everything.")
         while not stopping:
             now = time.monotonic()

@@ -15,6 +15,15 @@ is_service() {
   return 1
 }
 
+# The staff console: same image, its own app.
+if [ "${1:-}" = "web" ] || { [ "$#" -eq 0 ] && [ "${SERVICE:-}" = "web" ]; }; then
+  [ "$#" -gt 0 ] && shift
+  exec uvicorn web.main:create_app --factory \
+    --host 0.0.0.0 --port "${PORT:-8000}" \
+    --proxy-headers --forwarded-allow-ips "*" \
+    --no-access-log "$@"
+fi
+
 if [ "$#" -gt 0 ] && is_service "$1"; then
   SERVICE="$1"
   shift

@@ -1,12 +1,12 @@
 #!/bin/sh
 # Runs once, when the postgres container starts with an empty data volume
 # (mounted into /docker-entrypoint-initdb.d/). One role and one database per service,
-# each service owning its own database and nothing else: a service never reads
+# each service owning its own database and nothing else (web: the console's session store): a service never reads
 # another's tables. Passwords come from <SERVICE>_DB_PASSWORD (see .env.example).
 # To change a password later: ALTER ROLE ... PASSWORD ... and update .env.
 set -e
 
-for service in enrollment attendance certification placement; do
+for service in enrollment attendance certification placement web; do
   var="$(echo "$service" | tr 'a-z' 'A-Z')_DB_PASSWORD"
   eval "password=\${$var:-}"
   if [ -z "$password" ]; then

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-SERVICES = ("enrollment", "attendance", "certification", "placement")
+SERVICES = ("enrollment", "attendance", "certification", "placement", "web")
 
 
 def main() -> None:

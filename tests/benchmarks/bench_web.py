@@ -1,0 +1,116 @@
+"""The console's server time per page, with the platform on PostgreSQL (``python -m tests.benchmarks.bench_web``).
+
+The four services run as processes on fresh PostgreSQL databases with the embedded broker; the console runs as a
+process with its session store on PostgreSQL. A cohort of 30 applications, selected, is made through the APIs. Each
+page is fetched REQUESTS times by a signed-in client; the console's Server-Timing header gives the server's time
+(session, API calls, rendering). The reference, measured in the same run, is one bare API call
+(GET /enrollment/v1/cohorts/{id}, client-side time) — the least any page showing a cohort must wait for.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import statistics
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from shared.auth import mint_token
+from shared.broker import LocalBroker
+from shared.kafka import ensure_topics
+from tests.e2e.processes import platform
+from tests.support import Databases, postgres_server
+from tests.web.harness import console_process
+
+REQUESTS = int(os.environ.get("BENCH_WEB_REQUESTS", "60"))
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def seed(enrollment: str, campus: str) -> str:
+    today = datetime.now(ZoneInfo("Asia/Seoul")).date()
+    api = httpx.Client(base_url=f"{enrollment}/enrollment/v1", timeout=60,
+                       headers={"Authorization": "Bearer " + mint_token("bench", ["admissions"], [campus])})
+    api.post("/campuses", json={"code": campus, "name": "벤치 캠퍼스"}).raise_for_status()
+    prog = api.post("/programmes", json={"code": f"{campus}-P", "title": "벤치 과정", "campus": campus,
+                                         "track": "other", "total_hours": 600}).json()
+    cohort = api.post("/cohorts", json={"programme_id": prog["id"], "label": "B-1", "capacity": 10,
+                                        "application_opens": today.isoformat(),
+                                        "application_closes": (today + timedelta(days=10)).isoformat(),
+                                        "start_date": (today + timedelta(days=20)).isoformat(),
+                                        "end_date": (today + timedelta(days=120)).isoformat()}).json()
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["name", "birth_date", "residency_status", "priority_categories", "score"])
+    for i in range(30):
+        w.writerow([f"지원자{i:02d}", date(1990, 1, 1 + i % 28).isoformat(), "city_resident",
+                    "single_parent" if i % 7 == 0 else "", 90 - i])
+    api.post("/applications/import", data={"cohort_id": cohort["id"]},
+             files={"file": ("a.csv", out.getvalue().encode(), "text/csv")}).raise_for_status()
+    api.post(f"/cohorts/{cohort['id']}/selection").raise_for_status()
+    return cohort["id"]
+
+
+def main() -> None:
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-web-"))
+    with postgres_server() as server, LocalBroker() as broker:
+        ensure_topics(broker.bootstrap)
+        dbs = Databases(server)
+        try:
+            with platform(broker.bootstrap, dbs, log_dir, "benchweb") as p:
+                urls = p.urls()
+                campus = "bench" + os.urandom(3).hex()
+                cohort = seed(urls["enrollment"], campus)
+                with console_process(urls, log_dir, dbs.new("benchweb_sessions")) as console:
+                    run(console.url, urls["enrollment"], campus, cohort)
+        finally:
+            dbs.drop_all()
+
+
+def run(console: str, enrollment: str, campus: str, cohort: str) -> None:
+    client = httpx.Client(base_url=console, timeout=60)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)
+    client.post("/signin/local", data={"role": "admissions", "campus": campus, "csrf_token": token})
+    pages = ["/", "/admissions", "/admissions/campuses", "/admissions/programmes", "/admissions/cohorts/new",
+             f"/admissions/cohorts/{cohort}", f"/admissions/cohorts/{cohort}/timetable",
+             f"/admissions/cohorts/{cohort}/applications", f"/admissions/cohorts/{cohort}/import",
+             f"/admissions/cohorts/{cohort}/selection"]
+    bare = httpx.Client(base_url=f"{enrollment}/enrollment/v1", timeout=60,
+                        headers={"Authorization": "Bearer " + mint_token("bench", ["admissions"], [campus])})
+    for _ in range(5):  # warm both
+        bare.get(f"/cohorts/{cohort}")
+        for path in pages:
+            client.get(path)
+    ref = []
+    for _ in range(REQUESTS):
+        t0 = time.perf_counter()
+        bare.get(f"/cohorts/{cohort}").raise_for_status()
+        ref.append((time.perf_counter() - t0) * 1000)
+    ref_p50 = statistics.median(ref)
+    print(f"console pages, {REQUESTS} requests each, platform on PostgreSQL; load average {os.getloadavg()[0]:.1f}")
+    print(f"reference: bare GET /enrollment/v1/cohorts/{{id}}  p50 {ref_p50:.1f} ms  p95 {pct(ref, 0.95):.1f} ms")
+    print(f"{'page':<48}{'server p50':>11}{'p95':>9}{'bytes':>9}{'x ref p50':>11}")
+    for path in pages:
+        server = []
+        size = 0
+        for _ in range(REQUESTS):
+            r = client.get(path)
+            assert r.status_code == 200, (path, r.status_code)
+            server.append(float(r.headers["server-timing"].split("dur=")[1]))
+            size = len(r.content)
+        label = path.replace(cohort, "{id}")
+        p50 = statistics.median(server)
+        print(f"{label:<48}{p50:>9.1f}ms{pct(server, 0.95):>7.1f}ms{size:>9}{p50 / ref_p50:>10.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+"""Every room of the console, in one list. Adding a room: see web/README.md (one line here)."""
+from __future__ import annotations
+
+from web.core import Room
+from web.rooms import admissions, home
+
+ROOMS: list[Room] = [
+    home.ROOM,
+    admissions.ROOM,
+]
