@@ -1,21 +1,21 @@
 """Schemathesis over each service's OpenAPI: every built-in check, every phase (examples, coverage, fuzzing,
 and stateful link-following), bounded. 0 failures of any check is the aim.
 
-NOT YET in `make test` (the file name keeps pytest from collecting it): on the loaded machine it was written on,
-one run did not finish within 15 minutes, and one failure it reported was not yet read. Run it by name:
-``.venv/bin/python -m pytest tests/integration/api/fuzz_all_checks.py``. test_fuzz_openapi.py (5xx and problem
-shape only) stays the bounded fuzz of `make test` until this one is fast and green.
+Runs in `make test`, bounded: ``FUZZ_EXAMPLES`` (default 5) generated cases per operation and phase, and
+``STATEFUL_EXAMPLES`` scenarios of at most ``STATEFUL_STEPS`` calls per service. Seen on the 2-core machine under
+heavy load from other work: enrollment 29 tests in 266 s, the other three 66 tests in 219 s, 0 failures. Raise
+``FUZZ_EXAMPLES`` for a deeper run by hand. Besides schemathesis's own checks (no 5xx among them), two checks of
+this project: every error is a problem, and a refusal of a schema-valid request names a rule beyond the schema.
 
 Configuration: schemathesis.toml next to this file (one setting differs from the defaults; it says why).
-Bounds: ``MAX_EXAMPLES`` generated cases per operation and phase, ``STATEFUL_EXAMPLES`` scenarios of at most
-``STATEFUL_STEPS`` calls per service. The same run unbounded, by hand:
+The same run unbounded, by hand:
 ``schemathesis run --config-file tests/integration/api/schemathesis.toml --checks all <url>/<service>/openapi.json``.
 """
 from __future__ import annotations
 
 import contextlib
-import os
 import importlib
+import os
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ from tests.support import serving, token
 SERVICES = ("enrollment", "attendance", "certification", "placement")
 ADMIN = token(["campus_admin"], ["*"], sub="00000000-0000-4000-8000-000000000001")
 CONFIG = SchemathesisConfig.from_path(Path(__file__).with_name("schemathesis.toml"))
-MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 STATEFUL_EXAMPLES, STATEFUL_STEPS = 8, 6
 
 # Why a request the schema allows may still be refused (see schemathesis.toml): rules no JSON Schema can state.
