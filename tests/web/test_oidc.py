@@ -36,8 +36,11 @@ def console_in_thread(settings: WebSettings, port: int) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def oidc_world(kafka, databases, tmp_path_factory):  # type: ignore[no-untyped-def]
+    # Only enrollment's HTTP face and its token check are needed: no relay, no consumer (on the shared broker the
+    # consumer would replay other modules' events, which only slows this module down).
     with running_issuer() as issuer:
         with serving("enrollment", database_url=databases.new("web_oidc"), kafka_bootstrap_servers=kafka,
+                     relay_enabled=False, consumer_enabled=False,
                      jwt_algorithm="RS256", jwks_url=f"{issuer.url}/jwks", jwt_issuer=issuer.url,
                      jwt_audience="trainingops") as enrollment:
             port = free_port()
@@ -53,7 +56,7 @@ def oidc_world(kafka, databases, tmp_path_factory):  # type: ignore[no-untyped-d
 
 def test_code_flow_with_pkce_signs_in_and_the_service_accepts_the_token(oidc_world) -> None:
     issuer, enrollment, console = oidc_world
-    with httpx.Client(follow_redirects=True, timeout=20) as browser:
+    with httpx.Client(follow_redirects=True, timeout=60) as browser:
         page = browser.get(f"{console}/signin")
         assert "/signin/oidc" in page.text
         page = browser.get(f"{console}/signin/oidc", params={"next": "/admissions"})
@@ -69,7 +72,7 @@ def test_code_flow_with_pkce_signs_in_and_the_service_accepts_the_token(oidc_wor
 
 def test_a_callback_with_a_foreign_state_is_refused(oidc_world) -> None:
     issuer, _, console = oidc_world
-    with httpx.Client(follow_redirects=False, timeout=20) as browser:
+    with httpx.Client(follow_redirects=False, timeout=60) as browser:
         start = browser.get(f"{console}/signin/oidc")
         authorize = browser.get(start.headers["location"])
         callback = urlparse(authorize.headers["location"])
@@ -81,7 +84,7 @@ def test_a_callback_with_a_foreign_state_is_refused(oidc_world) -> None:
 
 def test_the_issuer_checks_the_verifier_so_the_flow_above_proves_the_console_sent_it(oidc_world) -> None:
     issuer, _, console = oidc_world
-    with httpx.Client(follow_redirects=False, timeout=20) as browser:
+    with httpx.Client(follow_redirects=False, timeout=60) as browser:
         start = browser.get(f"{console}/signin/oidc")
         code = parse_qs(urlparse(browser.get(start.headers["location"]).headers["location"]).query)["code"][0]
         r = httpx.post(f"{issuer.url}/token", data={"grant_type": "authorization_code", "code": code,
@@ -94,7 +97,7 @@ def test_an_id_token_with_another_nonce_is_refused(oidc_world) -> None:
     issuer, _, console = oidc_world
     issuer.tamper_nonce = True
     try:
-        with httpx.Client(follow_redirects=True, timeout=20) as browser:
+        with httpx.Client(follow_redirects=True, timeout=60) as browser:
             page = browser.get(f"{console}/signin/oidc", params={"next": "/admissions"})
             assert str(page.url) == f"{console}/signin"
             assert "로그인하지 못했습니다" in page.text
@@ -104,7 +107,7 @@ def test_an_id_token_with_another_nonce_is_refused(oidc_world) -> None:
 
 def test_signing_out_ends_the_session(oidc_world) -> None:
     _, _, console = oidc_world
-    with httpx.Client(follow_redirects=True, timeout=20) as browser:
+    with httpx.Client(follow_redirects=True, timeout=60) as browser:
         page = browser.get(f"{console}/signin/oidc", params={"next": "/"})
         assert "오늘의 업무" in page.text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
