@@ -94,11 +94,9 @@ async def sheet(request: Request, cohort_id: str, api: ApiDep, month: str = "") 
     except ApiProblem as problem:
         if problem.status == 404:
             raise
-        if problem.code == "validation-error" and not problem.errors:
-            problem.errors = [RuleError("sheet.month", "", "month")]
-        for e in problem.errors:  # the API names the query parameter; the form's field is "month"
-            if e.field_name in (None, "month") or e.rule == "sheet.month":
-                e.field = "month"
+        # The API names the query parameter and the pattern it failed; the form says what a month looks like.
+        problem.errors = [RuleError("sheet.month", e.message, "month") if e.field_name in (None, "month") else e
+                          for e in problem.errors] or [RuleError("sheet.month", "", "month")]
         return await _cohort_page(request, api, cohort_id, status=problem.status,
                                   sheet_form=FormState({"month": month}, problem, frozenset({"month"})))
 
@@ -227,7 +225,7 @@ async def correct(request: Request, session_id: str, trainee_id: str, api: ApiDe
         return await _mark_page(request, api, user, session_id, trainee_id,
                                 FormState(values, problem, frozenset({"mark", "reason", "reason_code",
                                                                       "evidence_ref"})), problem.status)
-    request.state.session.flash("attendance.mark.saved")
+    request.state.session.flash("attendance.saved-flash")
     return RedirectResponse(request.url.path, status_code=303)
 
 
