@@ -250,6 +250,15 @@ def test_an_auditor_reads_but_cannot_mark(console, page, check_page) -> None:
     assert page.locator("h1").inner_text().startswith("오늘의 수업")
     assert page.locator("#f-campus").count() == 1, "all campuses: a campus filter"
     check_page(page, "attendance-today-auditor")
+    page.click("button[lang=en]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text().startswith("Today's sessions")
+    assert page.locator("header nav a[aria-current=page]").inner_text() == "Attendance"
+    check_page(page, "attendance-today-en")
+    page.goto(f"{console.url}/attendance/at-risk")
+    assert page.locator("h1").inner_text() == "Trainees at risk"
+    check_page(page, "attendance-at-risk-en")
+    page.click("button[lang=ko]")
     console.signin(page, "finance", "*")
     assert page.goto(f"{console.url}/attendance").status == 403
 
