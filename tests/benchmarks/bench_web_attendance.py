@@ -32,7 +32,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def line(name: str, ms: list[float], size: int | None = None) -> str:
-    extra = f"  {size / 1024:6.1f} KB HTML" if size is not None else ""
+    extra = f"  {size / 1024:6.1f} KB body" if size is not None else ""
     return f"{name:<28} n={len(ms):<4} p50 {pct(ms, 50):7.1f} ms  p95 {pct(ms, 95):7.1f} ms  max {max(ms):7.1f} ms{extra}"
 
 
@@ -57,12 +57,13 @@ def main() -> None:
             with platform(broker.bootstrap, dbs, log_dir, "benchweb") as p, \
                     harness.console_process(p.urls(), log_dir, dbs.new("benchweb_sessions")) as console:
                 cohort = attendance_data.build(p.urls())
-                run(console.url, cohort, args.pages, args.checkins)
+                run(console.url, p.urls()["attendance"], cohort, args.pages, args.checkins)
         finally:
             dbs.drop_all()
 
 
-def run(url: str, cohort: attendance_data.AttendanceCohort, n_pages: int, n_checkins: int) -> None:
+def run(url: str, attendance_url: str, cohort: attendance_data.AttendanceCohort, n_pages: int,
+        n_checkins: int) -> None:
     client = signed_in(url, cohort.campus)
     sid, cid = cohort.today_session["id"], cohort.cohort_id
     past = cohort.past_sessions[-3]["id"]
@@ -100,6 +101,16 @@ def run(url: str, cohort: attendance_data.AttendanceCohort, n_pages: int, n_chec
         wall.append((time.perf_counter() - t0) * 1000)
         assert r.status_code == 200 and 'data-outcome="ok"' in r.text, r.text[:500]
         server.append(float(re.match(r"kiosk;dur=([\d.]+)", r.headers["server-timing"]).group(1)))
+    direct = []
+    with httpx.Client(base_url=attendance_url, timeout=30) as att:
+        h = attendance_data.instructor(cohort.campus)
+        for i in range(max(n_checkins // 3, 1)):
+            t0 = time.perf_counter()
+            r = att.post(f"/attendance/v1/sessions/{sid}/check-ins", headers=h,
+                         json={"trainee_id": ids[i % len(ids)], "kind": "in", "method": "card"})
+            direct.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+    print(line("check-in, API alone", direct))
     print(line("kiosk check-in (client)", wall))
     print(line("kiosk check-in (console)", server))
     print(f"kiosk check-ins under one second: {sum(1 for w in wall if w < 1000)}/{len(wall)}; "

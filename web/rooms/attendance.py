@@ -284,8 +284,9 @@ async def at_risk(request: Request, api: ApiDep, campus: str = "", cohort_id: st
 @router.get("/trainees/{trainee_id}")
 async def standing(request: Request, trainee_id: str, api: ApiDep, cohort_id: str = "") -> Response:
     rows = await api.get(SERVICE, f"trainees/{trainee_id}/attendance", cohort_id=cohort_id or None)
-    cohorts = await asyncio.gather(*(api.get(SERVICE, f"cohorts/{r['cohort_id']}") for r in rows))
-    rosters = await asyncio.gather(*(api.get(SERVICE, f"cohorts/{r['cohort_id']}/roster") for r in rows))
+    found = await asyncio.gather(*(api.get(SERVICE, f"cohorts/{r['cohort_id']}") for r in rows),
+                                 *(api.get(SERVICE, f"cohorts/{r['cohort_id']}/roster") for r in rows))
+    cohorts, rosters = found[:len(rows)], found[len(rows):]
     name = next((e["name"] for roster in rosters for e in roster if e["trainee_id"] == trainee_id), "")
     return render(request, "attendance/standing.html", {
         "standings": list(zip(rows, cohorts)), "name": name, "trainee_id": trainee_id, "title_of": cohort_title})
