@@ -92,7 +92,7 @@ async def sheet(request: Request, cohort_id: str, api: ApiDep, month: str = "") 
         return await download(api, SERVICE, f"cohorts/{cohort_id}/sheet", f"attendance-{month}.xlsx",
                               month=month, format="xlsx")
     except ApiProblem as problem:
-        if problem.status == 404:
+        if problem.status in (401, 404):
             raise
         # The API names the query parameter and the pattern it failed; the form says what a month looks like.
         problem.errors = [RuleError("sheet.month", e.message, "month") if e.field_name in (None, "month") else e
@@ -110,7 +110,7 @@ async def close(request: Request, cohort_id: str, api: ApiDep) -> Response:
     try:
         result = await api.post(SERVICE, f"cohorts/{cohort_id}/close")
     except ApiProblem as problem:
-        if problem.status == 404:
+        if problem.status in (401, 404):
             raise
         return await _cohort_page(request, api, cohort_id, status=problem.status, close_problem=problem)
     request.state.session.flash("attendance.closed-flash")
@@ -146,8 +146,8 @@ async def one_click(request: Request, session_id: str, trainee_id: str, api: Api
         await api.put(SERVICE, f"sessions/{session_id}/marks/{trainee_id}",
                       json={"mark": mark, "reason": _default_reason(request, mark) if mark in MARKS else "-"})
     except ApiProblem as exc:
-        if exc.status == 404 and not exc.errors:
-            raise
+        if exc.status == 401 or (exc.status == 404 and not exc.errors):
+            raise  # signed out / not there: the console's own pages say so
         problem = exc
     ctx = await _session(api, session_id)
     if request.headers.get("HX-Request") == "true":
@@ -179,6 +179,8 @@ async def bulk(request: Request, session_id: str, api: ApiDep, user: UserDep) ->
                     await api.put(SERVICE, f"sessions/{session_id}/marks/{tid}", json={"mark": mark, "reason": reason})
                     results[tid] = None
                 except ApiProblem as exc:
+                    if exc.status == 401:
+                        raise
                     results[tid] = exc
 
         await asyncio.gather(*(one(t) for t in ids))
@@ -220,7 +222,7 @@ async def correct(request: Request, session_id: str, trainee_id: str, api: ApiDe
     try:
         await api.put(SERVICE, f"sessions/{session_id}/marks/{trainee_id}", json=body)
     except ApiProblem as problem:
-        if problem.status == 404 and not problem.errors:
+        if problem.status == 401 or (problem.status == 404 and not problem.errors):
             raise
         return await _mark_page(request, api, user, session_id, trainee_id,
                                 FormState(values, problem, frozenset({"mark", "reason", "reason_code",
@@ -256,7 +258,7 @@ async def kiosk_check_in(request: Request, session_id: str, api: ApiDep) -> Resp
         if isinstance(names, BaseException):
             raise names
         result["name"] = next((r["name"] for r in names["rows"] if r["trainee_id"] == trainee_id), "")
-        if isinstance(done, ApiProblem):
+        if isinstance(done, ApiProblem) and done.status != 401:
             result["problem"] = done
         elif isinstance(done, BaseException):
             raise done
