@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from web.core import Room
-from web.rooms import admissions, home
+from web.rooms import admissions, attendance, home
 
 ROOMS: list[Room] = [
     home.ROOM,
     admissions.ROOM,
+    attendance.ROOM,
 ]

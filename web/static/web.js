@@ -11,3 +11,24 @@ document.addEventListener("htmx:afterSwap", function (evt) {
   var focusable = target && target.querySelector("[role=alert], [data-focus]");
   if (focusable) { focusable.setAttribute("tabindex", "-1"); focusable.focus(); }
 });
+// Kiosk forms (data-kiosk): the reading is cleared once it is sent, so a card reader can type the next one at
+// once; after each answer the focus is back in the field.
+document.addEventListener("htmx:beforeSend", function (evt) {
+  var form = evt.target.closest ? evt.target.closest("form[data-kiosk]") : null;
+  var input = form && form.querySelector("input[name=reading]");
+  if (input) { input.value = ""; }
+});
+document.addEventListener("htmx:afterRequest", function (evt) {
+  var form = evt.target.closest ? evt.target.closest("form[data-kiosk]") : null;
+  var input = form && form.querySelector("input[name=reading]");
+  if (input) { input.focus(); }
+});
+// A "select all" box (data-check-all="<form id>") ticks every trainee_id box of that form.
+document.addEventListener("change", function (evt) {
+  var box = evt.target;
+  var id = box && box.getAttribute && box.getAttribute("data-check-all");
+  if (!id) return;
+  var form = document.getElementById(id);
+  if (!form) return;
+  form.querySelectorAll("input[type=checkbox][name=trainee_id]").forEach(function (b) { b.checked = box.checked; });
+});
