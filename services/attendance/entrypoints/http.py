@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.attendance.schemas import (AtRiskRow, BulkCheckInIn, BulkReport, CheckInIn, CloseOut, CohortOut,
-                                         MarkDetail, MarkIn, MarkOut, RosterRow, SessionOut, SessionRoster, Sheet,
+                                         MarkDetail, MarkIn, MarkOut, QrCodeOut, RosterRow, SessionOut, SessionRoster, Sheet,
                                          StandingOut)
 from services.attendance.service_layer import marks, roster, standing
 from services.attendance.settings import Settings
@@ -76,6 +76,17 @@ def session_roster(session_id: uuid.UUID, session: SessionDep, principal: Reader
 def check_in(session_id: uuid.UUID, body: CheckInIn, session: SessionDep, principal: CheckInner,
              settings: SettingsDep) -> MarkOut:
     return marks.check_in(session, principal=principal, settings=settings, session_id=session_id, body=body)
+
+
+@router.get("/sessions/{session_id}/qr-code", response_model=QrCodeOut, tags=["check-ins"],
+            summary="The session's rotating check-in code now (changes every 30 s) for the kiosk or the instructor",
+            description="Show it as a QR code (or as text) in the classroom. A trainee checks in with it "
+                        "(`code` in the check-in body) within its window or the next; an older code of this "
+                        "session is refused as `check-in.code-expired`, another session's as "
+                        "`check-in.code-foreign-session`.")
+def session_qr_code(session_id: uuid.UUID, session: SessionDep, principal: Marker,
+                    settings: SettingsDep) -> QrCodeOut:
+    return marks.qr_code(session, principal=principal, settings=settings, session_id=session_id)
 
 
 @router.post("/sessions/{session_id}/check-ins/bulk", response_model=BulkReport, tags=["check-ins"],

@@ -1,8 +1,9 @@
 """Check-ins and check-outs (single and bulk), staff corrections and excuses, and their history."""
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, insert, select, update
@@ -11,9 +12,10 @@ from sqlmodel import Session
 
 from services.attendance.adapters.orm import Cohort, Mark, MarkChange, RosterEntry, TrainingSession
 from services.attendance.domain import marks as rules
+from services.attendance.domain import qr
 from services.attendance.domain.excuses import check_excuse
 from services.attendance.schemas import (BulkCheckInIn, BulkReport, BulkRow, CheckInIn, MarkChangeOut, MarkDetail,
-                                         MarkIn, MarkOut, PunchOut, SessionRoster, SessionRosterRow)
+                                         MarkIn, MarkOut, PunchOut, QrCodeOut, SessionRoster, SessionRosterRow)
 from services.attendance.service_layer.roster import session_out
 from services.attendance.service_layer.standing import evaluate, local_now, require_open, to_local
 from services.attendance.settings import Settings
@@ -163,6 +165,10 @@ def check_in(session: Session, *, principal: Principal, settings: Settings, sess
                           errors=[RuleFailure("check-in.self-only", "a trainee checks in only themselves",
                                               "trainee_id")])
         at = now  # a trainee cannot choose the time
+    if body.code is not None or (not principal.is_staff and settings.qr_required_for_trainees):
+        code_failure = qr.check(qr_policy(settings), ts.id, body.code, time.time())
+        if code_failure:
+            raise RuleViolation([code_failure])
     failure = _roster_failure(entry, ts) or _window_failure(at, ts, settings)
     if failure:
         raise RuleViolation([failure])
@@ -200,6 +206,25 @@ def check_in(session: Session, *, principal: Principal, settings: Settings, sess
     result = mark_out(row, ts, settings)
     session.commit()
     return result
+
+
+def qr_policy(settings: Settings) -> qr.QrPolicy:
+    return qr.QrPolicy(secret=settings.qr_secret.get_secret_value().encode(), window_s=settings.qr_window_s,
+                       lookback_windows=settings.qr_lookback_windows)
+
+
+def qr_code(session: Session, *, principal: Principal, settings: Settings, session_id: uuid.UUID) -> QrCodeOut:
+    """The session's check-in code of this moment, for the kiosk's or the instructor's screen."""
+    ts, _ = load_session(session, principal, session_id)
+    issued = qr.issue(qr_policy(settings), ts.id, time.time())
+    tz = ZoneInfo(settings.timezone)
+
+    def stamp(unix_s: int) -> datetime:
+        return datetime.fromtimestamp(unix_s, timezone.utc).astimezone(tz)
+
+    return QrCodeOut(session_id=ts.id, code=issued.code, window_s=settings.qr_window_s,
+                     issued_at=stamp(issued.refresh_at - settings.qr_window_s), refresh_at=stamp(issued.refresh_at),
+                     valid_until=stamp(issued.valid_until))
 
 
 class _FirstMarkRace(Exception):
