@@ -57,6 +57,20 @@ class CheckInIn(BaseModel):
                              "check-in.code-foreign-session, check-in.code-malformed or check-in.code-required")
 
 
+class TraineeMarkRow(BaseModel):
+    """One session of a trainee's cohorts with the trainee's mark (null: nothing recorded yet)."""
+    session_id: uuid.UUID
+    cohort_id: uuid.UUID
+    programme_title: str
+    date: date
+    start: time
+    end: time
+    hours: float
+    mark: MarkName | None
+    check_in_at: datetime | None
+    check_out_at: datetime | None
+
+
 class QrCodeOut(BaseModel):
     model_config = _example(session_id="5d0f3c1e-7a0b-4c2e-9f31-8b7d6a5e4c30", code="40718263", window_s=30,
                             issued_at="2027-03-02T09:00:00+09:00", refresh_at="2027-03-02T09:00:30+09:00",

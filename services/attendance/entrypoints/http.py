@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.attendance.schemas import (AtRiskRow, BulkCheckInIn, BulkReport, CheckInIn, CloseOut, CohortOut,
-                                         MarkDetail, MarkIn, MarkOut, QrCodeOut, RosterRow, SessionOut, SessionRoster, Sheet,
+                                         MarkDetail, MarkIn, MarkOut, QrCodeOut, RosterRow, TraineeMarkRow, SessionOut, SessionRoster, Sheet,
                                          StandingOut)
 from services.attendance.service_layer import marks, roster, standing
 from services.attendance.settings import Settings
@@ -111,6 +112,16 @@ def get_mark(session_id: uuid.UUID, trainee_id: uuid.UUID, session: SessionDep, 
              settings: SettingsDep) -> MarkDetail:
     return marks.get_mark(session, principal=principal, settings=settings, session_id=session_id,
                           trainee_id=trainee_id)
+
+
+@router.get("/trainees/{trainee_id}/marks", response_model=list[TraineeMarkRow], tags=["marks"],
+            summary="The sessions of a trainee's cohorts with the trainee's marks; a trainee reads only its own")
+def trainee_marks(trainee_id: uuid.UUID, session: SessionDep, principal: SelfReader, settings: SettingsDep,
+                  date_from: Annotated[date | None, Query(description="first day (inclusive)")] = None,
+                  date_to: Annotated[date | None, Query(description="last day (inclusive)")] = None,
+                  ) -> list[TraineeMarkRow]:
+    return marks.trainee_marks(session, principal=principal, settings=settings, trainee_id=trainee_id,
+                               date_from=date_from, date_to=date_to)
 
 
 # -- standing and reports ---------------------------------------------------------

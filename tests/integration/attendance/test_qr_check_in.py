@@ -120,3 +120,21 @@ def test_only_staff_of_the_campus_read_the_code(svc, enrollment):
     assert svc.get(f"{API}/sessions/{mine['id']}/qr-code",
                    headers=token(["instructor"], ["elsewhere"])).status_code == 404
     assert svc.get(f"{API}/sessions/{uuid.uuid4()}/qr-code", headers=staff).status_code == 404
+
+
+def test_a_trainee_reads_its_own_sessions_and_marks(svc, enrollment):
+    campus, staff, trainee, (mine, _) = two_sessions_now(svc, enrollment)
+    me = token(["trainee"], [], sub=str(trainee))
+    [row] = svc.get(f"{API}/trainees/{trainee}/marks", headers=me, params={"date_from": today().isoformat(),
+                                                                          "date_to": today().isoformat()}).json()
+    assert (row["session_id"], row["mark"], row["programme_title"]) == (mine["id"], None, "Special Welding")
+    code = svc.get(f"{API}/sessions/{mine['id']}/qr-code", headers=staff).json()["code"]
+    assert svc.post(f"{API}/sessions/{mine['id']}/check-ins", headers=me,
+                    json={"trainee_id": str(trainee), "code": code}).status_code == 200
+    [row] = svc.get(f"{API}/trainees/{trainee}/marks", headers=me).json()
+    assert row["mark"] == "present" and row["check_in_at"]
+    assert svc.get(f"{API}/trainees/{trainee}/marks", headers=token(["trainee"], [], sub=str(uuid.uuid4()))
+                   ).status_code == 404
+    assert svc.get(f"{API}/trainees/{trainee}/marks", headers=token(["instructor"], ["elsewhere"])).status_code == 404
+    assert len(svc.get(f"{API}/trainees/{trainee}/marks", headers=staff).json()) == 1
+    assert svc.get(f"{API}/trainees/{trainee}/marks", headers=me, params={"date_from": "nope"}).status_code == 422
