@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from web.core import Room
-from web.rooms import admissions, home
+from web.rooms import admissions, classroom, dashboard, home, me
 
 ROOMS: list[Room] = [
     home.ROOM,
     admissions.ROOM,
+    me.ROOM,
+    classroom.ROOM,
+    dashboard.ROOM,
 ]
