@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -118,8 +119,8 @@ async def set_target(request: Request, api: ApiDep, user: UserDep) -> Response:
                 e.field = "programme_code"
         return await _page(request, api, FormState(values, problem, fields), status=problem.status)
     session_of(request).flash("dashboard.target-saved", "ok")
-    back = values.get("back", "")
-    return RedirectResponse("/dashboard" + (f"?{back}" if back and "\n" not in back else ""), status_code=303)
+    view = urlencode({k: v for k, v in _params(request).items()})  # the same view again, rebuilt from known filters
+    return RedirectResponse(f"/dashboard?{view}", status_code=303)
 
 
 ROOM = Room(name="dashboard", router=router, roles=frozenset({"placement", "auditor"}), order=45)
