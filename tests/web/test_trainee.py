@@ -213,9 +213,9 @@ def test_expired_and_foreign_codes_are_refused_in_words_then_a_typed_code_works(
     page.goto(f"{console.url}/classroom/sessions/{mine['id']}")
     typed = page.locator("#code-text").inner_text()
     assert re.fullmatch(r"\d{4} \d{4}", typed)
-    phone.fill("#f-code", typed)
     phone.select_option("#f-session", mine["id"])
-    phone.click("#check-in-button")
+    phone.fill("#f-code", typed)
+    phone.press("#f-code", "Enter")  # from the keyboard: Enter in the field sends the form
     phone.wait_for_load_state("networkidle")
     assert phone.locator(".big-mark").get_attribute("data-mark") == "present"
 
@@ -239,3 +239,20 @@ def test_the_screen_fetches_the_next_code_when_it_changes(console, web_kafka, pa
     harness.signin(tp, console.url, "trainee", "", str(centre.trainee))
     assert tp.goto(f"{console.url}/classroom/sessions/{session['id']}").status == 403
     other.close()
+
+
+def test_with_certification_down_the_trainee_still_sees_attendance(console, web_kafka, start_console, phone,
+                                                                   check_page) -> None:
+    from shared.broker import free_port
+
+    centre = Centre(console, web_kafka)
+    with start_console({"certification": f"http://127.0.0.1:{free_port()}"}) as c:
+        harness.signin(phone, c.url, "trainee", "", str(centre.trainee))
+        response = phone.goto(c.url + "/me")
+        assert response.status == 200
+        assert phone.locator(f".session-line[data-session='{centre.sessions[0]['id']}']").count() == 1
+        assert phone.locator("[data-service=certification]").inner_text() == \
+            "자격·응시료 서비스에 지금 연결할 수 없습니다."
+        check_page(phone, "me-home-certification-down")
+        assert phone.goto(c.url + "/me/claims").status == 503
+        assert "자격·응시료 서비스에 지금 연결할 수 없습니다." in phone.locator(".problem").inner_text()

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from web.api import Api, ApiProblem, RuleError
+from web.api import Api, ApiProblem, RuleError, ServiceUnavailable
 from web.core import ApiDep, FormState, Room, User, UserDep, form_data, render, session_of
 
 router = APIRouter()
@@ -49,12 +49,19 @@ async def index(request: Request, api: ApiDep, user: UserDep) -> Response:
     today = _today(request)
     since = (datetime.fromisoformat(today) - timedelta(days=13)).date().isoformat()
     standing, marks, claims = await asyncio.gather(
-        _standing(api, user), _marks(api, user, date_from=since, date_to=today),
-        api.get("certification", "claims", limit=5))
+        _standing(api, user), _marks(api, user, date_from=since, date_to=today), _recent_claims(api))
     todays = [m for m in marks if m["date"] == today]
     past = [m for m in reversed(marks) if m["date"] != today or m["mark"]]
     return render(request, "me/index.html", {"standing": standing, "today_sessions": todays, "marks": past,
-                                             "claims": claims["items"]})
+                                             "claims": claims})
+
+
+async def _recent_claims(api: Api) -> list[dict] | None:
+    """The last claims, or None while certification is down: attendance's part of the page still works."""
+    try:
+        return (await api.get("certification", "claims", limit=5))["items"]
+    except ServiceUnavailable:
+        return None
 
 
 @router.get("/check-in")
