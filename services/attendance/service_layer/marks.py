@@ -166,11 +166,9 @@ def check_in(session: Session, *, principal: Principal, settings: Settings, sess
                           errors=[RuleFailure("check-in.self-only", "a trainee checks in only themselves",
                                               "trainee_id")])
         at = now  # a trainee cannot choose the time
-    if body.code is not None or (not principal.is_staff and settings.qr_required_for_trainees):
-        code_failure = qr.check(qr_policy(settings), ts.id, body.code, time.time())
-        if code_failure:
-            raise RuleViolation([code_failure])
     failure = _roster_failure(entry, ts) or _window_failure(at, ts, settings)
+    if failure is None and (body.code is not None or (not principal.is_staff and settings.qr_required_for_trainees)):
+        failure = qr.check(qr_policy(settings), ts.id, body.code, time.time())  # after the window: says more
     if failure:
         raise RuleViolation([failure])
     assert entry is not None
