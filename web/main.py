@@ -93,7 +93,9 @@ def create_app(settings: WebSettings | None = None, rooms: list | None = None) -
 def install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(NotSignedIn)
     async def _signin(request: Request, exc: NotSignedIn) -> Response:
-        target = "/signin?" + httpx.QueryParams({"next": request.url.path}).__str__()
+        # the query string too: a scanned check-in link carries its session and code there
+        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = "/signin?" + httpx.QueryParams({"next": wanted}).__str__()
         if is_htmx(request):
             return Response(status_code=200, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)

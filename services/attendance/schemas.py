@@ -44,12 +44,44 @@ class SessionOut(BaseModel):
 
 
 class CheckInIn(InputModel):
-    model_config = _example(trainee_id="0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", kind="in", method="card",
-                            at="2027-03-02T09:04:00+09:00")
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"trainee_id": "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", "kind": "in", "method": "card",
+         "at": "2027-03-02T09:04:00+09:00"},
+        {"trainee_id": "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", "kind": "in", "method": "qr", "code": "40718263"}]})
     trainee_id: uuid.UUID
     kind: PunchKind = Field("in", description="'in' on arrival or return, 'out' on leaving")
     method: Method = "qr"
     at: Moment | None = Field(None, description="when it happened (staff only; a trainee's check-in is now)")
+    code: str | None = Field(None, max_length=32, description="the session's rotating check-in code (GET "
+                             "sessions/{id}/qr-code), required of a trainee checking in itself; accepted in its own "
+                             "30-second window and the next; refused as check-in.code-expired, "
+                             "check-in.code-foreign-session, check-in.code-malformed or check-in.code-required")
+
+
+class TraineeMarkRow(BaseModel):
+    """One session of a trainee's cohorts with the trainee's mark (null: nothing recorded yet)."""
+    session_id: uuid.UUID
+    cohort_id: uuid.UUID
+    programme_title: str
+    date: date
+    start: WallClock
+    end: WallClock
+    hours: float
+    mark: MarkName | None
+    check_in_at: datetime | None
+    check_out_at: datetime | None
+
+
+class QrCodeOut(BaseModel):
+    model_config = _example(session_id="5d0f3c1e-7a0b-4c2e-9f31-8b7d6a5e4c30", code="40718263", window_s=30,
+                            issued_at="2027-03-02T09:00:00+09:00", refresh_at="2027-03-02T09:00:30+09:00",
+                            valid_until="2027-03-02T09:01:00+09:00")
+    session_id: uuid.UUID
+    code: str = Field(description="eight digits; show it (as a QR code or as text) on the classroom's screen")
+    window_s: int = Field(description="the code changes this often")
+    issued_at: datetime = Field(description="the start of this code's window")
+    refresh_at: datetime = Field(description="when the next code is shown: fetch again then")
+    valid_until: datetime = Field(description="check-ins with this code are refused from then (code-expired)")
 
 
 class BulkCheckInIn(InputModel):

@@ -1,7 +1,9 @@
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import LOCAL_ENVIRONMENTS, ServiceSettings
+
+LOCAL_QR_SECRET = "local-qr-secret-change-me-0123456789abcdef"
 
 
 class Settings(ServiceSettings):
@@ -26,3 +28,20 @@ class Settings(ServiceSettings):
     closer_enabled: bool = Field(True, description="close ended cohorts and sweep at-risk flags in the background")
     closer_interval_s: float = Field(60.0, gt=0)
     bulk_max_items: int = Field(5_000, ge=1, le=50_000)
+    qr_secret: SecretStr = Field(SecretStr(LOCAL_QR_SECRET), description="signs the rotating check-in codes "
+                                 "(HMAC-SHA256); at least 32 characters; the local default is refused outside local runs")
+    qr_window_s: int = Field(30, ge=5, le=600, description="a check-in code changes this often (seconds)")
+    qr_lookback_windows: int = Field(720, ge=1, le=10_000, description="how far back an old code is recognised "
+                                     "as this session's (expired) rather than foreign")
+    qr_required_for_trainees: bool = Field(True, description="a trainee's own check-in needs the session's "
+                                           "current code (the screen in the classroom)")
+
+    @model_validator(mode="after")
+    def _check_qr_secret(self) -> "Settings":
+        secret = self.qr_secret.get_secret_value()
+        if self.environment not in LOCAL_ENVIRONMENTS:
+            if secret == LOCAL_QR_SECRET:
+                raise ValueError("the local QR secret is refused outside local runs: set ATTENDANCE_QR_SECRET")
+            if len(secret) < 32:
+                raise ValueError("ATTENDANCE_QR_SECRET must be at least 32 characters outside local runs")
+        return self

@@ -274,3 +274,15 @@ class ReportOut(BaseModel):
 
 
 InternshipOut.model_rebuild()
+
+
+class TargetIn(InputModel):
+    model_config = _example(employment_rate=0.75)
+    employment_rate: float = Field(gt=0, le=1, description="the employment rate the programme aims at, 0-1 "
+                                   "(0.75 = 75%); drawn as the target line of the employment dashboard")
+
+
+class TargetOut(TargetIn):
+    programme_code: str
+    set_by: str
+    set_at: datetime

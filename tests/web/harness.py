@@ -30,6 +30,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 PAGE_WEIGHT_LIMIT = 200 * 1024
 WEIGHTS: dict[str, int] = {}
+TIMINGS: dict[str, int | None] = {}  # ms from the request to the last byte of the page's HTML (navigation timing)
 
 
 def ensure_browser() -> str | None:
@@ -145,6 +146,12 @@ def page_weight(page) -> int:  # type: ignore[no-untyped-def]
     }"""))
 
 
+def page_timing(page) -> int | None:  # type: ignore[no-untyped-def]
+    """The current page's document: milliseconds from request start to response end (None after an htmx swap)."""
+    return page.evaluate("""() => { const n = performance.getEntriesByType('navigation')[0];
+        return n ? Math.round(n.responseEnd - n.requestStart) : null; }""")
+
+
 def check_page(page, name: str) -> dict:  # type: ignore[no-untyped-def]
     """Every page: axe finds no serious or critical violation, a screenshot is saved, the page weighs < 200 KB."""
     page.wait_for_load_state("networkidle")
@@ -154,6 +161,7 @@ def check_page(page, name: str) -> dict:  # type: ignore[no-untyped-def]
     assert not violations, f"axe on {name} ({page.url}): {json.dumps(violations, ensure_ascii=False, indent=1)}"
     weight = page_weight(page)
     WEIGHTS[name] = weight
+    TIMINGS[name] = page_timing(page)
     assert weight < PAGE_WEIGHT_LIMIT, f"{name} weighs {weight} bytes"
     return {"weight": weight}
 
@@ -167,4 +175,12 @@ def write_weights() -> None:
         except (OSError, ValueError):
             known = {}
         known.update(WEIGHTS)
+        path.write_text(json.dumps(known, indent=1, sort_keys=True))
+    if TIMINGS:
+        path = ARTIFACTS / "web-timings.json"
+        try:
+            known = json.loads(path.read_text())
+        except (OSError, ValueError):
+            known = {}
+        known.update(TIMINGS)
         path.write_text(json.dumps(known, indent=1, sort_keys=True))

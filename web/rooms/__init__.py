@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from web.core import Room
-from web.rooms import admissions, attendance, home
+from web.rooms import admissions, attendance, classroom, dashboard, home, me
 
 ROOMS: list[Room] = [
     home.ROOM,
     admissions.ROOM,
     attendance.ROOM,
+    me.ROOM,
+    classroom.ROOM,
+    dashboard.ROOM,
 ]

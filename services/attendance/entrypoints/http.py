@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.attendance.schemas import (AtRiskRow, BulkCheckInIn, BulkReport, CheckInIn, CloseOut, CohortOut,
-                                         MarkDetail, MarkIn, MarkOut, RosterRow, SessionOut, SessionRoster, Sheet,
+                                         MarkDetail, MarkIn, MarkOut, QrCodeOut, RosterRow, TraineeMarkRow, SessionOut, SessionRoster, Sheet,
                                          StandingOut)
 from services.attendance.service_layer import marks, roster, standing
 from services.attendance.settings import Settings
@@ -79,6 +80,17 @@ def check_in(session_id: uuid.UUID, body: CheckInIn, session: SessionDep, princi
     return marks.check_in(session, principal=principal, settings=settings, session_id=session_id, body=body)
 
 
+@router.get("/sessions/{session_id}/qr-code", response_model=QrCodeOut, tags=["check-ins"],
+            summary="The session's rotating check-in code now (changes every 30 s) for the kiosk or the instructor",
+            description="Show it as a QR code (or as text) in the classroom. A trainee checks in with it "
+                        "(`code` in the check-in body) within its window or the next; an older code of this "
+                        "session is refused as `check-in.code-expired`, another session's as "
+                        "`check-in.code-foreign-session`.")
+def session_qr_code(session_id: uuid.UUID, session: SessionDep, principal: Marker,
+                    settings: SettingsDep) -> QrCodeOut:
+    return marks.qr_code(session, principal=principal, settings=settings, session_id=session_id)
+
+
 @router.post("/sessions/{session_id}/check-ins/bulk", response_model=BulkReport, tags=["check-ins"],
              summary="Many readings at once (kiosk, card reader); a report row per reading")
 def bulk_check_in(session_id: uuid.UUID, body: BulkCheckInIn, session: SessionDep, principal: Marker,
@@ -101,6 +113,16 @@ def get_mark(session_id: uuid.UUID, trainee_id: uuid.UUID, session: SessionDep, 
              settings: SettingsDep) -> MarkDetail:
     return marks.get_mark(session, principal=principal, settings=settings, session_id=session_id,
                           trainee_id=trainee_id)
+
+
+@router.get("/trainees/{trainee_id}/marks", response_model=list[TraineeMarkRow], tags=["marks"],
+            summary="The sessions of a trainee's cohorts with the trainee's marks; a trainee reads only its own")
+def trainee_marks(trainee_id: uuid.UUID, session: SessionDep, principal: SelfReader, settings: SettingsDep,
+                  date_from: Annotated[date | None, Query(description="first day (inclusive)")] = None,
+                  date_to: Annotated[date | None, Query(description="last day (inclusive)")] = None,
+                  ) -> list[TraineeMarkRow]:
+    return marks.trainee_marks(session, principal=principal, settings=settings, trainee_id=trainee_id,
+                               date_from=date_from, date_to=date_to)
 
 
 # -- standing and reports ---------------------------------------------------------

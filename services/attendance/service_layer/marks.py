@@ -1,8 +1,9 @@
 """Check-ins and check-outs (single and bulk), staff corrections and excuses, and their history."""
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, insert, select, update
@@ -11,9 +12,11 @@ from sqlmodel import Session
 
 from services.attendance.adapters.orm import Cohort, Mark, MarkChange, RosterEntry, TrainingSession
 from services.attendance.domain import marks as rules
+from services.attendance.domain import qr
 from services.attendance.domain.excuses import check_excuse
 from services.attendance.schemas import (BulkCheckInIn, BulkReport, BulkRow, CheckInIn, MarkChangeOut, MarkDetail,
-                                         MarkIn, MarkOut, PunchOut, SessionRoster, SessionRosterRow)
+                                         MarkIn, MarkOut, PunchOut, QrCodeOut, SessionRoster, SessionRosterRow,
+                                         TraineeMarkRow)
 from services.attendance.service_layer.roster import session_out
 from services.attendance.service_layer.standing import evaluate, local_now, require_open, to_local
 from services.attendance.settings import Settings
@@ -164,6 +167,8 @@ def check_in(session: Session, *, principal: Principal, settings: Settings, sess
                                               "trainee_id")])
         at = now  # a trainee cannot choose the time
     failure = _roster_failure(entry, ts) or _window_failure(at, ts, settings)
+    if failure is None and (body.code is not None or (not principal.is_staff and settings.qr_required_for_trainees)):
+        failure = qr.check(qr_policy(settings), ts.id, body.code, time.time())  # after the window: says more
     if failure:
         raise RuleViolation([failure])
     assert entry is not None
@@ -200,6 +205,50 @@ def check_in(session: Session, *, principal: Principal, settings: Settings, sess
     result = mark_out(row, ts, settings)
     session.commit()
     return result
+
+
+def trainee_marks(session: Session, *, principal: Principal, settings: Settings, trainee_id: uuid.UUID,
+                  date_from: date | None, date_to: date | None) -> list[TraineeMarkRow]:
+    """The sessions of the trainee's cohorts in [date_from, date_to] with the trainee's marks (a trainee: its own)."""
+    if not principal.is_staff and principal.sub != str(trainee_id):
+        raise not_found("trainee", trainee_id)
+    cohorts = [c for c in session.execute(select(Cohort).join(RosterEntry, RosterEntry.cohort_id == Cohort.id)
+                                          .where(RosterEntry.trainee_id == trainee_id)).scalars()
+               if not principal.is_staff or principal.sees_campus(c.campus)]
+    if not cohorts:
+        raise not_found("trainee", trainee_id)
+    titles = {c.id: c.programme_title for c in cohorts}
+    query = (select(TrainingSession, Mark).outerjoin(Mark, and_(Mark.session_id == TrainingSession.id,
+                                                                Mark.trainee_id == trainee_id))
+             .where(TrainingSession.cohort_id.in_(list(titles))).order_by(TrainingSession.date, TrainingSession.start))
+    if date_from:
+        query = query.where(TrainingSession.date >= date_from)
+    if date_to:
+        query = query.where(TrainingSession.date <= date_to)
+    return [TraineeMarkRow(session_id=ts.id, cohort_id=ts.cohort_id, programme_title=titles[ts.cohort_id],
+                           date=ts.date, start=ts.start, end=ts.end, hours=ts.hours, mark=m.mark if m else None,
+                           check_in_at=_aware(m.check_in_at, settings) if m else None,
+                           check_out_at=_aware(m.check_out_at, settings) if m else None)
+            for ts, m in session.execute(query).all()]
+
+
+def qr_policy(settings: Settings) -> qr.QrPolicy:
+    return qr.QrPolicy(secret=settings.qr_secret.get_secret_value().encode(), window_s=settings.qr_window_s,
+                       lookback_windows=settings.qr_lookback_windows)
+
+
+def qr_code(session: Session, *, principal: Principal, settings: Settings, session_id: uuid.UUID) -> QrCodeOut:
+    """The session's check-in code of this moment, for the kiosk's or the instructor's screen."""
+    ts, _ = load_session(session, principal, session_id)
+    issued = qr.issue(qr_policy(settings), ts.id, time.time())
+    tz = ZoneInfo(settings.timezone)
+
+    def stamp(unix_s: int) -> datetime:
+        return datetime.fromtimestamp(unix_s, timezone.utc).astimezone(tz)
+
+    return QrCodeOut(session_id=ts.id, code=issued.code, window_s=settings.qr_window_s,
+                     issued_at=stamp(issued.refresh_at - settings.qr_window_s), refresh_at=stamp(issued.refresh_at),
+                     valid_until=stamp(issued.valid_until))
 
 
 class _FirstMarkRace(Exception):

@@ -156,3 +156,12 @@ class Incentive(Base, table=True):
     amount: int
     due_on: date
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ProgrammeTarget(Base, table=True):
+    """The employment rate a programme aims at (e.g. 0.75), drawn as a line on the dashboard's charts."""
+
+    programme_code: str = Field(primary_key=True, max_length=60)
+    employment_rate: float
+    set_by: str = Field(max_length=200)
+    set_at: datetime = Field(default_factory=utcnow)

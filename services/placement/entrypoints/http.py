@@ -5,13 +5,13 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.placement.schemas import (Category, ContactIn, ContactOut, ConvertIn, EmployerIn, EmployerOut,
                                         FollowupOut, FollowupStatus, GraduateDetail, GraduateOut, IncentiveOut,
                                         InternshipIn, InternshipOut, MatchOut, OfficerIn, OutcomeIn, OutcomeOut,
-                                        PostingIn, PostingOut, ReportOut)
-from services.placement.service_layer import graduates, internships, reports
+                                        PostingIn, PostingOut, ReportOut, TargetIn, TargetOut)
+from services.placement.service_layer import graduates, internships, reports, targets
 from services.placement.settings import Settings
 from shared.auth import Principal, require_roles
 from shared.db import ReleasingRoute, SessionDep
@@ -188,6 +188,27 @@ def list_incentives(session: SessionDep, principal: Reader, page: PageDep,
     items, total = internships.list_incentives(session, principal=principal, page=page, campus=campus)
     return Page(items=[IncentiveOut.model_validate(i, from_attributes=True) for i in items], total=total,
                 limit=page.limit, offset=page.offset)
+
+
+# -- targets ------------------------------------------------------------------------------
+ProgrammeCode = Annotated[str, Path(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+@router.get("/targets", response_model=list[TargetOut], tags=["reports"],
+            summary="Every programme's employment-rate target (the dashboard's target lines)")
+def list_targets(session: SessionDep, principal: Reader) -> list[TargetOut]:
+    return targets.list_targets(session)
+
+
+@router.get("/targets/{programme_code}", response_model=TargetOut, tags=["reports"])
+def get_target(programme_code: ProgrammeCode, session: SessionDep, principal: Reader) -> TargetOut:
+    return targets.get_target(session, programme_code)
+
+
+@router.put("/targets/{programme_code}", response_model=TargetOut, tags=["reports"],
+            summary="Set a programme's employment-rate target (e.g. 0.75); one per programme, centre-wide")
+def set_target(programme_code: ProgrammeCode, body: TargetIn, session: SessionDep, principal: Writer) -> TargetOut:
+    return targets.set_target(session, principal=principal, programme_code=programme_code, body=body)
 
 
 # -- reports ------------------------------------------------------------------------------

@@ -149,8 +149,10 @@ def test_trainee_checks_in_only_during_its_session(svc, enrollment):
     wait_roster(svc, snap, staff(code), 1)
     [s] = sessions_of(svc, snap, staff(code))
     me = token(["trainee"], [], sub=str(trainee))
+    shown = svc.get(f"{API}/sessions/{s['id']}/qr-code", headers=staff(code)).json()["code"]
     r = svc.post(f"{API}/sessions/{s['id']}/check-ins", headers=me, json={"trainee_id": str(trainee), "method": "qr",
-                                                                          "at": "2000-01-01T09:00:00+09:00"})
+                                                                          "at": "2000-01-01T09:00:00+09:00",
+                                                                          "code": shown})
     assert r.status_code == 200 and r.json()["mark"] == "present"  # arrived within the grace
     assert r.json()["punches"][0]["at"][:10] == today().isoformat()  # a trainee cannot choose the time
     stranger = token(["trainee"], [], sub=str(uuid.uuid4()))
