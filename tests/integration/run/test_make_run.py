@@ -28,10 +28,11 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 
 class Run:
     def __init__(self, tmp_path: Path, **extra: str) -> None:
-        self.ports = {"kafka": free_port(), **{s: free_port() for s in SERVICES}}
+        self.ports = {"kafka": free_port(), "web": free_port(), **{s: free_port() for s in SERVICES}}
         self.env = {k: v for k, v in os.environ.items() if k != "TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS"}
         self.env.update({"TRAININGOPS_KAFKA_PORT": str(self.ports["kafka"]), "TRAININGOPS_DATA_DIR": str(tmp_path),
-                         "PYTHONUNBUFFERED": "1", **{f"{s.upper()}_PORT": str(self.ports[s]) for s in SERVICES},
+                         "PYTHONUNBUFFERED": "1", "WEB_PORT": str(self.ports["web"]),
+                         **{f"{s.upper()}_PORT": str(self.ports[s]) for s in SERVICES},
                          **extra})
         self.lines: list[str] = []
         self.process: subprocess.Popen[str] | None = None
@@ -43,7 +44,7 @@ class Run:
         threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()  # type: ignore
         return self
 
-    def wait_for(self, text: str, timeout: float = 120.0) -> None:
+    def wait_for(self, text: str, timeout: float = 240.0) -> None:
         deadline = time.monotonic() + timeout
         while not any(text in line for line in self.lines):
             if time.monotonic() > deadline:
@@ -75,6 +76,12 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def served(children: dict[int, str]) -> dict[str, int]:
+    """What each uvicorn child serves (a service's name, or "console") -> its pid."""
+    return {(cmd.split("services.")[1].split(".")[0] if "services." in cmd else "console"): pid
+            for pid, cmd in children.items() if "uvicorn" in cmd}
 
 
 def alive(pid: int) -> bool:
@@ -139,9 +146,8 @@ def assert_all_die(run: Run, children: dict[int, str]) -> None:
 def test_a_crashed_service_is_restarted_and_a_sigkill_takes_the_broker_and_services_along(tmp_path):
     """One run, two faults: a service killed (restarted, the others untouched), then make run itself killed."""
     with running(tmp_path) as run:
-        before = {cmd.split("services.")[1].split(".")[0]: pid for pid, cmd in run.children().items()
-                  if "uvicorn" in cmd}
-        assert set(before) == set(SERVICES), run.children()
+        before = served(run.children())
+        assert set(before) == {*SERVICES, "console"}, run.children()
         os.kill(before["attendance"], signal.SIGKILL)
         run.wait_for("attendance    exited with -9; restarting", timeout=20)
         deadline = time.monotonic() + 90
@@ -152,12 +158,13 @@ def test_a_crashed_service_is_restarted_and_a_sigkill_takes_the_broker_and_servi
             time.sleep(0.5)
         run.wait_for("attendance    restarted")
         children = run.children()
-        after = {cmd.split("services.")[1].split(".")[0]: pid for pid, cmd in children.items() if "uvicorn" in cmd}
+        after = served(children)
         assert after["attendance"] != before["attendance"]
-        assert {s: after[s] for s in ("enrollment", "certification", "placement")} == \
-            {s: before[s] for s in ("enrollment", "certification", "placement")}
+        others = ("enrollment", "certification", "placement", "console")
+        assert {s: after[s] for s in others} == {s: before[s] for s in others}
 
-        assert len([pid for pid, cmd in children.items() if "tansu" in cmd]) == 1 and len(children) == 5, children
+        # the broker, the four services and the console
+        assert len([pid for pid, cmd in children.items() if "tansu" in cmd]) == 1 and len(children) == 6, children
         os.kill(run.process.pid, signal.SIGKILL)
         run.process.wait(10)
         assert_all_die(run, children)
@@ -165,8 +172,8 @@ def test_a_crashed_service_is_restarted_and_a_sigkill_takes_the_broker_and_servi
 
 def test_the_broker_and_the_services_die_with_a_sigkilled_make(tmp_path):
     with running(tmp_path, ["make", "run"]) as run:
-        children = run.children()  # make's child (python -m shared.run) and its five
-        assert len([pid for pid, cmd in children.items() if "tansu" in cmd]) == 1 and len(children) == 6, children
+        children = run.children()  # make's child (python -m shared.run) and its six
+        assert len([pid for pid, cmd in children.items() if "tansu" in cmd]) == 1 and len(children) == 7, children
         os.kill(run.process.pid, signal.SIGKILL)
         run.process.wait(10)
         assert_all_die(run, children)
