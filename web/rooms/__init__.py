@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from web.core import Room
-from web.rooms import admissions, home
+from web.rooms import admissions, finance, home, placement
 
 ROOMS: list[Room] = [
     home.ROOM,
     admissions.ROOM,
+    finance.ROOM,
+    placement.ROOM,
 ]
