@@ -178,19 +178,20 @@ async def approve(request: Request, claim_id: str, api: ApiDep, user: UserDep) -
 @router.post("/claims/{claim_id}/reject")
 async def reject(request: Request, claim_id: str, api: ApiDep, user: UserDep) -> Response:
     values = await form_data(request)
-    reasons = []
+    reasons, rows = [], []  # the reasons sent, and the form row each came from
     for i in range(REJECT_ROWS):
         code, message = values.get(f"reason_code_{i}", "").strip(), values.get(f"reason_message_{i}", "").strip()
         if code or message:
             reasons.append({"code": code, "message": message})
+            rows.append(i)
     try:
         await api.post(SERVICE, f"claims/{claim_id}/reject", json={"reasons": reasons})
     except ApiProblem as problem:
         # body.reasons.0.code -> reason_code_0, so each refusal sits by its own field
         for e in problem.errors:
             parts = (e.field_name or "").split(".")
-            if len(parts) == 3 and parts[0] == "reasons" and parts[1].isdigit():
-                e.field = f"reason_{parts[2]}_{parts[1]}"
+            if len(parts) == 3 and parts[0] == "reasons" and parts[1].isdigit() and int(parts[1]) < len(rows):
+                e.field = f"reason_{parts[2]}_{rows[int(parts[1])]}"
         form = FormState(values, problem, frozenset(f"reason_{k}_{i}" for k in ("code", "message")
                                                     for i in range(REJECT_ROWS)))
         return await _claim_page(request, api, user, claim_id, action="reject", form=form, code=problem.status)
@@ -198,32 +199,41 @@ async def reject(request: Request, claim_id: str, api: ApiDep, user: UserDep) ->
     return RedirectResponse(f"/finance/claims/{claim_id}", status_code=303)
 
 
-# A double click sends the same form (and so the same Idempotency-Key) twice at once. The API pays once and replays
-# the payout for the second; the console remembers the keys it has sent, so the second answer can say "already
-# paid" rather than "paid". Per process and bounded: the API's key is what guarantees one payment.
-_PAYMENTS: OrderedDict[str, asyncio.Future] = OrderedDict()
+# A double click sends the same form (and so the same Idempotency-Key) twice at once, and the browser drops the first
+# request. The API pays once and replays the payout for the second; the console keeps the call of each key it has
+# sent, so the second request waits for the first one's answer and can say "already paid" rather than "paid". The call
+# runs as a task of its own, so the first request being dropped does not cut it off. Per process and bounded: the
+# API's key is what guarantees one payment.
+_PAYMENTS: OrderedDict[str, asyncio.Task] = OrderedDict()
 _PAYMENTS_KEPT = 2000
 
 
+async def _pay_call(api: Api, claim_id: str, key: str) -> tuple[dict[str, Any], bool]:
+    """A claim paid already (by another form, another console process, before a restart) is said to be so; else
+    it is paid under the form's key, which the API answers with the same payout however often it is sent."""
+    claim = await api.get(SERVICE, f"claims/{claim_id}")
+    if claim["status"] == "paid":
+        return {"reference": claim.get("payout_reference") or ""}, False
+    return await api.post(SERVICE, f"claims/{claim_id}/pay", headers={"Idempotency-Key": key}), True
+
+
 async def _pay_once(api: Api, claim_id: str, key: str) -> tuple[dict[str, Any], bool]:
-    """(payout, True when this request made the payment)."""
-    known = _PAYMENTS.get(key)
-    if known is not None:
-        return await asyncio.shield(known), False
-    future: asyncio.Future = asyncio.get_running_loop().create_future()
-    _PAYMENTS[key] = future
+    """(payout, True when this request made the payment, False when it had been made before)."""
+    task = _PAYMENTS.get(key)
+    if task is not None:
+        payout, _ = await asyncio.shield(task)
+        return payout, False
+    task = asyncio.ensure_future(_pay_call(api, claim_id, key))
+    _PAYMENTS[key] = task
+
+    def forget_failure(t: asyncio.Task) -> None:  # a refused or failed call may be tried again with the key
+        if (t.cancelled() or t.exception() is not None) and _PAYMENTS.get(key) is t:
+            del _PAYMENTS[key]
+
+    task.add_done_callback(forget_failure)
     while len(_PAYMENTS) > _PAYMENTS_KEPT:
         _PAYMENTS.popitem(last=False)
-    try:
-        payout = await api.post(SERVICE, f"claims/{claim_id}/pay", headers={"Idempotency-Key": key})
-    except BaseException as exc:
-        _PAYMENTS.pop(key, None)
-        if not future.done():
-            future.set_exception(exc)
-            future.exception()  # retrieved here, so an unawaited future logs nothing
-        raise
-    future.set_result(payout)
-    return payout, True
+    return await asyncio.shield(task)
 
 
 @router.post("/claims/{claim_id}/pay")
