@@ -89,7 +89,8 @@ def rule_outcomes(claim: dict[str, Any], window: dict[str, Any] | None, siblings
     out.append({"rule": "attempts", "ok": True, "key": "finance.check.attempts-text",
                 "values": {"live": len(same) + (1 if claim["status"] in LIVE else 0), "reimbursed": reimbursed}})
     # amount: the lesser of what was paid and the standard fee
-    lesser = "paid" if claim["amount_paid"] <= claim["standard_fee"] else "fee"
+    paid, fee = claim["amount_paid"], claim["standard_fee"]
+    lesser = "equal" if paid == fee else "paid" if paid < fee else "fee"
     out.append({"rule": "amount", "ok": claim["amount"] == min(claim["amount_paid"], claim["standard_fee"]),
                 "key": f"finance.check.amount-{lesser}",
                 "values": {"paid": krw(claim["amount_paid"]), "fee": krw(claim["standard_fee"]),

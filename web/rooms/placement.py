@@ -281,6 +281,8 @@ async def _internships_page(request: Request, api: Api, user: User, *, campus: s
     return render(request, "placement/internships.html", {
         "internships": page["items"], "total": page["total"], "incentives": incentives["items"],
         "incentive_total": sum(i["amount"] for i in incentives["items"]), "names": names, "campus": campus,
+        # the list of internships does not carry their incentive; the list of incentives does
+        "incentive_of": {c["internship_id"]: c for c in incentives["items"]},
         "status": status, "statuses": statuses, "which": which, "form": form, "writes": writes(user),
         "today": _today(request)}, status=code)
 
