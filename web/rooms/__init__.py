@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from web.core import Room
-from web.rooms import admissions, attendance, classroom, dashboard, home, me
+from web.rooms import admissions, attendance, classroom, dashboard, finance, home, me, placement
 
 ROOMS: list[Room] = [
     home.ROOM,
     admissions.ROOM,
     attendance.ROOM,
-    me.ROOM,
-    classroom.ROOM,
+    finance.ROOM,
+    placement.ROOM,
     dashboard.ROOM,
+    classroom.ROOM,
+    me.ROOM,
 ]
