@@ -164,16 +164,23 @@ def _t(ctx: Any, key: str, **values: Any) -> str:
     return translate(ctx.get("lang", "ko"), key, **values)
 
 
+def _room_of(ctx: Any) -> str:
+    """The room whose page is rendered: the first segment of the request's path."""
+    request = ctx.get("request")
+    return request.url.path.strip("/").split("/", 1)[0] if request is not None else ""
+
+
 @jinja2.pass_context
 def _rule(ctx: Any, error: RuleError | dict[str, Any]) -> str:
     if isinstance(error, dict):
-        return rule_text(ctx.get("lang", "ko"), str(error.get("rule", "")), str(error.get("message", "")))
-    return rule_text(ctx.get("lang", "ko"), error.rule, error.message)
+        return rule_text(ctx.get("lang", "ko"), str(error.get("rule", "")), str(error.get("message", "")),
+                         _room_of(ctx))
+    return rule_text(ctx.get("lang", "ko"), error.rule, error.message, _room_of(ctx))
 
 
 @jinja2.pass_context
 def _problem_text(ctx: Any, problem: ApiProblem) -> str:
-    return rule_text(ctx.get("lang", "ko"), problem.code, problem.detail)
+    return rule_text(ctx.get("lang", "ko"), problem.code, problem.detail, _room_of(ctx))
 
 
 @jinja2.pass_context
@@ -218,6 +225,21 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     ctx.update(context or {})
     html = request.app.state.templates.get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def form_number(text: str | None) -> Any:
+    """A number typed in a form ("2,600,000", "82.5") as the JSON number the APIs take (they refuse numbers sent as
+    text); empty is None; what cannot be read goes to the API as typed, so its refusal names the field."""
+    text = (text or "").replace(",", "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
 
 
 async def form_data(request: Request) -> dict[str, str]:

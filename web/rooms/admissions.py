@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from web.api import Api, ApiProblem
-from web.core import ApiDep, FormState, Room, UserDep, form_data, is_htmx, render, session_of
+from web.core import ApiDep, FormState, Room, UserDep, form_data, is_htmx, render, session_of, form_number
 
 router = APIRouter()
 SVC = "enrollment"
@@ -90,18 +90,6 @@ async def programmes(request: Request, api: ApiDep) -> Response:
     return await _programmes_page(request, api)
 
 
-def _number(value: str | None) -> Any:
-    """A form's number as the API reads it; what is not a number is sent as typed so the API names the field."""
-    value = (value or "").strip()
-    if value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            return float(value)
-        except ValueError:
-            return value
 
 
 @router.post("/programmes")
@@ -111,11 +99,11 @@ async def create_programme(request: Request, api: ApiDep) -> Response:
     body: dict[str, Any] = {
         "code": values.get("code", "").strip(), "title": values.get("title", "").strip(),
         "campus": values.get("campus", ""), "track": values.get("track", ""),
-        "total_hours": _number(values.get("total_hours")),
-        "completion_threshold": _number(values.get("completion_threshold")) or 0.8,
+        "total_hours": form_number(values.get("total_hours")),
+        "completion_threshold": form_number(values.get("completion_threshold")) or 0.8,
         "qualification_codes": [q.strip() for q in values.get("qualification_codes", "").split(",") if q.strip()],
-        "min_age": _number(values.get("min_age")) if values.get("min_age") else 15,
-        "max_age": _number(values.get("max_age")),
+        "min_age": form_number(values.get("min_age")) if values.get("min_age") else 15,
+        "max_age": form_number(values.get("max_age")),
         "career_break_women_only": values.get("career_break_women_only") == "on",
     }
     residency = [v for v in form.getlist("allowed_residency") if isinstance(v, str)]
@@ -157,10 +145,10 @@ async def create_cohort(request: Request, api: ApiDep) -> Response:
     holidays = [h.strip() for h in values.get("timetable.holidays", "").replace(",", "\n").splitlines() if h.strip()]
     body = {k: values.get(k, "").strip() or None for k in ("programme_id", "label", "application_opens",
                                                             "application_closes", "start_date", "end_date")}
-    body["capacity"] = _number(values.get("capacity"))
+    body["capacity"] = form_number(values.get("capacity"))
     body["timetable"] = {"weekdays": weekdays, "start": values.get("timetable.start") or "09:00",
                          "end": values.get("timetable.end") or "18:00",
-                         "break_minutes": _number(values.get("timetable.break_minutes")) or 0, "holidays": holidays}
+                         "break_minutes": form_number(values.get("timetable.break_minutes")) or 0, "holidays": holidays}
     try:
         cohort = await api.post(SVC, "cohorts", json=body)
     except ApiProblem as problem:
@@ -231,7 +219,7 @@ async def add_application(request: Request, cohort_id: str, api: ApiDep) -> Resp
     try:
         applicant = await api.post(SVC, "applicants", json=person)
         app = await api.post(SVC, "applications", json={"applicant_id": applicant["id"], "cohort_id": c["id"],
-                                                          "score": _number(values.get("score")) or 0})
+                                                          "score": form_number(values.get("score")) or 0})
     except ApiProblem as problem:
         values["priority_categories"] = ",".join(priority)
         apps = await _applications(api, c)

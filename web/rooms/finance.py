@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from web import formatting
 from web.api import Api, ApiProblem, RuleError
-from web.core import ApiDep, FormState, Room, User, UserDep, download, form_data, lang_of, render
+from web.core import ApiDep, FormState, Room, User, UserDep, download, form_data, lang_of, render, form_number
 
 router = APIRouter()
 SERVICE = "certification"
@@ -309,14 +309,6 @@ async def batch_export(batch_id: str, fmt: str, api: ApiDep) -> Response:
 
 
 # -- the qualification catalogue ---------------------------------------------------------
-def _fee(text: str) -> Any:
-    text = text.replace(",", "").strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text  # the API names what is wrong with it
 
 
 @router.get("/qualifications")
@@ -338,7 +330,7 @@ async def put_qualification(request: Request, api: ApiDep, user: UserDep) -> Res
     values = await form_data(request)
     code = values.get("code", "").strip()
     body = {"code": code, "name": values.get("name", "").strip(), "grade": values.get("grade", ""),
-            "written_fee": _fee(values.get("written_fee", "")), "practical_fee": _fee(values.get("practical_fee", "")),
+            "written_fee": form_number(values.get("written_fee", "")), "practical_fee": form_number(values.get("practical_fee", "")),
             "programme_codes": [p.strip() for p in values.get("programme_codes", "").replace(";", ",").split(",")
                                 if p.strip()]}
     fields = frozenset({"code", "name", "grade", "written_fee", "practical_fee", "programme_codes"})

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from web.api import Api, ApiProblem, RuleError, ServiceUnavailable
-from web.core import ApiDep, FormState, Room, User, UserDep, form_data, render, session_of
+from web.core import ApiDep, FormState, Room, User, UserDep, form_data, render, session_of, form_number
 
 router = APIRouter()
 CHECK_IN_FIELDS = frozenset({"code"})
@@ -125,7 +125,7 @@ async def submit_claim(request: Request, api: ApiDep, user: UserDep) -> Response
     values = await form_data(request)
     body = {"trainee_id": user.sub, "qualification_code": values.get("qualification_code", ""),
             "stage": values.get("stage", ""), "exam_date": values.get("exam_date", ""),
-            "amount_paid": values.get("amount_paid", "").replace(",", "").strip(),
+            "amount_paid": form_number(values.get("amount_paid")),
             "receipt_number": values.get("receipt_number", "").strip(),
             "admission_slip_number": values.get("admission_slip_number", "").strip()}
     try:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from web.api import Api, ApiProblem, RuleError
-from web.core import ApiDep, FormState, Room, User, UserDep, form_data, render
+from web.core import ApiDep, FormState, Room, User, UserDep, form_data, render, form_number
 
 router = APIRouter()
 SERVICE = "placement"
@@ -31,15 +31,6 @@ def writes(user: User) -> bool:
     return bool(user.roles & {"placement", "campus_admin"})
 
 
-def _number(text: str | None) -> Any:
-    """A typed amount ("2,600,000") as an int; what cannot be read goes to the API as typed, which names it."""
-    text = (text or "").replace(",", "").strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 def _local_stamp(text: str, tz: str) -> str | None:
@@ -144,7 +135,7 @@ async def record_outcome(request: Request, graduate_id: str, api: ApiDep, user: 
                       "employment_type": (values.get("employment.employment_type") or None)
                       if category == "employed" else None,
                       "insured": {"yes": True, "no": False}.get(values.get("employment.insured", "")),
-                      "monthly_wage": _number(values.get("employment.monthly_wage"))}
+                      "monthly_wage": form_number(values.get("employment.monthly_wage"))}
         body["employment"] = {k: v for k, v in employment.items() if v is not None}
     fields = frozenset({"category", "as_of", "note", "employment", "employment.employer_id",
                         "employment.employer_name", "employment.start_date", "employment.employment_type",
@@ -220,7 +211,7 @@ async def create_posting(request: Request, api: ApiDep, user: UserDep) -> Respon
     values = await form_data(request)
     body = {"employer_id": values.get("employer_id", ""), "role": values.get("role", "").strip(),
             "conditions": values.get("conditions", "").strip(),
-            "weekly_hours": _number(values.get("weekly_hours")) or 40, "openings": _number(values.get("openings")) or 1,
+            "weekly_hours": form_number(values.get("weekly_hours")) or 40, "openings": form_number(values.get("openings")) or 1,
             "required_qualifications": [q.strip() for q in values.get("required_qualifications", "").split(",")
                                         if q.strip()]}
     try:
@@ -251,7 +242,7 @@ async def _posting_page(request: Request, api: Api, user: User, posting_id: str,
 async def start_internship(request: Request, posting_id: str, api: ApiDep, user: UserDep) -> Response:
     values = await form_data(request)
     body = {"posting_id": posting_id, "graduate_id": values.get("graduate_id", ""),
-            "start_date": values.get("start_date", ""), "weekly_hours": _number(values.get("weekly_hours"))}
+            "start_date": values.get("start_date", ""), "weekly_hours": form_number(values.get("weekly_hours"))}
     try:
         internship = await api.post(SERVICE, "internships", json={k: v for k, v in body.items() if v is not None},
                                     headers={"Idempotency-Key": values.get("idem", "")})
@@ -290,7 +281,7 @@ async def _internships_page(request: Request, api: Api, user: User, *, campus: s
 @router.post("/internships/{internship_id}/convert")
 async def convert(request: Request, internship_id: str, api: ApiDep, user: UserDep) -> Response:
     values = await form_data(request)
-    body = {"hire_date": values.get("hire_date", ""), "monthly_wage": _number(values.get("monthly_wage")),
+    body = {"hire_date": values.get("hire_date", ""), "monthly_wage": form_number(values.get("monthly_wage")),
             "insured": values.get("insured") == "on"}
     try:
         await api.post(SERVICE, f"internships/{internship_id}/convert", json=body,

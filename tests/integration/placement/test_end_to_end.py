@@ -58,9 +58,9 @@ def test_enrolled_completed_certified_followed_up_and_reported(kafka, enrollment
             "applicant_id": applicant["id"], "cohort_id": cohort["id"], "score": 80}), 201)
         ok(enrollment.post(f"/enrollment/v1/cohorts/{cohort['id']}/selection", headers=ADMISSIONS))
         ok(enrollment.post(f"/enrollment/v1/applications/{application['id']}/accept", headers=ADMISSIONS))
-        enrolled = [e for e in enrollment_events.wait_for(
-            lambda evs: any(e.type == events.TRAINEE_ENROLLED and e.data["cohort"]["cohort_id"] == cohort["id"]
-                            for e in evs)) if e.type == events.TRAINEE_ENROLLED][-1]
+        # the broker is shared with other test modules: take this cohort's enrollment, not the latest of any
+        ours = lambda e: e.type == events.TRAINEE_ENROLLED and e.data["cohort"]["cohort_id"] == cohort["id"]  # noqa: E731
+        enrolled = [e for e in enrollment_events.wait_for(lambda evs: any(ours(e) for e in evs)) if ours(e)][-1]
         snapshot, trainee = enrolled.data["cohort"], enrolled.data["trainee_id"]
 
         # Attendance (outside placement) decides completion when the cohort ends and publishes it.
