@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,7 +20,7 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import MetaData, event
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,10 +29,11 @@ from shared.auth import TokenVerifier
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.kafka import make_consumer, make_producer
-from shared.logging import clean_correlation_id, correlation_id
-from shared.metrics import ServiceMetrics
+from shared.logging import clean_correlation_id, configure_logging, correlation_id
+from shared.health import BrokerWatch, Liveness, migration_state, outbox_state
+from shared.metrics import ServiceMetrics, watch_dependencies
 from shared.outbox import OutboxRelay, backlog
-from shared.problems import PROBLEM_RESPONSES, install_problem_handlers
+from shared.problems import PROBLEM_RESPONSES, install_problem_handlers, log_unexpected
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("trainingops.http")
@@ -55,8 +55,16 @@ class ServiceSpec:
 class ObservabilityMiddleware:
     """Correlation id in and out, one JSON access line, and the HTTP metrics."""
 
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, templates: dict[int, str] | None = None) -> None:
         self.app, self.metrics = app, metrics
+        self.templates = templates if templates is not None else {}
+
+    def route_template(self, scope: Scope) -> str:
+        """The matched route's path template with its router's prefix (``/enrollment/v1/cohorts/{cohort_id}``)."""
+        route = scope.get("route")
+        if route is None:
+            return "unmatched"
+        return self.templates.get(id(route)) or getattr(route, "path", "unmatched")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,9 +87,9 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
-        except Exception:
+        except Exception as exc:
             # An error no handler took: answer with a problem that carries the correlation id, if we still can.
-            log.exception("unexpected error", extra={"route": getattr(scope.get("route"), "path", "unmatched")})
+            log_unexpected(log, exc, route=self.route_template(scope))
             if status == 500 and not started:
                 body = json.dumps({"type": "/problems/internal-error", "title": "Internal error", "status": 500,
                                    "detail": "An unexpected error occurred; quote the correlation id to support.",
@@ -92,25 +100,18 @@ class ObservabilityMiddleware:
                 await send({"type": "http.response.body", "body": body})
         finally:
             elapsed = time.perf_counter() - start
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = self.route_template(scope)
             method = scope.get("method", "")
             self.metrics.http_requests.labels(self.metrics.service, method, route, str(status)).inc()
             self.metrics.http_latency.labels(self.metrics.service, method, route).observe(elapsed)
-            if route not in ("/metrics", "/healthz", "/readyz"):
-                log.info("request", extra={"method": method, "route": route, "status": status,
-                                           "ms": round(elapsed * 1000, 1)})
+            # One access line per request, naming the route's template (never the raw path or query, which
+            # can hold what a caller typed). Probes that pass are logged at DEBUG: a probe every few seconds
+            # would drown the lines that matter.
+            probe = route in ("/metrics", "/healthz", "/readyz") and status < 400
+            log.log(logging.DEBUG if probe else logging.INFO, "%s %s %s", method, route, status,
+                    extra={"method": method, "route": route, "status": status,
+                           "duration_ms": round(elapsed * 1000, 1)})
             correlation_id.reset(token)
-
-
-def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
-    for server in bootstrap.split(","):
-        host, _, port = server.strip().rpartition(":")
-        try:
-            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
 
 
 def use_local_time(timezone: str) -> None:
@@ -122,8 +123,11 @@ def use_local_time(timezone: str) -> None:
 
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    configure_logging(spec.name, settings.log_level)
     use_local_time(settings.timezone)
     metrics = ServiceMetrics(spec.name)
+    broker = BrokerWatch(settings.kafka_bootstrap_servers)
+    liveness = Liveness()
     prefix = f"/{spec.name}"
 
     @asynccontextmanager
@@ -135,6 +139,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         db = Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         app.state.db = db
         metrics.watch_outbox(lambda: backlog(db))
+        watch_dependencies(metrics, broker.reachable, lambda: outbox_state(db)[1])
+        liveness.watched.clear()
         client = f"{settings.kafka_client_id_prefix}-{spec.name}"
         producer_factory = lambda: make_producer(settings.kafka_bootstrap_servers, client)  # noqa: E731
         stops: list[Callable[[], None]] = []
@@ -146,6 +152,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             event.listen(db._sessions, "after_commit", lambda _s: relay.wake())
             relay.start()
             app.state.relay = relay
+            liveness.watch("relay", relay._thread)  # its loop catches every error: it only stops by dying
             stops.append(relay.stop)
         if settings.consumer_enabled and spec.handlers:
             consumer = EventConsumer(
@@ -158,8 +165,12 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
                     max_poll_records=settings.consumer_max_poll_records),
                 retries=settings.consumer_retries, retry_backoff_s=settings.consumer_retry_backoff_s)
+            started = time.monotonic()
             consumer.start()
             app.state.consumer = consumer
+            liveness.watch("consumer", consumer._thread,
+                           lambda c=consumer: getattr(c, "heartbeat", started),
+                           stall_after_s=settings.consumer_liveness_timeout_s)
             stops.append(consumer.stop)
         for start in spec.background:
             stops.append(start(app))
@@ -189,40 +200,69 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["X-Correlation-ID"])
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    templates: dict[int, str] = {}  # filled below, once the routers are included
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, templates=templates)
 
     # The probes and /metrics run on the event loop and their blocking checks on threads of their own, so a
     # process whose endpoint threads all wait on row locks still answers them.
     probe_threads = anyio.CapacityLimiter(4)
 
-    @app.get("/healthz", tags=["operations"], summary="The process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": spec.name}
+    @app.get("/healthz", tags=["operations"], summary="The process is alive: its consumer and relay threads work",
+             responses={503: {"description": "A background thread died or its loop stalled: restart the process"}})
+    async def healthz() -> JSONResponse:
+        alive, threads = liveness.check()
+        if alive:
+            return JSONResponse({"status": "ok", "service": spec.name, "threads": threads})
+        return JSONResponse({"type": "/problems/not-alive", "title": "Not alive", "status": 503,
+                             "detail": "A background thread of this process died or stopped polling.",
+                             "code": "not-alive", "service": spec.name, "threads": threads},
+                            status_code=503, media_type="application/problem+json")
 
-    def readiness() -> dict[str, str]:
+    def readiness() -> tuple[dict[str, str], dict[str, Any]]:
         checks: dict[str, str] = {}
+        db: Database = app.state.db
         try:
-            app.state.db.ping()
+            db.ping()
             checks["database"] = "ok"
         except Exception:
             checks["database"] = "unreachable"
-        checks["broker"] = "ok" if broker_reachable(settings.kafka_bootstrap_servers) else "unreachable"
-        return checks
+        try:
+            checks["migrations"] = migration_state(spec.name, db) if checks["database"] == "ok" else "unknown"
+        except Exception:
+            checks["migrations"] = "unknown"
+        # Reported, never a reason to leave the rotation: the API works without the broker.
+        report: dict[str, Any] = {"broker": "reachable" if broker.reachable() else "unreachable"}
+        try:
+            pending, age = outbox_state(db)
+            report["outbox"] = {"pending": pending, "oldest_age_s": round(age, 1)}
+        except Exception:
+            report["outbox"] = "unknown"
+        consumer = getattr(app.state, "consumer", None)
+        if consumer is not None:
+            lag = sum(s.value for m in metrics.consumer_lag.collect() for s in m.samples)
+            report["consumer"] = {"lag": int(lag), "state": liveness.check()[1].get("consumer", "")}
+        return checks, report
 
-    @app.get("/readyz", tags=["operations"], summary="Database and broker are reachable")
+    @app.get("/readyz", tags=["operations"], summary="The API can be served: database reachable, migrations applied",
+             responses={503: {"description": "The database is unreachable or not at this code's migration head"}})
     async def readyz() -> JSONResponse:
-        checks = await anyio.to_thread.run_sync(readiness, limiter=probe_threads)
-        if all(v == "ok" for v in checks.values()):
-            return JSONResponse({"status": "ready", "checks": checks})
+        checks, report = await anyio.to_thread.run_sync(readiness, limiter=probe_threads)
+        if checks["database"] == "ok" and checks["migrations"] in ("ok", "ahead"):
+            return JSONResponse({"status": "ready", "checks": checks, **report})
         return JSONResponse({"type": "/problems/not-ready", "title": "Not ready", "status": 503,
-                             "detail": "A dependency is unreachable.", "code": "not-ready", "checks": checks},
+                             "detail": "The database is unreachable or its schema is not the one this code needs.",
+                             "code": "not-ready", "checks": checks, **report},
                             status_code=503, media_type="application/problem+json")
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True,
+             response_class=Response, responses={200: {"description": "Prometheus text exposition format",
+                                                       "content": {"text/plain; version=0.0.4": {}}}})
     async def metrics_endpoint():  # type: ignore[no-untyped-def]
         return await anyio.to_thread.run_sync(metrics.render, limiter=probe_threads)  # counts the outbox
 
     for router in spec.routers:
         app.include_router(router, prefix=f"{prefix}/v1")
+        # FastAPI matches an included router's own route objects, whose path lacks the prefix.
+        templates.update({id(r): f"{prefix}/v1{r.path}" for r in router.routes if hasattr(r, "path")})
     return app
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from shared import dlq
 from shared.auth import ROLES, mint_token
 from shared.events import SERVICES
+from shared.logging import configure_logging
 from shared.settings import LOCAL_JWT_SECRET
 from shared.spreadsheets import read_rows, write_csv
 
@@ -224,6 +225,8 @@ def demo(
 
 
 def main() -> None:
+    # Log lines go to stderr as JSON: stdout is the command's output (``TOKEN=$(trainingops token …)``).
+    configure_logging("cli", os.environ.get("TRAININGOPS_LOG_LEVEL", "WARNING"), to="stderr")
     app()
 
 

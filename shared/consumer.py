@@ -170,6 +170,7 @@ class EventConsumer:
                 consumer.subscribe(self.topics)
                 while not self._stop.is_set():
                     batch = consumer.poll(timeout_ms=500)
+                    self.heartbeat = time.monotonic()  # liveness: the loop turns (shared.health)
                     self.healthy = True
                     backoff = 0.5
                     for records in batch.values():
@@ -179,6 +180,7 @@ class EventConsumer:
                     self._update_lag(consumer)
             except Exception as exc:
                 self.healthy = False
+                self.heartbeat = time.monotonic()  # reconnecting is turning too: a broker outage is no stall
                 log.warning("consumer loop failed; reconnecting", extra={"error": type(exc).__name__})
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)

@@ -69,12 +69,14 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
+    """The engine of a service's database. Statement parameters are names, birth dates and phone numbers:
+    ``hide_parameters`` keeps them out of every database error's text, hence out of every log."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -93,7 +95,8 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
 
         return engine
     # No pre-ping (a round trip per checkout); stale connections are recycled instead.
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
+                         hide_parameters=True)
 
 
 class Database:

@@ -45,3 +45,30 @@ class ServiceMetrics:
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+# -- what readiness reports without failing on it: broker reachability, outbox age (shared.health) ----------
+class _DependencyCollector(Collector):
+    """Read at each scrape: whether the broker answers, and how long the oldest outbox row has waited."""
+
+    def __init__(self, service: str, broker_up: Callable[[], bool], outbox_age: Callable[[], float]) -> None:
+        self.service, self.broker_up, self.outbox_age = service, broker_up, outbox_age
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        up = GaugeMetricFamily("trainingops_broker_reachable", "1 if a Kafka broker answers a request, else 0",
+                               labels=["service"])
+        up.add_metric([self.service], 1.0 if self.broker_up() else 0.0)
+        yield up
+        age = GaugeMetricFamily("trainingops_outbox_oldest_age_seconds",
+                                "Age of the oldest event not yet relayed to Kafka (0 when none waits)",
+                                labels=["service"])
+        try:
+            age.add_metric([self.service], float(self.outbox_age()))
+        except Exception:
+            age.add_metric([self.service], float("nan"))
+        yield age
+
+
+def watch_dependencies(metrics: ServiceMetrics, broker_up: Callable[[], bool],
+                       outbox_age: Callable[[], float]) -> None:
+    metrics.registry.register(_DependencyCollector(metrics.service, broker_up, outbox_age))

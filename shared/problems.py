@@ -7,6 +7,7 @@ business-rule refusal is a ``RuleViolation``: 409 or 422 with each broken rule n
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.logging import correlation_id
 from shared.rules import RuleFailure
@@ -97,10 +99,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _respond(request: Request, problem: Problem) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+def _respond(request: Request, problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    headers = dict(headers or {})
+    if problem.status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
     return JSONResponse(problem.body(request.url.path), status_code=problem.status,
-                        media_type=PROBLEM_JSON, headers=headers)
+                        media_type=PROBLEM_JSON, headers=headers or None)
 
 
 def _validation_failures(exc: RequestValidationError) -> list[RuleFailure]:
@@ -110,6 +114,25 @@ def _validation_failures(exc: RequestValidationError) -> list[RuleFailure]:
         out.append(RuleFailure(rule=str(err.get("type", "invalid")), message=str(err.get("msg", "invalid")),
                                field=".".join(loc)))
     return out
+
+
+def log_unexpected(logger: logging.Logger, exc: BaseException, **extra: Any) -> None:
+    """Log an error no handler expected by its type and where it was raised, never by its message: a message
+    can quote the values it failed on (a name, a birth date, SQL parameters), and those must not reach a log."""
+    logger.error("unexpected error", extra={**extra, "error_type": type(exc).__name__,
+                                            "stack": "".join(traceback.format_tb(exc.__traceback__))})
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers on this path (asked of the router, method by method)."""
+    def served(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
+
+    return [m for m in _METHODS if served(m)]
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -129,7 +152,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         codes = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden",
                  413: "payload-too-large", 415: "unsupported-media-type"}
         code = codes.get(exc.status_code, "http-error")
-        return _respond(request, Problem(exc.status_code, code, str(exc.detail), str(exc.detail)))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # RFC 9110 15.5.6: Allow lists every method of the resource. The router names only those of the one
+            # route it tried, and a path such as /applicants has a route per method.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return _respond(request, Problem(exc.status_code, code, str(exc.detail), str(exc.detail)), headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -144,6 +172,6 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", extra={"path": request.url.path})
+        log_unexpected(log, exc, path=request.url.path)
         return _respond(request, Problem(500, "internal-error", "Internal error",
                                          "An unexpected error occurred; quote the correlation id to support."))

@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     consumer_retries: int = Field(3, ge=0, le=20)
     consumer_retry_backoff_s: float = Field(0.2, ge=0)
     consumer_group_id: str = ""
+    # Liveness fails when the consumer's poll loop has not turned for this long (default: 5 x max_poll_interval).
+    consumer_liveness_timeout_s: float | None = Field(None, gt=0)
 
     jwt_secret: str = LOCAL_JWT_SECRET
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
@@ -79,6 +81,11 @@ class ServiceSettings(BaseSettings):
             raise ValueError(f"unknown timezone {self.timezone!r}")
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir}/{self.service_name}.db"
+        if self.consumer_liveness_timeout_s is None:
+            self.consumer_liveness_timeout_s = 5 * self.consumer_max_poll_interval_ms / 1000
+        elif self.consumer_liveness_timeout_s * 1000 <= self.consumer_max_poll_interval_ms:
+            raise ValueError("CONSUMER_LIVENESS_TIMEOUT_S must be well above CONSUMER_MAX_POLL_INTERVAL_MS: a batch "
+                             "may take up to max_poll_interval before the loop turns again")
         if not self.consumer_group_id:
             self.consumer_group_id = f"trainingops.{self.service_name}"
         if self.environment not in LOCAL_ENVIRONMENTS:

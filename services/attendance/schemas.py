@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.attendance.domain.excuses import REASON_CODES
+from shared.inputs import InputModel, Moment, WallClock
 
 MarkName = Literal["present", "late", "early_leave", "out", "absent", "excused"]
 PunchKind = Literal["in", "out"]
@@ -37,21 +38,21 @@ class SessionOut(BaseModel):
     id: uuid.UUID
     cohort_id: uuid.UUID
     date: date
-    start: time
-    end: time
+    start: WallClock
+    end: WallClock
     hours: float
 
 
-class CheckInIn(BaseModel):
+class CheckInIn(InputModel):
     model_config = _example(trainee_id="0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", kind="in", method="card",
                             at="2027-03-02T09:04:00+09:00")
     trainee_id: uuid.UUID
     kind: PunchKind = Field("in", description="'in' on arrival or return, 'out' on leaving")
     method: Method = "qr"
-    at: datetime | None = Field(None, description="when it happened (staff only; a trainee's check-in is now)")
+    at: Moment | None = Field(None, description="when it happened (staff only; a trainee's check-in is now)")
 
 
-class BulkCheckInIn(BaseModel):
+class BulkCheckInIn(InputModel):
     model_config = _example(items=[{"trainee_id": "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", "kind": "in",
                                     "method": "card", "at": "2027-03-02T08:58:00+09:00"}])
     items: list[CheckInIn] = Field(min_length=1, max_length=50_000)
@@ -95,7 +96,7 @@ class BulkReport(BaseModel):
     rows: list[BulkRow]
 
 
-class MarkIn(BaseModel):
+class MarkIn(InputModel):
     model_config = _example(mark="excused", reason="reserve-forces training, notice attached",
                             reason_code="reserve_forces", evidence_ref="MND-2027-0042")
     mark: MarkName

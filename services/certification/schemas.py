@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.certification.domain.qualifications import GRADES, STAGES
+from shared.inputs import Day, InputModel, PastDay
 
 Grade = Literal[GRADES]  # type: ignore[valid-type]
 Stage = Literal[STAGES]  # type: ignore[valid-type]
@@ -27,7 +28,7 @@ class Reason(BaseModel):
     field: str | None = None
 
 
-class QualificationIn(BaseModel):
+class QualificationIn(InputModel):
     model_config = _example(code="WELD-CRAFTSMAN", name="Welding Craftsman (용접기능사)", grade="craftsman",
                             written_fee=14500, practical_fee=None, programme_codes=["JB-WELD-2026"])
     code: str = QualCode
@@ -38,8 +39,13 @@ class QualificationIn(BaseModel):
     programme_codes: list[str] = Field(default_factory=list, max_length=200)
 
 
-class QualificationOut(QualificationIn):
-    pass
+class QualificationOut(BaseModel):
+    code: str
+    name: str
+    grade: Grade
+    written_fee: int | None
+    practical_fee: int | None
+    programme_codes: list[str]
 
 
 class ImportRow(BaseModel):
@@ -70,14 +76,14 @@ class WindowOut(BaseModel):
     last_exam_date: date | None = Field(None, description="last exam date reimbursed; None while open")
 
 
-class ClaimIn(BaseModel):
+class ClaimIn(InputModel):
     model_config = _example(trainee_id="6f1c1c1e-3d1a-4c55-9b7e-2f0f4c7e9a10", qualification_code="WELD-CRAFTSMAN",
                             stage="written", exam_date="2027-03-14", amount_paid=14500,
                             receipt_number="QN-2027-0001234", admission_slip_number="27-1-0456")
     trainee_id: uuid.UUID
     qualification_code: str = QualCode
     stage: Stage
-    exam_date: date
+    exam_date: Day
     amount_paid: int = Field(gt=0, le=10_000_000, description="what the trainee paid, whole KRW")
     receipt_number: str = EvidenceNumber
     admission_slip_number: str = EvidenceNumber
@@ -103,12 +109,12 @@ class ClaimOut(BaseModel):
     payout_reference: str | None = None
 
 
-class RejectIn(BaseModel):
+class RejectIn(InputModel):
     model_config = _example(reasons=[{"code": "evidence.unreadable", "message": "the receipt scan is unreadable"}])
     reasons: list["RejectReason"] = Field(min_length=1, max_length=20)
 
 
-class RejectReason(BaseModel):
+class RejectReason(InputModel):
     code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_.\-]+$")
     message: str = Field(min_length=1, max_length=500)
 
@@ -127,7 +133,7 @@ class PayoutOut(BaseModel):
     paid_at: datetime
 
 
-class BatchPayIn(BaseModel):
+class BatchPayIn(InputModel):
     model_config = _example(campus="jungbu", claim_ids=None)
     campus: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
     claim_ids: list[uuid.UUID] | None = Field(None, max_length=20_000,
@@ -143,12 +149,12 @@ class PayoutBatchOut(BaseModel):
     payouts: list[PayoutOut] = []
 
 
-class ResultIn(BaseModel):
+class ResultIn(InputModel):
     model_config = _example(trainee_id="6f1c1c1e-3d1a-4c55-9b7e-2f0f4c7e9a10", qualification_code="WELD-CRAFTSMAN",
                             date="2027-04-02")
     trainee_id: uuid.UUID
     qualification_code: str = QualCode
-    date: date
+    date: Day
 
 
 class ResultOut(BaseModel):

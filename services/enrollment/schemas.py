@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from shared.inputs import Day, Flag, InputModel, PastDay, WallClock
+
 from services.enrollment.domain.eligibility import PRIORITY_CATEGORIES, RESIDENCY_STATUSES
 
 Track = Literal["mid_career_special", "company_partnered", "specialist_technical", "national_qualification",
@@ -21,18 +23,20 @@ def _example(**example: object) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": [example]})
 
 
-class CampusIn(BaseModel):
+class CampusIn(InputModel):
     model_config = _example(code="jungbu", name="Jungbu Campus", city="Seoul")
     code: str = Code
     name: str = Field(min_length=1, max_length=200)
     city: str = Field("", max_length=100)
 
 
-class CampusOut(CampusIn):
-    pass
+class CampusOut(BaseModel):
+    code: str
+    name: str
+    city: str
 
 
-class ProgrammeIn(BaseModel):
+class ProgrammeIn(InputModel):
     model_config = _example(code="JB-WELD-2026", title="Special Welding", campus="jungbu",
                             track="national_qualification", total_hours=960, completion_threshold=0.8,
                             qualification_codes=["WELD-CRAFTSMAN"], min_age=15)
@@ -47,7 +51,7 @@ class ProgrammeIn(BaseModel):
     max_age: int | None = Field(None, ge=0, le=120)
     allowed_residency: list[Residency] | None = Field(
         None, description="default: city resident, foreign permanent resident, marriage immigrant or their child")
-    career_break_women_only: bool = False
+    career_break_women_only: Flag = False
 
     @model_validator(mode="after")
     def _ages(self) -> "ProgrammeIn":
@@ -71,14 +75,14 @@ class ProgrammeOut(BaseModel):
     career_break_women_only: bool
 
 
-class Timetable(BaseModel):
+class Timetable(InputModel):
     model_config = _example(weekdays=[0, 1, 2, 3, 4], start="09:00", end="18:00", break_minutes=60, holidays=[])
     weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7,
                                 description="0 = Monday ... 6 = Sunday")
-    start: time = time(9, 0)
-    end: time = time(18, 0)
+    start: WallClock = time(9, 0)
+    end: WallClock = time(18, 0)
     break_minutes: int = Field(60, ge=0, le=600)
-    holidays: list[date] = Field(default_factory=list, max_length=400)
+    holidays: list[Day] = Field(default_factory=list, max_length=400)
 
     @model_validator(mode="after")
     def _check(self) -> "Timetable":
@@ -91,7 +95,7 @@ class Timetable(BaseModel):
         return self
 
 
-class CohortIn(BaseModel):
+class CohortIn(InputModel):
     model_config = _example(programme_id="6f1c1c1e-3d1a-4c55-9b7e-2f0f4c7e9a10", label="2026-2", capacity=20,
                             application_opens="2026-12-01", application_closes="2026-12-20",
                             start_date="2027-01-04", end_date="2027-06-30",
@@ -100,10 +104,10 @@ class CohortIn(BaseModel):
     programme_id: uuid.UUID
     label: str = Field(min_length=1, max_length=100)
     capacity: int = Field(ge=1, le=1000)
-    application_opens: date
-    application_closes: date
-    start_date: date
-    end_date: date
+    application_opens: Day
+    application_closes: Day
+    start_date: Day
+    end_date: Day
     timetable: Timetable = Field(default_factory=Timetable)
 
     @model_validator(mode="after")
@@ -121,8 +125,8 @@ class CohortIn(BaseModel):
 
 class SessionOut(BaseModel):
     date: date
-    start: time
-    end: time
+    start: WallClock
+    end: WallClock
     hours: float
 
 
@@ -160,19 +164,19 @@ class CohortStats(BaseModel):
     seats_free: int
 
 
-class ApplicantIn(BaseModel):
+class ApplicantIn(InputModel):
     model_config = _example(campus="jungbu", name="Kim Minji", birth_date="1994-05-17", gender="female",
                             residency_status="city_resident", career_break=True,
                             priority_categories=["single_parent"], leaving_care=False,
                             email="minji@example.org", phone="010-0000-0000")
     campus: str = Code
     name: str = Field(min_length=1, max_length=200)
-    birth_date: date
+    birth_date: PastDay
     gender: Gender | None = None
     residency_status: Residency
-    career_break: bool = False
+    career_break: Flag = False
     priority_categories: list[Priority] = Field(default_factory=list, max_length=6)
-    leaving_care: bool = False
+    leaving_care: Flag = False
     email: EmailStr | None = None
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+\-() ]{4,40}$")
 
@@ -197,7 +201,7 @@ class ApplicantOut(BaseModel):
     phone: str | None
 
 
-class ApplicationIn(BaseModel):
+class ApplicationIn(InputModel):
     model_config = _example(applicant_id="0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11",
                             cohort_id="9a3d2b1c-7e4f-4a6b-8c9d-0e1f2a3b4c5d", score=82.5)
     applicant_id: uuid.UUID
@@ -205,7 +209,7 @@ class ApplicationIn(BaseModel):
     score: float = Field(0, ge=0, le=100, description="document and interview score")
 
 
-class ScoreIn(BaseModel):
+class ScoreIn(InputModel):
     score: float = Field(ge=0, le=100)
 
 
@@ -230,7 +234,7 @@ class ApplicationOut(BaseModel):
     enrollment_id: uuid.UUID | None = None
 
 
-class RejectIn(BaseModel):
+class RejectIn(InputModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -244,9 +248,9 @@ class SelectionOut(BaseModel):
     waitlisted: int
 
 
-class WithdrawIn(BaseModel):
+class WithdrawIn(InputModel):
     model_config = _example(date="2027-02-15", reason="early_employment")
-    date: date
+    date: Day
     reason: Literal["early_employment", "personal", "health", "dropout", "moved", "other"]
 
 

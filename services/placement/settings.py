@@ -18,6 +18,8 @@ class Settings(ServiceSettings):
     full_time_weekly_hours: int = Field(40, ge=1, le=84)
     internship_months: int = Field(3, ge=1, le=24)
     conversion_incentive_krw: int = Field(3_000_000, ge=0, description="due to the employer once per converted internship")
+    campuses: list[str] = Field(default=[], description="campus codes placement knows before their first graduate "
+                                "(a JSON list); campuses it has had a graduate from are known anyway")
 
     @field_validator("followup_months")
     @classmethod

@@ -172,10 +172,11 @@ def test_every_long_running_container_has_a_healthcheck(services: dict) -> None:
         assert svc.get("restart") == "unless-stopped", f"{name}: restart should be unless-stopped"
 
 
-def test_service_healthchecks_use_python_urllib_on_healthz(services: dict) -> None:
+def test_service_healthchecks_use_python_urllib_on_readyz(services: dict) -> None:
+    # Compose only waits on health (depends_on) and restarts nothing: "healthy" must mean "can serve its API".
     for name in SERVICES:
         test = " ".join(services[name]["healthcheck"]["test"])
-        assert "urllib" in test and f"127.0.0.1:{PORT}/healthz" in test, f"{name}: {test}"
+        assert "urllib" in test and f"127.0.0.1:{PORT}/readyz" in test, f"{name}: {test}"
         assert "curl" not in test and "wget" not in test, f"{name}: the slim image has neither curl nor wget"
 
 

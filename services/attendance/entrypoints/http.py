@@ -14,6 +14,7 @@ from services.attendance.service_layer import marks, roster, standing
 from services.attendance.settings import Settings
 from shared.auth import Principal, require_roles
 from shared.db import ReleasingRoute, SessionDep
+from shared.inputs import clean_parameters
 from shared.pagination import Page, PageDep, paginate
 from shared.spreadsheets import XLSX_MEDIA_TYPE
 
@@ -29,7 +30,7 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-router = APIRouter(route_class=ReleasingRoute)
+router = APIRouter(route_class=ReleasingRoute, dependencies=[Depends(clean_parameters)])
 
 
 # -- cohorts, sessions, rosters -----------------------------------------------

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from services.certification.schemas import (BatchPayIn, ClaimIn, ClaimOut, ImportReport, PayoutBatchOut, PayoutOut,
                                             QualificationIn, QualificationOut, RejectIn, ResultIn, ResultOut,
@@ -15,6 +16,7 @@ from services.certification.settings import Settings
 from shared.auth import Principal, PrincipalDep, require_roles
 from shared.db import ReleasingRoute, SessionDep
 from shared.idempotency import IdempotencyDep
+from shared.inputs import clean_parameters
 from shared.pagination import Page, PageDep
 from shared.problems import Problem
 from shared.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
@@ -31,11 +33,27 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-router = APIRouter(route_class=ReleasingRoute)
+
+
+class _QualificationCode(Convertor[str]):
+    """A qualification code in a path: any segment but ``import``, which is the importer's path (POST only), so
+    GET or PUT /qualifications/import is a 405 naming POST, as the OpenAPI document says, not a qualification."""
+
+    regex = r"(?!import$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("qualification_code", _QualificationCode())
+router = APIRouter(route_class=ReleasingRoute, dependencies=[Depends(clean_parameters)])
 
 
 # -- qualifications -----------------------------------------------------------------
-@router.put("/qualifications/{code}", response_model=QualificationOut, tags=["qualifications"],
+@router.put("/qualifications/{code:qualification_code}", response_model=QualificationOut, tags=["qualifications"],
             summary="Create or replace a qualification (grade, standard fee per stage, linked programmes)")
 def put_qualification(code: str, body: QualificationIn, session: SessionDep, principal: Finance) -> QualificationOut:
     if code != body.code:
@@ -52,7 +70,7 @@ def list_qualifications(session: SessionDep, principal: PrincipalDep, page: Page
                 offset=page.offset)
 
 
-@router.get("/qualifications/{code}", response_model=QualificationOut, tags=["qualifications"])
+@router.get("/qualifications/{code:qualification_code}", response_model=QualificationOut, tags=["qualifications"])
 def get_qualification(code: str, session: SessionDep, principal: PrincipalDep) -> QualificationOut:
     return catalogue.qualification_out(catalogue.get_qualification(session, principal=principal, code=code))
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -16,6 +15,7 @@ from services.enrollment.settings import Settings
 from shared.auth import Principal, require_roles
 from shared.db import ReleasingRoute, SessionDep
 from shared.idempotency import IdempotencyDep
+from shared.inputs import Day, clean_parameters
 from shared.pagination import Page, PageDep
 
 Reader = Annotated[Principal, Depends(require_roles("admissions", "auditor", "instructor", "finance", "placement"))]
@@ -29,7 +29,7 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-router = APIRouter(route_class=ReleasingRoute)
+router = APIRouter(route_class=ReleasingRoute, dependencies=[Depends(clean_parameters)])
 
 
 # -- campuses and programmes --------------------------------------------------
@@ -72,7 +72,7 @@ def create_cohort(body: CohortIn, session: SessionDep, principal: Writer) -> Coh
 @router.get("/cohorts", response_model=Page[CohortOut], tags=["cohorts"])
 def list_cohorts(session: SessionDep, principal: Reader, page: PageDep, campus: str | None = None,
                  programme_id: uuid.UUID | None = None,
-                 open_on: Annotated[date | None, Query(description="application window open on this day")] = None,
+                 open_on: Annotated[Day | None, Query(description="application window open on this day")] = None,
                  ) -> Page[CohortOut]:
     items, total = catalogue.list_cohorts(session, principal=principal, page=page, campus=campus,
                                           programme_id=programme_id, open_on=open_on)
@@ -156,7 +156,7 @@ def list_applications(session: SessionDep, principal: Reader, page: PageDep, cam
                 offset=page.offset)
 
 
-@router.get("/applications/{application_id}", response_model=ApplicationOut, tags=["applications"])
+@router.get("/applications/{application_id:uuid}", response_model=ApplicationOut, tags=["applications"])
 def get_application(application_id: uuid.UUID, session: SessionDep, principal: Reader) -> ApplicationOut:
     app = admissions.load_application(session, principal=principal, application_id=application_id)
     return admissions.application_out(app, admissions.enrollment_id_of(session, app.id))

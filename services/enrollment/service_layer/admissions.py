@@ -20,7 +20,7 @@ from services.enrollment.adapters.orm import Applicant, Application, Cohort, Enr
 from services.enrollment.domain import eligibility, history, selection
 from services.enrollment.schemas import (ApplicantIn, ApplicationIn, ApplicationOut, EnrollmentOut, Reason,
                                          SelectionOut, WithdrawIn)
-from services.enrollment.service_layer.catalogue import load_cohort, snapshot
+from services.enrollment.service_layer.catalogue import load_cohort, require_campus, snapshot
 from services.enrollment.settings import Settings
 from shared import events
 from shared.auth import Principal
@@ -38,6 +38,7 @@ SEAT_STATUSES = ("selected", "accepted")
 # -- applicants -------------------------------------------------------------
 def create_applicant(session: Session, *, principal: Principal, body: ApplicantIn) -> Applicant:
     principal.check_campus(body.campus, "campus", body.campus)
+    require_campus(session, principal, body.campus)
     applicant = Applicant(**body.model_dump())
     session.add(applicant)
     session.commit()

@@ -34,7 +34,7 @@ def list_campuses(session: Session, *, principal: Principal) -> list[Campus]:
     return list(session.execute(in_campuses(select(Campus), Campus.code, principal).order_by(Campus.code)).scalars())
 
 
-def _require_campus(session: Session, principal: Principal, code: str) -> None:
+def require_campus(session: Session, principal: Principal, code: str) -> None:
     if not principal.sees_campus(code) or session.get(Campus, code) is None:
         raise RuleViolation([RuleFailure("reference.campus", f"no campus '{code}' is visible to you", "campus")])
 
@@ -45,7 +45,7 @@ def programme_out(p: Programme) -> ProgrammeOut:
 
 
 def create_programme(session: Session, *, principal: Principal, body: ProgrammeIn) -> Programme:
-    _require_campus(session, principal, body.campus)
+    require_campus(session, principal, body.campus)
     if session.execute(select(Programme.id).where(Programme.code == body.code)).first():
         raise conflict("programme-exists", f"A programme with code {body.code} already exists.")
     data = body.model_dump()

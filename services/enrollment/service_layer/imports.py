@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from services.enrollment.schemas import ApplicantIn, ApplicationIn, ImportReport, ImportRow, Reason
 from services.enrollment.service_layer.admissions import submit_application
-from services.enrollment.service_layer.catalogue import load_cohort
+from services.enrollment.service_layer.catalogue import load_cohort, require_campus
 from services.enrollment.adapters.orm import Applicant
 from services.enrollment.settings import Settings
 from shared.auth import Principal
@@ -26,6 +26,15 @@ TRUE = {"1", "true", "yes", "y", "o", "예"}
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in TRUE
+
+
+def _number(value: str | None) -> float | str:
+    """A spreadsheet cell as a number; left as text when it is none, so the refusal names the column."""
+    value = (value or "").strip()
+    try:
+        return float(value) if value else 0
+    except ValueError:
+        return value
 
 
 def _errors(exc: ValidationError) -> list[Reason]:
@@ -55,10 +64,11 @@ def import_applications(session: Session, *, principal: Principal, settings: Set
                         leaving_care=_flag(row.get("leaving_care")), email=row.get("email") or None,
                         phone=row.get("phone") or None)
                     principal.check_campus(person.campus, "campus", person.campus)
+                    require_campus(session, principal, person.campus)
                     applicant = Applicant(**person.model_dump())
                     session.add(applicant)
                     session.flush()
-                body = ApplicationIn(applicant_id=applicant.id, cohort_id=cohort.id, score=row.get("score") or 0)
+                body = ApplicationIn(applicant_id=applicant.id, cohort_id=cohort.id, score=_number(row.get("score")))
                 app = submit_application(session, principal=principal, settings=settings, body=body)
             report.append(ImportRow(row=number, status="imported", application_id=app.id, applicant_id=applicant.id,
                                     application_status=app.status,

@@ -16,12 +16,13 @@ from services.placement.settings import Settings
 from shared.auth import Principal, require_roles
 from shared.db import ReleasingRoute, SessionDep
 from shared.idempotency import IdempotencyDep
+from shared.inputs import Day, QueryFlag, clean_parameters
 from shared.pagination import Page, PageDep
 from shared.spreadsheets import XLSX_MEDIA_TYPE
 
 Reader = Annotated[Principal, Depends(require_roles("placement", "auditor", "finance"))]
 Writer = Annotated[Principal, Depends(require_roles("placement"))]
-OnDay = Annotated[date | None, Query(ge=date(2000, 1, 1), le=date(2199, 12, 31), description="default: today")]
+OnDay = Annotated[Day | None, Query(description="default: today")]
 GroupBy = Literal["campus", "programme", "cohort"]
 
 
@@ -30,7 +31,7 @@ async def _settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-router = APIRouter(route_class=ReleasingRoute)
+router = APIRouter(route_class=ReleasingRoute, dependencies=[Depends(clean_parameters)])
 
 
 # -- graduates --------------------------------------------------------------------
@@ -60,7 +61,7 @@ def assign_officer(graduate_id: uuid.UUID, body: OfficerIn, session: SessionDep,
             summary="The worklist: open follow-ups that are due or overdue on `on` (or one status), oldest first")
 def worklist(session: SessionDep, principal: Reader, page: PageDep, on: OnDay = None, campus: str | None = None,
              officer: Annotated[str | None, Query(description="the assigned officer; `me` for yourself")] = None,
-             unassigned: bool = False, cohort_id: uuid.UUID | None = None,
+             unassigned: QueryFlag = False, cohort_id: uuid.UUID | None = None,
              status: FollowupStatus | None = None) -> Page[FollowupOut]:
     if officer == "me":
         officer = principal.sub
@@ -103,9 +104,9 @@ def list_outcomes(session: SessionDep, principal: Reader, page: PageDep, graduat
 
 # -- employers and postings -------------------------------------------------------------
 @router.post("/employers", response_model=EmployerOut, status_code=201, tags=["employers"])
-def create_employer(body: EmployerIn, session: SessionDep, principal: Writer) -> EmployerOut:
-    return EmployerOut.model_validate(internships.create_employer(session, principal=principal, body=body),
-                                      from_attributes=True)
+def create_employer(body: EmployerIn, session: SessionDep, principal: Writer, settings: SettingsDep) -> EmployerOut:
+    return EmployerOut.model_validate(internships.create_employer(session, principal=principal, settings=settings,
+                                                                  body=body), from_attributes=True)
 
 
 @router.get("/employers", response_model=Page[EmployerOut], tags=["employers"])

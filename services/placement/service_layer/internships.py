@@ -32,8 +32,21 @@ def pay_policy(settings: Settings) -> internships.PayPolicy:
 
 
 # -- employers ------------------------------------------------------------------
-def create_employer(session: Session, *, principal: Principal, body: EmployerIn) -> Employer:
+def campus_known(session: Session, settings: Settings, code: str) -> bool:
+    """Placement has no campus table: enrollment owns campuses and announces none. It knows a campus it has
+    had a graduate from (trainee.completed / trainee.withdrawn carry the campus), or one configured in
+    ``PLACEMENT_CAMPUSES`` (``TRAININGOPS_CAMPUSES``) for a campus whose first cohort has not finished yet."""
+    if code in settings.campuses:
+        return True
+    return session.execute(select(Graduate.id).where(Graduate.campus == code).limit(1)).first() is not None
+
+
+def create_employer(session: Session, *, principal: Principal, settings: Settings, body: EmployerIn) -> Employer:
     principal.check_campus(body.campus, "campus", body.campus)
+    if not campus_known(session, settings, body.campus):
+        raise RuleViolation([RuleFailure(
+            "reference.campus", f"placement knows no campus '{body.campus}': it has had no graduate from it and "
+            "it is not in PLACEMENT_CAMPUSES", "campus")])
     employer = Employer(**body.model_dump())
     session.add(employer)
     session.commit()

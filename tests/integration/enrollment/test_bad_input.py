@@ -59,7 +59,7 @@ def test_malformed_and_invalid_bodies_name_the_fields(client, staff):
     assert {"body.code", "body.title", "body.track", "body.total_hours"} <= fields
     body = problem(client.post(f"{E}/applicants", json={"campus": "x", "name": "A", "birth_date": "2999-01-01",
                                                          "residency_status": "city_resident"}, headers=staff), 422)
-    assert "birth_date" in body["errors"][0]["message"]
+    assert body["errors"][0]["field"] == "body.birth_date"
     problem(client.get(f"{E}/programmes", params={"limit": 0}, headers=staff), 422)
     problem(client.get(f"{E}/cohorts/not-a-uuid", headers=staff), 422)
 
@@ -162,3 +162,21 @@ def test_overlapping_enrollment_is_refused(client, staff):
     second_app = apply(client, staff, person, second)
     assert second_app["status"] == "ineligible"
     assert [r["rule"] for r in second_app["reasons"]] == ["enrollment.overlap"]
+
+
+def test_imported_rows_follow_the_same_input_rules(client, staff):
+    campus = new_campus(client, staff)
+    cohort = new_cohort(client, staff, new_programme(client, staff, campus))
+    rows = ["campus,name,birth_date,residency_status,score",
+            f"{campus},Lee Ok,1996-02-03,city_resident,70",
+            "no-such-campus,Han Bit,1996-02-03,city_resident,70",      # refused: unknown campus
+            f"{campus},Seo 960203-2345678,1996-02-03,city_resident,70",  # refused: a resident registration number
+            f"{campus},Nul\x00Kim,1996-02-03,city_resident,70"]          # refused: a NUL byte
+    r = client.post(f"{E}/applications/import", data={"cohort_id": cohort},
+                    files={"file": ("a.csv", "\n".join(rows).encode(), "text/csv")}, headers=staff)
+    assert r.status_code == 200, r.text
+    by_row = {row["row"]: row for row in r.json()["report"]}
+    assert [by_row[n]["status"] for n in (2, 3, 4, 5)] == ["imported", "refused", "refused", "refused"]
+    assert by_row[3]["errors"][0]["rule"] == "reference.campus"
+    assert by_row[4]["errors"][0]["rule"] == "personal-data.resident-registration-number"
+    assert by_row[5]["errors"][0]["rule"] == "text.control-character"
