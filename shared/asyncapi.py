@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from shared.events import CONTENT_TYPE, EVENTS, SERVICES, CloudEvent, dlq_for, topic_for
+from shared.events import CONTENT_TYPE, EVENTS, SERVICES, CloudEvent, dlq_for, retry_for, topic_for
 
 
 def _message_name(event_type: str) -> str:
@@ -34,9 +34,19 @@ def build() -> dict[str, Any]:
         }
         channels[f"{service}DeadLetters"] = {
             "address": dlq_for(service),
-            "description": f"Messages the {service} consumer could not process after its retries, unchanged, "
-                           f"with headers dlq.error.type, dlq.error.message, dlq.original.topic, "
-                           f"dlq.original.partition, dlq.original.offset, dlq.consumer.",
+            "description": f"Records the {service} consumer could not decode or process, unchanged (a null "
+                           f"value stays null), with headers dlq.error.type, dlq.error.message, "
+                           f"dlq.original.topic, dlq.original.partition, dlq.original.offset, dlq.consumer, "
+                           f"dlq.attempts (1, plus one each time a replayed letter fails again) and, for a "
+                           f"parsed event, dlq.event.id and dlq.event.type.",
+            "messages": {},
+        }
+        channels[f"{service}Retry"] = {
+            "address": retry_for(service),
+            "description": f"Dead letters of the {service} consumer replayed by `trainingops dlq replay "
+                           f"{service}`, unchanged, with their dlq.* headers and dlq.replayed-from. Read by the "
+                           f"{service} consumer only, so no other consumer sees a replay; it deduplicates by "
+                           f"event id.",
             "messages": {},
         }
     for event_type, spec in sorted(EVENTS.items()):

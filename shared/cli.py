@@ -74,25 +74,29 @@ def dlq_list(service: Annotated[str, typer.Argument(callback=_check_service)],
     letters = dlq.list_dead_letters(bootstrap, service)
     table = Table(title=f"trainingops.{service}.dlq ({len(letters)} message(s), "
                         f"{dlq.pending(bootstrap, service)} not yet replayed)")
-    for column in ("partition", "offset", "event type", "from topic", "error"):
+    for column in ("partition", "offset", "event type", "from topic", "attempts", "error"):
         table.add_column(column)
     for d in letters:
         error = f"{d.headers.get('dlq.error.type', '')}: {d.headers.get('dlq.error.message', '')}"[:120]
         table.add_row(str(d.partition), str(d.offset), d.headers.get("dlq.event.type", "(unparseable)"),
-                      d.original_topic, error)
+                      d.original_topic, str(d.attempts), error)
     console.print(table)
 
 
 @dlq_app.command("replay")
 def dlq_replay(service: Annotated[str, typer.Argument(callback=_check_service)],
-               bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
-    """Send every dead letter not yet replayed back to its original topic (consumers deduplicate by event id)."""
+               bootstrap: Bootstrap = "127.0.0.1:9092",
+               max_attempts: Annotated[int, typer.Option(min=1, help="leave alone letters that failed this often")]
+               = dlq.MAX_ATTEMPTS) -> None:
+    """Send every dead letter not yet replayed to the consumer's own retry topic, trainingops.SERVICE.retry:
+    only that consumer sees it again (and deduplicates by event id); a letter that fails again returns to the
+    DLQ with one attempt more."""
     total = dlq.pending(bootstrap, service)
     with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         task = progress.add_task("replay", total=total)
-        count = dlq.replay(bootstrap, service, on_each=lambda _d: progress.advance(task))
-    console.print(f"replayed {count} message(s) from trainingops.{service}.dlq")
+        count = dlq.replay(bootstrap, service, on_each=lambda _d: progress.advance(task), max_attempts=max_attempts)
+    console.print(f"replayed {count} message(s) from trainingops.{service}.dlq to trainingops.{service}.retry")
 
 
 @import_app.command("applications")

@@ -6,6 +6,28 @@ effect. Offsets are committed only after the database commits. A message that st
 fails after the retries goes, with the error in its headers, to the consumer's
 dead-letter topic, and the consumer moves on.
 
+Which record is poison and which error is passing:
+
+- **Poison, dead-lettered at once** (no retry can help): a null value (a tombstone), bytes that
+  are not JSON, JSON that is not a CloudEvent, an event type the contract does not declare, data
+  that fails its model, a handler's ``PermanentEventError``.
+- **Transient, never dead-lettered**: the database is unreachable or refuses for a while
+  (SQLAlchemy ``OperationalError``, ``InterfaceError``, ``DisconnectionError``, a pool timeout, an
+  invalidated connection: a server down or restarting, a deadlock, a serialization failure), and any
+  error raised while the database does not answer a ping. It is retried with backoff; if it outlasts
+  the retries the loop fails (``trainingops_consumer_loop_failures_total``), the offset is not
+  committed and the record comes back when the consumer reconnects. A database that is down stalls
+  the consumer; it does not empty its topics into the DLQ.
+- **Anything else a handler raises** (a bug, a value the database refuses): retried with backoff,
+  then dead-lettered, so it cannot stall its partition.
+
+Dead letters carry the headers ``dlq.error.type``, ``dlq.error.message`` (no input values: a
+validation error names the fields, a database error its first line without parameters),
+``dlq.original.topic``/``partition``/``offset``, ``dlq.consumer`` and ``dlq.attempts`` (1 the
+first time; a replayed letter that fails again comes back with one more). A replay reaches only
+this consumer: ``trainingops dlq replay`` sends to ``trainingops.<consumer>.retry``, which this
+consumer alone subscribes to (see ``shared.dlq``).
+
 A handler that has a cheaper way of applying many events of its type at once can be
 wrapped in a ``BatchHandler``: within a batch, each run of consecutive events it handles
 is then applied in one call, with every guarantee above kept (see ``BatchHandler``).
@@ -22,11 +44,13 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlmodel import Session
 
 from shared.db import Database, insert_for, utcnow
-from shared.events import EVENTS, CloudEvent, EventData, dlq_for
+from shared.events import EVENTS, CloudEvent, EventData, dlq_for, retry_for
+from shared.kafka import ResilientProducer
 from shared.logging import causation_id, correlation_id
 from shared.metrics import ServiceMetrics
 from shared.tables import processed_event
@@ -118,6 +142,49 @@ class PermanentEventError(Exception):
     """An event that no retry can fix (malformed, contradicts the contract): dead-letter it at once."""
 
 
+class TombstoneRecord(Exception):
+    """A record whose value is null: there is no event in it."""
+
+
+class UnknownEventType(Exception):
+    """A CloudEvent whose type the contract (``shared.events.EVENTS``) does not declare."""
+
+
+class TransientEventError(Exception):
+    """A record failed for a passing reason (the database is away) after the retries: not dead-lettered;
+    the loop fails and the record comes back."""
+
+
+_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+              ConnectionError, TimeoutError)
+
+
+def decode(record: Any) -> CloudEvent:
+    """The CloudEvent of a record, or the reason there is none (every exception here is poison)."""
+    if record.value is None:
+        raise TombstoneRecord("the record has a null value (a tombstone): there is no event to handle")
+    event = CloudEvent.from_bytes(record.value)  # ValueError: not JSON; ValidationError: not a CloudEvent
+    if event.type not in EVENTS:
+        raise UnknownEventType(f"event type {event.type[:200]!r} is not declared in the contract")
+    return event
+
+
+def describe(exc: BaseException) -> str:
+    """An error's message for a dead letter's header, without the input values it may hold (personal data)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(envelope)'}: {e['msg']}"
+                         for e in exc.errors(include_url=False, include_input=False, include_context=False))[:2000]
+    if isinstance(exc, sa_exc.StatementError):  # its str() carries the SQL and its parameters
+        orig = exc.orig if exc.orig is not None else exc
+        first = (str(orig).strip().splitlines() or [""])[0]
+        return f"{type(orig).__name__}: {first}"[:2000]
+    return str(exc)[:2000]
+
+
+def _headers(record: Any) -> dict[str, str]:
+    return {k: v.decode(errors="replace") for k, v in (getattr(record, "headers", None) or []) if v is not None}
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -134,7 +201,8 @@ class EventConsumer:
         self.service = service
         self.db = db
         self.handlers = handlers
-        self.topics = sorted({EVENTS[t].topic for t in handlers})
+        # the topics of the events it handles, and its own retry topic (dead letters replayed to it alone)
+        self.topics = sorted({EVENTS[t].topic for t in handlers} | {retry_for(service)})
         self.consumer_factory = consumer_factory
         self.producer_factory = producer_factory
         self.metrics = metrics
@@ -142,7 +210,8 @@ class EventConsumer:
         self.retry_backoff_s = retry_backoff_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._producer: KafkaProducer | None = None
+        # dead letters go out through a producer that is rebuilt after any failure (broker restarts)
+        self.dlq_producer = ResilientProducer(producer_factory, f"{service}-dlq")
         self._lag_checked = 0.0
         self.healthy = False
 
@@ -155,11 +224,7 @@ class EventConsumer:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout)
-        if self._producer is not None:
-            try:
-                self._producer.close(timeout=2)
-            except Exception:
-                pass
+        self.dlq_producer.close()
 
     def _run(self) -> None:
         backoff = 0.5
@@ -181,7 +246,10 @@ class EventConsumer:
             except Exception as exc:
                 self.healthy = False
                 self.heartbeat = time.monotonic()  # reconnecting is turning too: a broker outage is no stall
-                log.warning("consumer loop failed; reconnecting", extra={"error": type(exc).__name__})
+                cause = exc.__cause__ if isinstance(exc, TransientEventError) and exc.__cause__ else exc
+                if self.metrics:
+                    self.metrics.consumer_loop_failures.labels(self.service, type(cause).__name__).inc()
+                log.warning("consumer loop failed; reconnecting", extra={"error": type(cause).__name__})
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
@@ -258,7 +326,7 @@ class EventConsumer:
 
     def _parse_batch(self, records: list[Any]) -> list[tuple[CloudEvent, Handler, EventData] | None]:
         """Envelopes and data of a batch; a ``BatchHandler``'s ``parse_many`` validates all its events at once."""
-        envelopes = [CloudEvent.from_bytes(record.value) for record in records]
+        envelopes = [decode(record) for record in records]
         datas: list[EventData | None] = [None] * len(envelopes)
         many: dict[int, tuple[BatchHandler, list[int]]] = {}
         for i, event in enumerate(envelopes):
@@ -287,18 +355,22 @@ class EventConsumer:
 
     # -- one message -------------------------------------------------------
     def handle_record(self, record: Any) -> str:
-        """Handle one Kafka record; returns 'done', 'duplicate', 'ignored' or 'dead-lettered'."""
+        """Handle one Kafka record; returns 'done', 'duplicate', 'ignored' or 'dead-lettered'.
+
+        Raises ``TransientEventError`` when the database stayed away through the retries (the record is
+        then not dead-lettered and its offset not committed), and whatever the dead-letter producer raises
+        when even the DLQ cannot be written (the record comes back)."""
         try:
-            event = CloudEvent.from_bytes(record.value)
-        except (ValidationError, ValueError) as exc:
+            event = decode(record)
+        except Exception as exc:  # any record with no event of the contract in it is poison
             self._dead_letter(record, exc, None)
             return "dead-lettered"
         handler = self.handlers.get(event.type)
         if handler is None:
-            return "ignored"
+            return "ignored"  # a declared type this consumer has no use for
         try:
             data = EVENTS[event.type].data.model_validate(event.data)
-        except ValidationError as exc:
+        except Exception as exc:
             self._dead_letter(record, exc, event)
             return "dead-lettered"
         attempt = 0
@@ -313,11 +385,25 @@ class EventConsumer:
             except Exception as exc:
                 attempt += 1
                 if attempt > self.retries:
+                    if self.transient(exc):
+                        raise TransientEventError(f"{type(exc).__name__} outlasted {self.retries} retries") from exc
                     log.error("event failed after retries", extra={"event_id": event.id, "event_type": event.type,
                                                                    "error": type(exc).__name__})
                     self._dead_letter(record, exc, event)
                     return "dead-lettered"
                 time.sleep(self.retry_backoff_s * (2 ** (attempt - 1)))
+
+    def transient(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the database is away for now (retry later) rather than that the event is bad."""
+        if isinstance(exc, PermanentEventError):
+            return False
+        if isinstance(exc, _TRANSIENT) or getattr(exc, "connection_invalidated", False):
+            return True
+        try:  # any other error while the database does not answer is blamed on the database
+            self.db.ping()
+        except Exception:
+            return True
+        return False
 
     def _apply(self, handler: Handler, event: CloudEvent, data: EventData) -> str:
         with self.db.session() as session:
@@ -330,20 +416,31 @@ class EventConsumer:
             self.metrics.events_consumed.labels(self.service, event_type, result).inc()
 
     def _dead_letter(self, record: Any, exc: Exception, event: CloudEvent | None) -> None:
-        if self._producer is None:
-            self._producer = self.producer_factory()
+        before = _headers(record)
+        replayed = record.topic == retry_for(self.service) and "dlq.original.topic" in before
+        # a replayed letter keeps the place it first failed at, and counts one attempt more
+        origin = ((before["dlq.original.topic"], before.get("dlq.original.partition", ""),
+                   before.get("dlq.original.offset", "")) if replayed
+                  else (record.topic, str(record.partition), str(record.offset)))
+        try:
+            attempts = int(before.get("dlq.attempts", "0")) + 1 if replayed else 1
+        except ValueError:
+            attempts = 1
         headers = [
             ("dlq.error.type", type(exc).__name__.encode()),
-            ("dlq.error.message", str(exc)[:2000].encode()),
-            ("dlq.original.topic", record.topic.encode()),
-            ("dlq.original.partition", str(record.partition).encode()),
-            ("dlq.original.offset", str(record.offset).encode()),
+            ("dlq.error.message", describe(exc).encode()),
+            ("dlq.original.topic", origin[0].encode()),
+            ("dlq.original.partition", origin[1].encode()),
+            ("dlq.original.offset", origin[2].encode()),
             ("dlq.consumer", self.service.encode()),
+            ("dlq.attempts", str(attempts).encode()),
         ]
         if event is not None:
             headers += [("dlq.event.id", event.id.encode()), ("dlq.event.type", event.type.encode())]
-        # Raises if the broker refuses: the offset is then not committed and the message comes back.
-        self._producer.send(dlq_for(self.service), key=record.key, value=record.value, headers=headers).get(timeout=15)
+        # Raises if the broker refuses even a fresh producer: the offset is then not committed and the
+        # message comes back.
+        self.dlq_producer.send(dlq_for(self.service), key=record.key, value=record.value, headers=headers,
+                               timeout=15)
         if self.metrics:
             self.metrics.dlq_messages.labels(self.service).inc()
         self._count(event.type if event else "unparseable", "dead-lettered")

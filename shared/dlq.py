@@ -1,9 +1,13 @@
 """Reading and replaying a consumer's dead-letter topic (operator commands).
 
-Replay sends each dead letter back, unchanged, to the topic it came from; every
-consumer of that topic deduplicates by event id, so only the consumer that failed
-does the work again. A replay consumer group remembers how far replay got, so a
-message is replayed once even if the command is run again.
+Replay sends each dead letter, unchanged, to the consumer's own retry topic
+``trainingops.<consumer>.retry``, which that consumer alone subscribes to (as Spring
+Kafka's retry topics do): no other consumer of the original topic sees it again. The
+consumer deduplicates by event id, so a letter whose event had been applied has no
+second effect. A letter that fails again goes back to the DLQ with ``dlq.attempts``
+one higher; a replay leaves alone letters that reached ``max_attempts``. A replay
+consumer group remembers how far replay got, so a letter is replayed once even if the
+command is run again.
 """
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
-from shared.events import dlq_for
-from shared.kafka import make_producer
+from shared.events import dlq_for, retry_for
+from shared.kafka import ResilientProducer, make_producer
+
+MAX_ATTEMPTS = 3  # a letter dead-lettered this many times is not replayed unless the operator asks for more
 
 
 @dataclass
@@ -27,6 +33,14 @@ class DeadLetter:
     @property
     def original_topic(self) -> str:
         return self.headers.get("dlq.original.topic", "")
+
+    @property
+    def attempts(self) -> int:
+        """How many times the consumer failed on this message (1 unless it was replayed and failed again)."""
+        try:
+            return int(self.headers.get("dlq.attempts", "1"))
+        except ValueError:
+            return 1
 
 
 def _consumer(bootstrap: str, group_id: str | None) -> KafkaConsumer:
@@ -54,7 +68,7 @@ def _records(consumer: KafkaConsumer, topic: str, *, from_committed: bool) -> It
             for r in records:
                 if r.offset >= ends[tp]:
                     continue
-                headers = {k: v.decode(errors="replace") for k, v in (r.headers or [])}
+                headers = {k: v.decode(errors="replace") for k, v in (r.headers or []) if v is not None}
                 yield DeadLetter(r.partition, r.offset, r.key, r.value, headers), tp
             if consumer.position(tp) >= ends[tp]:
                 remaining.discard(tp)
@@ -83,19 +97,29 @@ def list_dead_letters(bootstrap: str, service: str) -> list[DeadLetter]:
         consumer.close()
 
 
-def replay(bootstrap: str, service: str, on_each: Callable[[DeadLetter], None] | None = None) -> int:
-    """Send every not-yet-replayed dead letter back to its original topic; returns how many."""
+def replay(bootstrap: str, service: str, on_each: Callable[[DeadLetter], None] | None = None, *,
+           max_attempts: int = MAX_ATTEMPTS) -> int:
+    """Send every not-yet-replayed dead letter to the consumer's retry topic; returns how many were sent.
+
+    A letter that already failed ``max_attempts`` times is skipped; its offset is committed like the
+    others', so it is not offered again (raise ``max_attempts`` and reset the replay group to retry it)."""
+    from kafka.structs import OffsetAndMetadata
+
     consumer = _consumer(bootstrap, f"trainingops.{service}.dlq-replay")
-    producer = make_producer(bootstrap, f"trainingops-dlq-replay-{service}")
+    producer = ResilientProducer(lambda: make_producer(bootstrap, f"trainingops-dlq-replay-{service}"),
+                                 f"dlq-replay-{service}")
     count = 0
+    keep = ("dlq.original.topic", "dlq.original.partition", "dlq.original.offset", "dlq.attempts",
+            "dlq.error.type", "dlq.event.id", "dlq.event.type")
     try:
         for letter, tp in _records(consumer, dlq_for(service), from_committed=True):
-            if letter.original_topic:
-                producer.send(letter.original_topic, key=letter.key, value=letter.value,
-                              headers=[("dlq.replayed-from", dlq_for(service).encode())]).get(timeout=15)
+            if letter.attempts < max_attempts:
+                headers = [(k, letter.headers[k].encode()) for k in keep if k in letter.headers]
+                if "dlq.attempts" not in letter.headers:  # dead-lettered before attempts were counted
+                    headers.append(("dlq.attempts", b"1"))
+                headers.append(("dlq.replayed-from", dlq_for(service).encode()))
+                producer.send(retry_for(service), key=letter.key, value=letter.value, headers=headers, timeout=15)
                 count += 1
-            from kafka.structs import OffsetAndMetadata
-
             consumer.commit({tp: OffsetAndMetadata(letter.offset + 1, "", -1)})
             if on_each:
                 on_each(letter)

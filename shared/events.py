@@ -26,9 +26,15 @@ def dlq_for(consumer: str) -> str:
     return f"trainingops.{consumer}.dlq"
 
 
+def retry_for(consumer: str) -> str:
+    """Where ``trainingops dlq replay`` sends a consumer's dead letters: read by that consumer only."""
+    return f"trainingops.{consumer}.retry"
+
+
 EVENT_TOPICS = tuple(topic_for(s) for s in SERVICES)
 DLQ_TOPICS = tuple(dlq_for(s) for s in SERVICES)
-ALL_TOPICS = EVENT_TOPICS + DLQ_TOPICS
+RETRY_TOPICS = tuple(retry_for(s) for s in SERVICES)
+ALL_TOPICS = EVENT_TOPICS + DLQ_TOPICS + RETRY_TOPICS
 
 
 class EventData(BaseModel):

@@ -37,6 +37,10 @@ class ServiceMetrics:
                                        ["service", "type", "result"], registry=r)
         self.dlq_messages = Counter("trainingops_dlq_messages_total", "Messages sent to the dead-letter topic",
                                     ["service"], registry=r)
+        self.consumer_loop_failures = Counter(
+            "trainingops_consumer_loop_failures_total",
+            "Consumer poll-loop iterations that failed (the consumer reconnects and the records come back)",
+            ["service", "error"], registry=r)
         self.consumer_lag = Gauge("trainingops_consumer_lag", "Messages behind the end of each partition",
                                   ["service", "topic", "partition"], registry=r)
 

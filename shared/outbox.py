@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from shared.db import Database, utcnow
 from shared.events import CONTENT_TYPE, EVENTS, EventData, build_event
+from shared.kafka import ResilientProducer
 from shared.logging import causation_id, correlation_id
 from shared.tables import outbox
 
@@ -95,7 +96,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self.on_published = on_published
-        self._producer: KafkaProducer | None = None
+        # rebuilt after any failed publish, so a broker restart (new producer ids) leaves nothing stuck
+        self.producer = ResilientProducer(producer_factory, "outbox-relay")
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -113,15 +115,7 @@ class OutboxRelay:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
-        self._close_producer()
-
-    def _close_producer(self) -> None:
-        if self._producer is not None:
-            try:
-                self._producer.close(timeout=2)
-            except Exception:
-                pass
-            self._producer = None
+        self.producer.close()
 
     def _run(self) -> None:
         backoff = self.poll_interval_s
@@ -135,7 +129,6 @@ class OutboxRelay:
             except Exception as exc:  # broker or database unavailable: keep events, back off
                 self.healthy = False
                 log.warning("outbox relay failed; will retry", extra={"error": type(exc).__name__})
-                self._close_producer()
                 backoff = min(backoff * 2, 5.0)
             if self._wake.wait(backoff):
                 self._stop.wait(self.coalesce_s)  # let the commits of a burst gather into one batch
@@ -154,20 +147,10 @@ class OutboxRelay:
             if not self.db.is_postgres:
                 # SQLite has one writer at a time: release it while we talk to the broker.
                 session.rollback()
-            if self._producer is None:
-                self._producer = self.producer_factory()
-            futures = [
-                self._producer.send(
-                    row.topic,
-                    key=row.message_key.encode(),
-                    value=row.payload.encode(),
-                    headers=[("content-type", CONTENT_TYPE.encode())],
-                )
-                for row in rows
-            ]
-            self._producer.flush(timeout=15)
-            for future in futures:
-                future.get(timeout=0)  # raises if any send failed: the batch stays pending
+            headers = [("content-type", CONTENT_TYPE.encode())]
+            # raises if any send failed: the batch stays pending, and the next try has a fresh producer
+            self.producer.send_many([(row.topic, row.message_key.encode(), row.payload.encode(), headers)
+                                     for row in rows], timeout=15)
             ids = [r.id for r in rows]
             # On PostgreSQL one array parameter, not a thousand placeholders for the driver to parse.
             sent = outbox.c.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger))) if self.db.is_postgres \

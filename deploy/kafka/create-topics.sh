@@ -14,6 +14,7 @@ TOPIC_RETENTION_MS=${TOPIC_RETENTION_MS:-2592000000}
 DLQ_RETENTION_MS=${DLQ_RETENTION_MS:-7776000000}
 : "${EVENT_TOPICS:?EVENT_TOPICS is not set}"
 : "${DLQ_TOPICS:?DLQ_TOPICS is not set}"
+: "${RETRY_TOPICS:?RETRY_TOPICS is not set}"
 
 for n in "$TOPIC_PARTITIONS" "$TOPIC_REPLICATION_FACTOR" "$TOPIC_RETENTION_MS" "$DLQ_RETENTION_MS"; do
   case "$n" in
@@ -44,5 +45,7 @@ ensure() {
 
 for topic in $EVENT_TOPICS; do ensure "$topic" "$TOPIC_RETENTION_MS"; done
 for topic in $DLQ_TOPICS; do ensure "$topic" "$DLQ_RETENTION_MS"; done
+# replayed dead letters (trainingops dlq replay -> trainingops.<consumer>.retry): kept as long as the DLQs
+for topic in $RETRY_TOPICS; do ensure "$topic" "$DLQ_RETENTION_MS"; done
 
 "$BIN/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP_SERVERS" --describe --topic 'trainingops\..*' | grep -v '^\s*Topic:.*Partition:' || true

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.events import ALL_TOPICS, DLQ_TOPICS, EVENT_TOPICS, SERVICES
+from shared.events import ALL_TOPICS, DLQ_TOPICS, EVENT_TOPICS, RETRY_TOPICS, SERVICES
 from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,7 +209,9 @@ def test_topics_job_creates_exactly_the_topics_of_shared_events(services: dict) 
     env = services["topics"]["environment"]
     assert tuple(env["EVENT_TOPICS"].split()) == EVENT_TOPICS
     assert tuple(env["DLQ_TOPICS"].split()) == DLQ_TOPICS
-    assert set(env["EVENT_TOPICS"].split()) | set(env["DLQ_TOPICS"].split()) == set(ALL_TOPICS)
+    assert tuple(env["RETRY_TOPICS"].split()) == RETRY_TOPICS
+    assert set(env["EVENT_TOPICS"].split()) | set(env["DLQ_TOPICS"].split()) | set(env["RETRY_TOPICS"].split()) \
+        == set(ALL_TOPICS)
     # partitions and retention are settings with defaults
     for var in ("TOPIC_PARTITIONS", "TOPIC_RETENTION_MS"):
         assert re.fullmatch(r"\$\{%s:-\d+\}" % var, str(env[var])), f"{var} should be ${{{var}:-<default>}}"
@@ -217,7 +219,7 @@ def test_topics_job_creates_exactly_the_topics_of_shared_events(services: dict) 
     assert script_mount, "the topics job mounts deploy/kafka/create-topics.sh"
     script = (ROOT / script_mount[0].split(":")[0]).read_text()
     assert "--create --if-not-exists" in script
-    for var in ("EVENT_TOPICS", "DLQ_TOPICS", "TOPIC_PARTITIONS", "TOPIC_RETENTION_MS", "BOOTSTRAP_SERVERS"):
+    for var in ("EVENT_TOPICS", "DLQ_TOPICS", "RETRY_TOPICS", "TOPIC_PARTITIONS", "TOPIC_RETENTION_MS", "BOOTSTRAP_SERVERS"):
         assert f"${var}" in script or f"${{{var}" in script, f"create-topics.sh ignores {var}"
     assert services["topics"]["entrypoint"][-1].endswith(script_mount[0].split(":")[1])
 
