@@ -8,7 +8,10 @@ only calendar dates and wall-clock times follow the centre's zone. Tests pass a 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
 
 
 class Clock:
@@ -49,3 +52,12 @@ class FixedClock(Clock):
 
     def set(self, at: datetime) -> None:
         self._at = at if at.tzinfo else at.replace(tzinfo=self.zone)
+
+
+
+async def _request_clock(request: Request) -> Clock:
+    return request.app.state.clock
+
+
+ClockDep = Annotated[Clock, Depends(_request_clock)]
+"""The app's clock in an endpoint (``app.state.clock``, made from the ``TIMEZONE`` setting)."""

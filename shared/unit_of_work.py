@@ -16,8 +16,9 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Depends, Request
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
@@ -156,3 +157,12 @@ class SqlUnitOfWork(UnitOfWork[R]):
     def savepoint(self) -> Iterator[None]:
         with self._open().begin_nested():
             yield
+
+
+async def _request_unit_of_work(request: Request) -> UnitOfWork[Any]:
+    """The request's unit of work, not yet open: ``shared.db.ReleasingRoute`` opens it around the endpoint on
+    the endpoint's thread and commits it when the endpoint returns."""
+    return request.app.state.unit_of_work()
+
+
+UowDep = Annotated[UnitOfWork[Any], Depends(_request_unit_of_work)]
