@@ -147,17 +147,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 def _releasing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    from shared.unit_of_work import UnitOfWork  # it builds on this module
-
     def call(kwargs: dict[str, Any]) -> Any:
-        uow = next((v for v in kwargs.values() if isinstance(v, UnitOfWork)), None)
-        if uow is not None:
-            # The request's unit of work: opened around the endpoint, committed when it returns, rolled back
-            # (and its connection returned) when it raises.
-            with uow:
-                result = endpoint(**kwargs)
-                uow.commit()
-            return result
         try:
             return endpoint(**kwargs)
         finally:
@@ -175,9 +165,6 @@ def _releasing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 class ReleasingRoute(APIRoute):
     """A route whose sync endpoint makes one trip to the thread pool and gives its connection back there.
-
-    An endpoint that takes the request's unit of work (``UowDep``) has it opened around its call and
-    committed when it returns normally: views never commit, and neither does the service layer.
 
     FastAPI runs a plain ``def`` endpoint in the thread pool, then validates its response in a second trip
     to the pool, and ends its dependencies only after that. Each trip costs more than a short query, and a

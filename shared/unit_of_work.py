@@ -1,41 +1,32 @@
-"""The unit of work: one transaction, the service's repository, the events it emits and claims.
+"""The unit of work: one transaction, the service's repository, and the events it claims.
 
-The entrypoints open it and the service layer works inside it::
+The consumer opens one per batch of records (or per record when a batch is replayed one by one)::
 
-    with uow:                      # an HTTP route (``shared.db.ReleasingRoute``) or the consumer
-        result = use_case(uow, ...) # load through uow.repo, ask the domain, save, uow.emit(...)
-        uow.commit()               # rows, outbox events and processed-event claims commit together
+    with uow:                          # shared.consumer.EventConsumer
+        fresh = uow.claim(events)      # the processed-event ids, in this transaction
+        handler(ctx, data, event)      # ctx.uow.repo: the service's repository (or, until it has one, the session)
+        uow.commit()                   # the handlers' rows, their outbox events and the claims commit together
 
-Nothing else commits: a use case never does, so the same function serves a request and an
-event. Leaving the block without ``commit()`` rolls everything back, events included. Each
-service's ``adapters/unit_of_work.py`` binds ``SqlUnitOfWork`` to its repository; its use-case
-tests bind ``tests.unit.fakes.FakeUnitOfWork`` to an in-memory one.
+Handlers never commit. Leaving the block without ``commit()`` rolls everything back. A service's
+``ServiceSpec.repository`` is built on each unit of work's session.
 """
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
-from fastapi import Depends, Request
-from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
-from shared import outbox
 from shared.db import Database, insert_for, utcnow
-from shared.events import CloudEvent, EventData
+from shared.events import CloudEvent
 from shared.tables import processed_event
 
 R = TypeVar("R")
-M = TypeVar("M", bound=BaseModel)
 
 
 class UnitOfWork(abc.ABC, Generic[R]):
-    """What a use case may do with storage: read and write through ``repo``, emit events, claim event ids
-    and idempotency keys. Implementations: ``SqlUnitOfWork`` and the tests' fake."""
-
     repo: R
 
     def __enter__(self) -> UnitOfWork[R]:
@@ -51,35 +42,8 @@ class UnitOfWork(abc.ABC, Generic[R]):
     def rollback(self) -> None: ...
 
     @abc.abstractmethod
-    def emit(self, event_type: str, data: EventData | dict) -> str:
-        """Add an event to this transaction's outbox; returns its id."""
-
-    def emit_many(self, items: Iterable[tuple[str, EventData | dict]]) -> None:
-        """Many events, in order (one statement on PostgreSQL for large runs)."""
-        for event_type, data in items:
-            self.emit(event_type, data)
-
-    def emit_rows(self, rows: list[dict]) -> None:
-        """Events already turned into outbox rows by ``shared.outbox.outbox_rows`` (possibly on another
-        thread while this transaction wrote), in order."""
-        raise NotImplementedError
-
-    @abc.abstractmethod
     def claim(self, events: list[CloudEvent]) -> set[str]:
         """Record the events' ids as processed in this transaction; the ids not processed before."""
-
-    @abc.abstractmethod
-    def replay(self, idem: Any, model: type[M]) -> M | None:
-        """Claim an idempotency key in this transaction: the stored response of an earlier use, or None."""
-
-    @abc.abstractmethod
-    def remember(self, idem: Any, response: BaseModel, status_code: int = 200) -> None:
-        """Store the response of a claimed idempotency key, committed with the work."""
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """A part that may fail on its own (one row of an import) without ending the transaction."""
-        yield
 
 
 # On PostgreSQL a batch's ids go as one array parameter: one statement, compiled and prepared once, whatever
@@ -135,34 +99,5 @@ class SqlUnitOfWork(UnitOfWork[R]):
     def rollback(self) -> None:
         self._open().rollback()
 
-    def emit(self, event_type: str, data: EventData | dict) -> str:
-        return outbox.emit(self._open(), event_type, data)
-
-    def emit_many(self, items: Iterable[tuple[str, EventData | dict]]) -> None:
-        outbox.emit_many(self._open(), items)
-
-    def emit_rows(self, rows: list[dict]) -> None:
-        outbox.emit_rows(self._open(), rows)
-
     def claim(self, events: list[CloudEvent]) -> set[str]:
         return claim_events(self._open(), events)
-
-    def replay(self, idem: Any, model: type[M]) -> M | None:
-        return idem.replay(self._open(), model)
-
-    def remember(self, idem: Any, response: BaseModel, status_code: int = 200) -> None:
-        idem.save(self._open(), response, status_code)
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        with self._open().begin_nested():
-            yield
-
-
-async def _request_unit_of_work(request: Request) -> UnitOfWork[Any]:
-    """The request's unit of work, not yet open: ``shared.db.ReleasingRoute`` opens it around the endpoint on
-    the endpoint's thread and commits it when the endpoint returns."""
-    return request.app.state.unit_of_work()
-
-
-UowDep = Annotated[UnitOfWork[Any], Depends(_request_unit_of_work)]
