@@ -22,10 +22,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import MetaData, event
+from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import migrations
 from shared.auth import TokenVerifier
+from shared.clock import Clock
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.kafka import make_consumer, make_producer
@@ -35,6 +37,7 @@ from shared.metrics import ServiceMetrics, watch_dependencies
 from shared.outbox import OutboxRelay, backlog
 from shared.problems import PROBLEM_RESPONSES, install_problem_handlers, log_unexpected
 from shared.settings import ServiceSettings
+from shared.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger("trainingops.http")
 
@@ -47,6 +50,8 @@ class ServiceSpec:
     metadata: MetaData
     routers: list[APIRouter]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    # The service's repository, built on each unit of work's session (``services/<name>/adapters/repository.py``).
+    repository: Callable[[Session], Any] = lambda session: session
     openapi_tags: list[dict[str, str]] = field(default_factory=list)
     # Extra background work (e.g. attendance closing ended cohorts): called with the app, returns a stop function.
     background: list[Callable[[FastAPI], Callable[[], None]]] = field(default_factory=list)
@@ -138,6 +143,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             migrations.upgrade(spec.name, settings.database_url)
         db = Database(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         app.state.db = db
+        app.state.unit_of_work = lambda: SqlUnitOfWork(db, spec.repository)
         metrics.watch_outbox(lambda: backlog(db))
         watch_dependencies(metrics, broker.reachable, lambda: outbox_state(db)[1])
         liveness.watched.clear()
@@ -164,7 +170,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
                     max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
                     max_poll_records=settings.consumer_max_poll_records),
-                retries=settings.consumer_retries, retry_backoff_s=settings.consumer_retry_backoff_s)
+                retries=settings.consumer_retries, retry_backoff_s=settings.consumer_retry_backoff_s,
+                unit_of_work=app.state.unit_of_work, settings=settings, clock=app.state.clock)
             started = time.monotonic()
             consumer.start()
             app.state.consumer = consumer
@@ -194,6 +201,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = Clock(settings.timezone)
     app.state.metrics = metrics
     app.state.verifier = TokenVerifier(settings)
     install_problem_handlers(app)

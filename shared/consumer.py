@@ -40,25 +40,37 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
-from sqlmodel import Session
 
-from shared.db import Database, insert_for, utcnow
+from shared.clock import Clock
+from shared.db import Database
 from shared.events import EVENTS, CloudEvent, EventData, dlq_for, retry_for
 from shared.kafka import ResilientProducer
 from shared.logging import causation_id, correlation_id
 from shared.metrics import ServiceMetrics
-from shared.tables import processed_event
+from shared.unit_of_work import SqlUnitOfWork, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Any, CloudEvent], None]
-ApplyMany = Callable[[Session, list[tuple[Any, CloudEvent]]], None]
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    """What an event handler works with: the batch's unit of work (it never commits: the consumer does,
+    after the handlers of the whole batch), the service's settings and the platform's clock."""
+
+    uow: UnitOfWork[Any]
+    settings: Any
+    clock: Clock
+
+
+Handler = Callable[[HandlerContext, Any, CloudEvent], None]
+ApplyMany = Callable[[HandlerContext, list[tuple[Any, CloudEvent]]], None]
 ParseMany = Callable[[list[CloudEvent]], list[EventData]]
 
 
@@ -77,10 +89,10 @@ def event_context(event: CloudEvent) -> Iterator[None]:
 class BatchHandler:
     """A per-event handler that can also apply many events of its type in one call.
 
-    It goes wherever a ``Handler`` goes: calling it calls ``one(session, data, event)``.
+    It goes wherever a ``Handler`` goes: calling it calls ``one(ctx, data, event)``.
     In ``EventConsumer.handle_batch`` (one partition's records, one transaction), every
     maximal run of consecutive fresh events whose handler is this object is handed, in
-    offset order, to ``apply_many(session, [(data, event), ...])``, after the batch's
+    offset order, to ``apply_many(ctx, [(data, event), ...])``, after the batch's
     event ids were claimed in the same transaction. Duplicates (ids processed before,
     or seen earlier in the batch) and events nobody handles are left out and do not
     break a run; an event handled by another handler ends the run, so the order between
@@ -108,34 +120,11 @@ class BatchHandler:
         self.apply_many = apply_many
         self.parse_many = parse_many
 
-    def __call__(self, session: Session, data: Any, event: CloudEvent) -> None:
-        self.one(session, data, event)
+    def __call__(self, ctx: HandlerContext, data: Any, event: CloudEvent) -> None:
+        self.one(ctx, data, event)
 
     def __repr__(self) -> str:
         return f"BatchHandler({getattr(self.one, '__qualname__', self.one)!r})"
-
-
-# On PostgreSQL a batch's ids go as one array parameter: one statement, compiled and prepared once, whatever
-# the batch size (a multi-row VALUES is compiled anew for every size and costs more than the handlers).
-_CLAIM_PG = text(
-    "INSERT INTO processed_event (event_id, event_type, processed_at) "
-    "SELECT unnest(CAST(:ids AS varchar[])), unnest(CAST(:types AS varchar[])), CAST(:now AS timestamptz) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
-)
-
-
-def _claim_all(session: Session, batch: list[CloudEvent]) -> set[str]:
-    """Record the events' ids in one statement; returns the ids not processed before."""
-    if not batch:
-        return set()
-    now = utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        return set(session.execute(_CLAIM_PG, dict(ids=[e.id for e in batch], types=[e.type for e in batch],
-                                                   now=now)).scalars())
-    statement = insert_for(session)(processed_event).values(
-        [dict(event_id=e.id, event_type=e.type, processed_at=now) for e in batch]
-    ).on_conflict_do_nothing().returning(processed_event.c.event_id)
-    return set(session.execute(statement).scalars())
 
 
 class PermanentEventError(Exception):
@@ -197,10 +186,18 @@ class EventConsumer:
         metrics: ServiceMetrics | None = None,
         retries: int = 3,
         retry_backoff_s: float = 0.2,
+        unit_of_work: Callable[[], UnitOfWork[Any]] | None = None,
+        settings: Any = None,
+        clock: Clock | None = None,
     ) -> None:
         self.service = service
         self.db = db
         self.handlers = handlers
+        # one unit of work per batch (or per record when replayed one by one); without a repository of the
+        # service's, the handlers get the bare session as ``ctx.uow.repo``
+        self.unit_of_work = unit_of_work or (lambda: SqlUnitOfWork(db, lambda session: session))
+        self.settings = settings
+        self.clock = clock or Clock(getattr(settings, "timezone", "Asia/Seoul"))
         # the topics of the events it handles, and its own retry topic (dead letters replayed to it alone)
         self.topics = sorted({EVENTS[t].topic for t in handlers} | {retry_for(service)})
         self.consumer_factory = consumer_factory
@@ -288,8 +285,9 @@ class EventConsumer:
         try:
             parsed = self._parse_batch(records)
             results: list[str] = []
-            with self.db.session() as session:
-                fresh = _claim_all(session, [p[0] for p in parsed if p is not None])
+            with self.unit_of_work() as uow:
+                ctx = self._context(uow)
+                fresh = uow.claim([p[0] for p in parsed if p is not None])
                 run: list[tuple[EventData, CloudEvent]] = []
                 run_handler: BatchHandler | None = None
                 for item in parsed:
@@ -303,20 +301,20 @@ class EventConsumer:
                     fresh.discard(event.id)  # the same event twice in one batch: the second is a duplicate
                     if isinstance(handler, BatchHandler):
                         if handler is not run_handler and run:
-                            run_handler.apply_many(session, run)  # type: ignore[union-attr]
+                            run_handler.apply_many(ctx, run)  # type: ignore[union-attr]
                             run = []
                         run_handler = handler
                         run.append((data, event))
                     else:
                         if run:
-                            run_handler.apply_many(session, run)  # type: ignore[union-attr]
+                            run_handler.apply_many(ctx, run)  # type: ignore[union-attr]
                             run, run_handler = [], None
                         with event_context(event):
-                            handler(session, data, event)
+                            handler(ctx, data, event)
                     results.append("done")
                 if run:
-                    run_handler.apply_many(session, run)  # type: ignore[union-attr]
-                session.commit()
+                    run_handler.apply_many(ctx, run)  # type: ignore[union-attr]
+                uow.commit()
         except Exception:
             return [self.handle_record(r) for r in records]
         for item, result in zip(parsed, results):
@@ -346,12 +344,8 @@ class EventConsumer:
         return [None if (handler := self.handlers.get(event.type)) is None else (event, handler, data)
                 for event, data in zip(envelopes, datas)]  # type: ignore[misc]
 
-    def _apply_in(self, session: Session, handler: Handler, event: CloudEvent, data: EventData) -> str:
-        if not _claim_all(session, [event]):
-            return "duplicate"
-        with event_context(event):
-            handler(session, data, event)
-        return "done"
+    def _context(self, uow: UnitOfWork[Any]) -> HandlerContext:
+        return HandlerContext(uow=uow, settings=self.settings, clock=self.clock)
 
     # -- one message -------------------------------------------------------
     def handle_record(self, record: Any) -> str:
@@ -406,10 +400,13 @@ class EventConsumer:
         return False
 
     def _apply(self, handler: Handler, event: CloudEvent, data: EventData) -> str:
-        with self.db.session() as session:
-            result = self._apply_in(session, handler, event, data)
-            session.commit()
-            return result
+        with self.unit_of_work() as uow:
+            if not uow.claim([event]):
+                return "duplicate"
+            with event_context(event):
+                handler(self._context(uow), data, event)
+            uow.commit()
+            return "done"
 
     def _count(self, event_type: str, result: str) -> None:
         if self.metrics:

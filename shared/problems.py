@@ -20,24 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from shared.logging import correlation_id
+from shared.rules import RuleFailure
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
-
-
-@dataclass
-class RuleFailure:
-    """One broken rule: a stable code staff and clients can act on, and a sentence."""
-
-    rule: str
-    message: str
-    field: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"rule": self.rule, "message": self.message}
-        if self.field:
-            out["field"] = self.field
-        return out
 
 
 @dataclass

@@ -1,12 +1,10 @@
 """The placement service: ``uvicorn services.placement.main:create_app --factory``."""
 from __future__ import annotations
 
-import dataclasses
-
 from fastapi import FastAPI
 
 from services.placement.adapters.orm import Base
-from services.placement.entrypoints.events import HANDLERS, make_handlers
+from services.placement.entrypoints.events import HANDLERS
 from services.placement.entrypoints.http import router
 from services.placement.settings import Settings
 from shared.app import ServiceSpec, create_service_app
@@ -33,4 +31,4 @@ SPEC = ServiceSpec(
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(dataclasses.replace(SPEC, handlers=make_handlers(settings)), settings)
+    return create_service_app(SPEC, settings)

@@ -1,7 +1,7 @@
 """Excused absences (출석인정): the reasons DOMAIN.md accepts, each needing evidence."""
 from __future__ import annotations
 
-from shared.problems import RuleFailure
+from shared.rules import RuleFailure
 
 REASON_CODES: dict[str, str] = {
     "reserve_forces": "reserve-forces training",

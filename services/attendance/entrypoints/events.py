@@ -1,23 +1,21 @@
 """What attendance does with enrollment's events: cohorts, sessions and rosters."""
 from __future__ import annotations
 
-from sqlmodel import Session
-
 from services.attendance.service_layer import roster
 from shared import events
-from shared.consumer import BatchHandler, Handler
+from shared.consumer import BatchHandler, Handler, HandlerContext
 
 
-def on_cohort_published(session: Session, data: events.CohortPublished, _event: events.CloudEvent) -> None:
-    roster.upsert_cohort(session, data)
+def on_cohort_published(ctx: HandlerContext, data: events.CohortPublished, _event: events.CloudEvent) -> None:
+    roster.upsert_cohort(ctx.uow.repo, data)
 
 
-def on_enrolled(session: Session, data: events.TraineeEnrolled, _event: events.CloudEvent) -> None:
-    roster.enroll(session, data)
+def on_enrolled(ctx: HandlerContext, data: events.TraineeEnrolled, _event: events.CloudEvent) -> None:
+    roster.enroll(ctx.uow.repo, data)
 
 
-def enrolled_many(session: Session, items: list[tuple[events.TraineeEnrolled, events.CloudEvent]]) -> None:
-    roster.enroll_many(session, [data for data, _event in items])
+def enrolled_many(ctx: HandlerContext, items: list[tuple[events.TraineeEnrolled, events.CloudEvent]]) -> None:
+    roster.enroll_many(ctx.uow.repo, [data for data, _event in items])
 
 
 def parse_enrolled(batch: list[events.CloudEvent]) -> list[events.TraineeEnrolled]:
@@ -38,8 +36,8 @@ def parse_enrolled(batch: list[events.CloudEvent]) -> list[events.TraineeEnrolle
     return out
 
 
-def on_withdrawn(session: Session, data: events.TraineeWithdrawn, _event: events.CloudEvent) -> None:
-    roster.withdraw(session, data)
+def on_withdrawn(ctx: HandlerContext, data: events.TraineeWithdrawn, _event: events.CloudEvent) -> None:
+    roster.withdraw(ctx.uow.repo, data)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from services.certification.domain.qualifications import Qualification, reimbursable_amount
 from services.certification.domain.window import WINDOW_MONTHS_AFTER_COMPLETION, ClaimWindow, window_failures
-from shared.problems import RuleFailure
+from shared.rules import RuleFailure
 
 CLAIM_DEADLINE_DAYS = 30
 MAX_REIMBURSED_ATTEMPTS = 3

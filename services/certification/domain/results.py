@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from services.certification.domain.qualifications import Qualification
-from shared.problems import RuleFailure
+from shared.rules import RuleFailure
 
 
 def result_failures(*, qualification: Qualification | None, code: str, obtained_on: date, today: date,

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from shared.problems import RuleFailure
+from shared.rules import RuleFailure
 
 WINDOW_MONTHS_AFTER_COMPLETION = 12
 STATUSES = ("enrolled", "completed", "not_completed", "withdrawn")

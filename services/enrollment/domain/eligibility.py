@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from shared.problems import RuleFailure
+from shared.rules import RuleFailure
 
 RESIDENCY_STATUSES = (
     "city_resident",

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from shared.problems import RuleFailure
+from shared.rules import RuleFailure
 
 SHORT_COURSE_MAX_HOURS = 350
 MAX_READMISSIONS = 2

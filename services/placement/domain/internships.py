@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.placement.domain.calendar import add_months
-from shared.problems import RuleFailure
+from shared.rules import RuleFailure
 
 STATUSES = ("active", "completed", "converted", "cancelled")
 

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from shared.problems import RuleFailure
+from shared.rules import RuleFailure
 
 # The order is the stored code: never reorder, only append.
 CATEGORIES = ("employed", "self_employed", "further_education", "military_service", "not_seeking",

@@ -50,7 +50,8 @@ class Toy:
         self.parsed: list[int] = []        # sizes of parse_many calls
         self.fail_many = 0                 # apply_many raises this many times before working
 
-    def enroll_one(self, session, data, event) -> None:  # noqa: ANN001
+    def enroll_one(self, ctx, data, event) -> None:  # noqa: ANN001
+        session = ctx.uow.repo
         if data.name == "bad":
             raise PermanentEventError("a name no retry can fix")
         tid = str(data.trainee_id)
@@ -60,19 +61,20 @@ class Toy:
             session.execute(update(state).where(state.c.trainee_id == tid).values(status=f"enrolled:{data.name}"))
         session.execute(insert(log).values(trainee_id=tid, what=f"enrolled:{data.name}"))
 
-    def enroll_many(self, session, items) -> None:  # noqa: ANN001
+    def enroll_many(self, ctx, items) -> None:  # noqa: ANN001
         self.calls.append([event.id for _data, event in items])
         if self.fail_many:
             self.fail_many -= 1
             raise RuntimeError("the database went away for a moment")
         for data, event in items:
-            self.enroll_one(session, data, event)
+            self.enroll_one(ctx, data, event)
 
     def parse_many(self, batch):  # noqa: ANN001, ANN201
         self.parsed.append(len(batch))
         return [events.TraineeEnrolled.model_validate(e.data) for e in batch]
 
-    def withdraw(self, session, data, event) -> None:  # noqa: ANN001
+    def withdraw(self, ctx, data, event) -> None:  # noqa: ANN001
+        session = ctx.uow.repo
         tid = str(data.trainee_id)
         if session.execute(select(state.c.status).where(state.c.trainee_id == tid)).first() is None:
             raise PermanentEventError("not enrolled")

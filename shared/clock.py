@@ -1,0 +1,25 @@
+"""One clock for the platform: 'now' and 'today' in the centre's timezone.
+
+Every rule that says "today" (a claim's deadline, a follow-up's due date, a session that has not
+started yet) is to read it from the ``Clock`` it is given (``app.state.clock`` for the API,
+``HandlerContext.clock`` for event handlers), not from ``date.today()`` or a process-wide ``TZ``.
+Stored timestamps stay in UTC (``shared.db.utcnow``). The services' use cases still read the
+system clock and move over with their unit-of-work refactor.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+
+class Clock:
+    def __init__(self, zone: str = "Asia/Seoul") -> None:
+        self.zone = ZoneInfo(zone)
+
+    def now(self) -> datetime:
+        """The current instant, aware, in the centre's zone."""
+        return datetime.now(self.zone)
+
+    def today(self) -> date:
+        """The centre's calendar date now."""
+        return self.now().date()
