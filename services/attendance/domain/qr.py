@@ -21,7 +21,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from shared.problems import RuleFailure
+from shared.rules import RuleFailure
 
 DIGITS = 8
 CODE = re.compile(rf"^\d{{{DIGITS}}}$")
