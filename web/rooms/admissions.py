@@ -287,7 +287,7 @@ async def selection_result(request: Request, cohort_id: str, api: ApiDep) -> Res
     above = [a for a in apps if a["above_capacity"] and a["status"] in ("selected", "accepted")]
     waitlist = sorted((a for a in apps if a["status"] == "waitlisted"), key=lambda a: a["waitlist_position"] or 0)
     # The seats the quota reserved that priority applicants took (a priority applicant beyond the quota got in on
-    # score; the API tags every selected priority applicant "selection.priority-quota", so count from the stats).
+    # score, and its reason says so; the stats count every priority applicant selected).
     quota_used = min(stats["priority_selected"], stats["priority_quota"])
     return render(request, "admissions/selection.html",
                   {"cohort": c, "stats": stats, "seats": seats, "above": above, "waitlist": waitlist,

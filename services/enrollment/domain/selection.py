@@ -25,7 +25,8 @@ class Candidate:
 class SelectionResult:
     quota: int
     selected: list[uuid.UUID] = field(default_factory=list)
-    priority_selected: list[uuid.UUID] = field(default_factory=list)
+    priority_selected: list[uuid.UUID] = field(default_factory=list)  # every priority applicant selected
+    under_quota: list[uuid.UUID] = field(default_factory=list)  # those of them who took a seat of the quota
     above_capacity: list[uuid.UUID] = field(default_factory=list)
     waitlist: list[uuid.UUID] = field(default_factory=list)
 
@@ -52,6 +53,7 @@ def select(candidates: list[Candidate], capacity: int, quota_percent: int = 30) 
     chosen = taken_ids | merit_ids
     result.selected = [c.application_id for c in ranked if c.application_id in chosen]
     result.priority_selected = [c.application_id for c in ranked if c.application_id in chosen and c.priority]
+    result.under_quota = [c.application_id for c in quota_taken]
     result.waitlist = [c.application_id for c in rest[open_seats:]]
     return result
 

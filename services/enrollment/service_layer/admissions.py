@@ -230,7 +230,7 @@ def run_selection(session: Session, *, principal: Principal, settings: Settings,
     result = selection.select(candidates, cohort.capacity, settings.priority_quota_percent)
     now = utcnow()
     decisions: list[tuple[uuid.UUID, str, int | None, list[RuleFailure]]] = []
-    priority = set(result.priority_selected)
+    priority = set(result.under_quota)  # a priority applicant beyond the quota got in on score, and says so
     for app_id in result.selected:
         why = [RuleFailure("selection.priority-quota", "selected under the priority quota")] if app_id in priority \
             else [RuleFailure("selection.score", "selected by score")]

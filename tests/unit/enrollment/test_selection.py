@@ -52,6 +52,8 @@ def test_priority_applicants_may_win_more_than_the_quota_on_score():
     general = [cand(50, 10 + i) for i in range(6)]
     result = select(prio + general, capacity=10)
     assert len(result.priority_selected) == 6
+    # only the quota's three (the best) took quota seats; the other three won theirs on score
+    assert result.under_quota == [c.application_id for c in prio[:3]]
 
 
 def test_ties_are_broken_by_application_time():
