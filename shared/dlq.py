@@ -11,6 +11,7 @@ command is run again.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from kafka import KafkaConsumer, TopicPartition
 from shared.events import dlq_for, retry_for
 from shared.kafka import ResilientProducer, make_producer
 
+READ_TIMEOUT_S = 60.0  # how long a listing or replay may take to read the DLQ to its end
 MAX_ATTEMPTS = 3  # a letter dead-lettered this many times is not replayed unless the operator asks for more
 
 
@@ -60,10 +62,15 @@ def _records(consumer: KafkaConsumer, topic: str, *, from_committed: bool) -> It
         if from_committed and consumer.committed(tp) is None:
             consumer.seek_to_beginning(tp)
     remaining = {tp for tp in partitions if consumer.position(tp) < ends[tp]}
+    # An empty poll is no proof that the topic was read to its end (a slow broker or a busy machine
+    # answers late): read on until every partition reached the end offset taken at the start, and say
+    # so when that does not happen in time rather than return part of the letters as if they were all.
+    deadline = time.monotonic() + READ_TIMEOUT_S
     while remaining:
-        batch = consumer.poll(timeout_ms=2000)
-        if not batch:
-            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{topic}: partitions {sorted(tp.partition for tp in remaining)} not read to "
+                               f"their end within {READ_TIMEOUT_S:.0f} s")
+        batch = consumer.poll(timeout_ms=1000)
         for tp, records in batch.items():
             for r in records:
                 if r.offset >= ends[tp]:
