@@ -1,4 +1,16 @@
-"""The unit of work: one transaction, the service's repository, and the events it claims.
+"""The unit of work: one transaction, the service's repository, the events it emits and the ones it claims.
+
+A use case called over HTTP opens it and commits (the view only passes it on; ``UnitOfWorkDep``)::
+
+    def submit(uow: UnitOfWork[Repository], clock: Clock, ...) -> ClaimOut:
+        with uow:
+            if (stored := uow.replay(idem, ClaimOut)):   # an idempotency key used before: its first answer
+                return stored
+            ...                                          # load through uow.repo, ask the domain, save
+            uow.emit(events.CLAIM_SUBMITTED, data)       # the outbox row, in this same transaction
+            uow.remember(idem, out)                      # the answer a retry with the same key gets
+            uow.commit()
+            return out
 
 The consumer opens one per batch of records (or per record when a batch is replayed one by one)::
 
@@ -8,22 +20,29 @@ The consumer opens one per batch of records (or per record when a batch is repla
         uow.commit()                   # the handlers' rows, their outbox events and the claims commit together
 
 Handlers never commit. Leaving the block without ``commit()`` rolls everything back. A service's
-``ServiceSpec.repository`` is built on each unit of work's session.
+``ServiceSpec.repository`` is built on each unit of work's session. Nothing but a unit of work commits.
+Use-case tests pass ``tests.fakes.FakeUnitOfWork`` with an in-memory repository instead.
 """
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Depends, Request
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session
 
+from shared import outbox
+from shared.clock import Clock
 from shared.db import Database, insert_for, utcnow
-from shared.events import CloudEvent
+from shared.events import CloudEvent, EventData
+from shared.idempotency import Idempotency
 from shared.tables import processed_event
 
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 
 
 class UnitOfWork(abc.ABC, Generic[R]):
@@ -44,6 +63,24 @@ class UnitOfWork(abc.ABC, Generic[R]):
     @abc.abstractmethod
     def claim(self, events: list[CloudEvent]) -> set[str]:
         """Record the events' ids as processed in this transaction; the ids not processed before."""
+
+    @abc.abstractmethod
+    def emit(self, event_type: str, data: EventData | dict[str, Any]) -> str:
+        """Put an event in this transaction's outbox; returns its id. It is sent only if the work commits."""
+
+    def emit_many(self, items: Iterable[tuple[str, EventData | dict[str, Any]]]) -> None:
+        """Put many events in the outbox, in order."""
+        for event_type, data in items:
+            self.emit(event_type, data)
+
+    @abc.abstractmethod
+    def replay(self, idem: Idempotency | None, model: type[M]) -> M | None:
+        """Claim the idempotency key in this transaction: ``None`` on its first use (do the work), else the
+        answer stored by the first use. A 422 problem if the key came with another body, 409 if in flight."""
+
+    @abc.abstractmethod
+    def remember(self, idem: Idempotency | None, response: BaseModel, status_code: int = 200) -> None:
+        """Store the answer for the key claimed by ``replay``, in this transaction (no key: nothing)."""
 
 
 # On PostgreSQL a batch's ids go as one array parameter: one statement, compiled and prepared once, whatever
@@ -78,6 +115,8 @@ class SqlUnitOfWork(UnitOfWork[R]):
         self.session: Session | None = None
 
     def __enter__(self) -> SqlUnitOfWork[R]:
+        if self.session is not None:
+            raise RuntimeError("the unit of work is already open: a use case opens it once")
         self.session = self.db.new_session()
         self.repo = self._repository(self.session)
         return self
@@ -101,3 +140,34 @@ class SqlUnitOfWork(UnitOfWork[R]):
 
     def claim(self, events: list[CloudEvent]) -> set[str]:
         return claim_events(self._open(), events)
+
+    def emit(self, event_type: str, data: EventData | dict[str, Any]) -> str:
+        return outbox.emit(self._open(), event_type, data)
+
+    def emit_many(self, items: Iterable[tuple[str, EventData | dict[str, Any]]]) -> None:
+        outbox.emit_many(self._open(), items)
+
+    def emit_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Rows made beforehand by ``shared.outbox.outbox_rows`` (e.g. on another thread), in order."""
+        outbox.emit_rows(self._open(), rows)
+
+    def replay(self, idem: Idempotency | None, model: type[M]) -> M | None:
+        return idem.replay(self._open(), model) if idem else None
+
+    def remember(self, idem: Idempotency | None, response: BaseModel, status_code: int = 200) -> None:
+        if idem:
+            idem.save(self._open(), response, status_code)
+
+
+# -- for the HTTP entrypoints ---------------------------------------------------------------------
+async def get_unit_of_work(request: Request) -> UnitOfWork[Any]:
+    """A new, unopened unit of work for the request's use case (which opens, commits and closes it)."""
+    return request.app.state.unit_of_work()  # type: ignore[no-any-return]
+
+
+async def get_clock(request: Request) -> Clock:
+    return request.app.state.clock  # type: ignore[no-any-return]
+
+
+UnitOfWorkDep = Annotated[UnitOfWork[Any], Depends(get_unit_of_work)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
