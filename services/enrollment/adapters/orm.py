@@ -7,6 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field
 
+from services.enrollment.domain.eligibility import DEFAULT_MIN_AGE
+from services.enrollment.domain.policy import DEFAULT_COMPLETION_THRESHOLD
 from shared.db import service_base, utcnow
 
 Base = service_base()
@@ -25,9 +27,9 @@ class Programme(Base, table=True):
     campus: str = Field(foreign_key="campus.code", index=True, max_length=40)
     track: str = Field(max_length=60)
     total_hours: int
-    completion_threshold: float = 0.8
+    completion_threshold: float = DEFAULT_COMPLETION_THRESHOLD
     qualification_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    min_age: int = 15
+    min_age: int = DEFAULT_MIN_AGE
     max_age: int | None = None
     allowed_residency: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     career_break_women_only: bool = False

@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+PRIORITY_QUOTA_PERCENT = 30
+
+
+@dataclass(frozen=True)
+class SelectionPolicy:
+    priority_quota_percent: int = PRIORITY_QUOTA_PERCENT  # share of the seats, rounded up
+
+
 @dataclass(frozen=True)
 class Candidate:
     application_id: uuid.UUID
@@ -31,7 +39,7 @@ class SelectionResult:
     waitlist: list[uuid.UUID] = field(default_factory=list)
 
 
-def priority_quota(capacity: int, quota_percent: int = 30) -> int:
+def priority_quota(capacity: int, quota_percent: int = PRIORITY_QUOTA_PERCENT) -> int:
     """Seats reserved for priority applicants: ``quota_percent`` of capacity, rounded up (exact integers)."""
     return -(-capacity * quota_percent // 100)
 
@@ -40,7 +48,8 @@ def rank_key(c: Candidate) -> tuple[float, datetime, str]:
     return (-c.score, c.applied_at, str(c.application_id))
 
 
-def select(candidates: list[Candidate], capacity: int, quota_percent: int = 30) -> SelectionResult:
+def select(candidates: list[Candidate], capacity: int,
+           quota_percent: int = PRIORITY_QUOTA_PERCENT) -> SelectionResult:
     result = SelectionResult(quota=priority_quota(capacity, quota_percent))
     result.above_capacity = [c.application_id for c in sorted((c for c in candidates if c.above_capacity), key=rank_key)]
     ranked = sorted((c for c in candidates if not c.above_capacity), key=rank_key)

@@ -1,0 +1,19 @@
+"""Enrollment's policy figures, in one object: the re-admission limit and the priority quota.
+
+The defaults are the domain's (``history``, ``selection``); ``Settings`` takes its defaults from them and
+``service_layer/policy.py`` builds this object from the settings, in one place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.enrollment.domain.history import ReadmissionPolicy
+from services.enrollment.domain.selection import SelectionPolicy
+
+DEFAULT_COMPLETION_THRESHOLD = 0.8  # a programme's share of its hours to attend, unless it says otherwise
+
+
+@dataclass(frozen=True)
+class AdmissionsPolicy:
+    readmission: ReadmissionPolicy = field(default_factory=ReadmissionPolicy)
+    selection: SelectionPolicy = field(default_factory=SelectionPolicy)
