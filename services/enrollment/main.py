@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.enrollment.adapters.orm import Base
+from services.enrollment.adapters.repository import EnrollmentRepository
 from services.enrollment.entrypoints.events import HANDLERS
 from services.enrollment.entrypoints.http import router
 from services.enrollment.settings import Settings
@@ -17,6 +18,7 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     routers=[router],
     handlers=HANDLERS,
+    repository=EnrollmentRepository,
     openapi_tags=[
         {"name": "programmes", "description": "Campuses and programmes"},
         {"name": "cohorts", "description": "Cohorts, their sessions and statistics"},

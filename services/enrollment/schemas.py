@@ -9,13 +9,15 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from shared.inputs import Day, Flag, InputModel, PastDay, WallClock
 
-from services.enrollment.domain.eligibility import PRIORITY_CATEGORIES, RESIDENCY_STATUSES
+from services.enrollment.domain.eligibility import DEFAULT_MIN_AGE, PRIORITY_CATEGORIES, RESIDENCY_STATUSES
+from services.enrollment.domain.policy import DEFAULT_COMPLETION_THRESHOLD
 
 Track = Literal["mid_career_special", "company_partnered", "specialist_technical", "national_qualification",
                 "ai_hightech", "work_experience_bridge", "career_break_women", "other"]
 Residency = Literal[RESIDENCY_STATUSES]  # type: ignore[valid-type]
 Priority = Literal[PRIORITY_CATEGORIES]  # type: ignore[valid-type]
 Gender = Literal["female", "male", "other"]
+BIRTH_DATE_RULE = "birth_date must be a past date after 1900"
 Code = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
@@ -45,9 +47,9 @@ class ProgrammeIn(InputModel):
     campus: str = Code
     track: Track
     total_hours: int = Field(ge=1, le=5000)
-    completion_threshold: float = Field(0.8, ge=0.5, le=1.0)
+    completion_threshold: float = Field(DEFAULT_COMPLETION_THRESHOLD, ge=0.5, le=1.0)
     qualification_codes: list[str] = Field(default_factory=list, max_length=20)
-    min_age: int = Field(15, ge=0, le=100)
+    min_age: int = Field(DEFAULT_MIN_AGE, ge=0, le=100)
     max_age: int | None = Field(None, ge=0, le=120)
     allowed_residency: list[Residency] | None = Field(
         None, description="default: city resident, foreign permanent resident, marriage immigrant or their child")
@@ -182,8 +184,9 @@ class ApplicantIn(InputModel):
 
     @model_validator(mode="after")
     def _birth(self) -> "ApplicantIn":
-        if self.birth_date >= date.today() or self.birth_date.year < 1900:
-            raise ValueError("birth_date must be a past date after 1900")
+        # Not today nor later: the use case checks it against the centre's clock (``applicants.born_before``).
+        if self.birth_date.year < 1900:
+            raise ValueError(BIRTH_DATE_RULE)
         return self
 
 

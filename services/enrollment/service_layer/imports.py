@@ -10,16 +10,19 @@ from __future__ import annotations
 import uuid
 
 from pydantic import ValidationError
-from sqlmodel import Session
 
+from services.enrollment.adapters.repository import EnrollmentRepository
+from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.schemas import ApplicantIn, ApplicationIn, ImportReport, ImportRow, Reason
-from services.enrollment.service_layer.admissions import submit_application
-from services.enrollment.service_layer.catalogue import load_cohort, require_campus
-from services.enrollment.adapters.orm import Applicant
-from services.enrollment.settings import Settings
+from services.enrollment.service_layer.applicants import born_before, new_applicant
+from services.enrollment.service_layer.applications import apply
 from shared.auth import Principal
+from shared.clock import Clock
 from shared.problems import Problem
 from shared.spreadsheets import read_rows
+from shared.unit_of_work import UnitOfWork
+
+Uow = UnitOfWork[EnrollmentRepository]
 
 TRUE = {"1", "true", "yes", "y", "o", "예"}
 
@@ -42,47 +45,49 @@ def _errors(exc: ValidationError) -> list[Reason]:
             for e in exc.errors()]
 
 
-def import_applications(session: Session, *, principal: Principal, settings: Settings, cohort_id: uuid.UUID,
-                        content: bytes, filename: str) -> ImportReport:
-    cohort = load_cohort(session, principal=principal, cohort_id=cohort_id)
-    rows = read_rows(content, filename)
-    report: list[ImportRow] = []
-    for number, row in enumerate(rows, start=2):  # row 1 is the header
-        try:
-            with session.begin_nested():
-                if row.get("applicant_id"):
-                    applicant = session.get(Applicant, uuid.UUID(row["applicant_id"]))
-                    if applicant is None:
-                        raise Problem(422, "reference.applicant", "Unknown applicant", "no such applicant")
-                else:
-                    person = ApplicantIn(
-                        campus=row.get("campus") or cohort.campus, name=row.get("name", ""),
-                        birth_date=row.get("birth_date", ""), gender=row.get("gender") or None,
-                        residency_status=row.get("residency_status", ""), career_break=_flag(row.get("career_break")),
-                        priority_categories=[p.strip() for p in (row.get("priority_categories") or "").split(";")
-                                             if p.strip()],
-                        leaving_care=_flag(row.get("leaving_care")), email=row.get("email") or None,
-                        phone=row.get("phone") or None)
-                    principal.check_campus(person.campus, "campus", person.campus)
-                    require_campus(session, principal, person.campus)
-                    applicant = Applicant(**person.model_dump())
-                    session.add(applicant)
-                    session.flush()
-                body = ApplicationIn(applicant_id=applicant.id, cohort_id=cohort.id, score=_number(row.get("score")))
-                app = submit_application(session, principal=principal, settings=settings, body=body)
-            report.append(ImportRow(row=number, status="imported", application_id=app.id, applicant_id=applicant.id,
-                                    application_status=app.status,
-                                    errors=[Reason(**r) for r in app.reasons]))
-        except ValidationError as exc:
-            report.append(ImportRow(row=number, status="refused", errors=_errors(exc)))
-        except ValueError as exc:
-            report.append(ImportRow(row=number, status="refused",
-                                    errors=[Reason(rule="invalid", message=str(exc), field="applicant_id")]))
-        except Problem as exc:
-            errors = [Reason(rule=e.rule, message=e.message, field=e.field) for e in exc.errors] or \
-                [Reason(rule=exc.code, message=exc.detail)]
-            report.append(ImportRow(row=number, status="refused", errors=errors))
-    session.commit()
-    imported = sum(1 for r in report if r.status == "imported")
-    return ImportReport(cohort_id=cohort.id, rows=len(report), imported=imported, refused=len(report) - imported,
-                        report=report)
+def import_applications(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, clock: Clock,
+                        cohort_id: uuid.UUID, content: bytes, filename: str) -> ImportReport:
+    today = clock.today()
+    with uow:
+        repo = uow.repo
+        cohort = repo.visible_cohort(principal, cohort_id)
+        rows = read_rows(content, filename)
+        report: list[ImportRow] = []
+        for number, row in enumerate(rows, start=2):  # row 1 is the header
+            try:
+                with repo.attempt():
+                    if row.get("applicant_id"):
+                        applicant = repo.applicant(uuid.UUID(row["applicant_id"]))
+                        if applicant is None:
+                            raise Problem(422, "reference.applicant", "Unknown applicant", "no such applicant")
+                    else:
+                        person = ApplicantIn(
+                            campus=row.get("campus") or cohort.campus, name=row.get("name", ""),
+                            birth_date=row.get("birth_date", ""), gender=row.get("gender") or None,
+                            residency_status=row.get("residency_status", ""),
+                            career_break=_flag(row.get("career_break")),
+                            priority_categories=[p.strip() for p in (row.get("priority_categories") or "").split(";")
+                                                 if p.strip()],
+                            leaving_care=_flag(row.get("leaving_care")), email=row.get("email") or None,
+                            phone=row.get("phone") or None)
+                        born_before(person, today, field=None)
+                        applicant = new_applicant(repo, principal, person)
+                    body = ApplicationIn(applicant_id=applicant.id, cohort_id=cohort.id,
+                                         score=_number(row.get("score")))
+                    app = apply(uow, principal=principal, policy=policy, body=body, today=today)
+                report.append(ImportRow(row=number, status="imported", application_id=app.id,
+                                        applicant_id=applicant.id, application_status=app.status,
+                                        errors=[Reason(**r) for r in app.reasons]))
+            except ValidationError as exc:
+                report.append(ImportRow(row=number, status="refused", errors=_errors(exc)))
+            except ValueError as exc:
+                report.append(ImportRow(row=number, status="refused",
+                                        errors=[Reason(rule="invalid", message=str(exc), field="applicant_id")]))
+            except Problem as exc:
+                errors = [Reason(rule=e.rule, message=e.message, field=e.field) for e in exc.errors] or \
+                    [Reason(rule=exc.code, message=exc.detail)]
+                report.append(ImportRow(row=number, status="refused", errors=errors))
+        uow.commit()
+        imported = sum(1 for r in report if r.status == "imported")
+        return ImportReport(cohort_id=cohort.id, rows=len(report), imported=imported,
+                            refused=len(report) - imported, report=report)

@@ -1,0 +1,69 @@
+"""Applicants: the people who apply, and who sees them."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from services.enrollment.adapters.orm import Applicant
+from services.enrollment.adapters.repository import EnrollmentRepository
+from services.enrollment.schemas import BIRTH_DATE_RULE, ApplicantIn, ApplicantOut
+from services.enrollment.service_layer.catalogue import require_campus
+from shared.auth import Principal
+from shared.clock import Clock
+from shared.pagination import Page, PageParams
+from shared.problems import Problem, RuleFailure, not_found
+from shared.unit_of_work import UnitOfWork
+
+Uow = UnitOfWork[EnrollmentRepository]
+
+
+def applicant_out(a: Applicant) -> ApplicantOut:
+    return ApplicantOut.model_validate(a, from_attributes=True)
+
+
+def born_before(body: ApplicantIn, today: date, *, field: str | None = "body") -> None:
+    """A birth date is in the past: the same refusal the request's validation gives (422, ``value_error``)."""
+    if body.birth_date >= today:
+        where = field or "body"
+        raise Problem(422, "validation-error", "The request is not valid", f"Invalid: {where}.",
+                      errors=[RuleFailure("value_error", f"Value error, {BIRTH_DATE_RULE}", field)])
+
+
+def new_applicant(repo: EnrollmentRepository, principal: Principal, body: ApplicantIn) -> Applicant:
+    """A new applicant in the open work (the caller commits)."""
+    principal.check_campus(body.campus, "campus", body.campus)
+    require_campus(repo, principal, body.campus)
+    applicant = Applicant(**body.model_dump())
+    repo.add(applicant)
+    return applicant
+
+
+def create_applicant(uow: Uow, *, principal: Principal, clock: Clock, body: ApplicantIn) -> ApplicantOut:
+    born_before(body, clock.today())
+    with uow:
+        applicant = new_applicant(uow.repo, principal, body)
+        uow.commit()
+        return applicant_out(applicant)
+
+
+def visible_applicant(repo: EnrollmentRepository, principal: Principal, applicant_id: uuid.UUID) -> Applicant:
+    """Staff see the applicants of their campuses and those who applied to one of their cohorts."""
+    applicant = repo.applicant(applicant_id)
+    if applicant is None:
+        raise not_found("applicant", applicant_id)
+    if principal.sees_campus(applicant.campus):
+        return applicant
+    if not repo.applied_in(applicant_id, principal.campus_filter() or frozenset()):
+        raise not_found("applicant", applicant_id)
+    return applicant
+
+
+def get_applicant(uow: Uow, *, principal: Principal, applicant_id: uuid.UUID) -> ApplicantOut:
+    with uow:
+        return applicant_out(visible_applicant(uow.repo, principal, applicant_id))
+
+
+def list_applicants(uow: Uow, *, principal: Principal, page: PageParams, campus: str | None) -> Page[ApplicantOut]:
+    with uow:
+        items, total = uow.repo.applicants(principal, page, campus=campus)
+        return Page(items=[applicant_out(a) for a in items], total=total, limit=page.limit, offset=page.offset)

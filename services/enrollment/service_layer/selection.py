@@ -1,0 +1,92 @@
+"""Selection and the waitlist: the priority quota first, then score; a freed seat goes to the next waiting.
+
+Every change of seat counts (selection, a decline, a withdrawal, a rejection) locks the
+cohort row first, so on PostgreSQL they run one at a time per cohort and capacity holds under any
+concurrency; SQLite serialises all writers anyway.
+"""
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context as context_copy
+
+from services.enrollment.adapters.orm import Application, Cohort
+from services.enrollment.adapters.repository import Decision, EnrollmentRepository
+from services.enrollment.domain.selection import select as select_for
+from services.enrollment.domain.policy import AdmissionsPolicy
+from services.enrollment.schemas import SelectionOut
+from services.enrollment.service_layer import outgoing
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.outbox import outbox_rows
+from shared.problems import RuleFailure, RuleViolation, not_found
+from shared.unit_of_work import UnitOfWork
+
+Uow = UnitOfWork[EnrollmentRepository]
+
+
+def run_selection(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, cohort_id: uuid.UUID) -> SelectionOut:
+    with uow:
+        cohort = uow.repo.visible_cohort(principal, cohort_id, lock=True)
+        if cohort.selection_done_at is not None:
+            raise RuleViolation([RuleFailure("selection.already-run", "selection has already run for this cohort")],
+                                status=409)
+        found = uow.repo.candidates(cohort.id)
+        result = select_for([c for c, _ in found], cohort.capacity, policy.selection.priority_quota_percent)
+        now = utcnow()
+        decisions: list[Decision] = []
+        priority = set(result.under_quota)  # a priority applicant beyond the quota got in on score, and says so
+        for app_id in result.selected:
+            why = [RuleFailure("selection.priority-quota", "selected under the priority quota")] \
+                if app_id in priority else [RuleFailure("selection.score", "selected by score")]
+            decisions.append((app_id, "selected", None, why))
+        for app_id in result.above_capacity:
+            decisions.append((app_id, "selected", None,
+                              [RuleFailure("selection.leaving-care", "admitted above capacity (leaving care, 15-34)")]))
+        for position, app_id in enumerate(result.waitlist, start=1):
+            decisions.append((app_id, "waitlisted", position,
+                              [RuleFailure("selection.waitlist", f"waitlist position {position}")]))
+        decided = outgoing.selection_decided(cohort, decisions, {c.application_id: a for c, a in found})
+        emit_rows = getattr(uow, "emit_rows", None)
+        if emit_rows is None:  # a unit of work without an outbox table (the use-case tests' fake)
+            uow.repo.record_decisions(decisions, now)
+            uow.emit_many(decided)
+        else:
+            # For a large cohort the events cost as much Python as PostgreSQL takes to write the decisions: they
+            # are built on a worker thread meanwhile (the driver lets go of the GIL while it waits for the server).
+            with ThreadPoolExecutor(1, thread_name_prefix="selection-events") as pool:
+                rows_made = pool.submit(context_copy().run, outbox_rows, decided)
+                uow.repo.record_decisions(decisions, now)
+                emit_rows(rows_made.result())
+        cohort.selection_done_at = now
+        uow.repo.save()
+        uow.commit()
+        return SelectionOut(cohort_id=cohort.id, capacity=cohort.capacity, priority_quota=result.quota,
+                            selected=len(result.selected), priority_selected=len(result.priority_selected),
+                            above_capacity=len(result.above_capacity), waitlisted=len(result.waitlist))
+
+
+def promote_next(uow: Uow, cohort: Cohort) -> Application | None:
+    """Offer a freed seat to the first on the waitlist, in the open work (the caller holds the cohort lock)."""
+    if uow.repo.seats_taken(cohort.id) >= cohort.capacity:
+        return None
+    nxt = uow.repo.first_waitlisted(cohort.id)
+    if nxt is None:
+        return None
+    why = RuleFailure("selection.promoted", f"promoted from waitlist position {nxt.waitlist_position}")
+    nxt.status, nxt.waitlist_position, nxt.reasons = "selected", None, [why.as_dict()]
+    nxt.decided_at = nxt.updated_at = utcnow()
+    uow.repo.save()
+    uow.emit(*outgoing.application_decided(nxt, "selected", [why]))
+    return nxt
+
+
+def seat_change(repo: EnrollmentRepository, principal: Principal,
+                application_id: uuid.UUID) -> tuple[Application, Cohort]:
+    """Lock the cohort (seat counts change), then the application, in that order everywhere."""
+    app = repo.visible_application(principal, application_id)
+    cohort = repo.visible_cohort(principal, app.cohort_id, lock=True)
+    locked = repo.lock_application(application_id)
+    if locked is None or not principal.sees_campus(locked.campus):
+        raise not_found("application", application_id)
+    return locked, cohort
