@@ -1,0 +1,127 @@
+"""An in-memory ``EnrollmentRepository`` for the use-case tests: the same methods, the same ORM objects, in dicts.
+
+Locks mean nothing here (one test, one thread); "visible" follows the principal's campuses as the real
+repository does (``shared.queries.get_visible``: a 404 either way).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from services.enrollment.adapters.orm import Applicant, Application, Campus, Cohort, Enrollment, Programme
+from services.enrollment.adapters.repository import SEAT_STATUSES, Decision
+from services.enrollment.domain import history, selection
+from shared.auth import Principal
+from shared.problems import not_found
+
+
+class FakeEnrollmentRepository:
+    def __init__(self) -> None:
+        self.campuses_: dict[str, Campus] = {}
+        self.programmes_: dict[uuid.UUID, Programme] = {}
+        self.cohorts_: dict[uuid.UUID, Cohort] = {}
+        self.applicants_: dict[uuid.UUID, Applicant] = {}
+        self.applications_: dict[uuid.UUID, Application] = {}
+        self.enrollments_: dict[uuid.UUID, Enrollment] = {}
+
+    def _table(self, row: Any) -> dict[Any, Any]:
+        return {Campus: self.campuses_, Programme: self.programmes_, Cohort: self.cohorts_,
+                Applicant: self.applicants_, Application: self.applications_,
+                Enrollment: self.enrollments_}[type(row)]
+
+    # -- any row --------------------------------------------------------------------------------------
+    def add(self, row: Any) -> None:
+        self._table(row)[row.code if isinstance(row, Campus) else row.id] = row
+
+    def save(self) -> None:
+        pass  # the objects are the stored ones
+
+    def reread(self, row: Any) -> None:
+        pass
+
+    # -- reads ----------------------------------------------------------------------------------------
+    @staticmethod
+    def _visible(row: Any, principal: Principal, what: str, ident: Any) -> Any:
+        if row is None or not principal.sees_campus(row.campus):
+            raise not_found(what, ident)
+        return row
+
+    def campus(self, code: str) -> Campus | None:
+        return self.campuses_.get(code)
+
+    def programme(self, programme_id: uuid.UUID) -> Programme | None:
+        return self.programmes_.get(programme_id)
+
+    def cohort(self, cohort_id: uuid.UUID) -> Cohort | None:
+        return self.cohorts_.get(cohort_id)
+
+    def visible_cohort(self, principal: Principal, cohort_id: uuid.UUID, *, lock: bool = False) -> Cohort:
+        return self._visible(self.cohorts_.get(cohort_id), principal, "cohort", cohort_id)
+
+    def applicant(self, applicant_id: uuid.UUID) -> Applicant | None:
+        return self.applicants_.get(applicant_id)
+
+    def application(self, application_id: uuid.UUID) -> Application | None:
+        return self.applications_.get(application_id)
+
+    def visible_application(self, principal: Principal, application_id: uuid.UUID) -> Application:
+        return self._visible(self.applications_.get(application_id), principal, "application", application_id)
+
+    def lock_application(self, application_id: uuid.UUID) -> Application | None:
+        return self.applications_.get(application_id)
+
+    def visible_enrollment(self, principal: Principal, enrollment_id: uuid.UUID) -> Enrollment:
+        return self._visible(self.enrollments_.get(enrollment_id), principal, "enrollment", enrollment_id)
+
+    def has_applied(self, applicant_id: uuid.UUID, cohort_id: uuid.UUID) -> bool:
+        return any(a.applicant_id == applicant_id and a.cohort_id == cohort_id for a in self.applications_.values())
+
+    def participations(self, applicant_id: uuid.UUID) -> list[history.Participation]:
+        out = []
+        for e in self.enrollments_.values():
+            if e.applicant_id == applicant_id:
+                cohort = self.cohorts_[e.cohort_id]
+                hours = self.programmes_[cohort.programme_id].total_hours
+                out.append(history.Participation(cohort.id, cohort.start_date, cohort.end_date, hours, e.status,
+                                                 e.withdrawn_before_start))
+        return out
+
+    def enrollment_id_of(self, application_id: uuid.UUID) -> uuid.UUID | None:
+        return next((e.id for e in self.enrollments_.values() if e.application_id == application_id), None)
+
+    def enrollment_of(self, trainee_id: uuid.UUID, cohort_id: uuid.UUID) -> Enrollment | None:
+        return next((e for e in self.enrollments_.values()
+                     if e.applicant_id == trainee_id and e.cohort_id == cohort_id), None)
+
+    # -- selection and seats --------------------------------------------------------------------------
+    def candidates(self, cohort_id: uuid.UUID) -> list[tuple[selection.Candidate, uuid.UUID]]:
+        return [(selection.Candidate(a.id, a.score, a.applied_at, a.priority, a.above_capacity), a.applicant_id)
+                for a in self.applications_.values() if a.cohort_id == cohort_id and a.status == "submitted"]
+
+    def record_decisions(self, decisions: list[Decision], now: datetime) -> None:
+        for app_id, status, position, why in decisions:
+            app = self.applications_[app_id]
+            app.status, app.waitlist_position, app.reasons = status, position, [w.as_dict() for w in why]
+            app.decided_at = app.updated_at = now
+
+    def seats_taken(self, cohort_id: uuid.UUID) -> int:
+        return sum(1 for a in self.applications_.values()
+                   if a.cohort_id == cohort_id and a.status in SEAT_STATUSES and not a.above_capacity)
+
+    def first_waitlisted(self, cohort_id: uuid.UUID) -> Application | None:
+        waiting = [a for a in self.applications_.values() if a.cohort_id == cohort_id and a.status == "waitlisted"]
+        return min(waiting, key=lambda a: a.waitlist_position or 0, default=None)
+
+    def seat_to_accept(self, application_id: uuid.UUID) -> tuple[Application, str, date, Cohort, Programme] | None:
+        app = self.applications_.get(application_id)
+        if app is None:
+            return None
+        applicant, cohort = self.applicants_[app.applicant_id], self.cohorts_[app.cohort_id]
+        return app, applicant.name, applicant.birth_date, cohort, self.programmes_[cohort.programme_id]
+
+    def enroll_accepted(self, app: Application, cohort: Cohort, *, enrollment_id: uuid.UUID, on: date,
+                        now: datetime) -> None:
+        self.add(Enrollment(id=enrollment_id, application_id=app.id, applicant_id=app.applicant_id,
+                            cohort_id=cohort.id, campus=cohort.campus, enrolled_on=on, updated_at=now))
+        app.status, app.updated_at = "accepted", now
