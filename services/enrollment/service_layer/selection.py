@@ -13,6 +13,7 @@ from contextvars import copy_context as context_copy
 from services.enrollment.adapters.orm import Application, Cohort
 from services.enrollment.adapters.repository import Decision, EnrollmentRepository
 from services.enrollment.domain.selection import select as select_for
+from services.enrollment.domain.eligibility import LEAVING_CARE_AGES
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.schemas import SelectionOut
 from services.enrollment.service_layer import outgoing
@@ -40,9 +41,11 @@ def run_selection(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, c
             why = [RuleFailure("selection.priority-quota", "selected under the priority quota")] \
                 if app_id in priority else [RuleFailure("selection.score", "selected by score")]
             decisions.append((app_id, "selected", None, why))
+        low, high = LEAVING_CARE_AGES
         for app_id in result.above_capacity:
             decisions.append((app_id, "selected", None,
-                              [RuleFailure("selection.leaving-care", "admitted above capacity (leaving care, 15-34)")]))
+                              [RuleFailure("selection.leaving-care",
+                                           f"admitted above capacity (leaving care, {low}-{high})")]))
         for position, app_id in enumerate(result.waitlist, start=1):
             decisions.append((app_id, "waitlisted", position,
                               [RuleFailure("selection.waitlist", f"waitlist position {position}")]))
