@@ -5,7 +5,10 @@ repository does (``shared.queries.get_visible``: a 404 either way).
 """
 from __future__ import annotations
 
+import copy
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +42,18 @@ class FakeEnrollmentRepository:
 
     def reread(self, row: Any) -> None:
         pass
+
+    @contextmanager
+    def attempt(self) -> Iterator[None]:
+        """A savepoint: the tables as they were come back if the block raises."""
+        tables = ("campuses_", "programmes_", "cohorts_", "applicants_", "applications_", "enrollments_")
+        saved = {name: copy.copy(getattr(self, name)) for name in tables}
+        try:
+            yield
+        except BaseException:
+            for name, table in saved.items():
+                setattr(self, name, table)
+            raise
 
     # -- reads ----------------------------------------------------------------------------------------
     @staticmethod

@@ -11,7 +11,8 @@ from services.enrollment.domain.history import ReadmissionPolicy
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.entrypoints.events import on_completed
 from services.enrollment.schemas import ApplicantIn, ApplicationIn, ApplicationOut, WithdrawIn
-from services.enrollment.service_layer import applicants, applications, enrollments, history, seats, selection
+from services.enrollment.service_layer import (applicants, applications, enrollments, history, imports, seats,
+                                               selection)
 from services.enrollment.settings import Settings
 from services.enrollment.service_layer.policy import admissions_policy
 from shared import events
@@ -160,6 +161,28 @@ def test_a_birth_date_of_today_is_refused_against_the_clock() -> None:
     w.clock.set(TODAY)
     out = applicants.create_applicant(w.uow, principal=STAFF, clock=w.clock, body=body)
     assert w.repo.applicants_[out.id].name == "Lee"
+
+
+def test_an_import_takes_each_row_on_its_own_and_reports_every_one() -> None:
+    w = World()
+    known = w.person()
+    rows = ["name,birth_date,residency_status,score,applicant_id",
+            "Lee Ok,1996-02-03,city_resident,70,",
+            f"Han Bit,{TODAY},city_resident,70,",         # refused: born today by the centre's clock
+            f",,,,{uuid.uuid4()}",                        # refused: no such applicant
+            f",,,55,{known.id}",
+            "Young,2015-01-01,city_resident,10,"]         # imported, ineligible
+    report = imports.import_applications(w.uow, principal=STAFF, policy=POLICY, clock=w.clock,
+                                         cohort_id=w.cohort.id, content="\n".join(rows).encode(), filename="a.csv")
+    assert [(r.row, r.status, r.application_status) for r in report.report] == [
+        (2, "imported", "submitted"), (3, "refused", None), (4, "refused", None), (5, "imported", "submitted"),
+        (6, "imported", "ineligible")]
+    assert [(e.rule, e.field) for e in report.report[1].errors] == [("value_error", None)]
+    assert report.report[2].errors[0].rule == "reference.applicant"
+    assert (report.rows, report.imported, report.refused) == (5, 3, 2)
+    assert sorted(a.name for a in w.repo.applicants_.values()) == ["Kim", "Lee Ok", "Young"]  # Han Bit undone
+    assert len(w.repo.applications_) == 3 and w.uow.committed == 1
+    assert [d["decision"] for d in w.uow.emitted(events.APPLICATION_DECIDED)] == ["ineligible"]
 
 
 # -- select -------------------------------------------------------------------------------------------
