@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.certification.domain.qualifications import GRADES, STAGES
-from shared.inputs import Day, InputModel, PastDay
+from shared.inputs import Day, InputModel
 
 Grade = Literal[GRADES]  # type: ignore[valid-type]
 Stage = Literal[STAGES]  # type: ignore[valid-type]
