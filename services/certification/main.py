@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.certification.adapters.orm import Base
+from services.certification.adapters.repository import CertificationRepository
 from services.certification.entrypoints.events import HANDLERS
 from services.certification.entrypoints.http import router
 from services.certification.settings import Settings
@@ -17,6 +18,7 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     routers=[router],
     handlers=HANDLERS,
+    repository=CertificationRepository,
     openapi_tags=[
         {"name": "qualifications", "description": "The catalogue: grades, standard fees per stage, programmes"},
         {"name": "claims", "description": "Exam-fee claims and the trainees' claim windows"},

@@ -8,13 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.certification.domain.qualifications import GRADES, STAGES
-from shared.inputs import Day, InputModel, PastDay
+from shared.inputs import Day, InputModel
 
 Grade = Literal[GRADES]  # type: ignore[valid-type]
 Stage = Literal[STAGES]  # type: ignore[valid-type]
 QualCode = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_\-]+$")
 # Whole KRW. The largest fee DOMAIN.md knows is 166,700 KRW; 10,000,000 is far beyond any exam fee.
-Krw = Field(ge=0, le=10_000_000, description="whole KRW")
+MAX_KRW = 10_000_000
+Krw = Field(ge=0, le=MAX_KRW, description="whole KRW")
 EvidenceNumber = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9\- /]+$")
 
 
@@ -34,8 +35,8 @@ class QualificationIn(InputModel):
     code: str = QualCode
     name: str = Field(min_length=1, max_length=200)
     grade: Grade
-    written_fee: int | None = Field(None, ge=0, le=10_000_000, description="None: not yet set by the centre")
-    practical_fee: int | None = Field(None, ge=0, le=10_000_000, description="None: not yet set by the centre")
+    written_fee: int | None = Field(None, ge=0, le=MAX_KRW, description="None: not yet set by the centre")
+    practical_fee: int | None = Field(None, ge=0, le=MAX_KRW, description="None: not yet set by the centre")
     programme_codes: list[str] = Field(default_factory=list, max_length=200)
 
 
@@ -84,7 +85,7 @@ class ClaimIn(InputModel):
     qualification_code: str = QualCode
     stage: Stage
     exam_date: Day
-    amount_paid: int = Field(gt=0, le=10_000_000, description="what the trainee paid, whole KRW")
+    amount_paid: int = Field(gt=0, le=MAX_KRW, description="what the trainee paid, whole KRW")
     receipt_number: str = EvidenceNumber
     admission_slip_number: str = EvidenceNumber
 

@@ -24,6 +24,8 @@ CLAIM_DEADLINE_DAYS = 30
 MAX_REIMBURSED_ATTEMPTS = 3
 # Claims that hold a reimbursement, an attempt and a receipt; a rejected claim releases them.
 LIVE_STATUSES = frozenset({"submitted", "approved", "paid"})
+# Claims that count as a reimbursed attempt when another claim of the same qualification and stage is approved.
+REIMBURSED_STATUSES = frozenset({"approved", "paid"})
 
 
 @dataclass(frozen=True)

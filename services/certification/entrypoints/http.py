@@ -1,4 +1,5 @@
-"""Certification's HTTP API: thin views over the service layer."""
+"""Certification's HTTP API: each view passes its unit of work (and clock, policy) to one use case and returns
+its answer; the use case opens, commits and closes the work."""
 from __future__ import annotations
 
 import uuid
@@ -8,18 +9,21 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
+from services.certification.adapters.repository import CertificationRepository
+from services.certification.domain.claims import ClaimPolicy
 from services.certification.schemas import (BatchPayIn, ClaimIn, ClaimOut, ImportReport, PayoutBatchOut, PayoutOut,
                                             QualificationIn, QualificationOut, RejectIn, ResultIn, ResultOut,
                                             WindowOut)
 from services.certification.service_layer import catalogue, claims, results, windows
-from services.certification.settings import Settings
+from services.certification.service_layer.policy import claim_policy
 from shared.auth import Principal, PrincipalDep, require_roles
-from shared.db import ReleasingRoute, SessionDep
+from shared.db import ReleasingRoute
 from shared.idempotency import IdempotencyDep
 from shared.inputs import clean_parameters
 from shared.pagination import Page, PageDep
 from shared.problems import Problem
 from shared.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
+from shared.unit_of_work import ClockDep, UnitOfWork, get_unit_of_work
 
 Reader = Annotated[Principal, Depends(require_roles("finance", "auditor", "admissions", "instructor", "placement"))]
 Finance = Annotated[Principal, Depends(require_roles("finance"))]
@@ -28,11 +32,13 @@ Claimant = Annotated[Principal, Depends(require_roles("finance", "trainee"))]
 ClaimStatus = Literal["submitted", "approved", "rejected", "paid"]
 
 
-async def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+async def _policy(request: Request) -> ClaimPolicy:
+    return claim_policy(request.app.state.settings)
 
 
-SettingsDep = Annotated[Settings, Depends(_settings)]
+PolicyDep = Annotated[ClaimPolicy, Depends(_policy)]
+# The unit of work of the request's use case, whose repository is certification's (``UnitOfWorkDep``, typed).
+Uow = Annotated[UnitOfWork[CertificationRepository], Depends(get_unit_of_work)]
 
 
 class _QualificationCode(Convertor[str]):
@@ -55,108 +61,103 @@ router = APIRouter(route_class=ReleasingRoute, dependencies=[Depends(clean_param
 # -- qualifications -----------------------------------------------------------------
 @router.put("/qualifications/{code:qualification_code}", response_model=QualificationOut, tags=["qualifications"],
             summary="Create or replace a qualification (grade, standard fee per stage, linked programmes)")
-def put_qualification(code: str, body: QualificationIn, session: SessionDep, principal: Finance) -> QualificationOut:
+def put_qualification(code: str, body: QualificationIn, uow: Uow, principal: Finance) -> QualificationOut:
     if code != body.code:
         raise Problem(422, "validation-error", "The request is not valid", "The path code and body code differ.")
-    return catalogue.qualification_out(catalogue.upsert_qualification(session, principal=principal, body=body)[0])
+    return catalogue.upsert_qualification(uow, principal=principal, body=body)
 
 
 @router.get("/qualifications", response_model=Page[QualificationOut], tags=["qualifications"])
-def list_qualifications(session: SessionDep, principal: PrincipalDep, page: PageDep,
+def list_qualifications(uow: Uow, principal: PrincipalDep, page: PageDep,
                         grade: str | None = None, programme_code: str | None = None) -> Page[QualificationOut]:
-    items, total = catalogue.list_qualifications(session, principal=principal, page=page, grade=grade,
-                                                 programme_code=programme_code)
-    return Page(items=[catalogue.qualification_out(q) for q in items], total=total, limit=page.limit,
-                offset=page.offset)
+    return catalogue.list_qualifications(uow, principal=principal, page=page, grade=grade,
+                                         programme_code=programme_code)
 
 
 @router.get("/qualifications/{code:qualification_code}", response_model=QualificationOut, tags=["qualifications"])
-def get_qualification(code: str, session: SessionDep, principal: PrincipalDep) -> QualificationOut:
-    return catalogue.qualification_out(catalogue.get_qualification(session, principal=principal, code=code))
+def get_qualification(code: str, uow: Uow, principal: PrincipalDep) -> QualificationOut:
+    return catalogue.get_qualification(uow, principal=principal, code=code)
 
 
 @router.post("/qualifications/import", response_model=ImportReport, tags=["qualifications"],
              summary="Import the catalogue from CSV or XLSX (blank fee = to be set by the centre)")
-def import_qualifications(session: SessionDep, principal: Finance,
+def import_qualifications(uow: Uow, principal: Finance,
                           file: Annotated[UploadFile, File(description=".csv or .xlsx")]) -> ImportReport:
-    return catalogue.import_qualifications(session, principal=principal, content=file.file.read(),
+    return catalogue.import_qualifications(uow, principal=principal, content=file.file.read(),
                                            filename=file.filename or "")
 
 
 # -- trainees' claim windows ------------------------------------------------------------
 @router.get("/trainees/{trainee_id}/windows", response_model=list[WindowOut], tags=["claims"],
             summary="The trainee's claim windows, from enrollment and completion events")
-def trainee_windows(trainee_id: uuid.UUID, session: SessionDep, principal: FinanceOrTrainee,
-                    settings: SettingsDep) -> list[WindowOut]:
-    return windows.windows_of(session, principal=principal, trainee_id=trainee_id,
-                              window_months=settings.window_months_after_completion)
+def trainee_windows(trainee_id: uuid.UUID, uow: Uow, principal: FinanceOrTrainee,
+                    policy: PolicyDep) -> list[WindowOut]:
+    return windows.windows_of(uow, principal=principal, trainee_id=trainee_id, policy=policy)
 
 
 # -- claims ---------------------------------------------------------------------------
 @router.post("/claims", response_model=ClaimOut, status_code=201, tags=["claims"],
              summary="Submit a claim; a refused claim is a 422 naming every failed rule")
-def submit_claim(body: ClaimIn, session: SessionDep, principal: Claimant, settings: SettingsDep) -> ClaimOut:
-    return claims.submit(session, principal=principal, settings=settings, body=body)
+def submit_claim(body: ClaimIn, uow: Uow, principal: Claimant, clock: ClockDep, policy: PolicyDep) -> ClaimOut:
+    return claims.submit(uow, principal=principal, clock=clock, policy=policy, body=body)
 
 
 @router.get("/claims", response_model=Page[ClaimOut], tags=["claims"])
-def list_claims(session: SessionDep, principal: FinanceOrTrainee, page: PageDep, campus: str | None = None,
+def list_claims(uow: Uow, principal: FinanceOrTrainee, page: PageDep, campus: str | None = None,
                 cohort_id: uuid.UUID | None = None, trainee_id: uuid.UUID | None = None,
                 status: ClaimStatus | None = None) -> Page[ClaimOut]:
-    items, total = claims.list_claims(session, principal=principal, page=page, campus=campus, cohort_id=cohort_id,
-                                      trainee_id=trainee_id, status=status)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return claims.list_claims(uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id,
+                              trainee_id=trainee_id, status=status)
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimOut, tags=["claims"])
-def get_claim(claim_id: uuid.UUID, session: SessionDep, principal: FinanceOrTrainee) -> ClaimOut:
-    return claims.get_claim(session, principal=principal, claim_id=claim_id)
+def get_claim(claim_id: uuid.UUID, uow: Uow, principal: FinanceOrTrainee) -> ClaimOut:
+    return claims.get_claim(uow, principal=principal, claim_id=claim_id)
 
 
 @router.post("/claims/{claim_id}/approve", response_model=ClaimOut, tags=["review"],
              summary="Approve; claim.decided goes out")
-def approve_claim(claim_id: uuid.UUID, session: SessionDep, principal: Finance, settings: SettingsDep) -> ClaimOut:
-    return claims.approve(session, principal=principal, settings=settings, claim_id=claim_id)
+def approve_claim(claim_id: uuid.UUID, uow: Uow, principal: Finance, policy: PolicyDep) -> ClaimOut:
+    return claims.approve(uow, principal=principal, policy=policy, claim_id=claim_id)
 
 
 @router.post("/claims/{claim_id}/reject", response_model=ClaimOut, tags=["review"],
              summary="Reject with reasons; claim.decided goes out")
-def reject_claim(claim_id: uuid.UUID, body: RejectIn, session: SessionDep, principal: Finance) -> ClaimOut:
-    return claims.reject(session, principal=principal, claim_id=claim_id, body=body)
+def reject_claim(claim_id: uuid.UUID, body: RejectIn, uow: Uow, principal: Finance) -> ClaimOut:
+    return claims.reject(uow, principal=principal, claim_id=claim_id, body=body)
 
 
 @router.post("/claims/{claim_id}/pay", response_model=PayoutOut, tags=["payment"],
              summary="Pay an approved claim once (send an Idempotency-Key to retry safely); claim.paid goes out. "
                      "A paid claim is a 409 naming its payout.")
-def pay_claim(claim_id: uuid.UUID, session: SessionDep, principal: Finance, idem: IdempotencyDep) -> PayoutOut:
-    return claims.pay(session, principal=principal, claim_id=claim_id, idem=idem)
+def pay_claim(claim_id: uuid.UUID, uow: Uow, principal: Finance, idem: IdempotencyDep, clock: ClockDep) -> PayoutOut:
+    return claims.pay(uow, principal=principal, clock=clock, claim_id=claim_id, idem=idem)
 
 
 # -- payouts --------------------------------------------------------------------------
 @router.post("/payouts", response_model=PayoutBatchOut, status_code=201, tags=["payment"],
              summary="Pay approved claims of a campus as one batch (Idempotency-Key); one claim.paid per claim")
-def pay_batch(body: BatchPayIn, session: SessionDep, principal: Finance, idem: IdempotencyDep) -> PayoutBatchOut:
-    return claims.pay_batch(session, principal=principal, body=body, idem=idem)
+def pay_batch(body: BatchPayIn, uow: Uow, principal: Finance, idem: IdempotencyDep,
+              clock: ClockDep) -> PayoutBatchOut:
+    return claims.pay_batch(uow, principal=principal, clock=clock, body=body, idem=idem)
 
 
 @router.get("/payouts", response_model=Page[PayoutBatchOut], tags=["payment"])
-def list_batches(session: SessionDep, principal: Finance, page: PageDep,
-                 campus: str | None = None) -> Page[PayoutBatchOut]:
-    items, total = claims.list_batches(session, principal=principal, page=page, campus=campus)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+def list_batches(uow: Uow, principal: Finance, page: PageDep, campus: str | None = None) -> Page[PayoutBatchOut]:
+    return claims.list_batches(uow, principal=principal, page=page, campus=campus)
 
 
 @router.get("/payouts/{batch_id}", response_model=PayoutBatchOut, tags=["payment"])
-def get_batch(batch_id: uuid.UUID, session: SessionDep, principal: Finance) -> PayoutBatchOut:
-    return claims.get_batch(session, principal=principal, batch_id=batch_id)
+def get_batch(batch_id: uuid.UUID, uow: Uow, principal: Finance) -> PayoutBatchOut:
+    return claims.get_batch(uow, principal=principal, batch_id=batch_id)
 
 
 @router.get("/payouts/{batch_id}/export", tags=["payment"], response_class=Response,
             summary="The payout batch as a bank file: CSV (UTF-8 with BOM) or XLSX",
             responses={200: {"content": {CSV_MEDIA_TYPE: {}, XLSX_MEDIA_TYPE: {}}}})
-def export_batch(batch_id: uuid.UUID, session: SessionDep, principal: Finance,
+def export_batch(batch_id: uuid.UUID, uow: Uow, principal: Finance,
                  format: Annotated[Literal["csv", "xlsx"], Query()] = "csv") -> Response:
-    content = claims.export_batch(session, principal=principal, batch_id=batch_id, fmt=format)
+    content = claims.export_batch(uow, principal=principal, batch_id=batch_id, fmt=format)
     media = XLSX_MEDIA_TYPE if format == "xlsx" else CSV_MEDIA_TYPE
     return Response(content, media_type=media, headers={
         "Content-Disposition": f'attachment; filename="payout-{batch_id}.{format}"'})
@@ -165,21 +166,20 @@ def export_batch(batch_id: uuid.UUID, session: SessionDep, principal: Finance,
 # -- results ---------------------------------------------------------------------------
 @router.post("/results", response_model=ResultOut, status_code=201, tags=["results"],
              summary="Record a passed exam as a qualification obtained; qualification.obtained goes out")
-def record_result(body: ResultIn, session: SessionDep, principal: Finance) -> ResultOut:
-    return results.result_out(results.record(session, principal=principal, body=body))
+def record_result(body: ResultIn, uow: Uow, principal: Finance, clock: ClockDep) -> ResultOut:
+    return results.record(uow, principal=principal, clock=clock, body=body)
 
 
 @router.post("/results/import", response_model=ImportReport, tags=["results"],
              summary="Bulk import of passed exams from CSV or XLSX (trainee_id, qualification_code, date)")
-def import_results(session: SessionDep, principal: Finance,
+def import_results(uow: Uow, principal: Finance, clock: ClockDep,
                    file: Annotated[UploadFile, File(description=".csv or .xlsx")]) -> ImportReport:
-    return results.import_results(session, principal=principal, content=file.file.read(),
+    return results.import_results(uow, principal=principal, clock=clock, content=file.file.read(),
                                   filename=file.filename or "")
 
 
 @router.get("/results", response_model=Page[ResultOut], tags=["results"])
-def list_results(session: SessionDep, principal: Reader, page: PageDep, campus: str | None = None,
+def list_results(uow: Uow, principal: Reader, page: PageDep, campus: str | None = None,
                  cohort_id: uuid.UUID | None = None, trainee_id: uuid.UUID | None = None) -> Page[ResultOut]:
-    items, total = results.list_results(session, principal=principal, page=page, campus=campus,
-                                        cohort_id=cohort_id, trainee_id=trainee_id)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return results.list_results(uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id,
+                                trainee_id=trainee_id)

@@ -1,0 +1,227 @@
+"""Certification's repository: every statement, lock and savepoint the use cases need, built on one session.
+
+The unit of work builds it on its session (``ServiceSpec.repository``); the use cases reach it as ``uow.repo``
+and never see SQL. It also maps rows to the domain's objects (``ClaimWindow``, ``Qualification``,
+``PriorClaim``), so the service layer hands the domain only what the domain knows.
+
+Campus scope comes in as ``campuses``: the set a principal may see, or None for every campus
+(``Principal.campus_filter()``).
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
+from sqlmodel import Session
+
+from services.certification.adapters import orm
+from services.certification.domain.claims import LIVE_STATUSES, REIMBURSED_STATUSES, PriorClaim
+from services.certification.domain.qualifications import Qualification
+from services.certification.domain.window import ClaimWindow
+from shared.pagination import PageParams, paginate
+from shared.queries import where_given
+
+Campuses = frozenset[str] | None
+
+
+class ClaimTaken(Exception):
+    """A concurrent claim took the same exam or receipt between the checks and the insert (a unique index)."""
+
+
+# -- mapping rows to the domain's objects (the fake repository uses these too) ------------------------------
+def to_window(row: orm.ClaimWindow) -> ClaimWindow:
+    return ClaimWindow(cohort_id=row.cohort_id, campus=row.campus, programme_code=row.programme_code,
+                       qualification_codes=frozenset(row.qualification_codes), start_date=row.start_date,
+                       status=row.status, completion_date=row.completion_date, closed_on=row.closed_on)
+
+
+def to_qualification(row: orm.Qualification | None) -> Qualification | None:
+    if row is None:
+        return None
+    return Qualification(code=row.code, grade=row.grade, written_fee=row.written_fee,
+                         practical_fee=row.practical_fee, programme_codes=frozenset(row.programme_codes))
+
+
+def to_prior(row: orm.Claim) -> PriorClaim:
+    return PriorClaim(row.qualification_code, row.stage, row.exam_date, row.status)
+
+
+def _in(query: Select, column: object, campuses: Campuses) -> Select:
+    return query if campuses is None else query.where(column.in_(campuses))  # type: ignore[attr-defined]
+
+
+class CertificationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """One row of an import: what fails inside is undone alone, the rows before it stay."""
+        with self.session.begin_nested():
+            yield
+
+    # -- the catalogue ---------------------------------------------------------------------------------
+    def qualification(self, code: str) -> orm.Qualification | None:
+        return self.session.get(orm.Qualification, code)
+
+    def domain_qualification(self, code: str) -> Qualification | None:
+        return to_qualification(self.qualification(code))
+
+    def lock_qualification(self, code: str) -> orm.Qualification | None:
+        return self.session.get(orm.Qualification, code, with_for_update=True)
+
+    def save_qualification(self, row: orm.Qualification) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def qualifications_page(self, page: PageParams, *, grade: str | None,
+                            programme_code: str | None) -> tuple[list[orm.Qualification], int]:
+        query = where_given(select(orm.Qualification).order_by(orm.Qualification.code),
+                             (orm.Qualification.grade, grade))
+        if programme_code:  # JSON membership differs per database: filter in Python (the catalogue is small)
+            matching = [q for q in self.session.execute(query).scalars() if programme_code in q.programme_codes]
+            return matching[page.offset:page.offset + page.limit], len(matching)
+        return paginate(self.session, query, page)
+
+    # -- the trainees' claim windows ---------------------------------------------------------------------
+    def window_rows(self, trainee_id: uuid.UUID, campuses: Campuses) -> list[orm.ClaimWindow]:
+        """The trainee's enrollments within ``campuses``, earliest cohort first."""
+        query = _in(select(orm.ClaimWindow).where(orm.ClaimWindow.trainee_id == trainee_id),
+                    orm.ClaimWindow.campus, campuses)
+        return list(self.session.execute(query.order_by(orm.ClaimWindow.start_date)).scalars())
+
+    def claim_windows(self, trainee_id: uuid.UUID, campuses: Campuses) -> list[ClaimWindow]:
+        return [to_window(r) for r in self.window_rows(trainee_id, campuses)]
+
+    def window(self, trainee_id: uuid.UUID, cohort_id: uuid.UUID) -> orm.ClaimWindow | None:
+        return self.session.execute(select(orm.ClaimWindow).where(
+            orm.ClaimWindow.trainee_id == trainee_id, orm.ClaimWindow.cohort_id == cohort_id)).scalar_one_or_none()
+
+    def save_window(self, row: orm.ClaimWindow) -> None:
+        """Write it now: the next event of the same batch for this (trainee, cohort) finds it."""
+        self.session.add(row)
+        self.session.flush()
+
+    # -- claims ----------------------------------------------------------------------------------------
+    def prior_claims(self, trainee_id: uuid.UUID, qualification_code: str, stage: str) -> list[PriorClaim]:
+        """The trainee's other claims of this qualification and stage, whatever their status."""
+        return [to_prior(c) for c in self.session.execute(select(orm.Claim).where(
+            orm.Claim.trainee_id == trainee_id, orm.Claim.qualification_code == qualification_code,
+            orm.Claim.stage == stage)).scalars()]
+
+    def receipt_in_use(self, receipt_key: str) -> bool:
+        """A live claim (not rejected) holds this normalised receipt number."""
+        return self.session.execute(select(orm.Claim.id).where(
+            orm.Claim.receipt_key == receipt_key, orm.Claim.status.in_(LIVE_STATUSES)).limit(1)).first() is not None
+
+    def add_claim(self, claim: orm.Claim) -> None:
+        """Insert it now; ``ClaimTaken`` if a concurrent claim holds the same exam or receipt."""
+        self.session.add(claim)
+        try:
+            self.session.flush()
+        except IntegrityError as exc:
+            raise ClaimTaken() from exc
+
+    def claim(self, claim_id: uuid.UUID) -> orm.Claim | None:
+        return self.session.execute(select(orm.Claim).where(orm.Claim.id == claim_id)).scalar_one_or_none()
+
+    def lock_claim(self, claim_id: uuid.UUID) -> orm.Claim | None:
+        """The claim, locked until the work ends: approving, rejecting and paying it are one at a time."""
+        return self.session.execute(select(orm.Claim).where(orm.Claim.id == claim_id)
+                                    .with_for_update()).scalar_one_or_none()
+
+    def reimbursed_attempts(self, claim: orm.Claim) -> int:
+        """The trainee's other claims of the claim's qualification and stage already approved or paid."""
+        return self.session.execute(select(func.count()).select_from(orm.Claim).where(
+            orm.Claim.trainee_id == claim.trainee_id, orm.Claim.qualification_code == claim.qualification_code,
+            orm.Claim.stage == claim.stage, orm.Claim.status.in_(REIMBURSED_STATUSES),
+            orm.Claim.id != claim.id)).scalar_one()
+
+    def claims_page(self, page: PageParams, *, campuses: Campuses, of_trainee: uuid.UUID | None,
+                    campus: str | None, cohort_id: uuid.UUID | None, trainee_id: uuid.UUID | None,
+                    status: str | None) -> tuple[list[orm.Claim], int]:
+        """Claims in submission order: ``of_trainee``'s own (a trainee's view), else those within ``campuses``."""
+        query = select(orm.Claim).order_by(orm.Claim.submitted_at, orm.Claim.id)
+        if of_trainee is not None:
+            query = query.where(orm.Claim.trainee_id == of_trainee)
+        else:
+            query = _in(query, orm.Claim.campus, campuses)
+        query = where_given(query, (orm.Claim.campus, campus), (orm.Claim.cohort_id, cohort_id),
+                             (orm.Claim.trainee_id, trainee_id), (orm.Claim.status, status))
+        return paginate(self.session, query, page)
+
+    def lock_payable_claims(self, campus: str, claim_ids: list[uuid.UUID] | None) -> list[orm.Claim]:
+        """The campus's approved claims (or those of ``claim_ids`` among them), locked, in id order."""
+        query = select(orm.Claim).where(orm.Claim.campus == campus, orm.Claim.status == "approved") \
+            .order_by(orm.Claim.id)
+        if claim_ids is not None:
+            query = query.where(orm.Claim.id.in_(claim_ids))
+        return list(self.session.execute(query.with_for_update()).scalars())
+
+    # -- payouts ---------------------------------------------------------------------------------------
+    def payout_of(self, claim_id: uuid.UUID) -> orm.Payout | None:
+        return self.session.execute(select(orm.Payout).where(orm.Payout.claim_id == claim_id)).scalar_one_or_none()
+
+    def payout_references(self, claim_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        ids = list(claim_ids)
+        if not ids:
+            return {}
+        return dict(self.session.execute(select(orm.Payout.claim_id, orm.Payout.reference)
+                                         .where(orm.Payout.claim_id.in_(ids))).all())  # type: ignore[arg-type]
+
+    def add_batch(self, batch: orm.PayoutBatch, payouts: list[orm.Payout]) -> None:
+        """The batch, then its payouts (their unique claim id is what pays a claim once)."""
+        self.session.add(batch)
+        self.session.flush()
+        self.session.add_all(payouts)
+        self.session.flush()
+
+    def batch(self, batch_id: uuid.UUID) -> orm.PayoutBatch | None:
+        return self.session.get(orm.PayoutBatch, batch_id)
+
+    def payouts_of_batch(self, batch_id: uuid.UUID) -> list[orm.Payout]:
+        return list(self.session.execute(select(orm.Payout).where(orm.Payout.batch_id == batch_id)
+                                         .order_by(orm.Payout.reference)).scalars())
+
+    def batches_page(self, page: PageParams, *, campuses: Campuses,
+                     campus: str | None) -> tuple[list[orm.PayoutBatch], int]:
+        query = _in(select(orm.PayoutBatch), orm.PayoutBatch.campus, campuses) \
+            .order_by(orm.PayoutBatch.created_at.desc(), orm.PayoutBatch.id)
+        return paginate(self.session, where_given(query, (orm.PayoutBatch.campus, campus)), page)
+
+    def bank_rows(self, batch_id: uuid.UUID) -> list[tuple]:
+        """The bank file's rows of a batch: ids and amounts, no personal data; ``paid_on`` is the UTC date."""
+        rows = self.session.execute(
+            select(orm.Payout.reference, orm.Payout.amount, orm.Payout.trainee_id, orm.Payout.campus,
+                   orm.Payout.claim_id, orm.Claim.qualification_code, orm.Claim.stage, orm.Claim.exam_date,
+                   orm.Claim.receipt_number, orm.Claim.admission_slip_number, orm.Payout.paid_at)
+            .join(orm.Claim, orm.Claim.id == orm.Payout.claim_id).where(orm.Payout.batch_id == batch_id)
+            .order_by(orm.Payout.reference)
+        ).all()
+        return [(r[0], r[1], str(r[2]), r[3], str(r[4]), r[5], r[6], r[7].isoformat(), r[8], r[9],
+                 r[10].date().isoformat()) for r in rows]
+
+    # -- qualifications obtained -----------------------------------------------------------------------
+    def holds(self, trainee_id: uuid.UUID, qualification_code: str) -> bool:
+        """The trainee's obtaining this qualification is already recorded."""
+        return self.session.execute(select(orm.QualificationObtained.id).where(
+            orm.QualificationObtained.trainee_id == trainee_id,
+            orm.QualificationObtained.qualification_code == qualification_code)).first() is not None
+
+    def add_result(self, result: orm.QualificationObtained) -> None:
+        self.session.add(result)
+        self.session.flush()
+
+    def results_page(self, page: PageParams, *, campuses: Campuses, campus: str | None,
+                     cohort_id: uuid.UUID | None,
+                     trainee_id: uuid.UUID | None) -> tuple[list[orm.QualificationObtained], int]:
+        query = _in(select(orm.QualificationObtained), orm.QualificationObtained.campus, campuses).order_by(
+            orm.QualificationObtained.obtained_on, orm.QualificationObtained.id)
+        query = where_given(query, (orm.QualificationObtained.campus, campus),
+                             (orm.QualificationObtained.cohort_id, cohort_id),
+                             (orm.QualificationObtained.trainee_id, trainee_id))
+        return paginate(self.session, query, page)

@@ -1,0 +1,410 @@
+"""Certification's use cases against a fake unit of work and a fixed clock: no database, no broker.
+
+Claim, review, pay once, pay a batch and export it, record a qualification obtained, and the claim windows
+the consumer keeps from enrollment's events. Each test asserts the answer, the rows in the fake repository,
+the events that committed work emitted, and, for a refusal, the rule named and that nothing went out.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from services.certification.adapters import orm
+from services.certification.domain.claims import ClaimPolicy
+from services.certification.entrypoints.events import HANDLERS
+from services.certification.schemas import BatchPayIn, ClaimIn, RejectIn, ResultIn
+from services.certification.service_layer import claims, results, windows
+from shared import events
+from shared.auth import Principal
+from shared.consumer import HandlerContext
+from shared.idempotency import Idempotency
+from shared.pagination import PageParams
+from shared.problems import Problem
+from tests.fakes import FakeUnitOfWork, FixedClock
+from tests.unit.certification.fakes import FakeCertificationRepository
+
+TODAY = date(2027, 3, 20)
+CAMPUS = "jungbu"
+WELD = "WELD-CRAFTSMAN"
+FINANCE = Principal("fin-1", frozenset({"finance"}), frozenset({"*"}))
+POLICY = ClaimPolicy()
+
+
+@pytest.fixture
+def repo() -> FakeCertificationRepository:
+    repo = FakeCertificationRepository()
+    repo.qualifications[WELD] = orm.Qualification(code=WELD, name="Welding Craftsman", grade="craftsman",
+                                                  written_fee=14_500, practical_fee=None,
+                                                  programme_codes=["JB-WELD"])
+    return repo
+
+
+@pytest.fixture
+def uow(repo: FakeCertificationRepository) -> FakeUnitOfWork[FakeCertificationRepository]:
+    return FakeUnitOfWork(repo)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(TODAY)
+
+
+def enrol(repo: FakeCertificationRepository, trainee: uuid.UUID | None = None, *, campus: str = CAMPUS,
+          programme: str = "JB-WELD", start: date = TODAY - timedelta(days=60), **extra: Any) -> uuid.UUID:
+    trainee = trainee or uuid.uuid4()
+    repo.windows.append(orm.ClaimWindow(trainee_id=trainee, cohort_id=uuid.uuid4(), campus=campus,
+                                        programme_code=programme, start_date=start,
+                                        end_date=start + timedelta(days=120), **extra))
+    return trainee
+
+
+def body(trainee: uuid.UUID, **extra: Any) -> ClaimIn:
+    data = dict(trainee_id=trainee, qualification_code=WELD, stage="written", exam_date=TODAY - timedelta(days=5),
+                amount_paid=14_500, receipt_number=f"R-{uuid.uuid4().hex[:8]}",
+                admission_slip_number="S-1")
+    data.update(extra)
+    return ClaimIn(**data)
+
+
+def submit(uow, clock, trainee: uuid.UUID, principal: Principal = FINANCE, **extra: Any):
+    return claims.submit(uow, principal=principal, clock=clock, policy=POLICY, body=body(trainee, **extra))
+
+
+def approved(uow, clock, trainee: uuid.UUID, **extra: Any):
+    out = submit(uow, clock, trainee, **extra)
+    return claims.approve(uow, principal=FINANCE, policy=POLICY, claim_id=out.id)
+
+
+def refused(call, *args: Any, **kwargs: Any) -> Problem:
+    with pytest.raises(Problem) as info:
+        call(*args, **kwargs)
+    return info.value
+
+
+def rules_of(problem: Problem) -> list[str]:
+    return [e.rule for e in problem.errors]
+
+
+def key(name: str, payload: str = "{}") -> Idempotency:
+    return Idempotency(scope="fin-1:POST:/claims/{claim_id}/pay", key=name, request_hash=payload)
+
+
+# -- submitting a claim ------------------------------------------------------------------------------
+def test_a_claim_within_every_rule_is_stored_submitted_with_the_lesser_amount(uow, repo, clock) -> None:
+    trainee = enrol(repo)
+    out = submit(uow, clock, trainee, amount_paid=20_000, receipt_number="qn-2027 0001")
+    assert (out.status, out.amount, out.standard_fee, out.campus) == ("submitted", 14_500, 14_500, CAMPUS)
+    stored = repo.claims[out.id]
+    assert (stored.receipt_key, stored.receipt_number, stored.submitted_by) == ("QN20270001", "qn-2027 0001", "fin-1")
+    assert stored.cohort_id == repo.windows[0].cohort_id
+    assert uow.committed == 1 and uow.events == []  # a submission publishes nothing
+
+
+def test_a_refused_claim_names_every_failed_rule_and_stores_nothing(uow, repo, clock) -> None:
+    trainee = enrol(repo, programme="OTHER")  # the qualification is not linked to this programme
+    problem = refused(submit, uow, clock, trainee, exam_date=TODAY + timedelta(days=1), stage="practical")
+    assert problem.status == 422
+    assert set(rules_of(problem)) == {"claim.qualification.no-standard-fee", "claim.qualification.not-linked",
+                                      "claim.exam-date.future"}
+    assert repo.claims == {} and uow.committed == 0 and uow.events == []
+
+
+@pytest.mark.parametrize(("extra", "rule"), [
+    ({"qualification_code": "NOPE"}, "claim.qualification.unknown"),
+    ({"exam_date": TODAY - timedelta(days=31)}, "claim.deadline"),
+    ({"exam_date": TODAY - timedelta(days=61)}, "claim.deadline"),
+])
+def test_each_rule_is_named_on_its_own(uow, repo, clock, extra, rule) -> None:
+    trainee = enrol(repo, start=TODAY - timedelta(days=90))
+    assert rule in rules_of(refused(submit, uow, clock, trainee, **extra))
+    assert repo.claims == {}
+
+
+def test_the_deadline_is_counted_from_the_clocks_today(uow, repo, clock) -> None:
+    exam = TODAY - timedelta(days=30)
+    assert submit(uow, clock, enrol(repo), exam_date=exam).status == "submitted"  # the 30th day is inside
+    clock.set(TODAY + timedelta(days=1))
+    assert rules_of(refused(submit, uow, clock, enrol(repo), exam_date=exam)) == ["claim.deadline"]
+
+
+def test_one_receipt_is_never_used_twice_until_its_claim_is_rejected(uow, repo, clock) -> None:
+    first, second = enrol(repo), enrol(repo)
+    out = submit(uow, clock, first, receipt_number="A-1")
+    problem = refused(submit, uow, clock, second, receipt_number="a1")  # same receipt, another spelling
+    assert rules_of(problem) == ["claim.receipt-reused"] and problem.errors[0].field == "receipt_number"
+    claims.reject(uow, principal=FINANCE, claim_id=out.id,
+                  body=RejectIn(reasons=[{"code": "evidence.unreadable", "message": "unreadable scan"}]))
+    assert submit(uow, clock, second, receipt_number="a1").status == "submitted"
+
+
+def test_one_claim_per_exam_and_at_most_three_attempts(uow, repo, clock) -> None:
+    trainee = enrol(repo)
+    for days in (3, 4, 5):
+        submit(uow, clock, trainee, exam_date=TODAY - timedelta(days=days))
+    assert rules_of(refused(submit, uow, clock, trainee, exam_date=TODAY - timedelta(days=3))) == ["claim.duplicate"]
+    assert rules_of(refused(submit, uow, clock, trainee, exam_date=TODAY - timedelta(days=6))) == ["claim.attempts"]
+    assert len(repo.claims) == 3
+
+
+def test_the_window_closes_at_withdrawal_and_twelve_months_after_completion(uow, repo, clock) -> None:
+    withdrawn = enrol(repo, status="withdrawn", closed_on=TODAY - timedelta(days=10))
+    assert rules_of(refused(submit, uow, clock, withdrawn, exam_date=TODAY - timedelta(days=9))) == [
+        "claim.window.after-withdrawal"]
+    assert submit(uow, clock, withdrawn, exam_date=TODAY - timedelta(days=10)).status == "submitted"  # that day is in
+    completed = enrol(repo, start=date(2025, 9, 1), status="completed", completion_date=date(2026, 3, 10))
+    assert rules_of(refused(submit, uow, clock, completed, exam_date=date(2027, 3, 11))) == [
+        "claim.window.after-completion"]
+    assert submit(uow, clock, completed, exam_date=date(2027, 3, 10)).status == "submitted"
+
+
+def test_an_unknown_trainee_is_a_404_for_staff_and_a_named_rule_for_the_trainee(uow, repo, clock) -> None:
+    trainee = uuid.uuid4()
+    assert refused(submit, uow, clock, trainee).status == 404
+    own = Principal(str(trainee), frozenset({"trainee"}), frozenset())
+    assert "claim.trainee.not-enrolled" in rules_of(refused(submit, uow, clock, trainee, principal=own))
+    other = refused(submit, uow, clock, enrol(repo), principal=own)
+    assert (other.status, other.code) == (403, "claim.other-trainee")
+
+
+def test_staff_of_another_campus_do_not_see_the_trainee(uow, repo, clock) -> None:
+    trainee = enrol(repo)
+    elsewhere = Principal("fin-2", frozenset({"finance"}), frozenset({"seobu"}))
+    assert refused(submit, uow, clock, trainee, principal=elsewhere).status == 404
+
+
+# -- review -------------------------------------------------------------------------------------------
+def test_approving_decides_once_and_tells_the_others(uow, repo, clock) -> None:
+    out = approved(uow, clock, enrol(repo))
+    assert out.status == "approved" and repo.claims[out.id].decided_by == "fin-1"
+    assert repo.claims[out.id].decided_at is not None
+    assert uow.emitted(events.CLAIM_DECIDED) == [{"claim_id": str(out.id), "trainee_id": str(out.trainee_id),
+                                                  "campus": CAMPUS, "decision": "approved", "amount": 14_500,
+                                                  "reasons": []}]
+    again = refused(claims.approve, uow, principal=FINANCE, policy=POLICY, claim_id=out.id)
+    assert (again.status, rules_of(again)) == (409, ["claim.already-decided"])
+    assert len(uow.emitted(events.CLAIM_DECIDED)) == 1 and repo.locked == [out.id, out.id]
+
+
+def test_approving_recounts_the_attempts_already_reimbursed(uow, repo, clock) -> None:
+    trainee = enrol(repo)
+    policy = ClaimPolicy(max_attempts=1)
+    first = submit(uow, clock, trainee, exam_date=TODAY - timedelta(days=3))
+    second = submit(uow, clock, trainee, exam_date=TODAY - timedelta(days=4))
+    claims.approve(uow, principal=FINANCE, policy=policy, claim_id=first.id)
+    problem = refused(claims.approve, uow, principal=FINANCE, policy=policy, claim_id=second.id)
+    assert (problem.status, rules_of(problem)) == (409, ["claim.attempts"])
+    assert repo.claims[second.id].status == "submitted" and len(uow.emitted(events.CLAIM_DECIDED)) == 1
+
+
+def test_rejecting_keeps_the_reasons_and_sends_them(uow, repo, clock) -> None:
+    out = submit(uow, clock, enrol(repo))
+    rejected = claims.reject(uow, principal=FINANCE, claim_id=out.id, body=RejectIn(
+        reasons=[{"code": "evidence.unreadable", "message": "the receipt scan is unreadable"}]))
+    assert rejected.status == "rejected"
+    assert [r.model_dump() for r in rejected.reasons] == [
+        {"rule": "evidence.unreadable", "message": "the receipt scan is unreadable", "field": None}]
+    assert repo.claims[out.id].reasons == [{"rule": "evidence.unreadable",
+                                            "message": "the receipt scan is unreadable"}]
+    [sent] = uow.emitted(events.CLAIM_DECIDED)
+    assert (sent["decision"], sent["amount"], sent["reasons"]) == (
+        "rejected", 0, [{"code": "evidence.unreadable", "message": "the receipt scan is unreadable"}])
+
+
+def test_a_claim_of_another_campus_is_not_found(uow, repo, clock) -> None:
+    out = submit(uow, clock, enrol(repo))
+    elsewhere = Principal("fin-2", frozenset({"finance"}), frozenset({"seobu"}))
+    assert refused(claims.approve, uow, principal=elsewhere, policy=POLICY, claim_id=out.id).status == 404
+    assert refused(claims.get_claim, uow, principal=elsewhere, claim_id=out.id).status == 404
+    assert uow.events == []
+
+
+# -- paying once ------------------------------------------------------------------------------------------
+def test_an_approved_claim_is_paid_once_and_a_retry_with_its_key_replays(uow, repo, clock) -> None:
+    claim = approved(uow, clock, enrol(repo))
+    paid = claims.pay(uow, principal=FINANCE, clock=clock, claim_id=claim.id, idem=key("k1"))
+    assert paid.reference == f"PO-20270320-{claim.id.hex[:12].upper()}"  # the clock's date, not the machine's
+    assert (paid.amount, paid.claim_id, paid.campus) == (14_500, claim.id, CAMPUS)
+    assert repo.claims[claim.id].status == "paid" and list(repo.payouts) == [paid.id]
+    assert repo.batches[paid.batch_id].payout_count == 1
+    retry = claims.pay(uow, principal=FINANCE, clock=clock, claim_id=claim.id, idem=key("k1"))
+    assert retry == paid and len(repo.payouts) == 1
+    assert uow.emitted(events.CLAIM_PAID) == [{"claim_id": str(claim.id), "trainee_id": str(claim.trainee_id),
+                                               "campus": CAMPUS, "amount": 14_500,
+                                               "payout_reference": paid.reference}]
+
+
+def test_a_second_payment_is_refused_naming_the_first(uow, repo, clock) -> None:
+    claim = approved(uow, clock, enrol(repo))
+    paid = claims.pay(uow, principal=FINANCE, clock=clock, claim_id=claim.id, idem=None)
+    problem = refused(claims.pay, uow, principal=FINANCE, clock=clock, claim_id=claim.id, idem=key("other"))
+    assert (problem.status, problem.code) == (409, "claim.already-paid")
+    assert problem.extra["payout_reference"] == paid.reference and problem.extra["payout_id"] == str(paid.id)
+    assert len(repo.payouts) == 1 and len(uow.emitted(events.CLAIM_PAID)) == 1
+    assert ("fin-1:POST:/claims/{claim_id}/pay", "other") not in uow.keys  # the refused key is not kept
+
+
+def test_a_key_reused_with_another_body_is_refused(uow, repo, clock) -> None:
+    claim = approved(uow, clock, enrol(repo))
+    claims.pay(uow, principal=FINANCE, clock=clock, claim_id=claim.id, idem=key("k1", "a"))
+    problem = refused(claims.pay, uow, principal=FINANCE, clock=clock, claim_id=claim.id, idem=key("k1", "b"))
+    assert (problem.status, problem.code) == (422, "idempotency-key-reused")
+
+
+def test_only_an_approved_claim_is_paid(uow, repo, clock) -> None:
+    claim = submit(uow, clock, enrol(repo))
+    problem = refused(claims.pay, uow, principal=FINANCE, clock=clock, claim_id=claim.id, idem=key("k1"))
+    assert (problem.status, rules_of(problem)) == (409, ["claim.not-approved"])
+    assert repo.payouts == {} and repo.batches == {} and uow.events == []
+
+
+# -- paying a batch and its bank file -----------------------------------------------------------------------
+def test_a_batch_pays_every_approved_claim_of_the_campus_once_and_exports_them(uow, repo, clock) -> None:
+    trainee = enrol(repo)
+    paid = [approved(uow, clock, trainee, exam_date=TODAY - timedelta(days=d)) for d in (3, 4)]
+    left = submit(uow, clock, trainee, exam_date=TODAY - timedelta(days=5))  # submitted, not approved
+    other = approved(uow, clock, enrol(repo, campus="seobu"))
+    idem = Idempotency(scope="fin-1:POST:/payouts", key="b1", request_hash="{}")
+    batch = claims.pay_batch(uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS), idem=idem)
+    assert (batch.payout_count, batch.total_amount) == (2, 29_000)
+    assert {p.claim_id for p in batch.payouts} == {c.id for c in paid}
+    assert [repo.claims[c].status for c in (paid[0].id, paid[1].id, left.id, other.id)] == [
+        "paid", "paid", "submitted", "approved"]
+    assert {e["claim_id"] for e in uow.emitted(events.CLAIM_PAID)} == {str(c.id) for c in paid}
+    assert claims.pay_batch(uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS), idem=idem) == batch
+    assert len(uow.emitted(events.CLAIM_PAID)) == 2 and len(repo.batches) == 1
+
+    content = claims.export_batch(uow, principal=FINANCE, batch_id=batch.id, fmt="csv")
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert rows[0] == list(claims.EXPORT_HEADERS)
+    assert sorted(r[0] for r in rows[1:]) == sorted(p.reference for p in batch.payouts)
+    assert {r[1] for r in rows[1:]} == {"14500"}
+    assert claims.get_batch(uow, principal=FINANCE, batch_id=batch.id).payouts == sorted(
+        batch.payouts, key=lambda p: p.reference)
+
+    nothing = refused(claims.pay_batch, uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS),
+                      idem=None)
+    assert (nothing.status, rules_of(nothing)) == (409, ["payout.nothing-to-pay"])
+    assert len(uow.emitted(events.CLAIM_PAID)) == 2
+
+
+def test_a_batch_of_listed_claims_pays_only_those(uow, repo, clock) -> None:
+    trainee = enrol(repo)
+    a, b = (approved(uow, clock, trainee, exam_date=TODAY - timedelta(days=d)) for d in (3, 4))
+    batch = claims.pay_batch(uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS, claim_ids=[b.id]),
+                             idem=None)
+    assert [p.claim_id for p in batch.payouts] == [b.id] and repo.claims[a.id].status == "approved"
+
+
+def test_listing_claims_carries_the_payout_reference_and_a_trainee_sees_only_theirs(uow, repo, clock) -> None:
+    mine, theirs = enrol(repo), enrol(repo)
+    claim = approved(uow, clock, mine)
+    submit(uow, clock, theirs)
+    paid = claims.pay(uow, principal=FINANCE, clock=clock, claim_id=claim.id, idem=None)
+    page = claims.list_claims(uow, principal=FINANCE, page=PageParams(), campus=None, cohort_id=None,
+                              trainee_id=None, status="paid")
+    assert page.total == 1 and page.items[0].payout_reference == paid.reference
+    trainee = Principal(str(mine), frozenset({"trainee"}), frozenset())
+    own = claims.list_claims(uow, principal=trainee, page=PageParams(), campus=None, cohort_id=None,
+                             trainee_id=None, status=None)
+    assert [c.id for c in own.items] == [claim.id]
+    odd = Principal("not-a-uuid", frozenset({"trainee"}), frozenset())
+    assert claims.list_claims(uow, principal=odd, page=PageParams(), campus=None, cohort_id=None,
+                              trainee_id=None, status=None).total == 0
+
+
+# -- qualifications obtained ----------------------------------------------------------------------------------
+def test_a_result_counts_for_the_linked_cohort_and_is_announced(uow, repo, clock) -> None:
+    trainee = enrol(repo, programme="JB-WELD", start=date(2026, 1, 5))
+    enrol(repo, trainee, programme="OTHER", start=date(2026, 9, 1))  # later, but not preparing for WELD
+    out = results.record(uow, principal=FINANCE, clock=clock,
+                         body=ResultIn(trainee_id=trainee, qualification_code=WELD, date=TODAY))
+    linked = repo.windows[0]
+    assert (out.cohort_id, out.grade, out.obtained_on) == (linked.cohort_id, "craftsman", TODAY)
+    assert len(repo.results) == 1 and repo.results[0].recorded_by == "fin-1"
+    assert uow.emitted(events.QUALIFICATION_OBTAINED) == [{
+        "trainee_id": str(trainee), "qualification_code": WELD, "grade": "craftsman", "date": str(TODAY),
+        "campus": CAMPUS, "cohort_id": str(linked.cohort_id)}]
+    again = refused(results.record, uow, principal=FINANCE, clock=clock,
+                    body=ResultIn(trainee_id=trainee, qualification_code=WELD, date=TODAY))
+    assert (again.status, rules_of(again)) == (409, ["result.duplicate"])
+    assert len(uow.emitted(events.QUALIFICATION_OBTAINED)) == 1
+
+
+def test_a_result_after_the_clocks_today_or_of_an_unknown_trainee_is_refused(uow, repo, clock) -> None:
+    trainee = enrol(repo)
+    future = refused(results.record, uow, principal=FINANCE, clock=clock,
+                     body=ResultIn(trainee_id=trainee, qualification_code=WELD, date=TODAY + timedelta(days=1)))
+    assert (future.status, rules_of(future)) == (422, ["result.date.future"])
+    assert future.errors[0].field == "date"
+    unknown = refused(results.record, uow, principal=FINANCE, clock=clock,
+                      body=ResultIn(trainee_id=uuid.uuid4(), qualification_code=WELD, date=TODAY))
+    assert unknown.status == 404 and repo.results == [] and uow.events == []
+
+
+def test_an_import_keeps_the_good_rows_and_reports_the_refused(uow, repo, clock) -> None:
+    trainee = enrol(repo)
+    content = (f"trainee_id,qualification_code,date\n{trainee},{WELD},{TODAY}\n{trainee},{WELD},{TODAY}\n"
+               f"{trainee},NOPE,{TODAY}\n").encode()
+    report = results.import_results(uow, principal=FINANCE, clock=clock, content=content, filename="r.csv")
+    assert (report.imported, report.refused) == (1, 2)
+    assert [r.errors[0].rule for r in report.report[1:]] == ["result.duplicate", "result.qualification.unknown"]
+    assert len(repo.results) == 1 and len(uow.emitted(events.QUALIFICATION_OBTAINED)) == 1
+
+
+# -- claim windows, from the consumer's events ------------------------------------------------------------------
+def handle(uow: FakeUnitOfWork, clock: FixedClock, event_type: str, data: dict[str, Any]) -> None:
+    """As the consumer does: the handler works in the open unit of work and the consumer commits."""
+    parsed = events.EVENTS[event_type].data.model_validate(data)
+    with uow:
+        before = uow.committed
+        HANDLERS[event_type](HandlerContext(uow=uow, settings=None, clock=clock), parsed, None)  # type: ignore[arg-type]
+        assert uow.committed == before  # the handler did not commit
+        uow.commit()
+
+
+def test_windows_follow_enrollment_and_completion_in_any_order(uow, repo, clock) -> None:
+    trainee, cohort = uuid.uuid4(), uuid.uuid4()
+    handle(uow, clock, events.TRAINEE_COMPLETED, {
+        "trainee_id": str(trainee), "cohort_id": str(cohort), "campus": CAMPUS, "programme_code": "JB-WELD",
+        "qualification_codes": ["EXTRA"], "completion_date": "2026-12-31", "final_rate": 0.9})
+    handle(uow, clock, events.TRAINEE_ENROLLED, {
+        "trainee_id": str(trainee), "enrollment_id": str(uuid.uuid4()), "name": "T", "birth_date": "1995-06-01",
+        "enrolled_on": "2026-06-01",
+        "cohort": {"cohort_id": str(cohort), "programme_code": "JB-WELD", "programme_title": "Welding",
+                   "campus": CAMPUS, "track": "national_qualification", "total_hours": 960,
+                   "completion_threshold": 0.8, "qualification_codes": [WELD], "start_date": "2026-06-01",
+                   "end_date": "2026-12-31"}})
+    assert len(repo.windows) == 1  # one row per (trainee, cohort), whichever event came first
+    [window] = windows.windows_of(uow, principal=FINANCE, trainee_id=trainee, policy=POLICY)
+    assert (window.status, window.completion_date, window.start_date) == ("completed", date(2026, 12, 31),
+                                                                          date(2026, 6, 1))
+    assert window.qualification_codes == ["EXTRA", WELD]
+    assert window.last_exam_date == date(2027, 12, 31)
+    assert windows.windows_of(uow, principal=FINANCE, trainee_id=trainee,
+                              policy=ClaimPolicy(window_months=6))[0].last_exam_date == date(2027, 6, 30)
+    # and the claim the window now admits
+    assert submit(uow, clock, trainee).status == "submitted"
+
+
+def test_a_withdrawal_closes_the_window_at_its_date(uow, repo, clock) -> None:
+    trainee = enrol(repo)
+    cohort = repo.windows[0].cohort_id
+    handle(uow, clock, events.TRAINEE_WITHDRAWN, {
+        "trainee_id": str(trainee), "enrollment_id": str(uuid.uuid4()), "cohort_id": str(cohort), "campus": CAMPUS,
+        "programme_code": "JB-WELD", "date": str(TODAY - timedelta(days=10)), "reason": "personal"})
+    assert (repo.windows[0].status, repo.windows[0].closed_on) == ("withdrawn", TODAY - timedelta(days=10))
+    assert rules_of(refused(submit, uow, clock, trainee)) == ["claim.window.after-withdrawal"]
+    assert uow.events == []
+
+
+def test_a_trainee_reads_only_their_own_windows(uow, repo) -> None:
+    trainee = enrol(repo)
+    other = Principal(str(uuid.uuid4()), frozenset({"trainee"}), frozenset())
+    assert refused(windows.windows_of, uow, principal=other, trainee_id=trainee, policy=POLICY).status == 403
+    me = Principal(str(trainee), frozenset({"trainee"}), frozenset())
+    assert len(windows.windows_of(uow, principal=me, trainee_id=trainee, policy=POLICY)) == 1
