@@ -1,6 +1,8 @@
 """What attendance does with enrollment's events: cohorts, sessions and rosters."""
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from services.attendance.adapters.repository import AttendanceRepository
 from services.attendance.service_layer import roster
 from shared import events
@@ -11,7 +13,7 @@ def _repo(ctx: HandlerContext) -> AttendanceRepository:
     """The open unit of work's repository (a consumer made without the service's repository, as some tests
     make it, hands over its bare session: the repository is built on that)."""
     repo = ctx.uow.repo
-    return repo if isinstance(repo, AttendanceRepository) else AttendanceRepository(repo)
+    return AttendanceRepository(repo) if isinstance(repo, Session) else repo
 
 
 def on_cohort_published(ctx: HandlerContext, data: events.CohortPublished, _event: events.CloudEvent) -> None:
