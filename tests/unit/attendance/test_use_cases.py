@@ -343,3 +343,13 @@ def test_the_background_job_closes_cohorts_whose_end_has_passed_on_the_clock_s_t
     [decision] = w.uow.emitted(events.TRAINEE_NOT_COMPLETED)  # nothing recorded: every day absent
     assert (decision["final_rate"], decision["date"]) == (0.0, DAYS[-1].isoformat())
     assert standing.close_ended(w.uow, policy=POLICY, clock=w.clock) == 0
+
+
+def test_the_settings_defaults_are_the_domain_s_policy():
+    from services.attendance.domain.marks import CheckInPolicy, MarkPolicy
+    from services.attendance.domain.qr import QrPolicy
+    from services.attendance.domain.standing import AllowancePolicy, StandingPolicy
+
+    assert (POLICY.marks, POLICY.check_in, POLICY.standing, POLICY.allowance) == (
+        MarkPolicy(), CheckInPolicy(), StandingPolicy(), AllowancePolicy())
+    assert (POLICY.qr.window_s, POLICY.qr.lookback_windows) == (QrPolicy(b"").window_s, QrPolicy(b"").lookback_windows)
