@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.attendance.adapters.orm import Base
+from services.attendance.adapters.repository import AttendanceRepository
 from services.attendance.entrypoints.background import start_closer
 from services.attendance.entrypoints.events import HANDLERS
 from services.attendance.entrypoints.http import router
@@ -19,6 +20,7 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     routers=[router],
     handlers=HANDLERS,
+    repository=AttendanceRepository,
     background=[start_closer],
     openapi_tags=[
         {"name": "cohorts", "description": "Cohorts, sessions and rosters (from enrollment's events); closing"},

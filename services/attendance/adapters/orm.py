@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field
 
+from services.attendance.domain.standing import DEFAULT_STANDING_POLICY
 from shared.db import service_base, utcnow
 
 Base = service_base()
@@ -21,7 +22,7 @@ class Cohort(Base, table=True):
     programme_title: str = Field(default="", max_length=300)
     track: str = Field(default="", max_length=60)
     total_hours: int = 0
-    completion_threshold: float = 0.8
+    completion_threshold: float = DEFAULT_STANDING_POLICY.completion_threshold
     qualification_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     start_date: date
     end_date: date = Field(index=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.rules import RuleFailure
+
 PRESENT, LATE, EARLY_LEAVE, OUT, ABSENT, EXCUSED = "present", "late", "early_leave", "out", "absent", "excused"
 MARKS = (PRESENT, LATE, EARLY_LEAVE, OUT, ABSENT, EXCUSED)
 MINOR = frozenset({LATE, EARLY_LEAVE, OUT})
@@ -23,6 +25,33 @@ class MarkPolicy:
     grace_minutes: int = 10
     early_leave_minutes: int = 10
     absence_fraction: float = 0.5
+
+
+DEFAULT_MARK_POLICY = MarkPolicy()
+
+
+@dataclass(frozen=True)
+class CheckInPolicy:
+    """When readings are taken: from ``opens_minutes`` before the start to ``closes_minutes`` after the end;
+    and how many one bulk request may carry."""
+
+    opens_minutes: int = 30
+    closes_minutes: int = 30
+    bulk_max_readings: int = 5_000
+
+
+DEFAULT_CHECK_IN_POLICY = CheckInPolicy()
+
+
+def window_failure(at: datetime, start: datetime, end: datetime, policy: CheckInPolicy) -> RuleFailure | None:
+    """None when a reading at ``at`` (local wall-clock time) falls in the session's check-in window."""
+    opens = start - timedelta(minutes=policy.opens_minutes)
+    closes = end + timedelta(minutes=policy.closes_minutes)
+    if not opens <= at <= closes:
+        return RuleFailure("check-in.outside-window",
+                           f"check-ins for this session are taken from {opens:%Y-%m-%d %H:%M} "
+                           f"to {closes:%H:%M} local time", "at")
+    return None
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,15 @@ FOREIGN = "check-in.code-foreign-session"
 MALFORMED = "check-in.code-malformed"
 REQUIRED = "check-in.code-required"
 
+WINDOW_S = 30             # a code changes this often
+LOOKBACK_WINDOWS = 720    # six hours of 30-second windows
+
 
 @dataclass(frozen=True)
 class QrPolicy:
     secret: bytes
-    window_s: int = 30
-    lookback_windows: int = 720  # six hours of 30-second windows
+    window_s: int = WINDOW_S
+    lookback_windows: int = LOOKBACK_WINDOWS
 
     def window(self, unix_s: float) -> int:
         return int(unix_s // self.window_s)

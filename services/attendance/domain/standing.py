@@ -15,9 +15,21 @@ Rates are exact fractions here; callers round for display.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 
 from services.attendance.domain.marks import ABSENT, ATTENDED, MINOR
+
+
+@dataclass(frozen=True)
+class StandingPolicy:
+    """How absences are counted and the completion threshold a cohort without its own uses."""
+
+    minor_per_absence: int = 3
+    completion_threshold: float = 0.8
+
+
+DEFAULT_STANDING_POLICY = StandingPolicy()
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,9 @@ class AllowancePolicy:
     full_day_cap_krw: int = 116_000
     short_day_krw: int = 2_500
     short_day_cap_krw: int = 50_000
+
+
+DEFAULT_ALLOWANCE_POLICY = AllowancePolicy()
 
 
 @dataclass(frozen=True)

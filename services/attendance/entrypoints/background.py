@@ -1,4 +1,7 @@
-"""Background work: close cohorts whose end date has passed, and re-check running cohorts for at-risk trainees."""
+"""Background work: close cohorts whose end date has passed, and re-check running cohorts for at-risk trainees.
+
+"Today" is the app's clock's (``app.state.clock``); each cohort is closed or swept in a unit of work of its own.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,6 +10,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from services.attendance.service_layer.policy import policy_of
 from services.attendance.service_layer.standing import close_ended, sweep_at_risk
 
 log = logging.getLogger("trainingops.attendance.closer")
@@ -21,10 +25,9 @@ def start_closer(app: FastAPI) -> Callable[[], None]:
     def run() -> None:
         while not stop.wait(settings.closer_interval_s):
             try:
-                with app.state.db.session() as session:
-                    closed = close_ended(session, settings=settings)
-                with app.state.db.session() as session:
-                    warned = sweep_at_risk(session, settings=settings)
+                policy, clock = policy_of(settings), app.state.clock
+                closed = close_ended(app.state.unit_of_work(), policy=policy, clock=clock)
+                warned = sweep_at_risk(app.state.unit_of_work(), policy=policy, clock=clock)
                 if closed or warned:
                     log.info("cohorts closed and trainees warned", extra={"closed": closed, "warned": warned})
             except Exception as exc:  # the next round tries again

@@ -1,21 +1,31 @@
 """What attendance does with enrollment's events: cohorts, sessions and rosters."""
 from __future__ import annotations
 
+from sqlmodel import Session
+
+from services.attendance.adapters.repository import AttendanceRepository
 from services.attendance.service_layer import roster
 from shared import events
 from shared.consumer import BatchHandler, Handler, HandlerContext
 
 
+def _repo(ctx: HandlerContext) -> AttendanceRepository:
+    """The open unit of work's repository (a consumer made without the service's repository, as some tests
+    make it, hands over its bare session: the repository is built on that)."""
+    repo = ctx.uow.repo
+    return AttendanceRepository(repo) if isinstance(repo, Session) else repo
+
+
 def on_cohort_published(ctx: HandlerContext, data: events.CohortPublished, _event: events.CloudEvent) -> None:
-    roster.upsert_cohort(ctx.uow.repo, data)
+    roster.upsert_cohort(_repo(ctx), data)
 
 
 def on_enrolled(ctx: HandlerContext, data: events.TraineeEnrolled, _event: events.CloudEvent) -> None:
-    roster.enroll(ctx.uow.repo, data)
+    roster.enroll(_repo(ctx), data)
 
 
 def enrolled_many(ctx: HandlerContext, items: list[tuple[events.TraineeEnrolled, events.CloudEvent]]) -> None:
-    roster.enroll_many(ctx.uow.repo, [data for data, _event in items])
+    roster.enroll_many(_repo(ctx), [data for data, _event in items])
 
 
 def parse_enrolled(batch: list[events.CloudEvent]) -> list[events.TraineeEnrolled]:
@@ -37,7 +47,7 @@ def parse_enrolled(batch: list[events.CloudEvent]) -> list[events.TraineeEnrolle
 
 
 def on_withdrawn(ctx: HandlerContext, data: events.TraineeWithdrawn, _event: events.CloudEvent) -> None:
-    roster.withdraw(ctx.uow.repo, data)
+    roster.withdraw(_repo(ctx), data)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -1,0 +1,331 @@
+"""Attendance's repository: every statement, lock, upsert and per-database branch the use cases need.
+
+The use cases (``service_layer/``) load through it, ask the domain, change the rows it gave them and let the
+unit of work commit. Methods are named by what they mean for attendance; the SQL stays here.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from services.attendance.adapters.orm import (AtRiskWarning, Cohort, Completion, Mark, MarkChange, RosterEntry,
+                                              TrainingSession)
+from shared.auth import Principal
+from shared.db import insert_for, per_dialect, utcnow
+from shared.pagination import PageParams, paginate
+from shared.queries import get_visible, in_campuses, where_given
+
+
+class FirstMarkRace(Exception):
+    """Another request wrote the first mark of one of these trainees after we looked (none was there to lock)."""
+
+
+def _roster_upsert_pg() -> Any:
+    """PostgreSQL: a group's roster entries as one array per column, one statement compiled and prepared once."""
+    from sqlalchemy.dialects.postgresql import ARRAY, insert as pg_insert
+
+    t = RosterEntry.__table__  # type: ignore[attr-defined]
+    each = lambda name, column: func.unnest(bindparam(name, type_=ARRAY(column.type)))  # noqa: E731
+    rows = select(each("ids", t.c.id), bindparam("cohort_id", type_=t.c.cohort_id.type),
+                  each("trainee_ids", t.c.trainee_id), each("enrollment_ids", t.c.enrollment_id),
+                  bindparam("campus", type_=t.c.campus.type), each("names", t.c.name),
+                  each("enrolled_on", t.c.enrolled_on), literal("active"), literal(False),
+                  bindparam("now", type_=t.c.updated_at.type))
+    statement = pg_insert(t).from_select(["id", "cohort_id", "trainee_id", "enrollment_id", "campus", "name",
+                                          "enrolled_on", "status", "at_risk", "updated_at"], rows)
+    return statement.on_conflict_do_update(
+        index_elements=[t.c.cohort_id, t.c.trainee_id],
+        set_=dict(name=statement.excluded.name, enrollment_id=statement.excluded.enrollment_id,
+                  updated_at=statement.excluded.updated_at))
+
+
+_ROSTER_UPSERT_PG = _roster_upsert_pg()
+
+# Single check-ins are the busiest request of a training day: their statements are built once and take
+# their values as parameters, and the mark is written with one plain INSERT or UPDATE.
+_CHECK_IN_TARGET = (
+    select(TrainingSession, Cohort, RosterEntry)
+    .join(Cohort, Cohort.id == TrainingSession.cohort_id)
+    .outerjoin(RosterEntry, and_(RosterEntry.cohort_id == TrainingSession.cohort_id,
+                                 RosterEntry.trainee_id == bindparam("b_trainee")))
+    .where(TrainingSession.id == bindparam("b_session")))
+_MARK_FOR_UPDATE = (select(Mark).where(Mark.session_id == bindparam("b_session"),
+                                       Mark.trainee_id == bindparam("b_trainee"))
+                    .with_for_update())  # SQLite leaves FOR UPDATE out; its writers queue anyway
+_MARKS = Mark.__table__  # type: ignore[attr-defined]
+_INSERT_MARK_IF_NONE = per_dialect(lambda insert_: insert_(_MARKS).on_conflict_do_nothing(
+    index_elements=["session_id", "trainee_id"]))
+_UPDATE_MARK = (update(_MARKS).where(_MARKS.c.id == bindparam("b_id"))
+                .values(mark=bindparam("b_mark"), punches=bindparam("b_punches"),
+                        check_in_at=bindparam("b_check_in_at"), check_out_at=bindparam("b_check_out_at"),
+                        updated_by=bindparam("b_updated_by"), updated_at=bindparam("b_updated_at")))
+
+
+class AttendanceRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    # -- cohorts and their timetables ------------------------------------------------------
+    def cohort(self, cohort_id: uuid.UUID) -> Cohort | None:
+        return self.session.get(Cohort, cohort_id)
+
+    def visible_cohort(self, principal: Principal, cohort_id: uuid.UUID, *, lock: bool = False) -> Cohort:
+        """The cohort if the principal's campuses include it (locked against other closings if asked); else 404."""
+        return get_visible(self.session, Cohort, cohort_id, principal, "cohort", lock=lock)
+
+    def lock_cohort(self, cohort_id: uuid.UUID) -> Cohort:
+        return self.session.execute(select(Cohort).where(Cohort.id == cohort_id).with_for_update()).scalar_one()
+
+    def add_cohort(self, cohort: Cohort) -> None:
+        self.session.add(cohort)
+        self.session.flush()
+
+    def cohort_page(self, principal: Principal, campus: str | None, page: PageParams) -> tuple[list[Cohort], int]:
+        query = in_campuses(select(Cohort).order_by(Cohort.start_date, Cohort.id), Cohort.campus, principal)
+        if campus:
+            query = query.where(Cohort.campus == campus)
+        return paginate(self.session, query, page)
+
+    def cohort_sizes(self, cohort_id: uuid.UUID) -> tuple[int, int]:
+        """(sessions scheduled, trainees on the roster)."""
+        n_sessions = self.session.execute(select(func.count()).where(TrainingSession.cohort_id == cohort_id)
+                                          ).scalar_one()
+        n_roster = self.session.execute(select(func.count()).where(RosterEntry.cohort_id == cohort_id)).scalar_one()
+        return n_sessions, n_roster
+
+    def ended_cohort_ids(self, today: date) -> list[uuid.UUID]:
+        """Open cohorts whose end date is before ``today``."""
+        return list(self.session.execute(select(Cohort.id).where(Cohort.closed_at.is_(None),
+                                                                 Cohort.end_date < today)).scalars())
+
+    def running_cohort_ids(self, today: date) -> list[uuid.UUID]:
+        return list(self.session.execute(select(Cohort.id).where(
+            Cohort.closed_at.is_(None), Cohort.start_date <= today, Cohort.end_date >= today)).scalars())
+
+    def sessions_of(self, cohort_id: uuid.UUID) -> list[TrainingSession]:
+        """The cohort's timetable in order."""
+        return list(self.session.execute(select(TrainingSession).where(TrainingSession.cohort_id == cohort_id)
+                                         .order_by(TrainingSession.date, TrainingSession.start)).scalars())
+
+    def training_session(self, session_id: uuid.UUID) -> TrainingSession | None:
+        return self.session.get(TrainingSession, session_id)
+
+    def save_timetable(self, added: list[TrainingSession], gone: list[uuid.UUID]) -> None:
+        """Add the new sessions and drop the ``gone`` ones that have no mark (a marked session stays)."""
+        self.session.add_all(added)
+        if gone:
+            marked = set(self.session.execute(select(Mark.session_id).where(Mark.session_id.in_(gone))).scalars())
+            removable = [sid for sid in gone if sid not in marked]
+            if removable:
+                self.session.execute(delete(TrainingSession).where(TrainingSession.id.in_(removable)))
+        self.session.flush()
+
+    # -- rosters ---------------------------------------------------------------------------------
+    def roster_entry(self, cohort_id: uuid.UUID, trainee_id: uuid.UUID | None) -> RosterEntry | None:
+        return self.session.execute(select(RosterEntry).where(RosterEntry.cohort_id == cohort_id,
+                                                              RosterEntry.trainee_id == trainee_id)
+                                    ).scalar_one_or_none()
+
+    def on_roster(self, cohort_id: uuid.UUID, trainee_id: uuid.UUID | None) -> bool:
+        return self.session.execute(select(RosterEntry.id).where(
+            RosterEntry.cohort_id == cohort_id, RosterEntry.trainee_id == trainee_id)).first() is not None
+
+    def roster_entries(self, cohort_id: uuid.UUID, trainee_ids: list[uuid.UUID]) -> dict[uuid.UUID, RosterEntry]:
+        return {e.trainee_id: e for e in self.session.execute(select(RosterEntry).where(
+            RosterEntry.cohort_id == cohort_id, RosterEntry.trainee_id.in_(trainee_ids))).scalars()}
+
+    def roster_of(self, cohort_id: uuid.UUID, *, active_only: bool = False, by_name: bool = True
+                  ) -> list[RosterEntry]:
+        query = select(RosterEntry).where(RosterEntry.cohort_id == cohort_id)
+        if active_only:
+            query = query.where(RosterEntry.status == "active")
+        if by_name:
+            query = query.order_by(RosterEntry.name, RosterEntry.trainee_id)
+        return list(self.session.execute(query).scalars())
+
+    def add_roster_entry(self, entry: RosterEntry) -> None:
+        self.session.add(entry)
+        self.session.flush()
+
+    def upsert_roster(self, cohort: Cohort, first: dict[uuid.UUID, Any], latest: dict[uuid.UUID, Any]) -> None:
+        """One statement for a group of enrollments: each trainee inserted as ``first[t]`` would insert it, with
+        the name and enrollment of ``latest[t]``; entries loaded before are read again when next used."""
+        now = utcnow()
+        self.session.flush()  # entries changed through the ORM earlier in the transaction are written first
+        if self._dialect == "postgresql":
+            self.session.execute(_ROSTER_UPSERT_PG, dict(
+                ids=[uuid.uuid4() for _ in first], cohort_id=cohort.id, trainee_ids=list(first),
+                enrollment_ids=[latest[t].enrollment_id for t in first], campus=cohort.campus,
+                names=[latest[t].name for t in first], enrolled_on=[d.enrolled_on for d in first.values()],
+                now=now))
+        else:
+            table = RosterEntry.__table__  # type: ignore[attr-defined]
+            statement = insert_for(self.session)(table)
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c.cohort_id, table.c.trainee_id],
+                set_=dict(name=statement.excluded.name, enrollment_id=statement.excluded.enrollment_id,
+                          updated_at=statement.excluded.updated_at))
+            self.session.execute(statement, [dict(id=uuid.uuid4(), cohort_id=cohort.id, trainee_id=t,
+                                                  enrollment_id=latest[t].enrollment_id, campus=cohort.campus,
+                                                  name=latest[t].name, enrolled_on=d.enrolled_on, status="active",
+                                                  at_risk=False, updated_at=now) for t, d in first.items()])
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, RosterEntry) and obj.cohort_id == cohort.id and obj.trainee_id in first:
+                self.session.expire(obj)
+
+    def trainee_cohorts(self, trainee_id: uuid.UUID, cohort_id: uuid.UUID | None = None
+                        ) -> list[tuple[RosterEntry, Cohort]]:
+        """The trainee's roster entries with their cohorts, by start date."""
+        query = select(RosterEntry, Cohort).join(Cohort, Cohort.id == RosterEntry.cohort_id).where(
+            RosterEntry.trainee_id == trainee_id)
+        if cohort_id:
+            query = query.where(RosterEntry.cohort_id == cohort_id)
+        return [(e, c) for e, c in self.session.execute(query.order_by(Cohort.start_date)).all()]
+
+    def cohorts_of_trainee(self, trainee_id: uuid.UUID) -> list[Cohort]:
+        return list(self.session.execute(select(Cohort).join(RosterEntry, RosterEntry.cohort_id == Cohort.id)
+                                         .where(RosterEntry.trainee_id == trainee_id)).scalars())
+
+    def at_risk_page(self, principal: Principal, campus: str | None, cohort_id: uuid.UUID | None,
+                     page: PageParams) -> tuple[list[RosterEntry], int]:
+        query = select(RosterEntry).where(RosterEntry.at_risk.is_(True), RosterEntry.status == "active").order_by(
+            RosterEntry.campus, RosterEntry.cohort_id, RosterEntry.current_rate, RosterEntry.trainee_id)
+        query = in_campuses(query, RosterEntry.campus, principal)
+        query = where_given(query, (RosterEntry.campus, campus), (RosterEntry.cohort_id, cohort_id))
+        return paginate(self.session, query, page)
+
+    # -- standing ----------------------------------------------------------------------------------
+    def marks_by_trainee(self, cohort_id: uuid.UUID, trainee_ids: list[uuid.UUID] | None = None
+                         ) -> dict[uuid.UUID, dict[uuid.UUID, str]]:
+        """trainee -> session -> mark, for the cohort (or only these trainees)."""
+        query = select(Mark.trainee_id, Mark.session_id, Mark.mark).where(Mark.cohort_id == cohort_id)
+        if trainee_ids is not None:
+            query = query.where(Mark.trainee_id.in_(trainee_ids))
+        out: dict[uuid.UUID, dict[uuid.UUID, str]] = defaultdict(dict)
+        for trainee_id, session_id, mark in self.session.execute(query):
+            out[trainee_id][session_id] = mark
+        return out
+
+    def save_standing(self, entry: RosterEntry, *, current_rate: float, max_possible_rate: float,
+                      at_risk_reason: str | None) -> bool:
+        """Store the entry's rates and at-risk flag; True when this call flipped the flag.
+
+        The conditional update is the guard: of two concurrent evaluations only one flips the flag (and warns).
+        """
+        values = dict(current_rate=current_rate, max_possible_rate=max_possible_rate, at_risk_reason=at_risk_reason,
+                      at_risk=at_risk_reason is not None, updated_at=utcnow())
+        flipped = bool(self.session.execute(update(RosterEntry).where(
+            RosterEntry.id == entry.id, RosterEntry.at_risk == (at_risk_reason is None)).values(**values)).rowcount)
+        if not flipped and (entry.current_rate, entry.max_possible_rate) != (current_rate, max_possible_rate):
+            self.session.execute(update(RosterEntry).where(RosterEntry.id == entry.id).values(
+                current_rate=current_rate, max_possible_rate=max_possible_rate, at_risk_reason=at_risk_reason,
+                updated_at=utcnow()))
+        for k, v in values.items():
+            set_committed_value(entry, k, v)
+        return flipped
+
+    def add_warning(self, warning: AtRiskWarning) -> None:
+        self.session.add(warning)
+
+    def standing_written(self) -> None:
+        """The warnings of an evaluation are written before the use case reads on."""
+        self.session.flush()
+
+    def completion(self, cohort_id: uuid.UUID, trainee_id: uuid.UUID) -> Completion | None:
+        return self.session.get(Completion, (cohort_id, trainee_id))
+
+    def decided_trainees(self, cohort_id: uuid.UUID) -> set[uuid.UUID]:
+        return set(self.session.execute(select(Completion.trainee_id).where(Completion.cohort_id == cohort_id)
+                                        ).scalars())
+
+    def add_completions(self, decisions: list[Completion]) -> None:
+        self.session.add_all(decisions)
+        self.session.flush()
+
+    # -- marks -------------------------------------------------------------------------------------
+    def check_in_target(self, session_id: uuid.UUID, trainee_id: uuid.UUID
+                        ) -> tuple[TrainingSession, Cohort, RosterEntry | None] | None:
+        """The session, its cohort and the trainee's roster entry, in one read."""
+        found = self.session.execute(_CHECK_IN_TARGET, {"b_session": session_id, "b_trainee": trainee_id}).first()
+        return None if found is None else (found[0], found[1], found[2])
+
+    def mark_to_punch(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> Mark | None:
+        """The mark, locked, to add a punch to; it is written by ``save_punches`` alone (the ORM lets it go)."""
+        row = self.session.execute(_MARK_FOR_UPDATE, {"b_session": session_id, "b_trainee": trainee_id}
+                                   ).scalar_one_or_none()
+        if row is not None:
+            self.session.expunge(row)
+        return row
+
+    def add_first_mark(self, mark: Mark) -> bool:
+        """Insert the trainee's first mark of the session unless another request just did; True if inserted.
+
+        FOR UPDATE locks no row that is not there yet: a card tapped twice at once makes two first check-ins.
+        The second finds the first's row (``mark_to_punch`` waits for it) and adds its punch to it."""
+        return bool(self.session.execute(_INSERT_MARK_IF_NONE[self._dialect],
+                                         {c.name: getattr(mark, c.name) for c in _MARKS.c}).rowcount)
+
+    def save_punches(self, row: Mark) -> None:
+        self.session.execute(_UPDATE_MARK, dict(
+            b_id=row.id, b_mark=row.mark, b_punches=row.punches, b_check_in_at=row.check_in_at,
+            b_check_out_at=row.check_out_at, b_updated_by=row.updated_by, b_updated_at=row.updated_at))
+
+    def lock_marks(self, session_id: uuid.UUID, trainee_ids: list[uuid.UUID]) -> dict[uuid.UUID, Mark]:
+        query = select(Mark).where(Mark.session_id == session_id, Mark.trainee_id.in_(trainee_ids)).with_for_update()
+        return {m.trainee_id: m for m in self.session.execute(query).scalars()}
+
+    def add_marks(self, rows: list[dict[str, Any]]) -> None:
+        """Insert new marks in one statement and write the changed ones; ``FirstMarkRace`` if another
+        request wrote one of these first marks meanwhile."""
+        if rows:
+            try:
+                self.session.execute(insert(Mark), rows)
+            except IntegrityError as exc:  # uq_mark_session_trainee: the only constraint these rows can break
+                raise FirstMarkRace() from exc
+        self.session.flush()
+
+    def mark(self, session_id: uuid.UUID, trainee_id: uuid.UUID, *, lock: bool = False) -> Mark | None:
+        query = select(Mark).where(Mark.session_id == session_id, Mark.trainee_id == trainee_id)
+        if lock:
+            query = query.with_for_update()
+        return self.session.execute(query).scalar_one_or_none()
+
+    def marks_of_session(self, session_id: uuid.UUID) -> dict[uuid.UUID, Mark]:
+        return {m.trainee_id: m for m in self.session.execute(select(Mark).where(Mark.session_id == session_id)
+                                                              ).scalars()}
+
+    def add_mark(self, row: Mark) -> None:
+        self.session.add(row)
+
+    def record_change(self, change: MarkChange) -> None:
+        self.session.add(change)
+        self.session.flush()
+
+    def mark_history(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> list[MarkChange]:
+        return list(self.session.execute(select(MarkChange).where(MarkChange.session_id == session_id,
+                                                                  MarkChange.trainee_id == trainee_id)
+                                         .order_by(MarkChange.changed_at, MarkChange.id)).scalars())
+
+    def timetable_with_marks(self, trainee_id: uuid.UUID, cohort_ids: list[uuid.UUID], date_from: date | None,
+                             date_to: date | None) -> list[tuple[TrainingSession, Mark | None]]:
+        """The sessions of these cohorts in [date_from, date_to], in order, each with the trainee's mark."""
+        query = (select(TrainingSession, Mark).outerjoin(Mark, and_(Mark.session_id == TrainingSession.id,
+                                                                    Mark.trainee_id == trainee_id))
+                 .where(TrainingSession.cohort_id.in_(cohort_ids))
+                 .order_by(TrainingSession.date, TrainingSession.start))
+        if date_from:
+            query = query.where(TrainingSession.date >= date_from)
+        if date_to:
+            query = query.where(TrainingSession.date <= date_to)
+        return [(ts, m) for ts, m in self.session.execute(query).all()]
