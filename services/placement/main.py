@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.placement.adapters.orm import Base
+from services.placement.adapters.repository import PlacementRepository
 from services.placement.entrypoints.events import HANDLERS
 from services.placement.entrypoints.http import router
 from services.placement.settings import Settings
@@ -18,6 +19,7 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     routers=[router],
     handlers=HANDLERS,
+    repository=PlacementRepository,
     openapi_tags=[
         {"name": "graduates", "description": "Completers and early-employment leavers, from attendance and enrollment events"},
         {"name": "followups", "description": "The due/overdue worklist and the contact-attempt log"},

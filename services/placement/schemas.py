@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.placement.domain.followups import CHANNELS, CONTACT_RESULTS
 from services.placement.domain.outcomes import CATEGORIES, EMPLOYMENT_TYPES
-from shared.inputs import Day, Flag, InputModel, PastDay, PastMoment
+from shared.inputs import Day, Flag, InputModel, Moment
 
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 EmploymentType = Literal[EMPLOYMENT_TYPES]  # type: ignore[valid-type]
@@ -68,7 +68,8 @@ class OfficerIn(InputModel):
 class ContactIn(InputModel):
     model_config = _example(attempted_at="2025-03-03T10:15:00+09:00", channel="phone", result="no_answer",
                             note="try again after 18:00")
-    attempted_at: PastMoment | None = Field(None, description="when; default now")
+    # Not after today: the use case checks it with the service's clock (a 422 naming the field, date.future).
+    attempted_at: Moment | None = Field(None, description="when; default now")
     channel: Channel
     result: ContactResult
     note: str = Field("", max_length=500, description="no resident registration numbers or contact details")
@@ -145,7 +146,7 @@ class EmployerIn(InputModel):
     name: str = Field(min_length=1, max_length=200)
     business_number: str | None = Field(None, pattern=r"^\d{3}-?\d{2}-?\d{5}$", description="사업자등록번호")
     industry: str = Field("", max_length=100)
-    joined_on: PastDay | None = None
+    joined_on: Day | None = None  # not after today: the use case checks it with the service's clock
 
 
 class EmployerOut(BaseModel):

@@ -12,13 +12,16 @@ from datetime import date
 
 from sqlalchemy import text
 
-from services.placement.service_layer import graduates as graduates_svc
+from services.placement.adapters.repository import PlacementRepository
+from services.placement.service_layer import followups as followups_svc
 from services.placement.service_layer import reports
 from shared import migrations
 from shared.auth import Principal
 from shared.broker import LocalBroker
+from shared.clock import Clock
 from shared.db import Database
 from shared.pagination import PageParams
+from shared.unit_of_work import SqlUnitOfWork
 from tests.integration.placement.seed import copy_in, random_graduates
 from tests.support import LOCAL_POSTGRES, Databases, running_service, token
 
@@ -51,17 +54,21 @@ def main() -> None:
         print(f"setup: {n:,} graduates, {n * per:,} outcomes, {n * 4:,} follow-ups bulk-loaded in "
               f"{time.perf_counter() - t0:.1f} s")
         db = Database(url)
+        clock = Clock()
+        uow = lambda: SqlUnitOfWork(db, PlacementRepository)  # noqa: E731
         with db.session() as s:
             base_ms, _, _ = timed(lambda: s.execute(text("SELECT count(*), max(sort_key) FROM outcome")).all())
-            total_ms, total_min, rep = timed(lambda: reports.build(s, principal=STAFF, as_of=AS_OF))
-            grp_ms, grp_min, grp = timed(lambda: reports.build(s, principal=STAFF, as_of=AS_OF, group_by="cohort"))
-            camp_ms, camp_min, _ = timed(lambda: reports.build(s, principal=STAFF, as_of=AS_OF, campus="campus1"))
-            wl_ms, wl_min, wl = timed(lambda: graduates_svc.worklist(
-                s, principal=STAFF, page=PageParams(limit=50), on=date(2024, 6, 1), campus="campus1", officer=None,
-                cohort_id=None, status=None), runs=15)
-            wlo_ms, wlo_min, wlo = timed(lambda: graduates_svc.worklist(
-                s, principal=STAFF, page=PageParams(limit=50), on=date(2024, 6, 1), campus="campus1",
-                officer="officer-4", cohort_id=None, status="overdue"), runs=15)
+        total_ms, total_min, rep = timed(lambda: reports.build(uow(), clock, principal=STAFF, as_of=AS_OF))
+        grp_ms, grp_min, grp = timed(lambda: reports.build(uow(), clock, principal=STAFF, as_of=AS_OF,
+                                                           group_by="cohort"))
+        camp_ms, camp_min, _ = timed(lambda: reports.build(uow(), clock, principal=STAFF, as_of=AS_OF,
+                                                           campus="campus1"))
+        wl_ms, wl_min, wl = timed(lambda: followups_svc.worklist(
+            uow(), clock, principal=STAFF, page=PageParams(limit=50), on=date(2024, 6, 1), campus="campus1"),
+            runs=15)
+        wlo_ms, wlo_min, wlo = timed(lambda: followups_svc.worklist(
+            uow(), clock, principal=STAFF, page=PageParams(limit=50), on=date(2024, 6, 1), campus="campus1",
+            officer="officer-4", status="overdue"), runs=15)
         db.dispose()
         t = rep.total
         print(f"baseline  SELECT count(*), max(sort_key) FROM outcome: median {base_ms:.0f} ms")
@@ -72,8 +79,8 @@ def main() -> None:
               f"{t.employment_rate_12m.denominator:,}, median wage {t.median_monthly_wage.value:,} KRW")
         print(f"report    grouped by cohort ({len(grp.rows)} rows + total): median {grp_ms:.0f} ms (min {grp_min:.0f})")
         print(f"report    one campus:                 median {camp_ms:.0f} ms (min {camp_min:.0f})")
-        print(f"worklist  campus, due+overdue, 50 of {wl[1]:,}: median {wl_ms:.1f} ms (min {wl_min:.1f})")
-        print(f"worklist  campus+officer, overdue, 50 of {wlo[1]:,}: median {wlo_ms:.1f} ms (min {wlo_min:.1f})")
+        print(f"worklist  campus, due+overdue, 50 of {wl.total:,}: median {wl_ms:.1f} ms (min {wl_min:.1f})")
+        print(f"worklist  campus+officer, overdue, 50 of {wlo.total:,}: median {wlo_ms:.1f} ms (min {wlo_min:.1f})")
         with LocalBroker() as broker:
             with running_service("placement", database_url=url, kafka_bootstrap_servers=broker.bootstrap) as c:
                 headers = token(["placement"], ["*"])

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.placement.domain.calendar import add_months
+from services.placement.domain.outcomes import EMPLOYED
 from shared.rules import RuleFailure
 
 STATUSES = ("active", "completed", "converted", "cancelled")
+# Latest outcomes that make a graduate no candidate for an internship.
+NOT_CANDIDATES = EMPLOYED | {"further_education", "military_service"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,13 @@ class PayPolicy:
     full_time_monthly_hours: int = 209
     full_time_weekly_hours: int = 40
     months: int = 3
+
+
+@dataclass(frozen=True)
+class IncentivePolicy:
+    """What the employer is due, once, when an intern is hired permanently."""
+
+    amount_krw: int = 3_000_000
 
 
 def monthly_pay(policy: PayPolicy, weekly_hours: int | None = None) -> int:

@@ -1,29 +1,32 @@
-"""Placement's HTTP API: thin views over the service layer."""
+"""Placement's HTTP API: thin views over the use cases (each opens and commits its own unit of work)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from services.placement.adapters.repository import PlacementRepository
 from services.placement.schemas import (Category, ContactIn, ContactOut, ConvertIn, EmployerIn, EmployerOut,
                                         FollowupOut, FollowupStatus, GraduateDetail, GraduateOut, IncentiveOut,
                                         InternshipIn, InternshipOut, MatchOut, OfficerIn, OutcomeIn, OutcomeOut,
                                         PostingIn, PostingOut, ReportOut, TargetIn, TargetOut)
-from services.placement.service_layer import graduates, internships, reports, targets
+from services.placement.service_layer import (employers, followups, graduates, internships, outcomes, reports,
+                                              targets)
 from services.placement.settings import Settings
 from shared.auth import Principal, require_roles
-from shared.db import ReleasingRoute, SessionDep
+from shared.db import ReleasingRoute
 from shared.idempotency import IdempotencyDep
 from shared.inputs import Day, QueryFlag, clean_parameters
 from shared.pagination import Page, PageDep
 from shared.spreadsheets import XLSX_MEDIA_TYPE
+from shared.unit_of_work import ClockDep, UnitOfWork, get_unit_of_work
 
 Reader = Annotated[Principal, Depends(require_roles("placement", "auditor", "finance"))]
 Writer = Annotated[Principal, Depends(require_roles("placement"))]
 OnDay = Annotated[Day | None, Query(description="default: today")]
 GroupBy = Literal["campus", "programme", "cohort"]
+Uow = Annotated[UnitOfWork[PlacementRepository], Depends(get_unit_of_work)]
 
 
 async def _settings(request: Request) -> Settings:
@@ -36,158 +39,146 @@ router = APIRouter(route_class=ReleasingRoute, dependencies=[Depends(clean_param
 
 # -- graduates --------------------------------------------------------------------
 @router.get("/graduates", response_model=Page[GraduateOut], tags=["graduates"])
-def list_graduates(session: SessionDep, principal: Reader, page: PageDep, campus: str | None = None,
+def list_graduates(uow: Uow, principal: Reader, page: PageDep, campus: str | None = None,
                    cohort_id: uuid.UUID | None = None, officer: str | None = None) -> Page[GraduateOut]:
-    items, total = graduates.list_graduates(session, principal=principal, page=page, campus=campus,
-                                            cohort_id=cohort_id, officer=officer)
-    return Page(items=[graduates.graduate_out(g) for g in items], total=total, limit=page.limit, offset=page.offset)
+    return graduates.list_graduates(uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id,
+                                    officer=officer)
 
 
 @router.get("/graduates/{graduate_id}", response_model=GraduateDetail, tags=["graduates"],
             summary="A graduate with follow-ups, outcomes and qualifications obtained")
-def get_graduate(graduate_id: uuid.UUID, session: SessionDep, principal: Reader, on: OnDay = None) -> GraduateDetail:
-    return graduates.graduate_detail(session, principal=principal, graduate_id=graduate_id, on=on or date.today())
+def get_graduate(graduate_id: uuid.UUID, uow: Uow, clock: ClockDep, principal: Reader,
+                 on: OnDay = None) -> GraduateDetail:
+    return graduates.graduate_detail(uow, clock, principal=principal, graduate_id=graduate_id, on=on)
 
 
 @router.put("/graduates/{graduate_id}/officer", response_model=GraduateOut, tags=["graduates"],
             summary="Assign (or unassign) the placement officer who follows this graduate")
-def assign_officer(graduate_id: uuid.UUID, body: OfficerIn, session: SessionDep, principal: Writer) -> GraduateOut:
-    return graduates.graduate_out(graduates.assign_officer(session, principal=principal, graduate_id=graduate_id,
-                                                           officer=body.officer))
+def assign_officer(graduate_id: uuid.UUID, body: OfficerIn, uow: Uow, principal: Writer) -> GraduateOut:
+    return graduates.assign_officer(uow, principal=principal, graduate_id=graduate_id, officer=body.officer)
 
 
 # -- follow-ups -----------------------------------------------------------------------
 @router.get("/followups", response_model=Page[FollowupOut], tags=["followups"],
             summary="The worklist: open follow-ups that are due or overdue on `on` (or one status), oldest first")
-def worklist(session: SessionDep, principal: Reader, page: PageDep, on: OnDay = None, campus: str | None = None,
+def worklist(uow: Uow, clock: ClockDep, principal: Reader, page: PageDep, on: OnDay = None,
+             campus: str | None = None,
              officer: Annotated[str | None, Query(description="the assigned officer; `me` for yourself")] = None,
              unassigned: QueryFlag = False, cohort_id: uuid.UUID | None = None,
              status: FollowupStatus | None = None) -> Page[FollowupOut]:
     if officer == "me":
         officer = principal.sub
-    items, total = graduates.worklist(session, principal=principal, page=page, on=on or date.today(), campus=campus,
-                                      officer=officer, cohort_id=cohort_id, status=status, unassigned=unassigned)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return followups.worklist(uow, clock, principal=principal, page=page, on=on, campus=campus, officer=officer,
+                              cohort_id=cohort_id, status=status, unassigned=unassigned)
 
 
 @router.get("/followups/{followup_id}", response_model=FollowupOut, tags=["followups"])
-def get_followup(followup_id: uuid.UUID, session: SessionDep, principal: Reader, on: OnDay = None) -> FollowupOut:
-    return graduates.get_followup(session, principal=principal, followup_id=followup_id, on=on or date.today())
+def get_followup(followup_id: uuid.UUID, uow: Uow, clock: ClockDep, principal: Reader,
+                 on: OnDay = None) -> FollowupOut:
+    return followups.get_followup(uow, clock, principal=principal, followup_id=followup_id, on=on)
 
 
 @router.post("/followups/{followup_id}/contacts", response_model=ContactOut, status_code=201, tags=["followups"],
              summary="Log a contact attempt: when, channel, result")
-def log_contact(followup_id: uuid.UUID, body: ContactIn, session: SessionDep, principal: Writer) -> ContactOut:
-    return graduates.log_contact(session, principal=principal, followup_id=followup_id, body=body)
+def log_contact(followup_id: uuid.UUID, body: ContactIn, uow: Uow, clock: ClockDep, principal: Writer) -> ContactOut:
+    return followups.log_contact(uow, clock, principal=principal, followup_id=followup_id, body=body)
 
 
 @router.get("/followups/{followup_id}/contacts", response_model=list[ContactOut], tags=["followups"])
-def list_contacts(followup_id: uuid.UUID, session: SessionDep, principal: Reader) -> list[ContactOut]:
-    return graduates.list_contacts(session, principal=principal, followup_id=followup_id)
+def list_contacts(followup_id: uuid.UUID, uow: Uow, principal: Reader) -> list[ContactOut]:
+    return followups.list_contacts(uow, principal=principal, followup_id=followup_id)
 
 
 # -- outcomes ---------------------------------------------------------------------------
 @router.post("/outcomes", response_model=OutcomeOut, status_code=201, tags=["outcomes"],
              summary="Record a dated outcome; open follow-ups whose window has opened are closed; "
                      "outcome.recorded goes out")
-def record_outcome(body: OutcomeIn, session: SessionDep, principal: Writer) -> OutcomeOut:
-    return graduates.record_outcome(session, principal=principal, body=body)
+def record_outcome(body: OutcomeIn, uow: Uow, principal: Writer) -> OutcomeOut:
+    return outcomes.record_outcome(uow, principal=principal, body=body)
 
 
 @router.get("/outcomes", response_model=Page[OutcomeOut], tags=["outcomes"])
-def list_outcomes(session: SessionDep, principal: Reader, page: PageDep, graduate_id: uuid.UUID | None = None,
+def list_outcomes(uow: Uow, principal: Reader, page: PageDep, graduate_id: uuid.UUID | None = None,
                   campus: str | None = None, category: Category | None = None) -> Page[OutcomeOut]:
-    items, total = graduates.list_outcomes(session, principal=principal, page=page, graduate_id=graduate_id,
-                                           campus=campus, category=category)
-    return Page(items=[graduates.outcome_out(o) for o in items], total=total, limit=page.limit, offset=page.offset)
+    return outcomes.list_outcomes(uow, principal=principal, page=page, graduate_id=graduate_id, campus=campus,
+                                  category=category)
 
 
 # -- employers and postings -------------------------------------------------------------
 @router.post("/employers", response_model=EmployerOut, status_code=201, tags=["employers"])
-def create_employer(body: EmployerIn, session: SessionDep, principal: Writer, settings: SettingsDep) -> EmployerOut:
-    return EmployerOut.model_validate(internships.create_employer(session, principal=principal, settings=settings,
-                                                                  body=body), from_attributes=True)
+def create_employer(body: EmployerIn, uow: Uow, clock: ClockDep, principal: Writer,
+                    settings: SettingsDep) -> EmployerOut:
+    return employers.create_employer(uow, clock, principal=principal, settings=settings, body=body)
 
 
 @router.get("/employers", response_model=Page[EmployerOut], tags=["employers"])
-def list_employers(session: SessionDep, principal: Reader, page: PageDep,
-                   campus: str | None = None) -> Page[EmployerOut]:
-    items, total = internships.list_employers(session, principal=principal, page=page, campus=campus)
-    return Page(items=[EmployerOut.model_validate(e, from_attributes=True) for e in items], total=total,
-                limit=page.limit, offset=page.offset)
+def list_employers(uow: Uow, principal: Reader, page: PageDep, campus: str | None = None) -> Page[EmployerOut]:
+    return employers.list_employers(uow, principal=principal, page=page, campus=campus)
 
 
 @router.get("/employers/{employer_id}", response_model=EmployerOut, tags=["employers"])
-def get_employer(employer_id: uuid.UUID, session: SessionDep, principal: Reader) -> EmployerOut:
-    return EmployerOut.model_validate(internships.load_employer(session, principal, employer_id), from_attributes=True)
+def get_employer(employer_id: uuid.UUID, uow: Uow, principal: Reader) -> EmployerOut:
+    return employers.get_employer(uow, principal=principal, employer_id=employer_id)
 
 
 @router.post("/postings", response_model=PostingOut, status_code=201, tags=["employers"])
-def create_posting(body: PostingIn, session: SessionDep, principal: Writer, settings: SettingsDep) -> PostingOut:
-    return internships.posting_out(internships.create_posting(session, principal=principal, settings=settings,
-                                                              body=body), settings)
+def create_posting(body: PostingIn, uow: Uow, principal: Writer, settings: SettingsDep) -> PostingOut:
+    return employers.create_posting(uow, principal=principal, settings=settings, body=body)
 
 
 @router.get("/postings", response_model=Page[PostingOut], tags=["employers"])
-def list_postings(session: SessionDep, principal: Reader, page: PageDep, settings: SettingsDep,
+def list_postings(uow: Uow, principal: Reader, page: PageDep, settings: SettingsDep,
                   campus: str | None = None, employer_id: uuid.UUID | None = None,
                   status: Literal["open", "closed"] | None = None) -> Page[PostingOut]:
-    items, total = internships.list_postings(session, principal=principal, page=page, campus=campus,
-                                             employer_id=employer_id, status=status)
-    return Page(items=[internships.posting_out(p, settings) for p in items], total=total, limit=page.limit,
-                offset=page.offset)
+    return employers.list_postings(uow, principal=principal, settings=settings, page=page, campus=campus,
+                                   employer_id=employer_id, status=status)
 
 
 @router.get("/postings/{posting_id}", response_model=PostingOut, tags=["employers"])
-def get_posting(posting_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep) -> PostingOut:
-    return internships.posting_out(internships.load_posting(session, principal, posting_id), settings)
+def get_posting(posting_id: uuid.UUID, uow: Uow, principal: Reader, settings: SettingsDep) -> PostingOut:
+    return employers.get_posting(uow, principal=principal, settings=settings, posting_id=posting_id)
 
 
 @router.get("/postings/{posting_id}/matches", response_model=list[MatchOut], tags=["internships"],
             summary="Graduates still looking, ranked by the posting's qualifications they hold or trained for")
-def matches(posting_id: uuid.UUID, session: SessionDep, principal: Reader,
+def matches(posting_id: uuid.UUID, uow: Uow, principal: Reader,
             limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[MatchOut]:
-    return internships.matches(session, principal=principal, posting_id=posting_id, limit=limit)
+    return employers.matches(uow, principal=principal, posting_id=posting_id, limit=limit)
 
 
 # -- internships and incentives -------------------------------------------------------------
 @router.post("/internships", response_model=InternshipOut, status_code=201, tags=["internships"],
              summary="Place a graduate in a 3-month internship paid at the living wage (Idempotency-Key accepted)")
-def start_internship(body: InternshipIn, session: SessionDep, principal: Writer, settings: SettingsDep,
+def start_internship(body: InternshipIn, uow: Uow, principal: Writer, settings: SettingsDep,
                      idem: IdempotencyDep) -> InternshipOut:
-    return internships.start_internship(session, principal=principal, settings=settings, body=body, idem=idem)
+    return internships.start_internship(uow, principal=principal, settings=settings, body=body, idem=idem)
 
 
 @router.get("/internships", response_model=Page[InternshipOut], tags=["internships"])
-def list_internships(session: SessionDep, principal: Reader, page: PageDep, campus: str | None = None,
+def list_internships(uow: Uow, principal: Reader, page: PageDep, campus: str | None = None,
                      status: Literal["active", "completed", "converted", "cancelled"] | None = None,
                      graduate_id: uuid.UUID | None = None) -> Page[InternshipOut]:
-    items, total = internships.list_internships(session, principal=principal, page=page, campus=campus,
-                                                status=status, graduate_id=graduate_id)
-    return Page(items=[internships.internship_out(i) for i in items], total=total, limit=page.limit,
-                offset=page.offset)
+    return internships.list_internships(uow, principal=principal, page=page, campus=campus, status=status,
+                                        graduate_id=graduate_id)
 
 
 @router.get("/internships/{internship_id}", response_model=InternshipOut, tags=["internships"])
-def get_internship(internship_id: uuid.UUID, session: SessionDep, principal: Reader) -> InternshipOut:
-    return internships.get_internship(session, principal=principal, internship_id=internship_id)
+def get_internship(internship_id: uuid.UUID, uow: Uow, principal: Reader) -> InternshipOut:
+    return internships.get_internship(uow, principal=principal, internship_id=internship_id)
 
 
 @router.post("/internships/{internship_id}/convert", response_model=InternshipOut, tags=["internships"],
              summary="Permanent hire: the employer's incentive falls due, once; incentive.due goes out "
                      "(send an Idempotency-Key to retry safely)")
-def convert(internship_id: uuid.UUID, body: ConvertIn, session: SessionDep, principal: Writer,
-            settings: SettingsDep, idem: IdempotencyDep) -> InternshipOut:
-    return internships.convert(session, principal=principal, settings=settings, internship_id=internship_id,
-                               body=body, idem=idem)
+def convert(internship_id: uuid.UUID, body: ConvertIn, uow: Uow, principal: Writer, settings: SettingsDep,
+            idem: IdempotencyDep) -> InternshipOut:
+    return internships.convert(uow, principal=principal, settings=settings, internship_id=internship_id, body=body,
+                               idem=idem)
 
 
 @router.get("/incentives", response_model=Page[IncentiveOut], tags=["internships"])
-def list_incentives(session: SessionDep, principal: Reader, page: PageDep,
-                    campus: str | None = None) -> Page[IncentiveOut]:
-    items, total = internships.list_incentives(session, principal=principal, page=page, campus=campus)
-    return Page(items=[IncentiveOut.model_validate(i, from_attributes=True) for i in items], total=total,
-                limit=page.limit, offset=page.offset)
+def list_incentives(uow: Uow, principal: Reader, page: PageDep, campus: str | None = None) -> Page[IncentiveOut]:
+    return internships.list_incentives(uow, principal=principal, page=page, campus=campus)
 
 
 # -- targets ------------------------------------------------------------------------------
@@ -196,29 +187,29 @@ ProgrammeCode = Annotated[str, Path(min_length=1, max_length=60, pattern=r"^[A-Z
 
 @router.get("/targets", response_model=list[TargetOut], tags=["reports"],
             summary="Every programme's employment-rate target (the dashboard's target lines)")
-def list_targets(session: SessionDep, principal: Reader) -> list[TargetOut]:
-    return targets.list_targets(session)
+def list_targets(uow: Uow, principal: Reader) -> list[TargetOut]:
+    return targets.list_targets(uow)
 
 
 @router.get("/targets/{programme_code}", response_model=TargetOut, tags=["reports"])
-def get_target(programme_code: ProgrammeCode, session: SessionDep, principal: Reader) -> TargetOut:
-    return targets.get_target(session, programme_code)
+def get_target(programme_code: ProgrammeCode, uow: Uow, principal: Reader) -> TargetOut:
+    return targets.get_target(uow, programme_code)
 
 
 @router.put("/targets/{programme_code}", response_model=TargetOut, tags=["reports"],
             summary="Set a programme's employment-rate target (e.g. 0.75); one per programme, centre-wide")
-def set_target(programme_code: ProgrammeCode, body: TargetIn, session: SessionDep, principal: Writer) -> TargetOut:
-    return targets.set_target(session, principal=principal, programme_code=programme_code, body=body)
+def set_target(programme_code: ProgrammeCode, body: TargetIn, uow: Uow, principal: Writer) -> TargetOut:
+    return targets.set_target(uow, principal=principal, programme_code=programme_code, body=body)
 
 
 # -- reports ------------------------------------------------------------------------------
-def _report(session: SessionDep, principal: Reader, as_of: OnDay = None, campus: str | None = None,
+def _report(uow: Uow, clock: ClockDep, principal: Reader, as_of: OnDay = None, campus: str | None = None,
             cohort_id: uuid.UUID | None = None, programme_code: str | None = None,
             completed_from: OnDay = None, completed_to: OnDay = None,
             group_by: GroupBy | None = None) -> ReportOut:
-    return reports.build(session, principal=principal, as_of=as_of or date.today(), campus=campus,
-                         cohort_id=cohort_id, programme_code=programme_code, completed_from=completed_from,
-                         completed_to=completed_to, group_by=group_by)
+    return reports.build(uow, clock, principal=principal, as_of=as_of, campus=campus, cohort_id=cohort_id,
+                         programme_code=programme_code, completed_from=completed_from, completed_to=completed_to,
+                         group_by=group_by)
 
 
 ReportDep = Annotated[ReportOut, Depends(_report)]
