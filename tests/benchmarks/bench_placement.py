@@ -16,7 +16,7 @@ from services.placement.service_layer import graduates as graduates_svc
 from services.placement.service_layer import reports
 from shared import migrations
 from shared.auth import Principal
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.db import Database
 from shared.pagination import PageParams
 from tests.integration.placement.seed import copy_in, random_graduates
