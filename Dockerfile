@@ -37,10 +37,12 @@ RUN pip wheel --wheel-dir /wheels -r /tmp/requirements.txt \
 COPY shared ./shared
 COPY services ./services
 COPY web ./web
+# the operator tools: the `trainingops` command (dlq list / replay, token, import, export, demo)
+COPY trainingops ./trainingops
 # Non-editable install: the code, the Alembic migrations (env.py, versions/, the
 # .mako template) and the package data end up in site-packages.
 RUN pip install --no-deps . \
- && python -c "import services.enrollment.main, services.attendance.main, services.certification.main, services.placement.main, web.main"
+ && python -c "import services.enrollment.main, services.attendance.main, services.certification.main, services.placement.main, web.main, trainingops.cli"
 
 # ---------------------------------------------------------------------------
 # runtime: the slim base, the virtualenv and an unprivileged user. No compilers.

@@ -18,7 +18,7 @@ install: $(STAMP)
 
 ## Run the whole platform locally: broker, topics and every service (SQLite under ./data).
 run: install
-	$(BIN)/python -m shared.run
+	$(BIN)/python -m trainingops.run
 
 ## Unit, integration (real broker + PostgreSQL) and bad-input tests.
 test: install

@@ -36,6 +36,7 @@ from shared.health import BrokerWatch, Liveness, migration_state, outbox_state
 from shared.metrics import ServiceMetrics, watch_dependencies
 from shared.outbox import OutboxRelay, backlog
 from shared.problems import PROBLEM_RESPONSES, install_problem_handlers, log_unexpected
+from shared.registry import prefix_for
 from shared.settings import ServiceSettings
 from shared.unit_of_work import SqlUnitOfWork
 
@@ -133,7 +134,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     metrics = ServiceMetrics(spec.name)
     broker = BrokerWatch(settings.kafka_bootstrap_servers)
     liveness = Liveness()
-    prefix = f"/{spec.name}"
+    prefix = prefix_for(spec.name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -26,7 +26,7 @@ validation error names the fields, a database error its first line without param
 ``dlq.original.topic``/``partition``/``offset``, ``dlq.consumer`` and ``dlq.attempts`` (1 the
 first time; a replayed letter that fails again comes back with one more). A replay reaches only
 this consumer: ``trainingops dlq replay`` sends to ``trainingops.<consumer>.retry``, which this
-consumer alone subscribes to (see ``shared.dlq``).
+consumer alone subscribes to (see ``trainingops.dlq``).
 
 A handler that has a cheaper way of applying many events of its type at once can be
 wrapped in a ``BatchHandler``: within a batch, each run of consecutive events it handles

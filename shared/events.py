@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import from_json
 
-SERVICES = ("enrollment", "attendance", "certification", "placement")
+from shared.registry import NAMES as SERVICES  # the services that publish and consume, named once
+
 CONTENT_TYPE = "application/cloudevents+json"
 
 

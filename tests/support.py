@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from kafka import KafkaConsumer
 
 from shared.auth import mint_token
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.events import CloudEvent
 from shared.kafka import ensure_topics
 from shared.settings import LOCAL_JWT_SECRET
@@ -187,7 +187,7 @@ def serving(service: str, **overrides: Any) -> Iterator[str]:
 
     import uvicorn
 
-    from shared.broker import free_port, wait_for_port
+    from trainingops.broker import free_port, wait_for_port
 
     create_app = importlib.import_module(f"services.{service}.main").create_app
     port = free_port()
@@ -210,7 +210,7 @@ def service_process(service: str, env: dict[str, str]) -> Iterator[str]:
     import subprocess
     import sys
 
-    from shared.broker import free_port, wait_for_port
+    from trainingops.broker import free_port, wait_for_port
 
     port = free_port()
     proc = subprocess.Popen(

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, func, select
 from services.attendance.adapters.orm import RosterEntry
 from services.attendance.main import create_app
 from shared import events
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.db import normalise_url
 from shared.events import build_event, topic_for
 from shared.kafka import ensure_topics

@@ -10,7 +10,7 @@ import uuid
 from datetime import date, timedelta
 
 from services.certification.adapters.orm import Claim, ClaimWindow
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.support import LOCAL_POSTGRES, Databases, running_service, token
 

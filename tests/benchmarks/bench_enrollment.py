@@ -19,7 +19,7 @@ from sqlalchemy import insert
 from services.enrollment.adapters.orm import Applicant, Application
 from services.enrollment.domain.selection import Candidate, select
 from shared import events
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.db import Database
 from shared.kafka import ensure_topics, make_producer
 from shared.migrations import upgrade

@@ -17,8 +17,8 @@ from services.placement.service_layer import followups as followups_svc
 from services.placement.service_layer import reports
 from shared import migrations
 from shared.auth import Principal
-from shared.broker import LocalBroker
 from shared.clock import Clock
+from trainingops.broker import LocalBroker
 from shared.db import Database
 from shared.pagination import PageParams
 from shared.unit_of_work import SqlUnitOfWork

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from shared.auth import mint_token
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.e2e.processes import platform
 from tests.support import Databases, postgres_server

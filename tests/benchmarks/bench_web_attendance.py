@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.e2e.processes import platform
 from tests.support import Databases, postgres_server

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 
 

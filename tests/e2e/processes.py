@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx
 
-from shared.broker import free_port
+from shared.registry import NAMES as SERVICES
+from trainingops.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("enrollment", "attendance", "certification", "placement")
 
 
 @dataclass

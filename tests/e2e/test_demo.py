@@ -5,8 +5,9 @@ import re
 
 from typer.testing import CliRunner
 
-from shared import demo
-from shared.cli import app
+from shared.registry import NAMES
+from trainingops import demo
+from trainingops.cli import app
 from tests.e2e.processes import platform
 
 
@@ -69,11 +70,10 @@ def test_demo_drives_a_whole_journey_for_three_campuses_and_can_run_again(kafka,
 
 
 def test_demo_says_what_is_down_when_the_platform_is_not_running():
-    from shared.broker import free_port
+    from trainingops.broker import free_port
 
     port = free_port()  # nothing listens there
-    env = {f"{s.upper()}_URL": f"http://127.0.0.1:{port}" for s in ("enrollment", "attendance", "certification",
-                                                                     "placement")}
+    env = {f"{s.upper()}_URL": f"http://127.0.0.1:{port}" for s in NAMES}
     result = CliRunner().invoke(app, ["demo"], env={**env, "COLUMNS": "300"})
     assert result.exit_code == 1
     words = " ".join(result.output.split())

@@ -15,8 +15,9 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from shared import dlq, events
-from shared.broker import LocalBroker
+from shared import events
+from trainingops import dlq
+from trainingops.broker import LocalBroker
 from shared.events import CloudEvent
 from shared.kafka import ensure_topics
 

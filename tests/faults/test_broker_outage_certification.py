@@ -6,7 +6,7 @@ import uuid
 from datetime import date, timedelta
 
 from shared import events
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.integration.certification.helpers import C, approved_claim, eligible_trainee, qualification
 from tests.support import EventReader, running_service, token, wait_until

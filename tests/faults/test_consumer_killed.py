@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 
 from shared import events
-from shared.broker import free_port, wait_for_port
+from trainingops.broker import free_port, wait_for_port
 from shared.events import build_event, topic_for
 from tests.faults.records import own_broker  # noqa: F401
 from tests.integration.attendance.helpers import Enrollment, snapshot, today

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typer.testing import CliRunner
 
 from shared import events
-from shared.cli import app
+from trainingops.cli import app
 from shared.events import retry_for, topic_for
 from tests.faults.records import Raw, dead_letters, envelope, metric, own_broker  # noqa: F401
 from tests.integration.attendance.helpers import Enrollment, snapshot, today

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared import demo
-from shared.broker import free_port, wait_for_port
+from trainingops import demo
+from trainingops.broker import free_port, wait_for_port
 from tests.e2e.processes import SERVICES, platform
 from tests.support import token
 

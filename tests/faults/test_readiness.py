@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 from services.attendance.main import create_app as attendance_app
 from services.enrollment.main import create_app as enrollment_app
 from shared import events
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.events import build_event, topic_for
 from shared.kafka import ensure_topics
 from tests.integration.attendance.helpers import snapshot, today

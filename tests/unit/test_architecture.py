@@ -2,7 +2,8 @@
 
 - a service's ``domain/`` imports the standard library, its own domain and ``shared.rules`` only;
 - no service imports another service;
-- ``shared/`` (the kernel) imports no service, nor the console or the tests.
+- ``shared/`` (the kernel) imports no service, nor the console or the tests;
+- the operator tools (``trainingops/``) are imported by neither the kernel nor any service.
 """
 from __future__ import annotations
 
@@ -59,3 +60,20 @@ def test_the_kernel_imports_no_service() -> None:
              if name.split(".")[0] in {"services", "web", "tests"}]
     assert wrong == []
 
+
+
+def test_the_kernel_imports_no_operator_tool() -> None:
+    wrong = [f"{path.relative_to(ROOT)}:{line} imports {name}"
+             for path in py_files(ROOT / "shared")
+             for line, name in imports_of(path)
+             if name.split(".")[0] == "trainingops"]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_service_imports_an_operator_tool(service: str) -> None:
+    wrong = [f"{path.relative_to(ROOT)}:{line} imports {name}"
+             for path in sorted((ROOT / "services" / service).rglob("*.py"))  # migrations included
+             for line, name in imports_of(path)
+             if name.split(".")[0] == "trainingops"]
+    assert wrong == []

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 import httpx
 
-from shared import demo
+from trainingops import demo
 
 NAMES = ("김민준", "이서연", "박지호", "최다은", "정유나", "한소라")
 DROPPING = "최다은"

@@ -1,7 +1,7 @@
 """A cohort taken through the APIs to where the finance and placement rooms have work: trainees completed, claim
 windows open at certification, graduates followed by placement, exam-fee claims submitted by the trainees.
 
-Built with the journey steps of ``shared.demo`` (HTTP only, tokens minted locally), on a campus of its own so the
+Built with the journey steps of ``trainingops.demo`` (HTTP only, tokens minted locally), on a campus of its own so the
 rooms' tests see only their own records."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from datetime import date, timedelta
 
 import httpx
 
-from shared import demo
-from shared.demo import Clients, Person, ProgrammeSpec
+from trainingops import demo
+from trainingops.demo import Clients, Person, ProgrammeSpec
 
 C = demo.C
 WRITTEN_FEE = 14_500

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.broker import LocalBroker
+from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.e2e.processes import Platform, platform
 from tests.support import IN_CI

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.broker import free_port
+from trainingops.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".artifacts"

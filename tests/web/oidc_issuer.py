@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Form, HTTPException
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from shared.broker import free_port, wait_for_port
+from trainingops.broker import free_port, wait_for_port
 
 
 @dataclass

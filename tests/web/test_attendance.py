@@ -13,7 +13,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from shared.broker import free_port
+from trainingops.broker import free_port
 from tests.web import attendance_data
 
 pytestmark = pytest.mark.integration

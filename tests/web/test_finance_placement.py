@@ -17,8 +17,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from shared import demo
-from shared.broker import free_port
+from trainingops import demo
+from trainingops.broker import free_port
 from tests.web import cohort_data
 from tests.web.harness import signin
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 
-from shared.broker import free_port, wait_for_port
+from trainingops.broker import free_port, wait_for_port
 from tests.support import serving
 from tests.web.oidc_issuer import running_issuer
 from web.main import create_app

@@ -6,7 +6,7 @@ import re
 import httpx
 import pytest
 
-from shared.broker import free_port
+from trainingops.broker import free_port
 
 pytestmark = pytest.mark.integration
 

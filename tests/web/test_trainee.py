@@ -243,7 +243,7 @@ def test_the_screen_fetches_the_next_code_when_it_changes(console, web_kafka, pa
 
 def test_with_certification_down_the_trainee_still_sees_attendance(console, web_kafka, start_console, phone,
                                                                    check_page) -> None:
-    from shared.broker import free_port
+    from trainingops.broker import free_port
 
     centre = Centre(console, web_kafka)
     with start_console({"certification": f"http://127.0.0.1:{free_port()}"}) as c:

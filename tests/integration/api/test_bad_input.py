@@ -11,9 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from shared.db import Database
+from shared.registry import NAMES as SERVICES
 from tests.support import running_service, token
 
-SERVICES = ("enrollment", "attendance", "certification", "placement")
 ADMIN = token(["campus_admin"], ["*"], sub="00000000-0000-4000-8000-000000000001")
 RRN = "910307-2345678"
 

@@ -23,9 +23,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
+from shared.registry import NAMES as SERVICES
 from tests.support import serving, token
 
-SERVICES = ("enrollment", "attendance", "certification", "placement")
 ADMIN = token(["campus_admin"], ["*"], sub="00000000-0000-4000-8000-000000000001")
 CONFIG = SchemathesisConfig.from_path(Path(__file__).with_name("schemathesis.toml"))
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))

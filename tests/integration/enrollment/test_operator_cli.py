@@ -8,10 +8,11 @@ import pytest
 from kafka import KafkaProducer
 from typer.testing import CliRunner
 
-from shared import dlq, events
-from shared.broker import LocalBroker
+from shared import events
+from trainingops import dlq
+from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
-from shared.cli import app
+from trainingops.cli import app
 from tests.integration.enrollment.helpers import E, apply, new_applicant, new_campus, new_cohort, new_programme
 from tests.support import running_service, serving, token, wait_until
 

@@ -12,8 +12,7 @@ from sqlalchemy import create_engine, pool
 from shared import tables  # noqa: F401  (registers the kernel's tables)
 from shared.db import KERNEL_METADATA, normalise_url
 from shared.migrations import alembic_config, upgrade
-
-SERVICES = ("enrollment", "attendance", "certification", "placement")
+from shared.registry import NAMES as SERVICES
 
 
 def differences(service: str, url: str) -> list:

@@ -1,4 +1,4 @@
-"""`make run` (python -m shared.run) as a user runs it: a taken port, a service that crashes, a SIGKILL.
+"""`make run` (python -m trainingops.run) as a user runs it: a taken port, a service that crashes, a SIGKILL.
 
 Each run gets free ports and a data directory of its own, so these tests neither need nor disturb 9092/8001-8004.
 """
@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.broker import free_port
+from shared.registry import NAMES as SERVICES
+from trainingops.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-SERVICES = ("enrollment", "attendance", "certification", "placement")
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; parent-death is Linux's")
 
@@ -38,7 +38,7 @@ class Run:
         self.process: subprocess.Popen[str] | None = None
 
     def start(self, command: list[str] | None = None) -> "Run":
-        self.process = subprocess.Popen(command or [sys.executable, "-m", "shared.run"], cwd=ROOT, env=self.env,
+        self.process = subprocess.Popen(command or [sys.executable, "-m", "trainingops.run"], cwd=ROOT, env=self.env,
                                         text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()  # type: ignore
@@ -58,7 +58,7 @@ class Run:
         for task in Path(f"/proc/{of or self.process.pid}/task").iterdir():
             pids += [int(p) for p in (task / "children").read_text().split()]
         found = {pid: Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ") for pid in pids}
-        runs = [pid for pid, cmd in found.items() if "shared.run" in cmd]
+        runs = [pid for pid, cmd in found.items() if "trainingops.run" in cmd]
         return self.children(runs[0]) | {runs[0]: found[runs[0]]} if of is None and runs else found
 
     def healthy(self, service: str) -> bool:
@@ -122,7 +122,7 @@ def test_a_taken_port_stops_make_run_at_once_naming_the_port_and_its_setting(tmp
     with holding(run.ports[what]):
         started = time.monotonic()
         try:
-            done = subprocess.run([sys.executable, "-m", "shared.run"], cwd=ROOT, env=run.env, text=True,
+            done = subprocess.run([sys.executable, "-m", "trainingops.run"], cwd=ROOT, env=run.env, text=True,
                                   capture_output=True, timeout=30)
         except subprocess.TimeoutExpired as exc:
             raise AssertionError(f"make run went on with port {run.ports[what]} taken:\n{exc.stdout}") from None
@@ -172,7 +172,7 @@ def test_a_crashed_service_is_restarted_and_a_sigkill_takes_the_broker_and_servi
 
 def test_the_broker_and_the_services_die_with_a_sigkilled_make(tmp_path):
     with running(tmp_path, ["make", "run"]) as run:
-        children = run.children()  # make's child (python -m shared.run) and its six
+        children = run.children()  # make's child (python -m trainingops.run) and its six
         assert len([pid for pid, cmd in children.items() if "tansu" in cmd]) == 1 and len(children) == 7, children
         os.kill(run.process.pid, signal.SIGKILL)
         run.process.wait(10)

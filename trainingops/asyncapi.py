@@ -1,6 +1,6 @@
 """The event catalogue as an AsyncAPI 3.0 document, generated from ``shared.events``.
 
-    python -m shared.asyncapi > docs/asyncapi.json
+    python -m trainingops.asyncapi > docs/asyncapi.json
 
 A test fails when docs/asyncapi.json differs from what this generates.
 """
@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from shared.events import CONTENT_TYPE, EVENTS, SERVICES, CloudEvent, dlq_for, retry_for, topic_for
+from shared.events import CONTENT_TYPE, EVENTS, CloudEvent, dlq_for, retry_for, topic_for
+from shared.registry import NAMES as SERVICES
 
 
 def _message_name(event_type: str) -> str:

@@ -12,12 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shared import dlq
 from shared.auth import ROLES, mint_token
-from shared.events import SERVICES
 from shared.logging import configure_logging
+from shared.registry import BY_NAME, NAMES
 from shared.settings import LOCAL_JWT_SECRET
 from shared.spreadsheets import read_rows, write_csv
+from trainingops import dlq
 
 app = typer.Typer(help="TrainingOps operator commands", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics: list and replay", no_args_is_help=True)
@@ -26,19 +26,19 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(import_app, name="import")
 console = Console()
 
-DEFAULT_URLS = {"enrollment": "http://127.0.0.1:8001", "attendance": "http://127.0.0.1:8002",
-                "certification": "http://127.0.0.1:8003", "placement": "http://127.0.0.1:8004"}
 Bootstrap = Annotated[str, typer.Option(envvar="TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap")]
 Token = Annotated[str, typer.Option(envvar="TRAININGOPS_TOKEN", help="bearer token (default: a local admin token)")]
 
 
 def service_url(service: str) -> str:
-    return os.environ.get(f"{service.upper()}_URL", DEFAULT_URLS[service])
+    """``<SERVICE>_URL``, else where ``make run`` starts it (its port in ``shared.registry``)."""
+    registered = BY_NAME[service]
+    return os.environ.get(f"{registered.env}_URL", registered.local_url())
 
 
 def _check_service(service: str) -> str:
-    if service not in SERVICES:
-        raise typer.BadParameter(f"one of {', '.join(SERVICES)}")
+    if service not in BY_NAME:
+        raise typer.BadParameter(f"one of {', '.join(NAMES)}")
     return service
 
 
@@ -121,7 +121,7 @@ def import_applications(
         for start in range(0, len(rows), chunk):
             part = rows[start:start + chunk]
             body = write_csv(headers, [[r.get(h, "") for h in headers] for r in part])
-            r = client.post("/enrollment/v1/applications/import", data={"cohort_id": cohort},
+            r = client.post(f"{BY_NAME['enrollment'].api}/applications/import", data={"cohort_id": cohort},
                             files={"file": ("part.csv", io.BytesIO(body), "text/csv")})
             if r.status_code != 200:
                 console.print(f"[red]refused: {r.status_code} {r.json().get('detail', r.text)}")
@@ -159,7 +159,7 @@ def export(
     with httpx.Client(base_url=service_url(service), timeout=300,
                       headers={"Authorization": f"Bearer {_token(bearer)}"}) as client:
         with console.status(f"exporting {path}"):
-            r = client.get(f"/{service}/v1/{path.lstrip('/')}", params=params)
+            r = client.get(f"{BY_NAME[service].api}/{path.lstrip('/')}", params=params)
     if r.status_code != 200:
         console.print(f"[red]{r.status_code}: {r.text[:500]}")
         raise typer.Exit(1)
@@ -177,9 +177,9 @@ def demo(
     platform (`make run`; ENROLLMENT_URL etc. otherwise), printing what happened at each service."""
     from datetime import datetime
 
-    from shared import demo as journey
+    from trainingops import demo as journey
 
-    urls = {s: service_url(s) for s in SERVICES}
+    urls = {s: service_url(s) for s in NAMES}
     down = []
     for service, url in urls.items():
         try:

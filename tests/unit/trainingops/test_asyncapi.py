@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from shared import asyncapi
+from trainingops import asyncapi
 from shared.events import ALL_TOPICS, EVENTS
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
@@ -9,7 +9,7 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
 
 def test_the_committed_catalogue_is_current():
     assert DOC.read_text() == asyncapi.render(), \
-        "docs/asyncapi.json is stale: run `.venv/bin/python -m shared.asyncapi > docs/asyncapi.json`"
+        "docs/asyncapi.json is stale: run `.venv/bin/python -m trainingops.asyncapi > docs/asyncapi.json`"
 
 
 def test_every_topic_and_event_type_is_in_the_catalogue():

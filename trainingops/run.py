@@ -1,7 +1,7 @@
 """``make run``: the local broker, the topics and every service, until Ctrl-C.
 
 Ports and URLs come from the environment: TRAININGOPS_KAFKA_PORT (9092),
-<SERVICE>_PORT (enrollment 8001, attendance 8002, certification 8003, placement 8004),
+<SERVICE>_PORT (the ports of shared.registry: enrollment 8001, attendance 8002, …),
 WEB_PORT (8000, the staff console), TRAININGOPS_DATA_DIR (./data), TRAININGOPS_HOST (127.0.0.1). With
 TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS set, that broker is used and none is started.
 
@@ -20,11 +20,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.broker import LocalBroker, dies_with_parent, port_in_use, set_parent_death_signal, wait_for_port
 from shared.kafka import ensure_topics
+from shared.registry import SERVICES, RegisteredService
+from trainingops.broker import LocalBroker, dies_with_parent, port_in_use, set_parent_death_signal, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
-PORTS = {"enrollment": 8001, "attendance": 8002, "certification": 8003, "placement": 8004}
 CONSOLE_PORT = 8000
 RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_AFTER_S = 60.0  # a service that ran this long before exiting starts again at the shortest pause
@@ -34,8 +34,12 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def available_services() -> list[str]:
-    return [name for name in PORTS if (ROOT / "services" / name / "main.py").exists()]
+def available_services() -> list[RegisteredService]:
+    return [s for s in SERVICES if (ROOT / "services" / s.name / "main.py").exists()]
+
+
+def port_of(service: RegisteredService) -> int:
+    return int(os.environ.get(f"{service.env}_PORT", service.port))
 
 
 def wanted_ports(host: str, start_broker: bool) -> list[tuple[str, str, int]]:
@@ -43,9 +47,8 @@ def wanted_ports(host: str, start_broker: bool) -> list[tuple[str, str, int]]:
     out = []
     if start_broker:
         out.append(("the broker", "TRAININGOPS_KAFKA_PORT", int(os.environ.get("TRAININGOPS_KAFKA_PORT", "9092"))))
-    for name in available_services():
-        setting = f"{name.upper()}_PORT"
-        out.append((name, setting, int(os.environ.get(setting, PORTS[name]))))
+    for service in available_services():
+        out.append((service.name, f"{service.env}_PORT", port_of(service)))
     if console_available():
         out.append(("the staff console", "WEB_PORT", int(os.environ.get("WEB_PORT", CONSOLE_PORT))))
     return out
@@ -62,8 +65,8 @@ def console(host: str, data_dir: Path) -> Service:
     env.setdefault("WEB_ENVIRONMENT", "local")
     env.setdefault("WEB_COOKIE_SECURE", "false")  # plain http on this machine
     env.setdefault("WEB_SESSION_STORE_URL", f"sqlite:///{data_dir / 'web-sessions.db'}")
-    for name in available_services():
-        env.setdefault(f"WEB_{name.upper()}_URL", f"http://{host}:{int(os.environ.get(f'{name.upper()}_PORT', PORTS[name]))}")
+    for service in available_services():
+        env.setdefault(f"WEB_{service.env}_URL", f"http://{host}:{port_of(service)}")
     return Service("console", port, [sys.executable, "-m", "uvicorn", "web.main:create_app", "--factory",
                                      "--host", host, "--port", str(port), "--no-access-log"],
                    env, data_dir / "web.log")
@@ -166,13 +169,13 @@ def main() -> int:
     services: list[Service] = []
     try:
         ensure_topics(bootstrap)
-        for name in available_services():
+        for registered in available_services():
             if stopping:
                 return 0
-            port = int(os.environ.get(f"{name.upper()}_PORT", PORTS[name]))
+            name, port = registered.name, port_of(registered)
             env = dict(os.environ)
             env.setdefault("TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS", bootstrap)
-            env.setdefault(f"{name.upper()}_DATABASE_URL", f"sqlite:///{data_dir / (name + '.db')}")
+            env.setdefault(f"{registered.env}_DATABASE_URL", f"sqlite:///{data_dir / (name + '.db')}")
             service = Service(name, port, [sys.executable, "-m", "uvicorn", f"services.{name}.main:create_app",
                                            "--factory", "--host", host, "--port", str(port), "--no-access-log"],
                               env, data_dir / f"{name}.log")
@@ -183,7 +186,7 @@ def main() -> int:
             except TimeoutError:
                 say(f"{name} did not start; see {service.log_path}")
                 return 1
-            say(f"{name:<14}http://{host}:{port}/{name}/docs   (log {service.log_path})")
+            say(f"{name:<14}http://{host}:{port}{registered.prefix}/docs   (log {service.log_path})")
         if console_available() and not stopping:
             web = console(host, data_dir)
             web.start()

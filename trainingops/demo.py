@@ -25,10 +25,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from services.attendance.domain import standing as attendance_rules
 from shared.auth import mint_token
+from shared.registry import BY_NAME, NAMES
 from shared.settings import LOCAL_JWT_SECRET
 
-E, A, C, P = "/enrollment/v1", "/attendance/v1", "/certification/v1", "/placement/v1"
+E, A, C, P = (BY_NAME[name].api for name in ("enrollment", "attendance", "certification", "placement"))
+COMPLETION_THRESHOLD = 0.8  # the demo's programmes ask for 80% of the training days
 SEOUL = ZoneInfo("Asia/Seoul")
 Report = Callable[[str, str], None]  # (service, what happened)
 
@@ -48,7 +51,7 @@ class Clients:
     @classmethod
     def open(cls, urls: dict[str, str], timeout: float = 60.0) -> "Clients":
         return cls(**{name: httpx.Client(base_url=urls[name], timeout=timeout)
-                      for name in ("enrollment", "attendance", "certification", "placement")})
+                      for name in NAMES})
 
     def close(self) -> None:
         for c in (self.enrollment, self.attendance, self.certification, self.placement):
@@ -106,9 +109,9 @@ ATTENDANCE_PLANS = ("steady", "late", "excused", "dropping")
 
 
 def planned_marks(plan: str, held: int) -> list[str]:
-    """``steady``: always on time; ``late``: late twice and left early once (three minor marks = one absence);
-    ``excused``: missed one day for a job interview, excused with evidence; ``dropping``: a good first week,
-    then absent every other day, well below 80%."""
+    """``steady``: always on time; ``late``: late twice and left early once (minor marks, which attendance's rule
+    turns into an absence); ``excused``: missed one day for a job interview, excused with evidence; ``dropping``:
+    a good first week, then absent every other day, well below 80%."""
     marks = ["present"] * held
     if plan == "late":
         for i, m in ((1, "late"), (held // 2, "late"), (held - 2, "early_leave")):
@@ -123,12 +126,16 @@ def planned_marks(plan: str, held: int) -> list[str]:
     return marks
 
 
-def expected_standing(marks: list[str], threshold: float = 0.8, minor_per_absence: int = 3) -> dict[str, Any]:
-    minor = sum(1 for m in marks if m in ("late", "early_leave", "out"))
-    attended = sum(1 for m in marks if m != "absent") - minor // minor_per_absence
-    rate = attended / len(marks)
-    return {"scheduled": len(marks), "attended": attended, "minor": minor, "rate": rate,
-            "completed": rate >= threshold}
+def expected_standing(marks: list[str], sessions: list[dict], threshold: float = COMPLETION_THRESHOLD
+                      ) -> dict[str, Any]:
+    """What attendance should report once these marks of the held sessions are in, worked out with attendance's
+    own rules (its domain: which marks are minor, how many of them make an absence), not a copy of them."""
+    days = [attendance_rules.Day(date.fromisoformat(s["date"]), s["hours"], m)
+            for s, m in zip(sessions, marks, strict=True)]
+    counts = attendance_rules.counts(days)
+    return {"scheduled": counts.scheduled, "attended": counts.attended, "minor": counts.minor,
+            "rate": float(attendance_rules.final_rate(counts)),
+            "completed": attendance_rules.completed(counts, threshold)}
 
 
 @dataclass
@@ -171,7 +178,7 @@ def ensure_campus(enr: httpx.Client, code: str, name: str) -> bool:
 def create_programme(enr: httpx.Client, spec: ProgrammeSpec) -> dict:
     return ok(enr.post(f"{E}/programmes", headers=auth(["admissions"], [spec.campus]), json={
         "code": spec.code, "title": spec.title, "campus": spec.campus, "track": spec.track,
-        "total_hours": spec.total_hours, "completion_threshold": 0.8,
+        "total_hours": spec.total_hours, "completion_threshold": COMPLETION_THRESHOLD,
         "qualification_codes": [spec.qualification] if spec.qualification else [],
         "career_break_women_only": spec.career_break_women_only}), 201)
 
@@ -305,7 +312,7 @@ def record_attendance(att: httpx.Client, campus: str, cohort_id: str, plans: dic
                              f"{sum(len(READINGS.get(m, [])) for ms in marks.values() for m in ms)} card readings, "
                              f"{sum(ms.count('excused') for ms in marks.values())} excuse(s), "
                              f"{sum(ms.count('absent') for ms in marks.values())} absence(s)")
-    return {t: {**expected_standing(ms), "marks": ms, "sessions": sessions} for t, ms in marks.items()}
+    return {t: {**expected_standing(ms, sessions), "marks": ms, "sessions": sessions} for t, ms in marks.items()}
 
 
 def standing_of(att: httpx.Client, campus: str, cohort_id: str, trainee_id: str) -> dict:
