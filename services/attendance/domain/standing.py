@@ -15,6 +15,7 @@ Rates are exact fractions here; callers round for display.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 
 from services.attendance.domain.marks import ABSENT, ATTENDED, MINOR
