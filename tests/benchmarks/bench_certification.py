@@ -8,10 +8,18 @@ trainee.enrolled events published on the broker, as in production. Claims are se
 connections; the reference (``reference.py``: one read of the claim window and the fee, one insert, in a bare
 FastAPI endpoint with a pooled psycopg connection) gets the same claims of other trainees in the same
 database, in one process too. Target ratio >= 0.5.
+
+Then a payout batch of 10,000 approved claims through HTTP (payouts + 10,000 outbox events), beside a reference
+that pays another campus's 10,000 in one statement per table, and the batch's CSV export beside a bare
+``SELECT`` written with the ``csv`` module; issue 11 sets no target for these two. The approved claims are
+written straight into the migrated tables (the API would take minutes to make them).
 """
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
+import json
 import time
 import uuid
 from datetime import date, datetime, timedelta
@@ -31,7 +39,8 @@ from tests.benchmarks.common import REPEATS, Measure, print_summary, reference_p
 from tests.support import LOCAL_POSTGRES, Databases, service_process, token
 
 C = "/certification/v1"
-CLAIMS = 1_000
+CLAIMS = 500
+BATCH = 5_000
 CODE = "BENCH-CRAFTSMAN"
 FINANCE = token(["finance"], ["*"])
 
@@ -94,6 +103,91 @@ def run(dbs: Databases, bootstrap: str) -> None:
             elapsed, statuses = load.run(refs, claim_calls("/certification/claims", theirs, today, {}, f"X{i}-"))
             assert statuses[201] == CLAIMS, f"reference: {dict(statuses)}"
             m.add(service, CLAIMS / elapsed)
+        bench_payouts(url, base, today)
+
+
+def _approved_claims(conn: psycopg.Connection, campus: str, today: date, n: int) -> None:
+    now = datetime.now(ZoneInfo("UTC"))
+    with conn.cursor() as cur, cur.copy(
+            "COPY claim (id, trainee_id, cohort_id, campus, qualification_code, stage, exam_date, amount_paid, "
+            "standard_fee, amount, receipt_number, receipt_key, admission_slip_number, status, reasons, "
+            "submitted_by, submitted_at, updated_at) FROM STDIN") as copy:
+        for i in range(n):
+            receipt = f"{campus}-{i:08d}".upper()
+            copy.write_row((uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), campus, CODE, "written",
+                            today - timedelta(days=3), 14_500, 14_500, 14_500, receipt, receipt, f"S{i:06d}",
+                            "approved", "[]", "bench", now, now))
+    conn.commit()
+
+
+def reference_pay(url: str, campus: str, today: date) -> float:
+    """Lock the campus's approved claims, then one INSERT of the batch, one of its payouts, one UPDATE of the
+    claims and one INSERT of the outbox rows; returns the seconds it took."""
+    start = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        claims = conn.execute("SELECT id, trainee_id, amount FROM claim WHERE campus = %s AND status = 'approved' "
+                              "ORDER BY id FOR UPDATE", (campus,)).fetchall()
+        batch_id, now = uuid.uuid4(), datetime.now(ZoneInfo("UTC")).isoformat()
+        conn.execute("INSERT INTO payout_batch (id, campus, payout_count, total_amount, created_by, created_at) "
+                     "VALUES (%s, %s, %s, %s, 'reference', now())",
+                     (batch_id, campus, len(claims), sum(a for _, _, a in claims)))
+        payouts, outbox = [], []
+        for claim_id, trainee_id, amount in claims:
+            reference = f"P{today:%Y%m%d}-{claim_id.hex[:16]}"
+            payouts.append({"id": str(uuid.uuid4()), "claim_id": str(claim_id), "reference": reference,
+                            "trainee_id": str(trainee_id), "amount": amount})
+            event_id = str(uuid.uuid4())
+            outbox.append({"event_id": event_id, "event_type": events.CLAIM_PAID,
+                           "topic": "trainingops.certification.events", "message_key": str(trainee_id),
+                           "payload": json.dumps({"id": event_id, "type": events.CLAIM_PAID, "time": now, "data": {
+                               "claim_id": str(claim_id), "trainee_id": str(trainee_id), "campus": campus,
+                               "amount": amount, "payout_reference": reference}}), "created_at": now})
+        conn.execute("INSERT INTO payout (id, claim_id, batch_id, reference, trainee_id, campus, amount, paid_by, "
+                     "paid_at) SELECT r.id, r.claim_id, %s, r.reference, r.trainee_id, %s, r.amount, 'reference', "
+                     "now() FROM json_to_recordset(%s::json) AS r(id uuid, claim_id uuid, reference text, "
+                     "trainee_id uuid, amount int)", (batch_id, campus, json.dumps(payouts)))
+        conn.execute("UPDATE claim SET status = 'paid', updated_at = now() WHERE id = ANY(%s)",
+                     ([c[0] for c in claims],))
+        conn.execute("INSERT INTO outbox (event_id, event_type, topic, message_key, payload, created_at) "
+                     "SELECT event_id, event_type, topic, message_key, payload, created_at FROM "
+                     "json_to_recordset(%s::json) AS r(event_id text, event_type text, topic text, "
+                     "message_key text, payload text, created_at timestamptz)", (json.dumps(outbox),))
+    return time.perf_counter() - start
+
+
+def reference_csv(url: str, campus: str) -> float:
+    start = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT p.reference, p.amount, p.trainee_id, p.campus, p.claim_id FROM payout p "
+                            "WHERE p.campus = %s ORDER BY p.reference", (campus,)).fetchall()
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["reference", "amount", "trainee_id", "campus", "claim_id"])
+    w.writerows(rows)
+    out.getvalue().encode()
+    return time.perf_counter() - start
+
+
+def bench_payouts(url: str, base: str, today: date) -> None:
+    pay = Measure(f"payout batch of {BATCH:,} approved claims (HTTP)", "time", None, reference_name="4 statements")
+    export = Measure(f"CSV export of the batch of {BATCH:,} (HTTP)", "time", None, reference_name="SELECT + csv")
+    with httpx.Client(base_url=base, timeout=120) as c:
+        for i in range(REPEATS):
+            mine, theirs = f"pay{i}", f"ref{i}"
+            with psycopg.connect(url) as conn:
+                _approved_claims(conn, mine, today, BATCH)
+                _approved_claims(conn, theirs, today, BATCH)
+            start = time.perf_counter()
+            r = c.post(f"{C}/payouts", json={"campus": mine},
+                       headers={**FINANCE, "Idempotency-Key": f"bench-{uuid.uuid4()}"})
+            service_s = time.perf_counter() - start
+            assert r.status_code == 201 and r.json()["payout_count"] == BATCH, r.text[:500]
+            pay.add(service_s * 1000, reference_pay(url, theirs, today) * 1000)
+            start = time.perf_counter()
+            f = c.get(f"{C}/payouts/{r.json()['id']}/export", params={"format": "csv"}, headers=FINANCE)
+            service_s = time.perf_counter() - start
+            assert f.status_code == 200, f.text[:300]
+            export.add(service_s * 1000, reference_csv(url, theirs) * 1000)
 
 
 def main() -> None:

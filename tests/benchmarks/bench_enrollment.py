@@ -38,7 +38,7 @@ from tests.benchmarks.common import REPEATS, Measure, print_summary, reference_p
 from tests.integration.enrollment.helpers import E, new_campus, new_cohort, new_programme
 from tests.support import LOCAL_POSTGRES, Databases, service_process, token
 
-ACCEPTS = 1000
+ACCEPTS = 500
 SELECTION = 10_000
 CAPACITY = 40
 RELAYED = 10_000
