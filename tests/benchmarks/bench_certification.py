@@ -9,8 +9,8 @@ connections; the reference (``reference.py``: one read of the claim window and t
 FastAPI endpoint with a pooled psycopg connection) gets the same claims of other trainees in the same
 database, in one process too. Target ratio >= 0.5.
 
-Then a payout batch of 10,000 approved claims through HTTP (payouts + 10,000 outbox events), beside a reference
-that pays another campus's 10,000 in one statement per table, and the batch's CSV export beside a bare
+Then a payout batch of 5,000 approved claims through HTTP (payouts + 5,000 outbox events), beside a reference
+that pays another campus's 5,000 in one statement per table, and the batch's CSV export beside a bare
 ``SELECT`` written with the ``csv`` module; issue 11 sets no target for these two. The approved claims are
 written straight into the migrated tables (the API would take minutes to make them).
 """
