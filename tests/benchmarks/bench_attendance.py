@@ -2,46 +2,53 @@
 
     .venv/bin/python -m tests.benchmarks.bench_attendance
 
-- single check-ins per second through HTTP (TestClient against the real app) on PostgreSQL;
-- bulk marks per second (kiosk batches of 1,000 readings);
-- trainee.enrolled events consumed per second by the service, next to a bare kafka-python
-  consumer reading the same topic, as a ratio; then by two service processes in one
-  consumer group (the topic's three partitions split between them).
-Uses the local tansu broker and a fresh PostgreSQL database.
+- trainee.enrolled events consumed per second by one service process, next to a bare kafka-python consumer
+  that parses the same events and inserts the cohort, its sessions and the roster rows with the processed
+  event ids, one transaction per poll (no target in issue 11);
+- single check-ins per second through HTTP (16 keep-alive connections, one and two service processes), next
+  to the bare reference endpoint (``reference.py``: one read of session, cohort and roster entry, one mark
+  upsert) in as many processes; target ratio >= 0.5;
+- bulk marks per second (kiosk batches of 1,000 readings through HTTP), next to PostgreSQL ``COPY`` of the
+  same rows into the same table; target ratio >= 0.3.
+
+The service is driven only through its public faces: events on the broker and its HTTP API. The references
+work on a database migrated by the service and filled by the bare consumer, so the tables are the same.
+Uses the local tansu broker and fresh PostgreSQL databases.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import uuid
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, time as dtime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from fastapi.testclient import TestClient
+import httpx
+import psycopg
 from kafka import KafkaConsumer, KafkaProducer
-from sqlalchemy import create_engine, func, select
 
-from services.attendance.adapters.orm import RosterEntry
-from services.attendance.main import create_app
 from shared import events
 from trainingops.broker import LocalBroker
-from shared.db import normalise_url
 from shared.events import build_event, topic_for
 from shared.kafka import ensure_topics
 from shared.migrations import upgrade
 from tests.benchmarks import load
-from tests.support import Databases, LOCAL_POSTGRES, service_process, service_settings, token
+from tests.benchmarks.common import REPEATS, Measure, print_summary, reference_processes
+from tests.support import LOCAL_POSTGRES, Databases, service_process, token
 
-TRAINEES = 12_000  # trainee.enrolled events published; the first 3,000 also check in
-SINGLE = 2_000
-BULK_BATCH, BULK_BATCHES = 1_000, 10
+TRAINEES = 4_000  # trainee.enrolled events published, consumed once per repeat by the service and the reference
+CHECK_INS = 600
+BULK_BATCH, BULK_BATCHES = 1_000, 4
 SEOUL = ZoneInfo("Asia/Seoul")
+A = "/attendance/v1"
+INSTRUCTOR = token(["instructor"], ["bench"])
 
 
 def snapshot() -> events.CohortSnapshot:
     today = datetime.now(SEOUL).date()
-    start = today - timedelta(days=60)
-    days = [start + timedelta(n) for n in range(120) if (start + timedelta(n)).weekday() < 5]
+    start = today - timedelta(days=90)
+    days = [start + timedelta(n) for n in range(150) if (start + timedelta(n)).weekday() < 5]
     return events.CohortSnapshot(
         cohort_id=uuid.uuid4(), programme_code="BENCH", programme_title="Benchmark", campus="bench",
         track="other", total_hours=640, completion_threshold=0.8, qualification_codes=["Q"], start_date=start,
@@ -49,125 +56,185 @@ def snapshot() -> events.CohortSnapshot:
                                      for d in days])
 
 
-def bare_consumer_rate(bootstrap: str, n: int) -> float:
-    consumer = KafkaConsumer(topic_for("enrollment"), bootstrap_servers=[bootstrap], group_id=None,
-                             auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=10_000)
-    seen, first = 0, None
-    for _ in consumer:
-        first = first or time.perf_counter()
-        seen += 1
-        if seen >= n:
-            break
-    elapsed = time.perf_counter() - (first or time.perf_counter())
-    consumer.close()
-    return seen / elapsed if elapsed else float("inf")
-
-
-def roster_fill_rate(url: str, expected: int) -> float:
-    """Events per second while the roster fills up to ``expected``, timed from the first entry seen (so the
-    consumer's start-up and its first batch are left out), by reading the count every 50 ms."""
-    engine = create_engine(normalise_url(url))
-    first = first_n = None
-    try:
-        while True:
-            with engine.connect() as conn:
-                n = conn.execute(select(func.count()).select_from(RosterEntry.__table__)).scalar_one()
+def service_consumer_rate(url: str, bootstrap: str, expected: int) -> float:
+    """Events per second while one service process fills its roster up to ``expected``, timed from the first
+    entry seen (the start-up, the group join and the first batch left out), reading the count every 50 ms."""
+    env = {"ATTENDANCE_DATABASE_URL": url, "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+           "ATTENDANCE_CONSUMER_GROUP_ID": f"bench-{uuid.uuid4().hex[:8]}", "ATTENDANCE_AUTO_MIGRATE": "false",
+           "ATTENDANCE_CLOSER_ENABLED": "false", "ATTENDANCE_LOG_LEVEL": "WARNING",
+           "ATTENDANCE_CONSUMER_SESSION_TIMEOUT_MS": "6000", "ATTENDANCE_CONSUMER_HEARTBEAT_INTERVAL_MS": "1000",
+           "ATTENDANCE_CONSUMER_MAX_POLL_INTERVAL_MS": "10000"}
+    with service_process("attendance", env), psycopg.connect(url, autocommit=True) as conn:
+        first = first_n = None
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            n = conn.execute("SELECT count(*) FROM roster_entry").fetchone()[0]
             if n and first is None:
                 first, first_n = time.perf_counter(), n
             if n >= expected:
                 return (expected - first_n) / (time.perf_counter() - first)
             time.sleep(0.05)
-    finally:
-        engine.dispose()
+    raise AssertionError(f"the service's roster never reached {expected}")
 
 
-def consumed_by_processes(url: str, bootstrap: str, replicas: int, expected: int) -> float:
-    """The same events consumed by ``replicas`` service processes of one fresh consumer group, as deployed."""
-    upgrade("attendance", url)
-    env = {"ATTENDANCE_DATABASE_URL": url, "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "ATTENDANCE_CONSUMER_GROUP_ID": f"bench-{uuid.uuid4().hex[:8]}", "ATTENDANCE_AUTO_MIGRATE": "false",
-           "ATTENDANCE_CLOSER_ENABLED": "false", "ATTENDANCE_LOG_LEVEL": "WARNING"}
-    with contextlib.ExitStack() as stack:
-        for _ in range(replicas):
-            stack.enter_context(service_process("attendance", env))
-        return roster_fill_rate(url, expected)
+COHORT_ROW = ("INSERT INTO cohort (id, campus, programme_code, programme_title, track, total_hours, "
+              "completion_threshold, qualification_codes, start_date, end_date, snapshot_hash, updated_at) "
+              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now()) ON CONFLICT (id) DO NOTHING")
+SESSION_ROWS = ('INSERT INTO training_session (id, cohort_id, date, start, "end", hours) '
+                'SELECT gen_random_uuid(), %s, s.date, s.start, s."end", s.hours '
+                'FROM json_to_recordset(%s::json) AS s(date date, start time, "end" time, hours float8)')
+CLAIM_EVENTS = ("INSERT INTO processed_event (event_id, event_type, processed_at) SELECT id, %s, now() "
+                "FROM unnest(%s::text[]) AS id ON CONFLICT DO NOTHING RETURNING event_id")
+ROSTER_ROWS = ("INSERT INTO roster_entry (id, cohort_id, trainee_id, enrollment_id, campus, name, enrolled_on, "
+               "status, at_risk, updated_at) SELECT gen_random_uuid(), r.cohort_id, r.trainee_id, r.enrollment_id, "
+               "r.campus, r.name, r.enrolled_on, 'active', false, now() FROM json_to_recordset(%s::json) AS "
+               "r(cohort_id uuid, trainee_id uuid, enrollment_id uuid, campus text, name text, enrolled_on date) "
+               "ON CONFLICT (cohort_id, trainee_id) DO NOTHING")
 
 
-def concurrent_check_ins(url: str, bootstrap: str, slot: dict, trainees: list, replicas: int,
-                         n: int = 3000, connections: int = 16) -> float:
-    """Single check-ins from 16 keep-alive connections against the service run as its own process(es)."""
-    env = {"ATTENDANCE_DATABASE_URL": url, "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+def bare_consumer_rate(url: str, bootstrap: str, expected: int) -> float:
+    """The least a consumer of trainee.enrolled must do: poll, parse, and in one transaction per poll claim
+    the event ids, insert each new cohort with its sessions and the roster rows; then commit the offsets."""
+    consumer = KafkaConsumer(topic_for("enrollment"), bootstrap_servers=[bootstrap],
+                             group_id=f"bench-bare-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
+                             enable_auto_commit=False, session_timeout_ms=6000, heartbeat_interval_ms=1000,
+                             max_poll_interval_ms=10000)
+    cohorts: set[str] = set()
+    seen, first, first_n = 0, None, 0
+    deadline = time.monotonic() + 300
+    with psycopg.connect(url) as conn:
+        while seen < expected and time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=500)
+            parsed = [json.loads(r.value) for records in batch.values() for r in records]
+            if not parsed:
+                continue
+            with conn.transaction():
+                fresh = {row[0] for row in conn.execute(CLAIM_EVENTS, (events.TRAINEE_ENROLLED,
+                                                                       [e["id"] for e in parsed]))}
+                roster = []
+                for e in parsed:
+                    if e["id"] not in fresh:
+                        continue
+                    d, c = e["data"], e["data"]["cohort"]
+                    if c["cohort_id"] not in cohorts:
+                        conn.execute(COHORT_ROW, (c["cohort_id"], c["campus"], c["programme_code"],
+                                                  c["programme_title"], c["track"], c["total_hours"],
+                                                  c["completion_threshold"], json.dumps(c["qualification_codes"]),
+                                                  c["start_date"], c["end_date"], "bare"))
+                        conn.execute(SESSION_ROWS, (c["cohort_id"], json.dumps(c["sessions"])))
+                        cohorts.add(c["cohort_id"])
+                    roster.append({"cohort_id": c["cohort_id"], "trainee_id": d["trainee_id"],
+                                   "enrollment_id": d["enrollment_id"], "campus": c["campus"], "name": d["name"],
+                                   "enrolled_on": d["enrolled_on"]})
+                conn.execute(ROSTER_ROWS, (json.dumps(roster),))
+            consumer.commit()
+            seen += len(parsed)
+            if first is None:  # timed from the first batch stored, as the service is
+                first, first_n = time.perf_counter(), seen
+    elapsed = time.perf_counter() - first
+    consumer.close()
+    assert seen >= expected, f"the bare consumer saw {seen} of {expected}"
+    return (seen - first_n) / elapsed
+
+
+def check_in_calls(prefix: str, session_id: str, day: str, trainees: list[uuid.UUID], headers: dict) -> list:
+    return [load.Call("POST", f"{prefix}/sessions/{session_id}/check-ins", headers,
+                      {"trainee_id": str(t), "kind": "in", "method": "card", "at": f"{day}T08:58:00+09:00"})
+            for t in trainees]
+
+
+def run(dbs: Databases, bootstrap: str) -> None:
+    snap = snapshot()
+    producer = KafkaProducer(bootstrap_servers=[bootstrap], acks="all", linger_ms=5)
+    trainees = [uuid.uuid4() for _ in range(TRAINEES)]
+    for i, tid in enumerate(trainees):
+        event, key = build_event(events.TRAINEE_ENROLLED, events.TraineeEnrolled(
+            trainee_id=tid, enrollment_id=uuid.uuid4(), name=f"T{i}", birth_date=date(1990, 1, 1),
+            enrolled_on=snap.start_date, cohort=snap))
+        producer.send(topic_for("enrollment"), key=key.encode(), value=event.to_bytes())
+    producer.flush()
+    producer.close()
+
+    consumed = Measure(f"trainee.enrolled consumed, 1 process ({TRAINEES:,} events)", "rate", None,
+                       reference_name="bare consumer (parse+insert)")
+    service_url = reference_url = ""
+    for _ in range(REPEATS):
+        s_url, r_url = dbs.new("bench_att"), dbs.new("bench_attref")
+        upgrade("attendance", s_url)
+        upgrade("attendance", r_url)
+        consumed.add(service_consumer_rate(s_url, bootstrap, TRAINEES), bare_consumer_rate(r_url, bootstrap, TRAINEES))
+        service_url, reference_url = service_url or s_url, reference_url or r_url
+
+    # The same past days in both databases: sessions by date (each database made its own session ids).
+    today = datetime.now(SEOUL).date()
+    with psycopg.connect(service_url) as s, psycopg.connect(reference_url) as r:
+        service_sessions = {d: str(i) for i, d in s.execute("SELECT id, date FROM training_session WHERE date < %s",
+                                                            (today,))}
+        reference_sessions = {d: str(i) for i, d in r.execute(
+            "SELECT id, date FROM training_session WHERE date < %s", (today,))}
+    days = sorted(service_sessions)  # popped from the most recent
+    needed = 2 * REPEATS + REPEATS * BULK_BATCHES
+    assert len(days) >= needed, f"{len(days)} past sessions, {needed} needed"
+
+    env = {"ATTENDANCE_DATABASE_URL": service_url, "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
            "ATTENDANCE_CONSUMER_ENABLED": "false", "ATTENDANCE_AUTO_MIGRATE": "false",
            "ATTENDANCE_CLOSER_ENABLED": "false", "ATTENDANCE_LOG_LEVEL": "WARNING"}
-    h = token(["instructor"], ["bench"])
-    calls = [load.Call("POST", f"/attendance/v1/sessions/{slot['id']}/check-ins", h,
-                       {"trainee_id": str(tid), "kind": "in", "method": "card", "at": f"{slot['date']}T08:58:00+09:00"})
-             for tid in trainees[:n]]
     with contextlib.ExitStack() as stack:
-        bases = [stack.enter_context(service_process("attendance", env)) for _ in range(replicas)]
-        elapsed, statuses = load.run(bases, calls, connections=connections)
-    assert statuses[200] == n, f"only {statuses[200]} of {n} check-ins accepted: {dict(statuses)}"
-    return n / elapsed
+        bases = [stack.enter_context(service_process("attendance", env)) for _ in range(2)]
+        refs = stack.enter_context(reference_processes({"BENCH_REF_DATABASE_URL": reference_url}, 2))
+        for replicas in (1, 2):
+            m = Measure(f"check-in, {replicas} process(es), 16 connections", "rate", 0.5)
+            for _ in range(REPEATS):
+                day = days.pop()
+                calls = check_in_calls(A, service_sessions[day], str(day), trainees[:CHECK_INS], INSTRUCTOR)
+                elapsed, statuses = load.run(bases[:replicas], calls)
+                assert statuses[200] == CHECK_INS, f"only {statuses[200]} of {CHECK_INS} check-ins: {dict(statuses)}"
+                service = CHECK_INS / elapsed
+                calls = check_in_calls("/attendance", reference_sessions[day], str(day), trainees[:CHECK_INS], {})
+                elapsed, statuses = load.run(refs[:replicas], calls)
+                assert statuses[200] == CHECK_INS, f"reference: {dict(statuses)}"
+                m.add(service, CHECK_INS / elapsed)
+
+        bulk = Measure(f"bulk marks ({BULK_BATCHES} batches of {BULK_BATCH:,}, HTTP)", "rate", 0.3,
+                       reference_name="COPY")
+        with httpx.Client(base_url=bases[0], timeout=120) as c, psycopg.connect(reference_url) as conn:
+            cohort_id = str(snap.cohort_id)
+            for _ in range(REPEATS):
+                batch_days = [days.pop() for _ in range(BULK_BATCHES)]
+                t0 = time.perf_counter()
+                for day in batch_days:
+                    items = [{"trainee_id": str(t), "kind": "in", "method": "card", "at": f"{day}T08:59:00+09:00"}
+                             for t in trainees[:BULK_BATCH]]
+                    r = c.post(f"{A}/sessions/{service_sessions[day]}/check-ins/bulk", headers=INSTRUCTOR,
+                               json={"items": items})
+                    assert r.status_code == 200 and r.json()["accepted"] == BULK_BATCH, r.text[:500]
+                service = BULK_BATCHES * BULK_BATCH / (time.perf_counter() - t0)
+
+                t0 = time.perf_counter()
+                for day in batch_days:
+                    now = datetime.now(timezone.utc)
+                    at = datetime.combine(day, dtime(8, 59), SEOUL)
+                    punches = json.dumps([{"kind": "in", "at": at.isoformat(), "method": "card"}])
+                    with conn.cursor() as cur, cur.copy(
+                            "COPY mark (id, session_id, cohort_id, trainee_id, mark, source, punches, check_in_at, "
+                            "updated_by, updated_at) FROM STDIN") as copy:
+                        for t in trainees[:BULK_BATCH]:
+                            copy.write_row((uuid.uuid4(), reference_sessions[day], cohort_id, t, "present",
+                                            "punches", punches, at, "reference", now))
+                    conn.commit()
+                bulk.add(service, BULK_BATCHES * BULK_BATCH / (time.perf_counter() - t0))
 
 
 def main() -> None:
     dbs = Databases(LOCAL_POSTGRES)
-    url = dbs.new("bench_att")
     with LocalBroker() as broker:
         ensure_topics(broker.bootstrap)
-        snap = snapshot()
-        producer = KafkaProducer(bootstrap_servers=[broker.bootstrap], acks="all", linger_ms=5)
-        trainees = [uuid.uuid4() for _ in range(TRAINEES)]
-        for i, tid in enumerate(trainees):
-            event, key = build_event(events.TRAINEE_ENROLLED, events.TraineeEnrolled(
-                trainee_id=tid, enrollment_id=uuid.uuid4(), name=f"T{i}", birth_date=date(1990, 1, 1),
-                enrolled_on=snap.start_date, cohort=snap))
-            producer.send(topic_for("enrollment"), key=key.encode(), value=event.to_bytes())
-        producer.flush()
-        producer.close()
-        bare = bare_consumer_rate(broker.bootstrap, TRAINEES)
-
-        settings = service_settings("attendance", database_url=url, kafka_bootstrap_servers=broker.bootstrap,
-                                    closer_enabled=False)
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-            consumed = roster_fill_rate(url, TRAINEES)
-
-            h = token(["instructor"], ["bench"])
-            sessions = client.get(f"/attendance/v1/cohorts/{snap.cohort_id}/sessions", headers=h).json()
-            past = [s for s in sessions if s["date"] < datetime.now(SEOUL).date().isoformat()]
-
-            s0 = past[0]
-            t0 = time.perf_counter()
-            for tid in trainees[:SINGLE]:
-                r = client.post(f"/attendance/v1/sessions/{s0['id']}/check-ins", headers=h,
-                                json={"trainee_id": str(tid), "kind": "in", "method": "card",
-                                      "at": f"{s0['date']}T08:58:00+09:00"})
-                assert r.status_code == 200, r.text
-            single = SINGLE / (time.perf_counter() - t0)
-
-            t0 = time.perf_counter()
-            for b in range(BULK_BATCHES):
-                s = past[1 + b]
-                items = [{"trainee_id": str(tid), "kind": "in", "method": "card", "at": f"{s['date']}T08:59:00+09:00"}
-                         for tid in trainees[:BULK_BATCH]]
-                r = client.post(f"/attendance/v1/sessions/{s['id']}/check-ins/bulk", headers=h, json={"items": items})
-                assert r.status_code == 200 and r.json()["accepted"] == BULK_BATCH, r.text[:500]
-            bulk = BULK_BATCHES * BULK_BATCH / (time.perf_counter() - t0)
-        concurrent = {replicas: concurrent_check_ins(url, broker.bootstrap, past[11 + replicas], trainees, replicas)
-                      for replicas in (1, 2)}
-        consumed_by_two = consumed_by_processes(dbs.new("bench_att2"), broker.bootstrap, 2, TRAINEES)
-    dbs.drop_all()
-    print(f"attendance benchmark (PostgreSQL, local tansu broker; {len(snap.sessions)} sessions per cohort snapshot)")
-    print(f"  single check-ins via HTTP:           {single:8.0f} /s  ({SINGLE} requests, one TestClient)")
-    for replicas, rate in concurrent.items():
-        print(f"  single check-ins via HTTP, {replicas} service process(es), 16 connections: {rate:6.0f} /s")
-    print(f"  bulk marks via HTTP:                 {bulk:8.0f} /s  ({BULK_BATCHES} batches of {BULK_BATCH})")
-    print(f"  trainee.enrolled consumed (service): {consumed:8.0f} /s  ({TRAINEES:,} events, one process)")
-    print(f"  bare kafka-python consumer:          {bare:8.0f} /s")
-    print(f"  ratio service / bare:                {consumed / bare:8.3f}")
-    print(f"  consumed by 2 service processes:     {consumed_by_two:8.0f} /s  (ratio to the bare consumer "
-          f"{consumed_by_two / bare:.3f})")
+        try:
+            run(dbs, broker.bootstrap)
+        finally:
+            dbs.drop_all()
 
 
 if __name__ == "__main__":
     main()
+    print_summary("attendance")

@@ -1,47 +1,48 @@
-"""Placement benchmark: the employment report over 100,000 graduates with 400,000 outcomes on PostgreSQL,
-and the officer's worklist query. Prints figures; not a test.
+"""Placement benchmark: the employment report and the officer's worklist through HTTP on PostgreSQL, over
+graduates, outcomes and follow-ups bulk-loaded with COPY. Prints figures; not a test.
 
     .venv/bin/python -m tests.benchmarks.bench_placement [graduates] [outcomes_per_graduate]
+
+The service runs as its own process (uvicorn) and is reached only through its API. References, in the same
+run: for the reports, ``SELECT count(*), max(sort_key) FROM outcome`` (one pass over the outcomes, the least a
+report over all of them reads); for the worklists, ``GET /healthz`` on the same process (one bare round trip).
+No target in issue 11: the ratios are printed for the before/after comparison.
 """
 from __future__ import annotations
 
 import statistics
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import text
+import httpx
+import psycopg
 
-from services.placement.adapters.repository import PlacementRepository
-from services.placement.service_layer import followups as followups_svc
-from services.placement.service_layer import reports
 from shared import migrations
-from shared.auth import Principal
-from shared.clock import Clock
 from trainingops.broker import LocalBroker
-from shared.db import Database
-from shared.pagination import PageParams
-from shared.unit_of_work import SqlUnitOfWork
+from tests.benchmarks.common import REPEATS, Measure, print_summary
 from tests.integration.placement.seed import copy_in, random_graduates
-from tests.support import LOCAL_POSTGRES, Databases, running_service, token
+from tests.support import LOCAL_POSTGRES, Databases, service_process, token
 
-STAFF = Principal(sub="bench", roles=frozenset({"placement"}), campuses=frozenset({"*"}))
 AS_OF = date(2025, 12, 31)
+P = "/placement/v1"
 
 
-def timed(fn, runs: int = 7) -> tuple[float, float, object]:
-    times, result = [], None
+def median_ms(fn: Callable[[], object], runs: int) -> float:
     fn()  # warm-up (plans, caches)
+    times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        result = fn()
+        fn()
         times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), min(times), result
+    return statistics.median(times)
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    per = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 50_000
+    per = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 4
     dbs = Databases(LOCAL_POSTGRES)
     url = dbs.new("bench_placement")
     try:
@@ -51,49 +52,51 @@ def main() -> None:
         for i, g in enumerate(grads):
             g.officer = f"officer-{i % 30}"
         copy_in(url, grads, with_followups=True)
-        print(f"setup: {n:,} graduates, {n * per:,} outcomes, {n * 4:,} follow-ups bulk-loaded in "
-              f"{time.perf_counter() - t0:.1f} s")
-        db = Database(url)
-        clock = Clock()
-        uow = lambda: SqlUnitOfWork(db, PlacementRepository)  # noqa: E731
-        with db.session() as s:
-            base_ms, _, _ = timed(lambda: s.execute(text("SELECT count(*), max(sort_key) FROM outcome")).all())
-        total_ms, total_min, rep = timed(lambda: reports.build(uow(), clock, principal=STAFF, as_of=AS_OF))
-        grp_ms, grp_min, grp = timed(lambda: reports.build(uow(), clock, principal=STAFF, as_of=AS_OF,
-                                                           group_by="cohort"))
-        camp_ms, camp_min, _ = timed(lambda: reports.build(uow(), clock, principal=STAFF, as_of=AS_OF,
-                                                           campus="campus1"))
-        wl_ms, wl_min, wl = timed(lambda: followups_svc.worklist(
-            uow(), clock, principal=STAFF, page=PageParams(limit=50), on=date(2024, 6, 1), campus="campus1"),
-            runs=15)
-        wlo_ms, wlo_min, wlo = timed(lambda: followups_svc.worklist(
-            uow(), clock, principal=STAFF, page=PageParams(limit=50), on=date(2024, 6, 1), campus="campus1",
-            officer="officer-4", status="overdue"), runs=15)
-        db.dispose()
-        t = rep.total
-        print(f"baseline  SELECT count(*), max(sort_key) FROM outcome: median {base_ms:.0f} ms")
-        print(f"report    all campuses, total:        median {total_ms:.0f} ms (min {total_min:.0f}), "
-              f"{total_ms / base_ms:.1f}x baseline")
-        print(f"          employment rate {t.employment_rate.numerator:,}/{t.employment_rate.denominator:,} "
-              f"= {t.employment_rate.percent}%, 12m {t.employment_rate_12m.numerator:,}/"
-              f"{t.employment_rate_12m.denominator:,}, median wage {t.median_monthly_wage.value:,} KRW")
-        print(f"report    grouped by cohort ({len(grp.rows)} rows + total): median {grp_ms:.0f} ms (min {grp_min:.0f})")
-        print(f"report    one campus:                 median {camp_ms:.0f} ms (min {camp_min:.0f})")
-        print(f"worklist  campus, due+overdue, 50 of {wl.total:,}: median {wl_ms:.1f} ms (min {wl_min:.1f})")
-        print(f"worklist  campus+officer, overdue, 50 of {wlo.total:,}: median {wlo_ms:.1f} ms (min {wlo_min:.1f})")
+        print(f"  setup: {n:,} graduates, {n * per:,} outcomes, {n * 4:,} follow-ups bulk-loaded in "
+              f"{time.perf_counter() - t0:.1f} s", flush=True)
         with LocalBroker() as broker:
-            with running_service("placement", database_url=url, kafka_bootstrap_servers=broker.bootstrap) as c:
-                headers = token(["placement"], ["*"])
-                http_ms, http_min, _ = timed(lambda: c.get("/placement/v1/reports/employment", headers=headers,
-                                                           params={"as_of": AS_OF.isoformat()}).json(), runs=5)
-                xlsx_ms, _, _ = timed(lambda: c.get("/placement/v1/reports/employment.xlsx", headers=headers,
-                                                    params={"as_of": AS_OF.isoformat(), "group_by": "cohort"}),
-                                      runs=3)
-        print(f"HTTP      GET /reports/employment (total): median {http_ms:.0f} ms (min {http_min:.0f})")
-        print(f"HTTP      GET /reports/employment.xlsx by cohort: median {xlsx_ms:.0f} ms")
+            env = {"PLACEMENT_DATABASE_URL": url, "PLACEMENT_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+                   "PLACEMENT_CONSUMER_ENABLED": "false", "PLACEMENT_AUTO_MIGRATE": "false",
+                   "PLACEMENT_CONSUMER_GROUP_ID": f"bench-{uuid.uuid4().hex[:8]}", "PLACEMENT_LOG_LEVEL": "WARNING"}
+            with service_process("placement", env) as base, httpx.Client(base_url=base, timeout=120) as c, \
+                    psycopg.connect(url, autocommit=True) as conn:
+                h = token(["placement"], ["*"])
+
+                def get(path: str, **params: str) -> Callable[[], object]:
+                    def call() -> object:
+                        r = c.get(f"{P}{path}", headers=h, params=params)
+                        assert r.status_code == 200, r.text[:300]
+                        return r
+                    return call
+
+                def baseline() -> object:
+                    return conn.execute("SELECT count(*), max(sort_key) FROM outcome").fetchall()
+
+                def healthz() -> object:
+                    return c.get("/healthz")
+
+                reports = [
+                    (Measure("report, all campuses (HTTP)", "time", reference_name="count(*) over outcomes"),
+                     get("/reports/employment", as_of=AS_OF.isoformat())),
+                    (Measure("report by cohort (HTTP)", "time", reference_name="count(*) over outcomes"),
+                     get("/reports/employment", as_of=AS_OF.isoformat(), group_by="cohort")),
+                    (Measure("report, one campus (HTTP)", "time", reference_name="count(*) over outcomes"),
+                     get("/reports/employment", as_of=AS_OF.isoformat(), campus="campus1"))]
+                worklists = [
+                    (Measure("worklist, campus, 50 (HTTP)", "time", reference_name="GET /healthz"),
+                     get("/followups", on="2024-06-01", campus="campus1", limit="50")),
+                    (Measure("worklist, campus+officer, overdue, 50 (HTTP)", "time", reference_name="GET /healthz"),
+                     get("/followups", on="2024-06-01", campus="campus1", officer="officer-4", status="overdue",
+                         limit="50"))]
+                for _ in range(REPEATS):
+                    for m, fn in reports:
+                        m.add(median_ms(fn, 3), median_ms(baseline, 3))
+                    for m, fn in worklists:
+                        m.add(median_ms(fn, 9), median_ms(healthz, 9))
     finally:
         dbs.drop_all()
 
 
 if __name__ == "__main__":
     main()
+    print_summary("placement")
