@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import glob
 import os
 import shutil
 import subprocess
@@ -36,8 +37,11 @@ TIMINGS: dict[str, int | None] = {}  # ms from the request to the last byte of t
 def ensure_browser() -> str | None:
     """Debian's chromium and the CJK fonts, installed with apt-get when missing. None, or why they are not there."""
     def fonts_ok() -> bool:
+        # the package's font files first: fc-list can take long on a busy machine while its cache is rebuilt
+        if glob.glob("/usr/share/fonts/opentype/noto/NotoSansCJK-*.ttc"):
+            return True
         try:
-            out = subprocess.run(["fc-list", ":lang=ko"], capture_output=True, text=True, timeout=30).stdout
+            out = subprocess.run(["fc-list", ":lang=ko"], capture_output=True, text=True, timeout=180).stdout
         except (OSError, subprocess.TimeoutExpired):
             return False
         return "Noto" in out
