@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
@@ -24,13 +25,13 @@ from sqlalchemy import create_engine, func, select
 from services.attendance.adapters.orm import RosterEntry
 from services.attendance.main import create_app
 from shared import events
-from trainingops.broker import LocalBroker
 from shared.db import normalise_url
 from shared.events import build_event, topic_for
 from shared.kafka import ensure_topics
 from shared.migrations import upgrade
 from tests.benchmarks import load
-from tests.support import Databases, LOCAL_POSTGRES, service_process, service_settings, token
+from tests.support import LOCAL_POSTGRES, Databases, service_process, service_settings, token
+from trainingops.broker import LocalBroker
 
 TRAINEES = 12_000  # trainee.enrolled events published; the first 3,000 also check in
 SINGLE = 2_000

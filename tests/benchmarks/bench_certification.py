@@ -10,9 +10,9 @@ import uuid
 from datetime import date, timedelta
 
 from services.certification.adapters.orm import Claim, ClaimWindow
-from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.support import LOCAL_POSTGRES, Databases, running_service, token
+from trainingops.broker import LocalBroker
 
 C = "/certification/v1"
 CLAIMS = 1_000

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from sqlalchemy import insert
@@ -19,7 +19,6 @@ from sqlalchemy import insert
 from services.enrollment.adapters.orm import Applicant, Application
 from services.enrollment.domain.selection import Candidate, select
 from shared import events
-from trainingops.broker import LocalBroker
 from shared.db import Database
 from shared.kafka import ensure_topics, make_producer
 from shared.migrations import upgrade
@@ -27,6 +26,7 @@ from shared.outbox import OutboxRelay, emit_many
 from tests.benchmarks import load
 from tests.integration.enrollment.helpers import E, new_applicant, new_campus, new_cohort, new_programme
 from tests.support import LOCAL_POSTGRES, Databases, service_process, serving, token
+from trainingops.broker import LocalBroker
 
 
 def bench_accepts(bootstrap: str, dbs: Databases, n: int = 1000, connections: int = 16, replicas: int = 1) -> float:
@@ -59,7 +59,7 @@ def bench_accepts(bootstrap: str, dbs: Databases, n: int = 1000, connections: in
 
 
 def bench_selection(bootstrap: str, dbs: Databases, n: int = 10_000) -> tuple[float, float]:
-    t0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
     candidates = [Candidate(uuid.uuid4(), (i * 37) % 101, t0 + timedelta(seconds=i), i % 5 == 0, i % 97 == 0)
                   for i in range(n)]
     start = time.perf_counter()

@@ -16,11 +16,11 @@ from services.placement.service_layer import graduates as graduates_svc
 from services.placement.service_layer import reports
 from shared import migrations
 from shared.auth import Principal
-from trainingops.broker import LocalBroker
 from shared.db import Database
 from shared.pagination import PageParams
 from tests.integration.placement.seed import copy_in, random_graduates
 from tests.support import LOCAL_POSTGRES, Databases, running_service, token
+from trainingops.broker import LocalBroker
 
 STAFF = Principal(sub="bench", roles=frozenset({"placement"}), campuses=frozenset({"*"}))
 AS_OF = date(2025, 12, 31)
