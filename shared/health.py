@@ -139,7 +139,7 @@ class Liveness:
     def __init__(self) -> None:
         self.watched: list[Watched] = []
 
-    def watch(self, name: str, thread: threading.Thread | None, beat=lambda: None,  # type: ignore[no-untyped-def]
+    def watch(self, name: str, thread: threading.Thread | None, beat: Callable[..., float | None] = lambda: None,
               stall_after_s: float | None = None) -> None:
         self.watched.append(Watched(name, thread, beat, stall_after_s))
 
