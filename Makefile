@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 3
 
-.PHONY: install run test unit bench clean migration
+.PHONY: install run lint test unit bench clean migration
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,14 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m trainingops.run
 
-## Unit, integration (real broker + PostgreSQL) and bad-input tests.
-test: install
+## Lint (ruff), format check (ruff format) and types (mypy: strict on shared/ and services/*/domain/).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Lint first, then unit, integration (real broker + PostgreSQL) and bad-input tests.
+test: lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests
 
 ## Domain rules only: no database, no broker.

@@ -30,9 +30,9 @@ from shared.auth import TokenVerifier
 from shared.clock import Clock
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
+from shared.health import BrokerWatch, Liveness, migration_state, outbox_state
 from shared.kafka import make_consumer, make_producer
 from shared.logging import clean_correlation_id, configure_logging, correlation_id
-from shared.health import BrokerWatch, Liveness, migration_state, outbox_state
 from shared.metrics import ServiceMetrics, watch_dependencies
 from shared.outbox import OutboxRelay, backlog
 from shared.problems import PROBLEM_RESPONSES, install_problem_handlers, log_unexpected
@@ -70,7 +70,7 @@ class ObservabilityMiddleware:
         route = scope.get("route")
         if route is None:
             return "unmatched"
-        return self.templates.get(id(route)) or getattr(route, "path", "unmatched")
+        return self.templates.get(id(route)) or str(getattr(route, "path", "unmatched"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -7,9 +7,9 @@ it did not exist. A trainee token's ``sub`` is the trainee id.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 import jwt
@@ -68,8 +68,8 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         s = self.settings
-        options = {"require": ["sub", "exp"]}
-        kwargs: dict = {"algorithms": [s.jwt_algorithm], "options": options}
+        options: dict[str, Any] = {"require": ["sub", "exp"]}
+        kwargs: dict[str, Any] = {"algorithms": [s.jwt_algorithm], "options": options}
         if s.jwt_audience:
             kwargs["audience"] = s.jwt_audience
         else:
@@ -85,12 +85,12 @@ class TokenVerifier:
                 key = s.jwt_public_key
             claims = jwt.decode(token, key, **kwargs)
         except jwt.ExpiredSignatureError:
-            raise Problem(401, "token-expired", "Token expired", "The bearer token has expired.")
+            raise Problem(401, "token-expired", "Token expired", "The bearer token has expired.") from None
         except jwt.PyJWKClientConnectionError:
             raise Problem(503, "signing-keys-unavailable", "Signing keys unavailable",
-                          "The identity provider's signing keys could not be fetched; retry shortly.")
+                          "The identity provider's signing keys could not be fetched; retry shortly.") from None
         except jwt.PyJWTError as exc:
-            raise Problem(401, "invalid-token", "Invalid token", f"The bearer token was refused: {type(exc).__name__}.")
+            raise Problem(401, "invalid-token", "Invalid token", f"The bearer token was refused: {type(exc).__name__}.") from None
         roles = claims.get("roles") or []
         campuses = claims.get("campuses") or []
         if not isinstance(roles, list) or not isinstance(campuses, list):
@@ -115,7 +115,7 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits only tokens holding one of ``roles`` (campus_admin always passes)."""
     allowed = set(roles) | {"campus_admin"}
 

@@ -341,8 +341,8 @@ class EventConsumer:
                 raise ValueError("parse_many returned a different number of events")
             for i, data in zip(indices, validated):
                 datas[i] = data
-        return [None if (handler := self.handlers.get(event.type)) is None else (event, handler, data)
-                for event, data in zip(envelopes, datas)]  # type: ignore[misc]
+        return [None if (handler := self.handlers.get(event.type)) is None else (event, handler, data)  # type: ignore[misc]
+                for event, data in zip(envelopes, datas)]
 
     def _context(self, uow: UnitOfWork[Any]) -> HandlerContext:
         return HandlerContext(uow=uow, settings=self.settings, clock=self.clock)

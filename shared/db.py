@@ -12,7 +12,7 @@ import inspect
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -46,7 +46,7 @@ def service_base() -> type[SQLModel]:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 _DIALECT_INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}

@@ -6,9 +6,10 @@ generated from it.
 """
 from __future__ import annotations
 
+import builtins
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -182,7 +183,7 @@ class IncentiveDue(EventData):
 class EventSpec:
     type: str
     producer: str
-    data: type[EventData]
+    data: builtins.type[EventData]  # builtins': the field above is named ``type``
     key: Literal["trainee_id", "cohort_id"]
     summary: str
 
@@ -247,7 +248,7 @@ class CloudEvent(BaseModel):
         return self.model_dump_json(exclude_none=True).encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "CloudEvent":
+    def from_bytes(cls, raw: bytes) -> CloudEvent:
         # Parsed first, then validated: a quarter cheaper than model_validate_json for a large ``data``
         # (validating ``dict[str, Any]`` from JSON builds its values once more). Raises ValueError on bad JSON.
         return cls.model_validate(from_json(raw))
@@ -277,7 +278,7 @@ def build_event(
         source=f"/services/{spec.producer}",
         type=event_type,
         subject=subject or key,
-        time=datetime.now(timezone.utc),
+        time=datetime.now(UTC),
         data=payload,
         correlationid=correlation_id,
         causationid=causation_id,

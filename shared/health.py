@@ -18,9 +18,10 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -79,7 +80,7 @@ class BrokerWatch:
 
 
 # -- the database and its schema ----------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _history(service: str) -> tuple[frozenset[str], frozenset[str]]:
     """(heads, every revision) of the service's Alembic scripts; they do not change while the process runs."""
     script = ScriptDirectory.from_config(alembic_config(service, "sqlite://"))
@@ -108,8 +109,8 @@ def outbox_state(db: Database) -> tuple[int, float]:
     if oldest is None:
         return int(count), 0.0
     if oldest.tzinfo is None:  # SQLite hands back naive UTC
-        oldest = oldest.replace(tzinfo=timezone.utc)
-    return int(count), max(0.0, (datetime.now(timezone.utc) - oldest).total_seconds())
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count), max(0.0, (datetime.now(UTC) - oldest).total_seconds())
 
 
 # -- liveness -------------------------------------------------------------------------------------------------
@@ -119,7 +120,7 @@ class Watched:
 
     name: str
     thread: threading.Thread | None
-    beat: "callable[[], float | None]"  # type: ignore[valid-type]
+    beat: Callable[[], float | None]
     stall_after_s: float | None = None
 
     def state(self, now: float) -> tuple[bool, str]:
@@ -138,7 +139,7 @@ class Liveness:
     def __init__(self) -> None:
         self.watched: list[Watched] = []
 
-    def watch(self, name: str, thread: threading.Thread | None, beat=lambda: None,  # type: ignore[no-untyped-def]
+    def watch(self, name: str, thread: threading.Thread | None, beat: Callable[..., float | None] = lambda: None,
               stall_after_s: float | None = None) -> None:
         self.watched.append(Watched(name, thread, beat, stall_after_s))
 

@@ -19,7 +19,8 @@ from sqlmodel import Session
 
 from shared.auth import PrincipalDep
 from shared.db import per_dialect, utcnow
-from shared.problems import Problem, RuleFailure
+from shared.problems import Problem
+from shared.rules import RuleFailure
 from shared.tables import idempotency_key
 
 M = TypeVar("M", bound=BaseModel)

@@ -19,8 +19,16 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, PlainSerializer, Strict, ValidationInfo,
-                      WithJsonSchema, field_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    PlainSerializer,
+    Strict,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 # Dates: nobody the centres deal with was born, or did anything we record, before 1900; nothing is planned

@@ -12,8 +12,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool, text
 
-from shared.db import KERNEL_METADATA, normalise_url
 from shared import tables as _kernel_tables  # noqa: F401  (registers the kernel tables)
+from shared.db import KERNEL_METADATA, normalise_url
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from kafka import KafkaProducer
 from sqlalchemy import BigInteger, any_, bindparam, delete, func, insert, select, text
@@ -26,7 +27,7 @@ from shared.tables import outbox
 log = logging.getLogger(__name__)
 
 
-def _row(event_type: str, data: EventData | dict) -> dict:
+def _row(event_type: str, data: EventData | dict[str, Any]) -> dict[str, Any]:
     event, key = build_event(event_type, data, correlation_id=correlation_id.get(), causation_id=causation_id.get())
     return dict(event_id=event.id, event_type=event.type, topic=EVENTS[event_type].topic, message_key=key,
                 payload=event.to_bytes().decode(), created_at=utcnow())
@@ -35,11 +36,11 @@ def _row(event_type: str, data: EventData | dict) -> dict:
 _INSERT = insert(outbox)  # built once; the row goes in as parameters
 
 
-def emit(session: Session, event_type: str, data: EventData | dict) -> str:
+def emit(session: Session, event_type: str, data: EventData | dict[str, Any]) -> str:
     """Add an event to the current transaction's outbox; returns the event id."""
     row = _row(event_type, data)
     session.execute(_INSERT, row)
-    return row["event_id"]
+    return str(row["event_id"])
 
 
 # PostgreSQL takes a large batch as one JSON parameter, in one statement, in the order given (the ids follow
@@ -53,13 +54,13 @@ _INSERT_FROM_JSON = text(
 _ONE_STATEMENT_FROM = 50
 
 
-def outbox_rows(items: Iterable[tuple[str, EventData | dict]]) -> list[dict]:
+def outbox_rows(items: Iterable[tuple[str, EventData | dict[str, Any]]]) -> list[dict[str, Any]]:
     """The outbox rows of many events, in order: the Python half of ``emit_many``, which can run meanwhile
     on another thread (it touches no session; it reads the caller's correlation id from its context)."""
     return [_row(t, d) for t, d in items]
 
 
-def emit_rows(session: Session, rows: list[dict]) -> None:
+def emit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Add rows made by ``outbox_rows`` to the current transaction's outbox, in order."""
     if len(rows) >= _ONE_STATEMENT_FROM and session.get_bind().dialect.name == "postgresql":
         session.execute(_INSERT_FROM_JSON, {"rows": json.dumps(rows, default=str)})
@@ -67,7 +68,7 @@ def emit_rows(session: Session, rows: list[dict]) -> None:
         session.execute(_INSERT, rows)
 
 
-def emit_many(session: Session, items: Iterable[tuple[str, EventData | dict]]) -> None:
+def emit_many(session: Session, items: Iterable[tuple[str, EventData | dict[str, Any]]]) -> None:
     """Add many events to the current transaction's outbox, in order."""
     emit_rows(session, outbox_rows(items))
 

@@ -1,7 +1,7 @@
 """Paginated lists: ``limit``/``offset`` in, ``items``/``total`` out."""
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
@@ -34,7 +34,7 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-def paginate(session: Session, query: Select, page: PageParams) -> tuple[list, int]:
+def paginate(session: Session, query: Select[Any], page: PageParams) -> tuple[list[Any], int]:
     """Run ``query`` for one page; returns the rows (scalars) and the total count."""
     total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     rows = session.execute(query.limit(page.limit).offset(page.offset)).scalars().all()

@@ -13,7 +13,7 @@ from shared.problems import not_found
 T = TypeVar("T")
 
 
-def in_campuses(query: Select, column: Any, principal: Principal) -> Select:
+def in_campuses(query: Select[Any], column: Any, principal: Principal) -> Select[Any]:
     """Restrict ``query`` to the principal's campuses (no restriction for ``*``)."""
     scope = principal.campus_filter()
     return query if scope is None else query.where(column.in_(scope))
@@ -22,6 +22,7 @@ def in_campuses(query: Select, column: Any, principal: Principal) -> Select:
 def get_visible(session: Session, model: type[T], ident: Any, principal: Principal, what: str, *,
                 lock: bool = False) -> T:
     """The row with this id if the principal's campuses include its ``campus``; a 404 otherwise, either way."""
+    row: T | None
     if lock:
         # FOR NO KEY UPDATE: as exclusive as FOR UPDATE between lockers, but it lets other transactions insert
         # rows that refer to this one (their foreign key check takes KEY SHARE), which FOR UPDATE would block
@@ -35,7 +36,7 @@ def get_visible(session: Session, model: type[T], ident: Any, principal: Princip
     return row
 
 
-def where_given(query: Select, *filters: tuple[Any, Any]) -> Select:
+def where_given(query: Select[Any], *filters: tuple[Any, Any]) -> Select[Any]:
     """Add ``column == value`` for each (column, value) whose value was given (not None or empty)."""
     for column, value in filters:
         if value:

@@ -74,11 +74,11 @@ class ServiceSettings(BaseSettings):
         return (init_settings, env_settings, platform_env, dotenv_settings, file_secret_settings)
 
     @model_validator(mode="after")
-    def _check(self) -> "ServiceSettings":
+    def _check(self) -> ServiceSettings:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {self.timezone!r}")
+            raise ValueError(f"unknown timezone {self.timezone!r}") from None
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir}/{self.service_name}.db"
         if self.consumer_liveness_timeout_s is None:

@@ -25,7 +25,7 @@ def read_rows(content: bytes, filename: str) -> list[dict[str, str]]:
         try:
             wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception:
-            raise bad_request("The file is not a readable XLSX workbook.")
+            raise bad_request("The file is not a readable XLSX workbook.") from None
         sheet = wb.active
         rows = list(sheet.iter_rows(values_only=True)) if sheet is not None else []
         wb.close()
@@ -42,7 +42,7 @@ def read_rows(content: bytes, filename: str) -> list[dict[str, str]]:
         try:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise bad_request("The CSV file is not UTF-8 text.")
+            raise bad_request("The CSV file is not UTF-8 text.") from None
         reader = csv.DictReader(io.StringIO(text))
         return [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
     raise bad_request("Upload a .csv or .xlsx file.")
@@ -52,7 +52,8 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if hasattr(value, "date") and hasattr(value, "hour"):
-        return value.date().isoformat() if (value.hour, value.minute, value.second) == (0, 0, 0) else value.isoformat()
+        text: str = value.date().isoformat() if (value.hour, value.minute, value.second) == (0, 0, 0) else value.isoformat()
+        return text
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()

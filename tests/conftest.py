@@ -5,8 +5,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import (IN_CI, Databases, LocalBroker, broker_endpoint, postgres_reachable, postgres_server,
-                           prepare_topics)
+from tests.support import (
+    IN_CI,
+    Databases,
+    LocalBroker,
+    broker_endpoint,
+    postgres_reachable,
+    postgres_server,
+    prepare_topics,
+)
 
 
 def _unavailable(what: str) -> None:

@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 from kafka import KafkaConsumer
 
 from shared.auth import mint_token
-from trainingops.broker import LocalBroker
 from shared.events import CloudEvent
 from shared.kafka import ensure_topics
 from shared.settings import LOCAL_JWT_SECRET
+from trainingops.broker import LocalBroker
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

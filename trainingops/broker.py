@@ -98,7 +98,7 @@ class LocalBroker:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> "LocalBroker":
+    def start(self) -> LocalBroker:
         if port_in_use("127.0.0.1", self.port):
             # Whatever answers there is not the broker we start (a stale one would hold other topics and groups).
             raise OSError(f"port {self.port} on 127.0.0.1 is already in use")
@@ -124,7 +124,7 @@ class LocalBroker:
                 self.process.wait(5)
         self.process = None
 
-    def __enter__(self) -> "LocalBroker":
+    def __enter__(self) -> LocalBroker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

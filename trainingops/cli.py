@@ -208,7 +208,7 @@ def demo(
                                                       label=f"demo-{run}", report=say, timeout=timeout))
     except journey.StepFailed as exc:
         console.print(f"[red]the journey stopped: {exc}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     finally:
         clients.close()
     table = Table(title=f"Demo centre, run {run}: the whole journey")

@@ -19,7 +19,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +50,7 @@ class Clients:
     placement: httpx.Client
 
     @classmethod
-    def open(cls, urls: dict[str, str], timeout: float = 60.0) -> "Clients":
+    def open(cls, urls: dict[str, str], timeout: float = 60.0) -> Clients:
         return cls(**{name: httpx.Client(base_url=urls[name], timeout=timeout)
                       for name in NAMES})
 

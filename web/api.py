@@ -54,7 +54,7 @@ class ApiProblem(Exception):
         return [e for e in self.errors if e.field_name not in fields]
 
     @classmethod
-    def from_response(cls, service: str, response: httpx.Response) -> "ApiProblem":
+    def from_response(cls, service: str, response: httpx.Response) -> ApiProblem:
         try:
             body = response.json()
             if not isinstance(body, dict):

@@ -118,7 +118,7 @@ class User:
         return self.all_campuses or campus in self.campuses
 
     @classmethod
-    def from_session(cls, data: dict[str, Any]) -> "User":
+    def from_session(cls, data: dict[str, Any]) -> User:
         return cls(sub=data["sub"], roles=frozenset(data.get("roles", [])),
                    campuses=tuple(data.get("campuses", [])), via=data.get("via", "local"))
 

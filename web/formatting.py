@@ -1,7 +1,7 @@
 """Dates and times in the platform's timezone, KRW with thousands separators."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = {"ko": "월화수목금토일", "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
@@ -34,7 +34,7 @@ def local_datetime(value: object, tz: str, with_seconds: bool = False) -> str:
     if dt is None:
         return "" if value is None else str(value)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     dt = dt.astimezone(ZoneInfo(tz))
     return dt.strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
 

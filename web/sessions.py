@@ -40,7 +40,7 @@ class Session:
     old_key: str | None = None
 
     @classmethod
-    def new(cls) -> "Session":
+    def new(cls) -> Session:
         return cls(key=secrets.token_urlsafe(32))
 
     # -- what pages use ------------------------------------------------------

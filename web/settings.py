@@ -50,11 +50,11 @@ class WebSettings(BaseSettings):
     public_url: str = ""
 
     @model_validator(mode="after")
-    def _check(self) -> "WebSettings":
+    def _check(self) -> WebSettings:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {self.timezone!r}")
+            raise ValueError(f"unknown timezone {self.timezone!r}") from None
         if self.environment not in LOCAL_ENVIRONMENTS:
             if not self.oidc_issuer or not self.oidc_client_id or not self.oidc_redirect_url:
                 raise ValueError("outside local runs the console signs in with OpenID Connect: set WEB_OIDC_ISSUER, "

@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from shared.auth import mint_token
-from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.benchmarks.common import REPEATS, Measure, print_summary
 from tests.e2e.processes import platform
 from tests.support import Databases, postgres_server
 from tests.web.harness import console_process
+from trainingops.broker import LocalBroker
 
 REQUESTS = int(os.environ.get("BENCH_WEB_REQUESTS", "30"))  # per page and repeat
 

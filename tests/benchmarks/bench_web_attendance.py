@@ -19,11 +19,11 @@ from pathlib import Path
 
 import httpx
 
-from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.e2e.processes import platform
 from tests.support import Databases, postgres_server
 from tests.web import attendance_data, harness
+from trainingops.broker import LocalBroker
 
 
 def pct(values: list[float], p: float) -> float:

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
+from trainingops.broker import LocalBroker
 
 
 @pytest.fixture(scope="module")

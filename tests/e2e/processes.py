@@ -136,7 +136,7 @@ class Platform:
                                                                       for p in pending))
             time.sleep(0.3)
 
-    def start(self, replicas: int = 1) -> "Platform":
+    def start(self, replicas: int = 1) -> Platform:
         # The first replica migrates its database; the second starts once the first is ready.
         for r in range(replicas):
             self.wait_ready([self.spawn(name, r) for name in SERVICES])

@@ -6,9 +6,9 @@ import re
 from typer.testing import CliRunner
 
 from shared.registry import NAMES
+from tests.e2e.processes import platform
 from trainingops import demo
 from trainingops.cli import app
-from tests.e2e.processes import platform
 
 
 def test_demo_drives_a_whole_journey_for_three_campuses_and_can_run_again(kafka, databases, tmp_path):

@@ -14,12 +14,22 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from trainingops import demo
-from trainingops.demo import Clients, Person, ProgrammeSpec
-from shared.events import (CLAIM_DECIDED, CLAIM_PAID, COHORT_PUBLISHED, OUTCOME_RECORDED, QUALIFICATION_OBTAINED,
-                           TRAINEE_AT_RISK, TRAINEE_COMPLETED, TRAINEE_ENROLLED, TRAINEE_NOT_COMPLETED, topic_for)
+from shared.events import (
+    CLAIM_DECIDED,
+    CLAIM_PAID,
+    COHORT_PUBLISHED,
+    OUTCOME_RECORDED,
+    QUALIFICATION_OBTAINED,
+    TRAINEE_AT_RISK,
+    TRAINEE_COMPLETED,
+    TRAINEE_ENROLLED,
+    TRAINEE_NOT_COMPLETED,
+    topic_for,
+)
 from tests.e2e.processes import SERVICES, platform
 from tests.support import EventReader
+from trainingops import demo
+from trainingops.demo import Clients, Person, ProgrammeSpec
 
 
 @pytest.fixture()

@@ -9,17 +9,17 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from kafka import KafkaProducer
 
 from shared import events
-from trainingops import dlq
-from trainingops.broker import LocalBroker
 from shared.events import CloudEvent
 from shared.kafka import ensure_topics
+from trainingops import dlq
+from trainingops.broker import LocalBroker
 
 
 @pytest.fixture()
@@ -55,7 +55,7 @@ def restart(broker: LocalBroker, pad: tuple[str, ...] = (events.topic_for("enrol
 def envelope(event_type: str, data: dict) -> bytes:
     """A CloudEvent as any producer could send it, valid or not against the contract's data models."""
     return CloudEvent(id=str(uuid.uuid4()), source="/services/enrollment", type=event_type,
-                      time=datetime.now(timezone.utc), data=data).to_bytes()
+                      time=datetime.now(UTC), data=data).to_bytes()
 
 
 def poisons() -> dict[str, bytes | None]:

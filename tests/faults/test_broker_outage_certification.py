@@ -6,10 +6,10 @@ import uuid
 from datetime import date, timedelta
 
 from shared import events
-from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.integration.certification.helpers import C, approved_claim, eligible_trainee, qualification
 from tests.support import EventReader, running_service, token, wait_until
+from trainingops.broker import LocalBroker
 
 
 def backlog(client) -> float:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import time
 
-from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.integration.enrollment.helpers import E, apply, new_applicant, new_campus, new_cohort, new_programme
 from tests.support import EventReader, running_service, token, wait_until
+from trainingops.broker import LocalBroker
 
 
 def backlog(client) -> float:

@@ -18,11 +18,11 @@ from pathlib import Path
 import psycopg
 
 from shared import events
-from trainingops.broker import free_port, wait_for_port
 from shared.events import build_event, topic_for
 from tests.faults.records import own_broker  # noqa: F401
 from tests.integration.attendance.helpers import Enrollment, snapshot, today
 from tests.support import wait_until
+from trainingops.broker import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BURST = 3000

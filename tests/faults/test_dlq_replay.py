@@ -14,11 +14,11 @@ from datetime import timedelta
 from typer.testing import CliRunner
 
 from shared import events
-from trainingops.cli import app
 from shared.events import retry_for, topic_for
 from tests.faults.records import Raw, dead_letters, envelope, metric, own_broker  # noqa: F401
 from tests.integration.attendance.helpers import Enrollment, snapshot, today
 from tests.support import running_service, token, wait_until
+from trainingops.cli import app
 
 A = "/attendance/v1"
 runner = CliRunner()
@@ -48,7 +48,7 @@ def test_replaying_twice_reaches_only_the_failed_consumer_and_applies_nothing_tw
     with running_service("attendance", database_url=databases.new("fault_replay_att"), kafka_bootstrap_servers=kafka,
                          consumer_retries=1) as att, \
             running_service("certification", database_url=databases.new("fault_replay_cert"),
-                            kafka_bootstrap_servers=kafka, consumer_retries=1) as cert:
+                            kafka_bootstrap_servers=kafka, consumer_retries=1):
         sender, raw = Enrollment(kafka), Raw(kafka)
         try:
             sender.publish(snap)

@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from trainingops import demo
-from trainingops.broker import free_port, wait_for_port
 from tests.e2e.processes import SERVICES, platform
 from tests.support import token
+from trainingops import demo
+from trainingops.broker import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {"ts", "level", "service", "logger", "message", "correlation_id"}

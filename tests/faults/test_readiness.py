@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
-import uuid
 
 import psycopg
 import pytest
@@ -18,11 +16,11 @@ from kafka import KafkaProducer
 from services.attendance.main import create_app as attendance_app
 from services.enrollment.main import create_app as enrollment_app
 from shared import events
-from trainingops.broker import LocalBroker
 from shared.events import build_event, topic_for
 from shared.kafka import ensure_topics
 from tests.integration.attendance.helpers import snapshot, today
 from tests.support import service_settings, wait_until
+from trainingops.broker import LocalBroker
 
 
 def metric(client: TestClient, name: str) -> float:
@@ -126,8 +124,9 @@ def test_liveness_bound_must_be_well_above_max_poll_interval():
 
 
 def test_alert_rules_watch_what_readiness_reports_but_does_not_fail_on():
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     rules = {r["alert"]: r["expr"] for g in yaml.safe_load(
         (Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml").read_text())["groups"]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
 from tests.e2e.processes import Platform, platform
 from tests.support import IN_CI
 from tests.web import harness
+from trainingops.broker import LocalBroker
 
 
 def _unavailable(what: str) -> None:

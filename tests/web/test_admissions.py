@@ -93,7 +93,7 @@ def test_admissions_journey(console, page, check_page, campus, tmp_path) -> None
     check_page(page, "admissions-programmes")
 
     # cohort: ends before it starts -> refused, values kept; then published
-    page.click(f"a:has-text('새 기수') >> nth=0")
+    page.click("a:has-text('새 기수') >> nth=0")
     page.select_option("#f-programme_id", label=f"{campus}-WELD · 특수용접 실무 ({campus})")
     page.fill("#f-label", "2027-1")
     page.fill("#f-capacity", "10")

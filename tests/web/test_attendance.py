@@ -13,8 +13,8 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from trainingops.broker import free_port
 from tests.web import attendance_data
+from trainingops.broker import free_port
 
 pytestmark = pytest.mark.integration
 

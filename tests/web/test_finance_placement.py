@@ -17,10 +17,10 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from trainingops import demo
-from trainingops.broker import free_port
 from tests.web import cohort_data
 from tests.web.harness import signin
+from trainingops import demo
+from trainingops.broker import free_port
 
 pytestmark = pytest.mark.integration
 C, P = demo.C, demo.P

@@ -12,9 +12,9 @@ import httpx
 import pytest
 import uvicorn
 
-from trainingops.broker import free_port, wait_for_port
 from tests.support import serving
 from tests.web.oidc_issuer import running_issuer
+from trainingops.broker import free_port, wait_for_port
 from web.main import create_app
 from web.settings import WebSettings
 

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from web import formatting
 from web.core import STAFF_ROLES, Room
-from web.i18n import HERE as I18N, LANGUAGES, rule_text, translate
+from web.i18n import HERE as I18N
+from web.i18n import LANGUAGES, rule_text, translate
 from web.sessions import Session, SessionStore
 from web.settings import WebSettings
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from web.api import Api, ApiProblem
-from web.core import ApiDep, FormState, Room, UserDep, form_data, is_htmx, render, session_of, form_number
+from web.core import ApiDep, FormState, Room, UserDep, form_data, form_number, is_htmx, render, session_of
 
 router = APIRouter()
 SVC = "enrollment"

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from web import formatting
 from web.api import Api, ApiProblem, RuleError
-from web.core import ApiDep, FormState, Room, User, UserDep, download, form_data, lang_of, render, form_number
+from web.core import ApiDep, FormState, Room, User, UserDep, download, form_data, form_number, lang_of, render
 
 router = APIRouter()
 SERVICE = "certification"

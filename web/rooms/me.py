@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from web.api import Api, ApiProblem, RuleError, ServiceUnavailable
-from web.core import ApiDep, FormState, Room, User, UserDep, form_data, render, session_of, form_number
+from web.core import ApiDep, FormState, Room, User, UserDep, form_data, form_number, render, session_of
 
 router = APIRouter()
 CHECK_IN_FIELDS = frozenset({"code"})

@@ -188,8 +188,8 @@ def test_bulk_marks_rate_allowance_and_sheet(svc, enrollment):
 
     [g] = svc.get(f"{API}/trainees/{good}/attendance", headers=h).json()
     assert (g["current_rate"], g["attended_days"], g["at_risk"]) == (1.0, len(sessions), False)
-    [l] = svc.get(f"{API}/trainees/{lates}/attendance", headers=h).json()
-    assert (l["lates_early_leaves_outs"], l["converted_absences"], l["attended_days"]) == (3, 1, len(sessions) - 1)
+    [late] = svc.get(f"{API}/trainees/{lates}/attendance", headers=h).json()
+    assert (late["lates_early_leaves_outs"], late["converted_absences"], late["attended_days"]) == (3, 1, len(sessions) - 1)
     [b] = svc.get(f"{API}/trainees/{bad}/attendance", headers=h).json()
     assert b["at_risk"] and b["current_rate"] < 0.8
     m = g["months"][0]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import date, timedelta
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 
 import pytest
 

@@ -67,8 +67,8 @@ def test_completions_count_towards_the_readmission_limit_and_redelivery_has_no_s
     assert apply(client, staff, person, long_course)["status"] == "submitted"
 
     metrics = client.get("/metrics").text
-    duplicates = [l for l in metrics.splitlines() if 'result="duplicate"' in l and not l.startswith("#")]
-    assert duplicates and sum(float(l.rsplit(" ", 1)[1]) for l in duplicates) >= 3
+    duplicates = [line for line in metrics.splitlines() if 'result="duplicate"' in line and not line.startswith("#")]
+    assert duplicates and sum(float(line.rsplit(" ", 1)[1]) for line in duplicates) >= 3
 
 
 def test_an_unusable_message_goes_to_the_dead_letter_topic_and_the_consumer_moves_on(client, producer, kafka):

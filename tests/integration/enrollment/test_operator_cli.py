@@ -9,12 +9,12 @@ from kafka import KafkaProducer
 from typer.testing import CliRunner
 
 from shared import events
-from trainingops import dlq
-from trainingops.broker import LocalBroker
 from shared.kafka import ensure_topics
-from trainingops.cli import app
 from tests.integration.enrollment.helpers import E, apply, new_applicant, new_campus, new_cohort, new_programme
 from tests.support import running_service, serving, token, wait_until
+from trainingops import dlq
+from trainingops.broker import LocalBroker
+from trainingops.cli import app
 
 runner = CliRunner()
 

@@ -37,7 +37,7 @@ class Run:
         self.lines: list[str] = []
         self.process: subprocess.Popen[str] | None = None
 
-    def start(self, command: list[str] | None = None) -> "Run":
+    def start(self, command: list[str] | None = None) -> Run:
         self.process = subprocess.Popen(command or [sys.executable, "-m", "trainingops.run"], cwd=ROOT, env=self.env,
                                         text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)

@@ -12,7 +12,6 @@ from sqlalchemy import text
 
 from shared.db import Database, ReleasingRoute, SessionDep
 
-
 # connections checked out of the test's pool at the moment FastAPI validates the response
 CHECKED_OUT_AT_VALIDATION: list[int] = []
 POOLS: list = []

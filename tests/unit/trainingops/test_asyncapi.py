@@ -1,8 +1,8 @@
 import json
 from pathlib import Path
 
-from trainingops import asyncapi
 from shared.events import ALL_TOPICS, EVENTS
+from trainingops import asyncapi
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
 
