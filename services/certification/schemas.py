@@ -112,7 +112,7 @@ class ClaimOut(BaseModel):
 
 class RejectIn(InputModel):
     model_config = _example(reasons=[{"code": "evidence.unreadable", "message": "the receipt scan is unreadable"}])
-    reasons: list["RejectReason"] = Field(min_length=1, max_length=20)
+    reasons: list[RejectReason] = Field(min_length=1, max_length=20)
 
 
 class RejectReason(InputModel):

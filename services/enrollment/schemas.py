@@ -7,10 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from shared.inputs import Day, Flag, InputModel, PastDay, WallClock
-
 from services.enrollment.domain.eligibility import DEFAULT_MIN_AGE, PRIORITY_CATEGORIES, RESIDENCY_STATUSES
 from services.enrollment.domain.policy import DEFAULT_COMPLETION_THRESHOLD
+from shared.inputs import Day, Flag, InputModel, PastDay, WallClock
 
 Track = Literal["mid_career_special", "company_partnered", "specialist_technical", "national_qualification",
                 "ai_hightech", "work_experience_bridge", "career_break_women", "other"]
@@ -56,7 +55,7 @@ class ProgrammeIn(InputModel):
     career_break_women_only: Flag = False
 
     @model_validator(mode="after")
-    def _ages(self) -> "ProgrammeIn":
+    def _ages(self) -> ProgrammeIn:
         if self.max_age is not None and self.max_age < self.min_age:
             raise ValueError("max_age must not be below min_age")
         return self
@@ -87,7 +86,7 @@ class Timetable(InputModel):
     holidays: list[Day] = Field(default_factory=list, max_length=400)
 
     @model_validator(mode="after")
-    def _check(self) -> "Timetable":
+    def _check(self) -> Timetable:
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
             raise ValueError("start and end are the campus's wall-clock times, without a UTC offset")
         if any(d < 0 or d > 6 for d in self.weekdays):
@@ -113,7 +112,7 @@ class CohortIn(InputModel):
     timetable: Timetable = Field(default_factory=Timetable)
 
     @model_validator(mode="after")
-    def _dates(self) -> "CohortIn":
+    def _dates(self) -> CohortIn:
         if self.application_closes < self.application_opens:
             raise ValueError("application_closes is before application_opens")
         if self.start_date < self.application_opens:
@@ -183,7 +182,7 @@ class ApplicantIn(InputModel):
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+\-() ]{4,40}$")
 
     @model_validator(mode="after")
-    def _birth(self) -> "ApplicantIn":
+    def _birth(self) -> ApplicantIn:
         # Not today nor later: the use case checks it against the centre's clock (``applicants.born_before``).
         if self.birth_date.year < 1900:
             raise ValueError(BIRTH_DATE_RULE)

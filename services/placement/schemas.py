@@ -219,7 +219,7 @@ class InternshipOut(BaseModel):
     total_pay: int
     status: str
     hire_date: date | None
-    incentive: "IncentiveOut | None" = None
+    incentive: IncentiveOut | None = None
 
 
 class ConvertIn(InputModel):

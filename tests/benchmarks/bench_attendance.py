@@ -21,7 +21,8 @@ import contextlib
 import json
 import time
 import uuid
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -29,13 +30,13 @@ import psycopg
 from kafka import KafkaConsumer, KafkaProducer
 
 from shared import events
-from trainingops.broker import LocalBroker
 from shared.events import build_event, topic_for
 from shared.kafka import ensure_topics
 from shared.migrations import upgrade
 from tests.benchmarks import load
 from tests.benchmarks.common import REPEATS, Measure, print_summary, reference_processes
 from tests.support import LOCAL_POSTGRES, Databases, service_process, token
+from trainingops.broker import LocalBroker
 
 TRAINEES = 4_000  # trainee.enrolled events published, consumed once per repeat by the service and the reference
 CHECK_INS = 600
@@ -212,7 +213,7 @@ def run(dbs: Databases, bootstrap: str) -> None:
 
                 t0 = time.perf_counter()
                 for day in batch_days:
-                    now = datetime.now(timezone.utc)
+                    now = datetime.now(UTC)
                     at = datetime.combine(day, dtime(8, 59), SEOUL)
                     punches = json.dumps([{"kind": "in", "at": at.isoformat(), "method": "card"}])
                     with conn.cursor() as cur, cur.copy(

@@ -30,13 +30,13 @@ import psycopg
 from kafka import KafkaProducer
 
 from shared import events
-from trainingops.broker import LocalBroker
 from shared.events import build_event, topic_for
 from shared.kafka import ensure_topics
 from shared.migrations import upgrade
 from tests.benchmarks import load
 from tests.benchmarks.common import REPEATS, Measure, print_summary, reference_processes
 from tests.support import LOCAL_POSTGRES, Databases, service_process, token
+from trainingops.broker import LocalBroker
 
 C = "/certification/v1"
 CLAIMS = 500

@@ -22,13 +22,12 @@ import io
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
 
 from shared import events
-from trainingops.broker import LocalBroker
 from shared.db import Database
 from shared.kafka import ensure_topics, make_producer
 from shared.migrations import upgrade
@@ -37,6 +36,7 @@ from tests.benchmarks import load
 from tests.benchmarks.common import REPEATS, Measure, print_summary, reference_processes
 from tests.integration.enrollment.helpers import E, new_campus, new_cohort, new_programme
 from tests.support import LOCAL_POSTGRES, Databases, service_process, token
+from trainingops.broker import LocalBroker
 
 ACCEPTS = 500
 SELECTION = 10_000
@@ -90,7 +90,7 @@ def bench_accepts(bases: list[str], refs: list[str], c: httpx.Client, campus: st
 
 def _applications(conn: psycopg.Connection, cohort: str, campus: str, n: int) -> None:
     """``n`` applicants and their submitted applications to ``cohort``, written in two statements."""
-    t0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
     rows = [{"id": str(uuid.uuid4()), "app": str(uuid.uuid4()), "score": (i * 37) % 101,
              "at": (t0 + timedelta(seconds=i)).isoformat(), "priority": i % 5 == 0} for i in range(n)]
     data = json.dumps(rows)
@@ -112,7 +112,7 @@ def reference_selection(url: str, cohort: str, capacity: int) -> float:
         apps = conn.execute("SELECT id, applicant_id, campus FROM application WHERE cohort_id = %s "
                             "AND status = 'submitted' ORDER BY priority DESC, score DESC, applied_at FOR UPDATE",
                             (cohort,)).fetchall()
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         decisions, outbox = [], []
         for rank, (app_id, applicant_id, campus) in enumerate(apps):
             selected = rank < capacity

@@ -21,10 +21,10 @@ import httpx
 import psycopg
 
 from shared import migrations
-from trainingops.broker import LocalBroker
 from tests.benchmarks.common import REPEATS, Measure, print_summary
 from tests.integration.placement.seed import copy_in, random_graduates
 from tests.support import LOCAL_POSTGRES, Databases, service_process, token
+from trainingops.broker import LocalBroker
 
 AS_OF = date(2025, 12, 31)
 P = "/placement/v1"

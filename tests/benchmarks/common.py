@@ -121,7 +121,7 @@ def reference_processes(env: dict[str, str], count: int) -> Iterator[list[str]]:
                  str(port), "--no-access-log", "--log-level", "warning"],
                 env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append((proc, f"http://127.0.0.1:{port}"))
-        for proc, url in procs:
+        for _proc, url in procs:
             wait_for_port("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout_s=60)
         yield [url for _, url in procs]
     finally:

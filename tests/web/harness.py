@@ -7,8 +7,8 @@ Rooms' tests use the fixtures of tests/web/conftest.py: ``console`` (base URL, t
 from __future__ import annotations
 
 import contextlib
-import json
 import glob
+import json
 import os
 import shutil
 import subprocess

@@ -15,8 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from services.attendance.adapters.orm import (AtRiskWarning, Cohort, Completion, Mark, MarkChange, RosterEntry,
-                                              TrainingSession)
+from services.attendance.adapters.orm import (
+    AtRiskWarning,
+    Cohort,
+    Completion,
+    Mark,
+    MarkChange,
+    RosterEntry,
+    TrainingSession,
+)
 from shared.auth import Principal
 from shared.db import insert_for, per_dialect, utcnow
 from shared.pagination import PageParams, paginate
@@ -29,7 +36,8 @@ class FirstMarkRace(Exception):
 
 def _roster_upsert_pg() -> Any:
     """PostgreSQL: a group's roster entries as one array per column, one statement compiled and prepared once."""
-    from sqlalchemy.dialects.postgresql import ARRAY, insert as pg_insert
+    from sqlalchemy.dialects.postgresql import ARRAY
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     t = RosterEntry.__table__  # type: ignore[attr-defined]
     each = lambda name, column: func.unnest(bindparam(name, type_=ARRAY(column.type)))  # noqa: E731

@@ -8,9 +8,24 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from services.attendance.schemas import (AtRiskRow, BulkCheckInIn, BulkReport, CheckInIn, CloseOut, CohortOut,
-                                         MarkDetail, MarkIn, MarkOut, QrCodeOut, RosterRow, TraineeMarkRow, SessionOut, SessionRoster, Sheet,
-                                         StandingOut)
+from services.attendance.schemas import (
+    AtRiskRow,
+    BulkCheckInIn,
+    BulkReport,
+    CheckInIn,
+    CloseOut,
+    CohortOut,
+    MarkDetail,
+    MarkIn,
+    MarkOut,
+    QrCodeOut,
+    RosterRow,
+    SessionOut,
+    SessionRoster,
+    Sheet,
+    StandingOut,
+    TraineeMarkRow,
+)
 from services.attendance.service_layer import marks, roster, standing
 from services.attendance.service_layer.policy import AttendancePolicy, policy_of
 from shared.auth import Principal, require_roles

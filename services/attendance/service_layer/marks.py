@@ -2,16 +2,28 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from services.attendance.adapters.orm import Cohort, Mark, MarkChange, RosterEntry, TrainingSession
 from services.attendance.adapters.repository import AttendanceRepository, FirstMarkRace
 from services.attendance.domain import marks as rules
 from services.attendance.domain import qr
 from services.attendance.domain.excuses import check_excuse
-from services.attendance.schemas import (BulkCheckInIn, BulkReport, BulkRow, CheckInIn, MarkChangeOut, MarkDetail,
-                                         MarkIn, MarkOut, PunchOut, QrCodeOut, SessionRoster, SessionRosterRow,
-                                         TraineeMarkRow)
+from services.attendance.schemas import (
+    BulkCheckInIn,
+    BulkReport,
+    BulkRow,
+    CheckInIn,
+    MarkChangeOut,
+    MarkDetail,
+    MarkIn,
+    MarkOut,
+    PunchOut,
+    QrCodeOut,
+    SessionRoster,
+    SessionRosterRow,
+    TraineeMarkRow,
+)
 from services.attendance.service_layer.policy import AttendancePolicy
 from services.attendance.service_layer.roster import session_out
 from services.attendance.service_layer.standing import evaluate, require_open
@@ -187,7 +199,7 @@ def qr_code(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: 
         window_s = policy.qr.window_s
 
         def stamp(unix_s: int) -> datetime:
-            return datetime.fromtimestamp(unix_s, timezone.utc).astimezone(clock.zone)
+            return datetime.fromtimestamp(unix_s, UTC).astimezone(clock.zone)
 
         return QrCodeOut(session_id=ts.id, code=issued.code, window_s=window_s,
                          issued_at=stamp(issued.refresh_at - window_s), refresh_at=stamp(issued.refresh_at),

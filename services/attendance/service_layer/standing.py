@@ -128,7 +128,7 @@ def month_sheet(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clo
         try:
             first = date.fromisoformat(month + "-01")
         except ValueError:
-            raise RuleViolation([RuleFailure("sheet.month", "month must be YYYY-MM", "month")])
+            raise RuleViolation([RuleFailure("sheet.month", "month must be YYYY-MM", "month")]) from None
         sessions = repo.sessions_of(cohort.id)
         in_month = [s for s in sessions if (s.date.year, s.date.month) == (first.year, first.month)]
         marks = repo.marks_by_trainee(cohort.id)

@@ -11,9 +11,20 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from services.certification.adapters.repository import CertificationRepository
 from services.certification.domain.claims import ClaimPolicy
-from services.certification.schemas import (BatchPayIn, ClaimIn, ClaimOut, ImportReport, PayoutBatchOut, PayoutOut,
-                                            QualificationIn, QualificationOut, RejectIn, ResultIn, ResultOut,
-                                            WindowOut)
+from services.certification.schemas import (
+    BatchPayIn,
+    ClaimIn,
+    ClaimOut,
+    ImportReport,
+    PayoutBatchOut,
+    PayoutOut,
+    QualificationIn,
+    QualificationOut,
+    RejectIn,
+    ResultIn,
+    ResultOut,
+    WindowOut,
+)
 from services.certification.service_layer import catalogue, claims, results, windows
 from services.certification.service_layer.policy import claim_policy
 from shared.auth import Principal, PrincipalDep, require_roles

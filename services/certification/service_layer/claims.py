@@ -10,11 +10,9 @@ import uuid
 from services.certification.adapters.orm import Claim, Payout, PayoutBatch
 from services.certification.adapters.repository import CertificationRepository, ClaimTaken
 from services.certification.domain import claims as rules
-from services.certification.schemas import (BatchPayIn, ClaimIn, ClaimOut, PayoutBatchOut, PayoutOut, Reason,
-                                            RejectIn)
+from services.certification.schemas import BatchPayIn, ClaimIn, ClaimOut, PayoutBatchOut, PayoutOut, Reason, RejectIn
 from services.certification.service_layer import outgoing
-from services.certification.service_layer.access import (acts_as_trainee, check_self, own_trainee_id,
-                                                         window_scope)
+from services.certification.service_layer.access import acts_as_trainee, check_self, own_trainee_id, window_scope
 from shared.auth import Principal
 from shared.clock import Clock
 from shared.db import utcnow

@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-
 PRIORITY_QUOTA_PERCENT = 30
 
 

@@ -8,12 +8,35 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 
 from services.enrollment.adapters.repository import EnrollmentRepository
 from services.enrollment.domain.policy import AdmissionsPolicy
-from services.enrollment.schemas import (ApplicantIn, ApplicantOut, ApplicationIn, ApplicationOut, CampusIn,
-                                         CampusOut, CohortIn, CohortOut, CohortStats, EnrollmentOut, ImportReport,
-                                         ProgrammeIn, ProgrammeOut, RejectIn, ScoreIn, SelectionOut, SessionOut,
-                                         WithdrawIn)
-from services.enrollment.service_layer import (applicants, applications, catalogue, enrollments, imports, seats,
-                                               selection)
+from services.enrollment.schemas import (
+    ApplicantIn,
+    ApplicantOut,
+    ApplicationIn,
+    ApplicationOut,
+    CampusIn,
+    CampusOut,
+    CohortIn,
+    CohortOut,
+    CohortStats,
+    EnrollmentOut,
+    ImportReport,
+    ProgrammeIn,
+    ProgrammeOut,
+    RejectIn,
+    ScoreIn,
+    SelectionOut,
+    SessionOut,
+    WithdrawIn,
+)
+from services.enrollment.service_layer import (
+    applicants,
+    applications,
+    catalogue,
+    enrollments,
+    imports,
+    seats,
+    selection,
+)
 from services.enrollment.service_layer.policy import admissions_policy
 from shared.auth import Principal, require_roles
 from shared.db import ReleasingRoute

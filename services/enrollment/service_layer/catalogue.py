@@ -9,8 +9,16 @@ from services.enrollment.adapters.repository import EnrollmentRepository
 from services.enrollment.domain import selection, timetable
 from services.enrollment.domain.eligibility import DEFAULT_RESIDENCY
 from services.enrollment.domain.policy import AdmissionsPolicy
-from services.enrollment.schemas import (CampusIn, CampusOut, CohortIn, CohortOut, CohortStats, ProgrammeIn,
-                                         ProgrammeOut, SessionOut)
+from services.enrollment.schemas import (
+    CampusIn,
+    CampusOut,
+    CohortIn,
+    CohortOut,
+    CohortStats,
+    ProgrammeIn,
+    ProgrammeOut,
+    SessionOut,
+)
 from services.enrollment.service_layer import outgoing
 from shared import events
 from shared.auth import Principal

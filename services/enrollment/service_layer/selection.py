@@ -12,9 +12,9 @@ from contextvars import copy_context as context_copy
 
 from services.enrollment.adapters.orm import Application, Cohort
 from services.enrollment.adapters.repository import Decision, EnrollmentRepository
-from services.enrollment.domain.selection import select as select_for
 from services.enrollment.domain.eligibility import LEAVING_CARE_AGES
 from services.enrollment.domain.policy import AdmissionsPolicy
+from services.enrollment.domain.selection import select as select_for
 from services.enrollment.schemas import SelectionOut
 from services.enrollment.service_layer import outgoing
 from shared.auth import Principal

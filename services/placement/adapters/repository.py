@@ -16,8 +16,18 @@ from sqlalchemy import and_, case, func, literal, select, tuple_
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
-from services.placement.adapters.orm import (ContactAttempt, Employer, Followup, Graduate, Incentive, Internship,
-                                             Outcome, Posting, ProgrammeTarget, Qualification)
+from services.placement.adapters.orm import (
+    ContactAttempt,
+    Employer,
+    Followup,
+    Graduate,
+    Incentive,
+    Internship,
+    Outcome,
+    Posting,
+    ProgrammeTarget,
+    Qualification,
+)
 from services.placement.domain import indicators, outcomes
 from shared.pagination import PageParams, paginate
 

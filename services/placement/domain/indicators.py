@@ -24,8 +24,15 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from services.placement.domain.calendar import add_months, quarter_after
-from services.placement.domain.outcomes import (CATEGORIES, EMPLOYED, Outcome, Ratio, employment_rate,
-                                                latest_as_of, median)
+from services.placement.domain.outcomes import (
+    CATEGORIES,
+    EMPLOYED,
+    Outcome,
+    Ratio,
+    employment_rate,
+    latest_as_of,
+    median,
+)
 
 EPOCH = date(2000, 1, 1)
 WAGE_BITS = 30

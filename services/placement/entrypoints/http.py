@@ -7,12 +7,31 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.placement.adapters.repository import PlacementRepository
-from services.placement.schemas import (Category, ContactIn, ContactOut, ConvertIn, EmployerIn, EmployerOut,
-                                        FollowupOut, FollowupStatus, GraduateDetail, GraduateOut, IncentiveOut,
-                                        InternshipIn, InternshipOut, MatchOut, OfficerIn, OutcomeIn, OutcomeOut,
-                                        PostingIn, PostingOut, ReportOut, TargetIn, TargetOut)
-from services.placement.service_layer import (employers, followups, graduates, internships, outcomes, reports,
-                                              targets)
+from services.placement.schemas import (
+    Category,
+    ContactIn,
+    ContactOut,
+    ConvertIn,
+    EmployerIn,
+    EmployerOut,
+    FollowupOut,
+    FollowupStatus,
+    GraduateDetail,
+    GraduateOut,
+    IncentiveOut,
+    InternshipIn,
+    InternshipOut,
+    MatchOut,
+    OfficerIn,
+    OutcomeIn,
+    OutcomeOut,
+    PostingIn,
+    PostingOut,
+    ReportOut,
+    TargetIn,
+    TargetOut,
+)
+from services.placement.service_layer import employers, followups, graduates, internships, outcomes, reports, targets
 from services.placement.settings import Settings
 from shared.auth import Principal, require_roles
 from shared.db import ReleasingRoute

@@ -11,8 +11,15 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from services.attendance.adapters.orm import (AtRiskWarning, Cohort, Completion, Mark, MarkChange, RosterEntry,
-                                              TrainingSession)
+from services.attendance.adapters.orm import (
+    AtRiskWarning,
+    Cohort,
+    Completion,
+    Mark,
+    MarkChange,
+    RosterEntry,
+    TrainingSession,
+)
 from shared.auth import Principal
 from shared.pagination import PageParams
 from shared.problems import not_found

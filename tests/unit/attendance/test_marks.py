@@ -2,10 +2,23 @@
 from datetime import datetime, timedelta
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from services.attendance.domain.marks import (ABSENT, EARLY_LEAVE, IN, LATE, OUT, OUT_PUNCH, PRESENT, MarkPolicy,
-                                              Punch, decide, normalise, presence)
+from services.attendance.domain.marks import (
+    ABSENT,
+    EARLY_LEAVE,
+    IN,
+    LATE,
+    OUT,
+    OUT_PUNCH,
+    PRESENT,
+    MarkPolicy,
+    Punch,
+    decide,
+    normalise,
+    presence,
+)
 
 START = datetime(2027, 3, 2, 9, 0)
 END = datetime(2027, 3, 2, 18, 0)

@@ -2,13 +2,24 @@
 from datetime import date, timedelta
 from fractions import Fraction
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.attendance.domain.excuses import REASON_CODES, check_excuse
 from services.attendance.domain.marks import ABSENT, EARLY_LEAVE, EXCUSED, LATE, OUT, PRESENT
-from services.attendance.domain.standing import (AllowancePolicy, Day, allowance, at_risk_reason, completed, counts,
-                                                 current_rate, final_rate, max_possible_rate, monthly_periods,
-                                                 should_warn)
+from services.attendance.domain.standing import (
+    AllowancePolicy,
+    Day,
+    allowance,
+    at_risk_reason,
+    completed,
+    counts,
+    current_rate,
+    final_rate,
+    max_possible_rate,
+    monthly_periods,
+    should_warn,
+)
 
 D0 = date(2027, 3, 1)
 

@@ -12,8 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from services.certification.adapters import orm
-from services.certification.adapters.repository import (Campuses, ClaimTaken, to_prior, to_qualification,
-                                                        to_window)
+from services.certification.adapters.repository import Campuses, ClaimTaken, to_prior, to_qualification, to_window
 from services.certification.domain.claims import LIVE_STATUSES, REIMBURSED_STATUSES, PriorClaim
 from services.certification.domain.qualifications import Qualification
 from services.certification.domain.window import ClaimWindow

@@ -5,13 +5,26 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from services.certification.domain.claims import (ClaimPolicy, ClaimRequest, PriorClaim, approval_failures,
-                                                  assess_claim, decision_failures, normalise_receipt,
-                                                  payment_failures, payout_reference)
-from services.certification.domain.qualifications import (CRAFTSMAN_WRITTEN_FEE, HIGHEST_KNOWN_PRACTICAL_FEE,
-                                                          Qualification, reimbursable_amount)
+from services.certification.domain.claims import (
+    ClaimPolicy,
+    ClaimRequest,
+    PriorClaim,
+    approval_failures,
+    assess_claim,
+    decision_failures,
+    normalise_receipt,
+    payment_failures,
+    payout_reference,
+)
+from services.certification.domain.qualifications import (
+    CRAFTSMAN_WRITTEN_FEE,
+    HIGHEST_KNOWN_PRACTICAL_FEE,
+    Qualification,
+    reimbursable_amount,
+)
 from services.certification.domain.results import result_failures
 from services.certification.domain.window import ClaimWindow, add_months, window_failures
 
@@ -35,8 +48,11 @@ def request(**kw) -> ClaimRequest:
     return ClaimRequest(**base)
 
 
+DEFAULT_POLICY = ClaimPolicy()
+
+
 def assess(req=None, *, qualification=WELD, windows=None, prior=(), receipt_in_use=False, today=date(2026, 3, 20),
-           policy=ClaimPolicy()):
+           policy=DEFAULT_POLICY):
     return assess_claim(request=req or request(), qualification=qualification,
                         windows=[window()] if windows is None else windows, prior=list(prior),
                         receipt_in_use=receipt_in_use, today=today, policy=policy)

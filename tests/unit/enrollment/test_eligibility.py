@@ -1,7 +1,13 @@
 from datetime import date
 
-from services.enrollment.domain.eligibility import (ApplicantFacts, EligibilityPolicy, admitted_above_capacity,
-                                                    age_on, check_eligibility, is_priority)
+from services.enrollment.domain.eligibility import (
+    ApplicantFacts,
+    EligibilityPolicy,
+    admitted_above_capacity,
+    age_on,
+    check_eligibility,
+    is_priority,
+)
 
 START = date(2027, 3, 2)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,10 +11,9 @@ from services.enrollment.domain.history import ReadmissionPolicy
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.entrypoints.events import on_completed
 from services.enrollment.schemas import ApplicantIn, ApplicationIn, ApplicationOut, WithdrawIn
-from services.enrollment.service_layer import (applicants, applications, enrollments, history, imports, seats,
-                                               selection)
-from services.enrollment.settings import Settings
+from services.enrollment.service_layer import applicants, applications, enrollments, history, imports, seats, selection
 from services.enrollment.service_layer.policy import admissions_policy
+from services.enrollment.settings import Settings
 from shared import events
 from shared.auth import Principal
 from shared.consumer import HandlerContext, PermanentEventError
@@ -337,7 +336,7 @@ def test_the_completion_decision_is_kept_as_history_without_committing() -> None
         trainee_id=str(person.id), cohort_id=str(enrollment.cohort_id),
         campus="jungbu", programme_code="JB-1", completion_date="2025-08-01", final_rate=0.93))
     event = events.CloudEvent(id=str(uuid.uuid4()), source="attendance", type=events.TRAINEE_COMPLETED,
-                              time=datetime(2025, 8, 1, tzinfo=timezone.utc), data=data.model_dump(mode="json"))
+                              time=datetime(2025, 8, 1, tzinfo=UTC), data=data.model_dump(mode="json"))
     with w.uow:  # the consumer opens the work, the handler fills it, the consumer commits
         on_completed(HandlerContext(uow=w.uow, settings=Settings(), clock=w.clock), data, event)
         assert w.uow.committed == 0

@@ -11,8 +11,18 @@ from collections.abc import Collection, Iterable
 from datetime import date
 from typing import Any
 
-from services.placement.adapters.orm import (ContactAttempt, Employer, Followup, Graduate, Incentive, Internship,
-                                             Outcome, Posting, ProgrammeTarget, Qualification)
+from services.placement.adapters.orm import (
+    ContactAttempt,
+    Employer,
+    Followup,
+    Graduate,
+    Incentive,
+    Internship,
+    Outcome,
+    Posting,
+    ProgrammeTarget,
+    Qualification,
+)
 from services.placement.adapters.repository import IndicatorCounts, ReportFilter
 from services.placement.domain import indicators
 from services.placement.domain.outcomes import Outcome as Fact

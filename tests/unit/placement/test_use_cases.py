@@ -7,14 +7,13 @@ programmes' targets.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 
 from services.placement.adapters.orm import Employer, Posting
 from services.placement.entrypoints.events import on_completed, on_qualification, on_withdrawn
-from services.placement.schemas import (ContactIn, ConvertIn, EmployerIn, EmploymentIn, InternshipIn, OutcomeIn,
-                                        TargetIn)
+from services.placement.schemas import ContactIn, ConvertIn, EmployerIn, EmploymentIn, InternshipIn, OutcomeIn, TargetIn
 from services.placement.service_layer import employers, followups, graduates, internships, outcomes, reports, targets
 from services.placement.settings import Settings
 from shared import events
@@ -197,9 +196,9 @@ def test_a_contact_attempt_after_today_is_refused_as_the_schema_did(uow, setting
     # 15:30 UTC on the 15th is already the 16th in Seoul; 14:59 UTC is still the 15th
     with pytest.raises(Problem):
         followups.log_contact(uow, clock, principal=OFFICER, followup_id=first.id, body=ContactIn(
-            attempted_at=datetime(2026, 4, 15, 15, 30, tzinfo=timezone.utc), channel="phone", result="reached"))
+            attempted_at=datetime(2026, 4, 15, 15, 30, tzinfo=UTC), channel="phone", result="reached"))
     out = followups.log_contact(uow, clock, principal=OFFICER, followup_id=first.id, body=ContactIn(
-        attempted_at=datetime(2026, 4, 15, 14, 59, tzinfo=timezone.utc), channel="phone", result="no_answer"))
+        attempted_at=datetime(2026, 4, 15, 14, 59, tzinfo=UTC), channel="phone", result="no_answer"))
     assert [c.id for c in uow.repo.contacts.values()] == [out.id] and out.officer == "officer-kim"
 
 
