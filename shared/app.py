@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import migrations
 from shared.auth import TokenVerifier
-from shared.clock import Clock
+from shared.clock import Clock, use_platform_clock
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.health import BrokerWatch, Liveness, migration_state, outbox_state
@@ -120,17 +119,8 @@ class ObservabilityMiddleware:
             correlation_id.reset(token)
 
 
-def use_local_time(timezone: str) -> None:
-    """Make the process's local time the centre's, so every rule's 'today' is the campus's date.
-
-    Stored timestamps stay in UTC (``shared.db.utcnow``); only calendar dates follow this."""
-    os.environ["TZ"] = timezone
-    time.tzset()
-
-
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     configure_logging(spec.name, settings.log_level)
-    use_local_time(settings.timezone)
     metrics = ServiceMetrics(spec.name)
     broker = BrokerWatch(settings.kafka_bootstrap_servers)
     liveness = Liveness()
@@ -203,6 +193,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.clock = Clock(settings.timezone)
+    use_platform_clock(app.state.clock)  # the input types' bounds read the same clock as the use cases
     app.state.metrics = metrics
     app.state.verifier = TokenVerifier(settings)
     install_problem_handlers(app)

@@ -31,6 +31,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shared.clock import platform_clock
+
 # Dates: nobody the centres deal with was born, or did anything we record, before 1900; nothing is planned
 # more than ten years ahead (cohorts are published months ahead, internships and hires weeks ahead).
 EARLIEST_DATE = date(1900, 1, 1)
@@ -49,7 +51,7 @@ RRN = re.compile(r"(?<!\d)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[- ]?[1-8
 
 def latest_date() -> date:
     """The last date any input may name: ``LATEST_YEARS_AHEAD`` years from today (the centre's today)."""
-    today = date.today()
+    today = platform_clock().today()
     try:
         return today.replace(year=today.year + LATEST_YEARS_AHEAD)
     except ValueError:  # 29 February
@@ -172,9 +174,10 @@ def _date_in_bounds(value: date) -> date:
 
 
 def _not_after_today(value: date) -> date:
-    if value > date.today():
+    today = platform_clock().today()
+    if value > today:
         raise PydanticCustomError("date.future", "this is something that already happened: not after today "
-                                  "({today})", {"today": str(date.today())})
+                                  "({today})", {"today": str(today)})
     return value
 
 
@@ -192,7 +195,7 @@ def _datetime_in_bounds(value: datetime) -> datetime:
 
 
 def _datetime_not_after_today(value: datetime) -> datetime:
-    local = value.astimezone() if value.tzinfo else value
+    local = value.astimezone(platform_clock().zone) if value.tzinfo else value
     _not_after_today(local.date())
     return value
 

@@ -1,6 +1,8 @@
 """Fixtures shared by every test: the real broker and the real PostgreSQL."""
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +16,11 @@ from tests.support import (
     postgres_server,
     prepare_topics,
 )
+
+# The tests speak in the centre's dates (``date.today()`` in a test means the campus's today, as the
+# services' clock does). The services themselves never read the process's zone: they are given a Clock.
+os.environ["TZ"] = "Asia/Seoul"
+time.tzset()
 
 
 def _unavailable(what: str) -> None:

@@ -28,6 +28,7 @@ import httpx
 
 from services.attendance.domain import standing as attendance_rules
 from shared.auth import mint_token
+from shared.clock import Clock
 from shared.registry import BY_NAME, NAMES
 from shared.settings import LOCAL_JWT_SECRET
 
@@ -90,14 +91,9 @@ def poll(check: Callable[[], Any], *, what: str, timeout: float = 60.0, interval
         time.sleep(interval)
 
 
-def seoul_today() -> date:
-    """Attendance decides 'today' in the timetable's zone (Asia/Seoul)."""
-    return datetime.now(SEOUL).date()
-
-
-def local_today() -> date:
-    """Enrollment and certification decide 'today' with the host's date."""
-    return date.today()
+def centre_today() -> date:
+    """The centre's today, as every service's clock reads it (the platform's default zone)."""
+    return Clock().today()
 
 
 def at(day: date, hh: int, mm: int = 0) -> str:
@@ -186,9 +182,9 @@ def create_programme(enr: httpx.Client, spec: ProgrammeSpec) -> dict:
 
 def publish_cohort(enr: httpx.Client, campus: str, programme_id: str, label: str, capacity: int) -> dict:
     """Started 30 days ago, ends in two weeks, applications still open; today is a holiday (see the module doc)."""
-    today = local_today()
+    today = centre_today()
     start = today - timedelta(days=30)
-    holidays = sorted({today.isoformat(), seoul_today().isoformat()})
+    holidays = [today.isoformat()]
     return ok(enr.post(f"{E}/cohorts", headers=auth(["admissions"], [campus]), json={
         "programme_id": programme_id, "label": label, "capacity": capacity,
         "application_opens": (start - timedelta(days=14)).isoformat(),
@@ -263,7 +259,7 @@ def wait_roster(att: httpx.Client, campus: str, cohort_id: str, trainee_ids: set
 def held_sessions(att: httpx.Client, campus: str, cohort_id: str) -> list[dict]:
     """The sessions before today (today is a holiday): every one held, each needs a mark."""
     sessions = ok(att.get(f"{A}/cohorts/{cohort_id}/sessions", headers=auth(["instructor"], [campus])))
-    cutoff = min(seoul_today(), local_today()).isoformat()
+    cutoff = centre_today().isoformat()
     return sorted((s for s in sessions if s["date"] < cutoff), key=lambda s: s["date"])
 
 
@@ -530,7 +526,7 @@ def run_cohort_journey(clients: Clients, spec: ProgrammeSpec, people: list[Perso
     if spec.qualification and completers:
         claimant = min(completers, key=lambda t: name_of[t])
         wait_claim_window(cert, campus, claimant, cohort["id"], "completed", timeout=timeout)
-        exam = local_today() - timedelta(days=5)
+        exam = centre_today() - timedelta(days=5)
         payment = claim_and_pay(cert, campus, claimant, spec.qualification, exam, amount_paid=20_000)
         say("certification", f"{name_of[claimant]} claimed the {spec.qualification} written-exam fee "
                              f"({payment.claim['amount_paid']:,} KRW paid, {payment.claim['amount']:,} reimbursable); "

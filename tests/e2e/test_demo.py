@@ -20,7 +20,7 @@ def test_demo_drives_a_whole_journey_for_three_campuses_and_can_run_again(kafka,
         print(result.output)
         out = " ".join(result.output.split())  # a narrow console wraps lines: compare the words
         assert result.exit_code == 0, (result.exception, out)
-        today = demo.seoul_today().isoformat()
+        today = demo.centre_today().isoformat()
         for campus in ("jungbu", "dongbu", "bukbu"):
             assert f"campus {campus}: " in out and "(created)" in out
         # enrollment: the quota, the waitlist and the ineligible, named

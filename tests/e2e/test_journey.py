@@ -136,7 +136,7 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
         expected = demo.record_attendance(att, campus, cid, plans)
         held = expected[trainees["Kim Minjun"]]["sessions"]
         assert 15 <= len(held) <= 25, [s["date"] for s in held]  # about a month of weekdays
-        assert all(s["date"] < min(demo.seoul_today(), demo.local_today()).isoformat() for s in held)
+        assert all(s["date"] < demo.centre_today().isoformat() for s in held)
         for t in ids:
             s = demo.standing_of(att, campus, cid, t)
             e = expected[t]
@@ -159,7 +159,7 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
         assert {r["trainee_id"] for r in demo.at_risk(att, campus, cid)} == {dropping}
 
         closed = demo.close_cohort(att, campus, cid)
-        assert closed["closed_on"] == demo.seoul_today().isoformat()
+        assert closed["closed_on"] == demo.centre_today().isoformat()
         assert (closed["completed"], closed["not_completed"]) == (5, 1), closed
         completers = ids - {dropping}
         for t in ids:
@@ -179,7 +179,7 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
         window = demo.wait_claim_window(cert, campus, claimant, cid, "completed")
         assert window["qualification_codes"] == ["WELD-CRAFTSMAN"] and window["completion_date"] == closed["closed_on"]
         demo.wait_claim_window(cert, campus, dropping, cid, "not_completed")
-        exam = demo.local_today() - timedelta(days=5)
+        exam = demo.centre_today() - timedelta(days=5)
         pay = demo.claim_and_pay(cert, campus, claimant, "WELD-CRAFTSMAN", exam, amount_paid=20_000)
         assert (pay.claim["status"], pay.claim["amount_paid"], pay.claim["amount"]) == ("submitted", 20_000, 14_500)
         assert pay.approved["status"] == "approved"

@@ -63,12 +63,12 @@ def _build(c: demo.Clients, campus: str) -> AttendanceCohort:
     programme = demo.create_programme(enr, demo.ProgrammeSpec(campus, f"WELD-{campus.upper()}", "특수용접 실무",
                                                               "national_qualification", total_hours=960))
     start, end = timetable_now()
-    today = demo.seoul_today()
+    today = demo.centre_today()
     first = today - timedelta(days=35)
     cohort = demo.ok(enr.post(f"{demo.E}/cohorts", headers=adm, json={
         "programme_id": programme["id"], "label": "2026-출결", "capacity": len(NAMES),
         "application_opens": (first - timedelta(days=14)).isoformat(),
-        "application_closes": (demo.local_today() + timedelta(days=3)).isoformat(),
+        "application_closes": (demo.centre_today() + timedelta(days=3)).isoformat(),
         "start_date": first.isoformat(), "end_date": (today + timedelta(days=14)).isoformat(),
         "timetable": {"weekdays": [0, 1, 2, 3, 4, 5, 6], "start": start.strftime("%H:%M"),
                       "end": end.strftime("%H:%M"), "break_minutes": 0, "holidays": []}}), 201)
