@@ -13,12 +13,14 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
+from services.attendance.adapters.repository import AttendanceRepository
 from services.attendance.entrypoints.events import HANDLERS
 from shared import migrations
 from shared.consumer import EventConsumer, TransientEventError
 from shared.db import Database
 from shared.kafka import make_consumer, make_producer
 from shared.metrics import ServiceMetrics
+from shared.unit_of_work import SqlUnitOfWork
 from tests.faults.records import dead_letters, own_broker  # noqa: F401
 from tests.integration.attendance.helpers import Enrollment, snapshot, today
 from tests.support import wait_until
@@ -94,6 +96,7 @@ def test_a_database_that_is_down_stalls_the_consumer_and_dead_letters_nothing(ow
     metrics = ServiceMetrics("attendance")
     consumer = EventConsumer(
         service="attendance", db=db, handlers=HANDLERS, metrics=metrics, retries=2, retry_backoff_s=0.05,
+        unit_of_work=lambda: SqlUnitOfWork(db, AttendanceRepository),
         producer_factory=lambda: make_producer(kafka, "fault-dbdown"),
         consumer_factory=lambda: make_consumer(kafka, f"fault-dbdown-{uuid.uuid4().hex[:6]}", "fault-dbdown",
                                                session_timeout_ms=6000, heartbeat_interval_ms=1000,
@@ -143,6 +146,7 @@ def test_handle_record_raises_rather_than_dead_letters_when_the_database_is_down
     kafka = own_broker.bootstrap
     db = Database("postgresql://postgres@127.0.0.1:1/nowhere")  # nothing listens there
     consumer = EventConsumer(service="attendance", db=db, handlers=HANDLERS, retries=1, retry_backoff_s=0,
+                             unit_of_work=lambda: SqlUnitOfWork(db, AttendanceRepository),
                              producer_factory=lambda: make_producer(kafka, "fault-dbdown-one"),
                              consumer_factory=lambda: None)
     snap = snapshot("jungbu", today() + timedelta(days=7), today() + timedelta(days=30))

@@ -1,8 +1,6 @@
 """What attendance does with enrollment's events: cohorts, sessions and rosters."""
 from __future__ import annotations
 
-from sqlmodel import Session
-
 from services.attendance.adapters.repository import AttendanceRepository
 from services.attendance.service_layer import roster
 from shared import events
@@ -10,10 +8,8 @@ from shared.consumer import BatchHandler, Handler, HandlerContext
 
 
 def _repo(ctx: HandlerContext) -> AttendanceRepository:
-    """The open unit of work's repository (a consumer made without the service's repository, as some tests
-    make it, hands over its bare session: the repository is built on that)."""
-    repo = ctx.uow.repo
-    return AttendanceRepository(repo) if isinstance(repo, Session) else repo
+    """The open unit of work's repository (the consumer builds it with the service's ``repository``)."""
+    return ctx.uow.repo  # type: ignore[no-any-return]
 
 
 def on_cohort_published(ctx: HandlerContext, data: events.CohortPublished, _event: events.CloudEvent) -> None:

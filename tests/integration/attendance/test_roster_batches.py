@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from services.attendance.adapters.orm import Base, Cohort, RosterEntry, TrainingSession
+from services.attendance.adapters.repository import AttendanceRepository
 from services.attendance.entrypoints.events import HANDLERS
 from shared import events
 from shared.consumer import BatchHandler, EventConsumer
 from shared.db import KERNEL_METADATA, Database
 from shared.events import build_event, topic_for
+from shared.unit_of_work import SqlUnitOfWork
 from tests.integration.attendance.helpers import snapshot
 
 Record = namedtuple("Record", "topic partition offset key value")
@@ -42,6 +44,7 @@ def make_consumer(request, tmp_path):  # noqa: ANN001, ANN201
         KERNEL_METADATA.create_all(db.engine)
         producer = FakeProducer()
         consumer = EventConsumer(service="attendance", db=db, handlers=HANDLERS, consumer_factory=lambda: None,
+                                 unit_of_work=lambda: SqlUnitOfWork(db, AttendanceRepository),
                                  producer_factory=lambda: producer, retries=0, retry_backoff_s=0)
         consumer.producer = producer
         made.append(db)
