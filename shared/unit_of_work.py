@@ -26,7 +26,9 @@ Use-case tests pass ``tests.fakes.FakeUnitOfWork`` with an in-memory repository 
 from __future__ import annotations
 
 import abc
+import contextvars
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
@@ -72,6 +74,13 @@ class UnitOfWork(abc.ABC, Generic[R]):
         """Put many events in the outbox, in order."""
         for event_type, data in items:
             self.emit(event_type, data)
+
+    def emit_many_alongside(self, items: Iterable[tuple[str, EventData | dict[str, Any]]],
+                            work: Callable[[], None]) -> None:
+        """Do ``work`` (the use case's bulk write) and put the events in the outbox, in this transaction. The
+        database unit of work builds the events on a worker thread while ``work`` waits on the server."""
+        work()
+        self.emit_many(items)
 
     @abc.abstractmethod
     def replay(self, idem: Idempotency | None, model: type[M]) -> M | None:
@@ -147,9 +156,16 @@ class SqlUnitOfWork(UnitOfWork[R]):
     def emit_many(self, items: Iterable[tuple[str, EventData | dict[str, Any]]]) -> None:
         outbox.emit_many(self._open(), items)
 
-    def emit_rows(self, rows: list[dict[str, Any]]) -> None:
-        """Rows made beforehand by ``shared.outbox.outbox_rows`` (e.g. on another thread), in order."""
-        outbox.emit_rows(self._open(), rows)
+    def emit_many_alongside(self, items: Iterable[tuple[str, EventData | dict[str, Any]]],
+                            work: Callable[[], None]) -> None:
+        # For thousands of events the payloads cost as much Python as the server takes for the bulk write:
+        # they are built meanwhile (the driver lets go of the GIL while it waits), in the caller's context
+        # (its correlation id goes into each event).
+        session = self._open()
+        with ThreadPoolExecutor(1, thread_name_prefix="outbox-rows") as pool:
+            rows = pool.submit(contextvars.copy_context().run, outbox.outbox_rows, items)
+            work()
+            outbox.emit_rows(session, rows.result())
 
     def replay(self, idem: Idempotency | None, model: type[M]) -> M | None:
         return idem.replay(self._open(), model) if idem else None

@@ -7,8 +7,6 @@ concurrency; SQLite serialises all writers anyway.
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context as context_copy
 
 from services.enrollment.adapters.orm import Application, Cohort
 from services.enrollment.adapters.repository import Decision, EnrollmentRepository
@@ -19,7 +17,6 @@ from services.enrollment.schemas import SelectionOut
 from services.enrollment.service_layer import outgoing
 from shared.auth import Principal
 from shared.db import utcnow
-from shared.outbox import outbox_rows
 from shared.problems import RuleFailure, RuleViolation, not_found
 from shared.unit_of_work import UnitOfWork
 
@@ -50,17 +47,7 @@ def run_selection(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, c
             decisions.append((app_id, "waitlisted", position,
                               [RuleFailure("selection.waitlist", f"waitlist position {position}")]))
         decided = outgoing.selection_decided(cohort, decisions, {c.application_id: a for c, a in found})
-        emit_rows = getattr(uow, "emit_rows", None)
-        if emit_rows is None:  # a unit of work without an outbox table (the use-case tests' fake)
-            uow.repo.record_decisions(decisions, now)
-            uow.emit_many(decided)
-        else:
-            # For a large cohort the events cost as much Python as PostgreSQL takes to write the decisions: they
-            # are built on a worker thread meanwhile (the driver lets go of the GIL while it waits for the server).
-            with ThreadPoolExecutor(1, thread_name_prefix="selection-events") as pool:
-                rows_made = pool.submit(context_copy().run, outbox_rows, decided)
-                uow.repo.record_decisions(decisions, now)
-                emit_rows(rows_made.result())
+        uow.emit_many_alongside(decided, lambda: uow.repo.record_decisions(decisions, now))
         cohort.selection_done_at = now
         uow.repo.save()
         uow.commit()
