@@ -57,9 +57,16 @@ class Principal:
 
 
 class TokenVerifier:
+    # Tokens verified with a key fixed for the process (HS256 secret, configured public key) are remembered until
+    # they expire: a kiosk or a finance desk sends the same token all day, and checking its signature again
+    # proves nothing new. Only expiry can turn a remembered token bad, so a hit past ``exp`` is verified again
+    # (and refused as expired). JWKS keys rotate, so those tokens are verified every time.
+    CACHE_SIZE = 4096
+
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._verified: dict[str, tuple[float, Principal]] = {}
 
     @property
     def may_block(self) -> bool:
@@ -67,6 +74,17 @@ class TokenVerifier:
         return self._jwks is not None
 
     def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[0]:
+            return known[1]
+        principal, expires = self._verify(token)
+        if self._jwks is None:
+            if len(self._verified) >= self.CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = (expires, principal)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         s = self.settings
         options: dict[str, Any] = {"require": ["sub", "exp"]}
         kwargs: dict[str, Any] = {"algorithms": [s.jwt_algorithm], "options": options}
@@ -98,7 +116,8 @@ class TokenVerifier:
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
             raise Problem(401, "invalid-token", "Invalid token", f"Unknown roles in token: {', '.join(map(str, unknown))}.")
-        return Principal(sub=str(claims["sub"]), roles=frozenset(roles), campuses=frozenset(map(str, campuses)))
+        return (Principal(sub=str(claims["sub"]), roles=frozenset(roles), campuses=frozenset(map(str, campuses))),
+                float(claims["exp"]))
 
 
 async def get_principal(

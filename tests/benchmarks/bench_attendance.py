@@ -1,6 +1,7 @@
 """Attendance benchmark: prints figures; not a test.
 
     .venv/bin/python -m tests.benchmarks.bench_attendance
+    BENCH_REPEATS=2 BENCH_ATTENDANCE_TRAINEES=1000 .venv/bin/python -m tests.benchmarks.bench_attendance  # quicker
 
 - trainee.enrolled events consumed per second by one service process, next to a bare kafka-python consumer
   that parses the same events and inserts the cohort, its sessions and the roster rows with the processed
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -38,7 +40,9 @@ from tests.benchmarks.common import REPEATS, Measure, print_summary, reference_p
 from tests.support import LOCAL_POSTGRES, Databases, service_process, token
 from trainingops.broker import LocalBroker
 
-TRAINEES = 4_000  # trainee.enrolled events published, consumed once per repeat by the service and the reference
+# trainee.enrolled events published, consumed once per repeat by the service and the reference;
+# BENCH_ATTENDANCE_TRAINEES makes a quicker run (at least the bulk batch's 1,000)
+TRAINEES = max(1_000, int(os.environ.get("BENCH_ATTENDANCE_TRAINEES", "4000")))
 CHECK_INS = 600
 BULK_BATCH, BULK_BATCHES = 1_000, 4
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -191,7 +195,7 @@ def run(dbs: Databases, bootstrap: str) -> None:
                 elapsed, statuses = load.run(bases[:replicas], calls)
                 assert statuses[200] == CHECK_INS, f"only {statuses[200]} of {CHECK_INS} check-ins: {dict(statuses)}"
                 service = CHECK_INS / elapsed
-                calls = check_in_calls("/attendance", reference_sessions[day], str(day), trainees[:CHECK_INS], {})
+                calls = check_in_calls("/attendance", reference_sessions[day], str(day), trainees[:CHECK_INS], INSTRUCTOR)
                 elapsed, statuses = load.run(refs[:replicas], calls)
                 assert statuses[200] == CHECK_INS, f"reference: {dict(statuses)}"
                 m.add(service, CHECK_INS / elapsed)

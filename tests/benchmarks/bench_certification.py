@@ -100,7 +100,7 @@ def run(dbs: Databases, bootstrap: str) -> None:
             elapsed, statuses = load.run([base], claim_calls(f"{C}/claims", mine, today, FINANCE, f"R{i}-"))
             assert statuses[201] == CLAIMS, f"only {statuses[201]} of {CLAIMS} claims stored: {dict(statuses)}"
             service = CLAIMS / elapsed
-            elapsed, statuses = load.run(refs, claim_calls("/certification/claims", theirs, today, {}, f"X{i}-"))
+            elapsed, statuses = load.run(refs, claim_calls("/certification/claims", theirs, today, FINANCE, f"X{i}-"))
             assert statuses[201] == CLAIMS, f"reference: {dict(statuses)}"
             m.add(service, CLAIMS / elapsed)
         bench_payouts(url, base, today)

@@ -3,25 +3,39 @@
 Run by ``common.reference_processes`` under uvicorn exactly as a service runs (same server, same number of
 processes, sync endpoints in the same thread pool), against a database migrated by the service itself, so
 the tables, indexes and constraints are the service's. Each endpoint borrows a pooled psycopg connection and
-issues only the statements its job truly needs, written out below; no authentication, no idempotency keys,
-no ORM, no domain objects. The gap between a service and its reference is what the service's own code costs.
+issues only the statements its job truly needs, written out below; no idempotency keys, no ORM, no domain
+objects. The gap between a service and its reference is what the service's own code costs.
+
+What the job truly needs is done here too, in its cheapest form: the bearer token is verified (the same HS256
+JWT, with PyJWT as the services verify it), the caller's campuses are checked against the record's, and the
+domain's rules are checked in plain Python on columns the one read brings back (a check-in: the roster entry,
+the cohort still open, the reading inside the session's window; a claim: the window's dates, the qualification
+linked to the programme, the exam not in the future nor past the deadline, the live attempts already claimed;
+a reused receipt or exam is refused by the table's unique indexes).
 
     BENCH_REF_DATABASE_URL  the database (postgresql://...)
     BENCH_REF_POOL          connections in the pool (default 10, the services' pool size)
+    BENCH_REF_JWT_SECRET    the HS256 secret of the tokens (default: the local one the services use)
 """
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import queue
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
 
+import jwt
 import psycopg
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException
 from pydantic import BaseModel
+
+from shared.settings import LOCAL_JWT_SECRET
 
 ENROLLED = "kr.go.trainingops.enrollment.trainee.enrolled.v1"  # only the outbox row's label; not parsed here
 
@@ -82,7 +96,8 @@ INSERT_OUTBOX = ("INSERT INTO outbox (event_id, event_type, topic, message_key, 
 # Read the session, its cohort and the trainee's roster entry in one statement; insert the mark, or add the
 # punch to the mark already there.
 CHECK_IN_TARGET = (
-    "SELECT ts.cohort_id, ts.date, ts.start, c.closed_at, r.status FROM training_session ts "
+    "SELECT ts.cohort_id, ts.date, ts.start, ts.\"end\", c.closed_at, c.campus, r.status, r.withdrawn_on "
+    "FROM training_session ts "
     "JOIN cohort c ON c.id = ts.cohort_id "
     "LEFT JOIN roster_entry r ON r.cohort_id = ts.cohort_id AND r.trainee_id = %s WHERE ts.id = %s")
 UPSERT_MARK = (
@@ -94,8 +109,15 @@ UPSERT_MARK = (
 # -- certification: submit a claim -------------------------------------------------------------------
 # Read the trainee's claim window and the qualification's fee in one statement; insert the claim (the
 # table's unique indexes refuse a second claim of the same exam or receipt).
-CLAIM_TARGET = ("SELECT w.cohort_id, w.campus, q.written_fee FROM claim_window w JOIN qualification q "
-                "ON q.code = %s WHERE w.trainee_id = %s LIMIT 1")
+# The one read also brings the window's dates and the count of the trainee's live claims of the same
+# qualification and stage (the attempts rule); a claim of the same exam or receipt is refused by the indexes.
+CLAIM_TARGET = (
+    "SELECT w.cohort_id, w.campus, q.written_fee, w.start_date, w.status, w.completion_date, w.closed_on, "
+    "w.qualification_codes::text, (SELECT count(*) FROM claim p WHERE p.trainee_id = w.trainee_id AND "
+    "p.qualification_code = q.code AND p.stage = %s AND p.status <> 'rejected') "
+    "FROM claim_window w JOIN qualification q ON q.code = %s WHERE w.trainee_id = %s LIMIT 1")
+CHECK_IN_OPENS = CHECK_IN_CLOSES = timedelta(minutes=30)  # the domain's defaults
+CLAIM_DEADLINE_DAYS, CLAIM_MAX_ATTEMPTS, WINDOW_MONTHS = 30, 3, 12  # the domain's defaults
 INSERT_CLAIM = (
     "INSERT INTO claim (id, trainee_id, cohort_id, campus, qualification_code, stage, exam_date, amount_paid, "
     "standard_fee, amount, receipt_number, receipt_key, admission_slip_number, status, reasons, submitted_by, "
@@ -103,9 +125,36 @@ INSERT_CLAIM = (
     "'reference', %s, %s)")
 
 
+SECRET = os.environ.get("BENCH_REF_JWT_SECRET", LOCAL_JWT_SECRET)
+LOCAL = ZoneInfo("Asia/Seoul")  # the centre's timezone, as the services' settings have it
+
+
+def _months_after(day: date, months: int) -> date:
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def campuses(authorization: Annotated[str, Header()] = "") -> set[str]:
+    """Verify the bearer token as the services do (signature, expiry, sub); the campuses it grants."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        raise HTTPException(401)
+    try:
+        claims = jwt.decode(token, SECRET, algorithms=["HS256"],
+                            options={"require": ["sub", "exp"], "verify_aud": False})
+    except jwt.PyJWTError:
+        raise HTTPException(401) from None
+    return set(claims.get("campuses") or ())
+
+
+Campuses = Annotated[set[str], Depends(campuses)]
+
+
 def create_app() -> FastAPI:
     pool = Pool(os.environ["BENCH_REF_DATABASE_URL"], int(os.environ.get("BENCH_REF_POOL", "10")))
     app = FastAPI()
+
 
     @app.post("/enrollment/accept/{application_id}")
     def accept(application_id: uuid.UUID) -> dict:
@@ -129,28 +178,42 @@ def create_app() -> FastAPI:
         return {"id": str(application_id), "status": "accepted", "enrollment_id": str(enrollment_id)}
 
     @app.post("/attendance/sessions/{session_id}/check-ins")
-    def check_in(session_id: uuid.UUID, body: CheckIn) -> dict:
+    def check_in(session_id: uuid.UUID, body: CheckIn, allowed: Campuses) -> dict:
         now = datetime.now(UTC)
         with pool.transaction() as conn:
             found = conn.execute(CHECK_IN_TARGET, (body.trainee_id, session_id)).fetchone()
-            if found is None or found[4] != "active" or found[3] is not None:
+            if found is None or ("*" not in allowed and found[5] not in allowed):
+                raise HTTPException(404)
+            cohort_id, day, start, end, closed_at, _, status, withdrawn_on = found
+            at = body.at.astimezone(LOCAL).replace(tzinfo=None)  # the centre's wall clock
+            if (status is None or closed_at is not None or (withdrawn_on is not None and day >= withdrawn_on)
+                    or not (datetime.combine(day, start) - CHECK_IN_OPENS <= at
+                            <= datetime.combine(day, end) + CHECK_IN_CLOSES)):
                 raise HTTPException(422)
-            cohort_id, day, start, _, _ = found
-            mark = "present" if body.at.time() <= start else "late"
+            mark = "present" if at.time() <= start else "late"
             punches = json.dumps([{"kind": body.kind, "at": body.at.isoformat(), "method": body.method}])
             conn.execute(UPSERT_MARK, (uuid.uuid4(), session_id, cohort_id, body.trainee_id, mark, punches,
                                        body.at, now))
         return {"session_id": str(session_id), "trainee_id": str(body.trainee_id), "mark": mark}
 
     @app.post("/certification/claims", status_code=201)
-    def claim(body: ClaimIn) -> dict:
+    def claim(body: ClaimIn, allowed: Campuses) -> dict:
         now = datetime.now(UTC)
+        today = now.astimezone(LOCAL).date()
         claim_id = uuid.uuid4()
         with pool.transaction() as conn:
-            found = conn.execute(CLAIM_TARGET, (body.qualification_code, body.trainee_id)).fetchone()
-            if found is None:
+            found = conn.execute(CLAIM_TARGET, (body.stage, body.qualification_code, body.trainee_id)).fetchone()
+            if found is None or ("*" not in allowed and found[1] not in allowed):
                 raise HTTPException(404)
-            cohort_id, campus, fee = found
+            cohort_id, campus, fee, start_date, status, completed_on, closed_on, codes, attempts = found
+            last = (_months_after(completed_on, WINDOW_MONTHS) if status == "completed" and completed_on
+                    else closed_on if status in ("withdrawn", "not_completed") else None)
+            if (fee is None or body.qualification_code not in json.loads(codes)
+                    or (start_date is not None and body.exam_date < start_date)
+                    or (last is not None and body.exam_date > last) or body.exam_date > today
+                    or today > body.exam_date + timedelta(days=CLAIM_DEADLINE_DAYS)
+                    or attempts >= CLAIM_MAX_ATTEMPTS):
+                raise HTTPException(422)
             amount = min(fee, body.amount_paid)
             receipt = body.receipt_number.strip().upper()
             try:

@@ -43,7 +43,12 @@ SelfReader = Annotated[Principal, Depends(require_roles("instructor", "auditor",
 
 
 async def _policy(request: Request) -> AttendancePolicy:
-    return policy_of(request.app.state.settings)
+    """The policy of the app's settings, built on the first request that needs it (the settings never change)."""
+    state = request.app.state
+    policy = getattr(state, "attendance_policy", None)
+    if policy is None or policy[0] is not state.settings:
+        policy = state.attendance_policy = (state.settings, policy_of(state.settings))
+    return policy[1]
 
 
 PolicyDep = Annotated[AttendancePolicy, Depends(_policy)]

@@ -148,7 +148,8 @@ def check_in(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock:
         new = None
         if row is None:
             new = Mark(session_id=ts.id, cohort_id=cohort.id, trainee_id=body.trainee_id, mark=rules.ABSENT,
-                       punches=[punch], updated_by=principal.sub)
+                       punches=[punch], updated_by=principal.sub,
+                       id=uuid.uuid4(), updated_at=utcnow())  # given: pydantic inspects default factories each time
             _apply(new, ts, policy, clock)
             if repo.add_first_mark(new):
                 row = new

@@ -44,7 +44,12 @@ ClaimStatus = Literal["submitted", "approved", "rejected", "paid"]
 
 
 async def _policy(request: Request) -> ClaimPolicy:
-    return claim_policy(request.app.state.settings)
+    """The policy of the app's settings, built on the first request that needs it (the settings never change)."""
+    state = request.app.state
+    policy = getattr(state, "claim_policy", None)
+    if policy is None or policy[0] is not state.settings:
+        policy = state.claim_policy = (state.settings, claim_policy(state.settings))
+    return policy[1]
 
 
 PolicyDep = Annotated[ClaimPolicy, Depends(_policy)]
