@@ -5,6 +5,7 @@ A service gives its name, routers, tables and event handlers; this adds the
 auth, correlation ids, JSON logs, ``/healthz``, ``/readyz``, ``/metrics``, the outbox
 relay and the event consumer.
 """
+
 from __future__ import annotations
 
 import json
@@ -99,12 +100,27 @@ class ObservabilityMiddleware:
             # An error no handler took: answer with a problem that carries the correlation id, if we still can.
             log_unexpected(log, exc, route=self.route_template(scope))
             if status == 500 and not started:
-                body = json.dumps({"type": "/problems/internal-error", "title": "Internal error", "status": 500,
-                                   "detail": "An unexpected error occurred; quote the correlation id to support.",
-                                   "instance": scope.get("path", ""), "code": "internal-error",
-                                   "correlation_id": cid}).encode()
-                await send_wrapper({"type": "http.response.start", "status": 500, "headers": [
-                    (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+                body = json.dumps(
+                    {
+                        "type": "/problems/internal-error",
+                        "title": "Internal error",
+                        "status": 500,
+                        "detail": "An unexpected error occurred; quote the correlation id to support.",
+                        "instance": scope.get("path", ""),
+                        "code": "internal-error",
+                        "correlation_id": cid,
+                    }
+                ).encode()
+                await send_wrapper(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
         finally:
             elapsed = time.perf_counter() - start
@@ -115,16 +131,22 @@ class ObservabilityMiddleware:
                 m = self.metrics
                 series = self._series[(method, route, status)] = (
                     m.http_requests.labels(m.service, method, route, str(status)),
-                    m.http_latency.labels(m.service, method, route))
+                    m.http_latency.labels(m.service, method, route),
+                )
             series[0].inc()
             series[1].observe(elapsed)
             # One access line per request, naming the route's template (never the raw path or query, which
             # can hold what a caller typed). Probes that pass are logged at DEBUG: a probe every few seconds
             # would drown the lines that matter.
             probe = route in ("/metrics", "/healthz", "/readyz") and status < 400
-            log.log(logging.DEBUG if probe else logging.INFO, "%s %s %s", method, route, status,
-                    extra={"method": method, "route": route, "status": status,
-                           "duration_ms": round(elapsed * 1000, 1)})
+            log.log(
+                logging.DEBUG if probe else logging.INFO,
+                "%s %s %s",
+                method,
+                route,
+                status,
+                extra={"method": method, "route": route, "status": status, "duration_ms": round(elapsed * 1000, 1)},
+            )
             correlation_id.reset(token)
 
 
@@ -151,10 +173,14 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         producer_factory = lambda: make_producer(settings.kafka_bootstrap_servers, client)  # noqa: E731
         stops: list[Callable[[], None]] = []
         if settings.relay_enabled:
-            relay = OutboxRelay(db, producer_factory, batch_size=settings.outbox_batch_size,
-                                poll_interval_s=settings.outbox_poll_interval_s,
-                                coalesce_s=settings.outbox_coalesce_s,
-                                on_published=lambda n: metrics.events_published.labels(spec.name).inc(n))
+            relay = OutboxRelay(
+                db,
+                producer_factory,
+                batch_size=settings.outbox_batch_size,
+                poll_interval_s=settings.outbox_poll_interval_s,
+                coalesce_s=settings.outbox_coalesce_s,
+                on_published=lambda n: metrics.events_published.labels(spec.name).inc(n),
+            )
             event.listen(db._sessions, "after_commit", lambda _s: relay.wake())
             relay.start()
             app.state.relay = relay
@@ -162,22 +188,35 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             stops.append(relay.stop)
         if settings.consumer_enabled and spec.handlers:
             consumer = EventConsumer(
-                service=spec.name, db=db, handlers=spec.handlers, metrics=metrics,
+                service=spec.name,
+                db=db,
+                handlers=spec.handlers,
+                metrics=metrics,
                 producer_factory=producer_factory,
                 consumer_factory=lambda: make_consumer(
-                    settings.kafka_bootstrap_servers, settings.consumer_group_id, client,
+                    settings.kafka_bootstrap_servers,
+                    settings.consumer_group_id,
+                    client,
                     session_timeout_ms=settings.consumer_session_timeout_ms,
                     heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
                     max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
-                    max_poll_records=settings.consumer_max_poll_records),
-                retries=settings.consumer_retries, retry_backoff_s=settings.consumer_retry_backoff_s,
-                unit_of_work=app.state.unit_of_work, settings=settings, clock=app.state.clock)
+                    max_poll_records=settings.consumer_max_poll_records,
+                ),
+                retries=settings.consumer_retries,
+                retry_backoff_s=settings.consumer_retry_backoff_s,
+                unit_of_work=app.state.unit_of_work,
+                settings=settings,
+                clock=app.state.clock,
+            )
             started = time.monotonic()
             consumer.start()
             app.state.consumer = consumer
-            liveness.watch("consumer", consumer._thread,
-                           lambda c=consumer: getattr(c, "heartbeat", started),
-                           stall_after_s=settings.consumer_liveness_timeout_s)
+            liveness.watch(
+                "consumer",
+                consumer._thread,
+                lambda c=consumer: getattr(c, "heartbeat", started),
+                stall_after_s=settings.consumer_liveness_timeout_s,
+            )
             stops.append(consumer.stop)
         for start in spec.background:
             stops.append(start(app))
@@ -207,8 +246,13 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.verifier = TokenVerifier(settings)
     install_problem_handlers(app)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"], expose_headers=["X-Correlation-ID"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Correlation-ID"],
+        )
     templates: dict[int, str] = {}  # filled below, once the routers are included
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, templates=templates)
 
@@ -216,16 +260,29 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     # process whose endpoint threads all wait on row locks still answers them.
     probe_threads = anyio.CapacityLimiter(4)
 
-    @app.get("/healthz", tags=["operations"], summary="The process is alive: its consumer and relay threads work",
-             responses={503: {"description": "A background thread died or its loop stalled: restart the process"}})
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="The process is alive: its consumer and relay threads work",
+        responses={503: {"description": "A background thread died or its loop stalled: restart the process"}},
+    )
     async def healthz() -> JSONResponse:
         alive, threads = liveness.check()
         if alive:
             return JSONResponse({"status": "ok", "service": spec.name, "threads": threads})
-        return JSONResponse({"type": "/problems/not-alive", "title": "Not alive", "status": 503,
-                             "detail": "A background thread of this process died or stopped polling.",
-                             "code": "not-alive", "service": spec.name, "threads": threads},
-                            status_code=503, media_type="application/problem+json")
+        return JSONResponse(
+            {
+                "type": "/problems/not-alive",
+                "title": "Not alive",
+                "status": 503,
+                "detail": "A background thread of this process died or stopped polling.",
+                "code": "not-alive",
+                "service": spec.name,
+                "threads": threads,
+            },
+            status_code=503,
+            media_type="application/problem+json",
+        )
 
     def readiness() -> tuple[dict[str, str], dict[str, Any]]:
         checks: dict[str, str] = {}
@@ -252,20 +309,40 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             report["consumer"] = {"lag": int(lag), "state": liveness.check()[1].get("consumer", "")}
         return checks, report
 
-    @app.get("/readyz", tags=["operations"], summary="The API can be served: database reachable, migrations applied",
-             responses={503: {"description": "The database is unreachable or not at this code's migration head"}})
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="The API can be served: database reachable, migrations applied",
+        responses={503: {"description": "The database is unreachable or not at this code's migration head"}},
+    )
     async def readyz() -> JSONResponse:
         checks, report = await anyio.to_thread.run_sync(readiness, limiter=probe_threads)
         if checks["database"] == "ok" and checks["migrations"] in ("ok", "ahead"):
             return JSONResponse({"status": "ready", "checks": checks, **report})
-        return JSONResponse({"type": "/problems/not-ready", "title": "Not ready", "status": 503,
-                             "detail": "The database is unreachable or its schema is not the one this code needs.",
-                             "code": "not-ready", "checks": checks, **report},
-                            status_code=503, media_type="application/problem+json")
+        return JSONResponse(
+            {
+                "type": "/problems/not-ready",
+                "title": "Not ready",
+                "status": 503,
+                "detail": "The database is unreachable or its schema is not the one this code needs.",
+                "code": "not-ready",
+                "checks": checks,
+                **report,
+            },
+            status_code=503,
+            media_type="application/problem+json",
+        )
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True,
-             response_class=Response, responses={200: {"description": "Prometheus text exposition format",
-                                                       "content": {"text/plain; version=0.0.4": {}}}})
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        include_in_schema=True,
+        response_class=Response,
+        responses={
+            200: {"description": "Prometheus text exposition format", "content": {"text/plain; version=0.0.4": {}}}
+        },
+    )
     async def metrics_endpoint():  # type: ignore[no-untyped-def]
         return await anyio.to_thread.run_sync(metrics.render, limiter=probe_threads)  # counts the outbox
 
@@ -274,4 +351,3 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         # FastAPI matches an included router's own route objects, whose path lacks the prefix.
         templates.update({id(r): f"{prefix}/v1{r.path}" for r in router.routes if hasattr(r, "path")})
     return app
-

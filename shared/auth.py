@@ -4,6 +4,7 @@ Tokens carry ``sub``, ``roles`` and ``campuses`` (campus codes; ``*`` is every c
 Staff see only their campuses' records: an object of another campus is a 404, as if
 it did not exist. A trainee token's ``sub`` is the trainee id.
 """
+
 from __future__ import annotations
 
 import time
@@ -105,19 +106,29 @@ class TokenVerifier:
         except jwt.ExpiredSignatureError:
             raise Problem(401, "token-expired", "Token expired", "The bearer token has expired.") from None
         except jwt.PyJWKClientConnectionError:
-            raise Problem(503, "signing-keys-unavailable", "Signing keys unavailable",
-                          "The identity provider's signing keys could not be fetched; retry shortly.") from None
+            raise Problem(
+                503,
+                "signing-keys-unavailable",
+                "Signing keys unavailable",
+                "The identity provider's signing keys could not be fetched; retry shortly.",
+            ) from None
         except jwt.PyJWTError as exc:
-            raise Problem(401, "invalid-token", "Invalid token", f"The bearer token was refused: {type(exc).__name__}.") from None
+            raise Problem(
+                401, "invalid-token", "Invalid token", f"The bearer token was refused: {type(exc).__name__}."
+            ) from None
         roles = claims.get("roles") or []
         campuses = claims.get("campuses") or []
         if not isinstance(roles, list) or not isinstance(campuses, list):
             raise Problem(401, "invalid-token", "Invalid token", "roles and campuses must be lists.")
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
-            raise Problem(401, "invalid-token", "Invalid token", f"Unknown roles in token: {', '.join(map(str, unknown))}.")
-        return (Principal(sub=str(claims["sub"]), roles=frozenset(roles), campuses=frozenset(map(str, campuses))),
-                float(claims["exp"]))
+            raise Problem(
+                401, "invalid-token", "Invalid token", f"Unknown roles in token: {', '.join(map(str, unknown))}."
+            )
+        return (
+            Principal(sub=str(claims["sub"]), roles=frozenset(roles), campuses=frozenset(map(str, campuses))),
+            float(claims["exp"]),
+        )
 
 
 async def get_principal(
@@ -140,8 +151,9 @@ def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
 
     async def _check(principal: PrincipalDep) -> Principal:
         if not principal.has_any(allowed):
-            raise Problem(403, "forbidden", "Role not allowed",
-                          f"This needs one of the roles: {', '.join(sorted(allowed))}.")
+            raise Problem(
+                403, "forbidden", "Role not allowed", f"This needs one of the roles: {', '.join(sorted(allowed))}."
+            )
         return principal
 
     return _check

@@ -9,6 +9,7 @@ Request bodies are checked before any use case runs, so the input types' sanity 
 the future, at most ten years ahead: ``shared.inputs``) read the platform clock, which each service
 sets to the same clock it injects (``use_platform_clock``).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime

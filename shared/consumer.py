@@ -32,6 +32,7 @@ A handler that has a cheaper way of applying many events of its type at once can
 wrapped in a ``BatchHandler``: within a batch, each run of consecutive events it handles
 is then applied in one call, with every guarantee above kept (see ``BatchHandler``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,7 +57,6 @@ from shared.metrics import ServiceMetrics
 from shared.unit_of_work import SqlUnitOfWork, UnitOfWork
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,14 @@ class TransientEventError(Exception):
     the loop fails and the record comes back."""
 
 
-_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
-              ConnectionError, TimeoutError)
+_TRANSIENT = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 def decode(record: Any) -> CloudEvent:
@@ -161,8 +167,10 @@ def decode(record: Any) -> CloudEvent:
 def describe(exc: BaseException) -> str:
     """An error's message for a dead letter's header, without the input values it may hold (personal data)."""
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(envelope)'}: {e['msg']}"
-                         for e in exc.errors(include_url=False, include_input=False, include_context=False))[:2000]
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(envelope)'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)
+        )[:2000]
     if isinstance(exc, sa_exc.StatementError):  # its str() carries the SQL and its parameters
         orig = exc.orig if exc.orig is not None else exc
         first = (str(orig).strip().splitlines() or [""])[0]
@@ -341,8 +349,10 @@ class EventConsumer:
                 raise ValueError("parse_many returned a different number of events")
             for i, data in zip(indices, validated):
                 datas[i] = data
-        return [None if (handler := self.handlers.get(event.type)) is None else (event, handler, data)  # type: ignore[misc]
-                for event, data in zip(envelopes, datas)]
+        return [
+            None if (handler := self.handlers.get(event.type)) is None else (event, handler, data)  # type: ignore[misc]
+            for event, data in zip(envelopes, datas)
+        ]
 
     def _context(self, uow: UnitOfWork[Any]) -> HandlerContext:
         return HandlerContext(uow=uow, settings=self.settings, clock=self.clock)
@@ -381,8 +391,10 @@ class EventConsumer:
                 if attempt > self.retries:
                     if self.transient(exc):
                         raise TransientEventError(f"{type(exc).__name__} outlasted {self.retries} retries") from exc
-                    log.error("event failed after retries", extra={"event_id": event.id, "event_type": event.type,
-                                                                   "error": type(exc).__name__})
+                    log.error(
+                        "event failed after retries",
+                        extra={"event_id": event.id, "event_type": event.type, "error": type(exc).__name__},
+                    )
                     self._dead_letter(record, exc, event)
                     return "dead-lettered"
                 time.sleep(self.retry_backoff_s * (2 ** (attempt - 1)))
@@ -416,9 +428,15 @@ class EventConsumer:
         before = _headers(record)
         replayed = record.topic == retry_for(self.service) and "dlq.original.topic" in before
         # a replayed letter keeps the place it first failed at, and counts one attempt more
-        origin = ((before["dlq.original.topic"], before.get("dlq.original.partition", ""),
-                   before.get("dlq.original.offset", "")) if replayed
-                  else (record.topic, str(record.partition), str(record.offset)))
+        origin = (
+            (
+                before["dlq.original.topic"],
+                before.get("dlq.original.partition", ""),
+                before.get("dlq.original.offset", ""),
+            )
+            if replayed
+            else (record.topic, str(record.partition), str(record.offset))
+        )
         try:
             attempts = int(before.get("dlq.attempts", "0")) + 1 if replayed else 1
         except ValueError:
@@ -436,11 +454,16 @@ class EventConsumer:
             headers += [("dlq.event.id", event.id.encode()), ("dlq.event.type", event.type.encode())]
         # Raises if the broker refuses even a fresh producer: the offset is then not committed and the
         # message comes back.
-        self.dlq_producer.send(dlq_for(self.service), key=record.key, value=record.value, headers=headers,
-                               timeout=15)
+        self.dlq_producer.send(dlq_for(self.service), key=record.key, value=record.value, headers=headers, timeout=15)
         if self.metrics:
             self.metrics.dlq_messages.labels(self.service).inc()
         self._count(event.type if event else "unparseable", "dead-lettered")
-        log.warning("message dead-lettered", extra={"topic": record.topic, "partition": record.partition,
-                                                    "offset": record.offset, "error": type(exc).__name__})
-
+        log.warning(
+            "message dead-lettered",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "error": type(exc).__name__,
+            },
+        )

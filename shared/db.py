@@ -5,6 +5,7 @@ services' tables never share one metadata, even when tests load all of them in o
 process. The kernel's own tables (outbox, processed events, idempotency keys) live in
 ``KERNEL_METADATA`` and are part of every service's schema.
 """
+
 from __future__ import annotations
 
 import functools
@@ -95,8 +96,7 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
 
         return engine
     # No pre-ping (a round trip per checkout); stale connections are recycled instead.
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
-                         hide_parameters=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800, hide_parameters=True)
 
 
 class Database:

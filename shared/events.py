@@ -4,6 +4,7 @@ Every event type the platform publishes is declared once here, with the pydantic
 model of its ``data``; producers validate against it and the AsyncAPI catalogue is
 generated from it.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -212,18 +213,70 @@ INCENTIVE_DUE = _t("placement", "incentive.due")
 EVENTS: dict[str, EventSpec] = {
     s.type: s
     for s in (
-        EventSpec(COHORT_PUBLISHED, "enrollment", CohortPublished, "cohort_id", "A cohort was published with its timetable."),
-        EventSpec(APPLICATION_DECIDED, "enrollment", ApplicationDecided, "trainee_id", "An application was selected, waitlisted, promoted, rejected or found ineligible."),
-        EventSpec(TRAINEE_ENROLLED, "enrollment", TraineeEnrolled, "trainee_id", "A selected applicant accepted the seat and is enrolled."),
-        EventSpec(TRAINEE_WITHDRAWN, "enrollment", TraineeWithdrawn, "trainee_id", "A trainee withdrew (early employment included)."),
-        EventSpec(TRAINEE_AT_RISK, "attendance", TraineeAtRisk, "trainee_id", "A trainee fell below, or can no longer reach, the completion threshold."),
+        EventSpec(
+            COHORT_PUBLISHED, "enrollment", CohortPublished, "cohort_id", "A cohort was published with its timetable."
+        ),
+        EventSpec(
+            APPLICATION_DECIDED,
+            "enrollment",
+            ApplicationDecided,
+            "trainee_id",
+            "An application was selected, waitlisted, promoted, rejected or found ineligible.",
+        ),
+        EventSpec(
+            TRAINEE_ENROLLED,
+            "enrollment",
+            TraineeEnrolled,
+            "trainee_id",
+            "A selected applicant accepted the seat and is enrolled.",
+        ),
+        EventSpec(
+            TRAINEE_WITHDRAWN,
+            "enrollment",
+            TraineeWithdrawn,
+            "trainee_id",
+            "A trainee withdrew (early employment included).",
+        ),
+        EventSpec(
+            TRAINEE_AT_RISK,
+            "attendance",
+            TraineeAtRisk,
+            "trainee_id",
+            "A trainee fell below, or can no longer reach, the completion threshold.",
+        ),
         EventSpec(TRAINEE_COMPLETED, "attendance", TraineeCompleted, "trainee_id", "A trainee completed the cohort."),
-        EventSpec(TRAINEE_NOT_COMPLETED, "attendance", TraineeNotCompleted, "trainee_id", "A trainee did not complete the cohort."),
-        EventSpec(CLAIM_DECIDED, "certification", ClaimDecided, "trainee_id", "An exam-fee claim was approved or rejected."),
+        EventSpec(
+            TRAINEE_NOT_COMPLETED,
+            "attendance",
+            TraineeNotCompleted,
+            "trainee_id",
+            "A trainee did not complete the cohort.",
+        ),
+        EventSpec(
+            CLAIM_DECIDED, "certification", ClaimDecided, "trainee_id", "An exam-fee claim was approved or rejected."
+        ),
         EventSpec(CLAIM_PAID, "certification", ClaimPaid, "trainee_id", "An approved exam-fee claim was paid."),
-        EventSpec(QUALIFICATION_OBTAINED, "certification", QualificationObtained, "trainee_id", "A trainee passed an exam and obtained a qualification."),
-        EventSpec(OUTCOME_RECORDED, "placement", OutcomeRecorded, "trainee_id", "A follow-up outcome was recorded for a graduate."),
-        EventSpec(INCENTIVE_DUE, "placement", IncentiveDue, "trainee_id", "An employer converted an intern to a permanent hire; the incentive is due."),
+        EventSpec(
+            QUALIFICATION_OBTAINED,
+            "certification",
+            QualificationObtained,
+            "trainee_id",
+            "A trainee passed an exam and obtained a qualification.",
+        ),
+        EventSpec(
+            OUTCOME_RECORDED,
+            "placement",
+            OutcomeRecorded,
+            "trainee_id",
+            "A follow-up outcome was recorded for a graduate.",
+        ),
+        EventSpec(
+            INCENTIVE_DUE,
+            "placement",
+            IncentiveDue,
+            "trainee_id",
+            "An employer converted an intern to a permanent hire; the incentive is due.",
+        ),
     )
 }
 

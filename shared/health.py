@@ -12,6 +12,7 @@ whose poll loop has not turned for longer than a bound well above ``max_poll_int
 (a handler stuck on a lock, say), fails it, and the orchestrator restarts the pod. So does a
 dead outbox relay thread. Nothing outside the process (database, broker) is asked.
 """
+
 from __future__ import annotations
 
 import socket
@@ -139,8 +140,13 @@ class Liveness:
     def __init__(self) -> None:
         self.watched: list[Watched] = []
 
-    def watch(self, name: str, thread: threading.Thread | None, beat: Callable[..., float | None] = lambda: None,
-              stall_after_s: float | None = None) -> None:
+    def watch(
+        self,
+        name: str,
+        thread: threading.Thread | None,
+        beat: Callable[..., float | None] = lambda: None,
+        stall_after_s: float | None = None,
+    ) -> None:
         self.watched.append(Watched(name, thread, beat, stall_after_s))
 
     def check(self) -> tuple[bool, dict[str, str]]:

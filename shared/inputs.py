@@ -10,6 +10,7 @@ happened).
 
 Refusals are ordinary validation errors: a 422 problem whose ``errors`` name the field and, as ``rule``, why.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,8 +61,9 @@ def latest_date() -> date:
 
 def check_characters(value: str) -> str:
     if _BAD_CHARACTER.search(value):
-        raise PydanticCustomError("text.control-character",
-                                  "text may not contain NUL, other control characters or lone surrogates")
+        raise PydanticCustomError(
+            "text.control-character", "text may not contain NUL, other control characters or lone surrogates"
+        )
     return value
 
 
@@ -72,7 +74,8 @@ def check_text(value: str) -> str:
         raise PydanticCustomError(
             "personal-data.resident-registration-number",
             "this looks like a resident registration number, which the centres may not store "
-            "(personal-data rule): remove it; a birth date is recorded on its own field")
+            "(personal-data rule): remove it; a birth date is recorded on its own field",
+        )
     return value
 
 
@@ -109,8 +112,11 @@ def _number_kind(annotation: Any) -> tuple[str, bool] | None:
 def _check_number(kind: str, value: Any) -> None:
     # JSON numbers only: pydantic would otherwise take false for 0, true for 1 and "82" for 82.
     if isinstance(value, bool) or isinstance(value, str):
-        raise PydanticCustomError(f"{kind}_type", "a number is a JSON number, not {kind_of}",
-                                  {"kind_of": "a boolean" if isinstance(value, bool) else "a string"})
+        raise PydanticCustomError(
+            f"{kind}_type",
+            "a number is a JSON number, not {kind_of}",
+            {"kind_of": "a boolean" if isinstance(value, bool) else "a string"},
+        )
 
 
 class InputModel(BaseModel):
@@ -121,7 +127,7 @@ class InputModel(BaseModel):
     def _strict_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         kind = _number_kind(cls.model_fields[info.field_name].annotation) if info.field_name else None
         if kind is not None:
-            for item in (value if kind[1] and isinstance(value, list) else [value]):
+            for item in value if kind[1] and isinstance(value, list) else [value]:
                 _check_number(kind[0], item)
         return value
 
@@ -168,24 +174,29 @@ def _strict_date(value: Any) -> Any:
 
 def _date_in_bounds(value: date) -> date:
     if value < EARLIEST_DATE or value > latest_date():
-        raise PydanticCustomError("date.out-of-range", "dates run from {earliest} to {latest}",
-                                  {"earliest": str(EARLIEST_DATE), "latest": str(latest_date())})
+        raise PydanticCustomError(
+            "date.out-of-range",
+            "dates run from {earliest} to {latest}",
+            {"earliest": str(EARLIEST_DATE), "latest": str(latest_date())},
+        )
     return value
 
 
 def _not_after_today(value: date) -> date:
     today = platform_clock().today()
     if value > today:
-        raise PydanticCustomError("date.future", "this is something that already happened: not after today "
-                                  "({today})", {"today": str(today)})
+        raise PydanticCustomError(
+            "date.future", "this is something that already happened: not after today ({today})", {"today": str(today)}
+        )
     return value
 
 
 Day = Annotated[date, BeforeValidator(_strict_date), AfterValidator(_date_in_bounds)]
 """A calendar date ``YYYY-MM-DD`` between 1900-01-01 and ten years from today."""
 
-PastDay = Annotated[date, BeforeValidator(_strict_date), AfterValidator(_date_in_bounds),
-                    AfterValidator(_not_after_today)]
+PastDay = Annotated[
+    date, BeforeValidator(_strict_date), AfterValidator(_date_in_bounds), AfterValidator(_not_after_today)
+]
 """A date of something that already happened: ``Day`` and not after today."""
 
 
@@ -209,8 +220,12 @@ def _strict_datetime(value: Any) -> Any:
 Moment = Annotated[datetime, BeforeValidator(_strict_datetime), AfterValidator(_datetime_in_bounds)]
 """A timestamp whose date is within the bounds of ``Day``."""
 
-PastMoment = Annotated[datetime, BeforeValidator(_strict_datetime), AfterValidator(_datetime_in_bounds),
-                      AfterValidator(_datetime_not_after_today)]
+PastMoment = Annotated[
+    datetime,
+    BeforeValidator(_strict_datetime),
+    AfterValidator(_datetime_in_bounds),
+    AfterValidator(_datetime_not_after_today),
+]
 """A timestamp of something that already happened (its date in the centre's time zone not after today)."""
 
 
@@ -229,10 +244,18 @@ def _wall_clock(value: Any) -> Any:
 
 
 WallClock = Annotated[
-    time, BeforeValidator(_wall_clock),
+    time,
+    BeforeValidator(_wall_clock),
     PlainSerializer(lambda t: t.strftime("%H:%M:%S"), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": _WALL_CLOCK, "examples": ["09:00"],
-                    "description": "the campus's wall-clock time, HH:MM or HH:MM:SS (no UTC offset)"})]
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _WALL_CLOCK,
+            "examples": ["09:00"],
+            "description": "the campus's wall-clock time, HH:MM or HH:MM:SS (no UTC offset)",
+        }
+    ),
+]
 """A time of day on the campus's clock. OpenAPI's ``format: time`` means RFC 3339 with an offset, which these
 are not, so the schema gives the pattern instead."""
 
@@ -247,9 +270,14 @@ async def clean_parameters(request: Request) -> None:
         for name, value in items:
             for text in (name, value):
                 if isinstance(text, str) and _BAD_CHARACTER.search(text):
-                    errors.append({"type": "text.control-character", "loc": (where, name),
-                                   "msg": "text may not contain NUL, other control characters or lone "
-                                          "surrogates", "input": None})
+                    errors.append(
+                        {
+                            "type": "text.control-character",
+                            "loc": (where, name),
+                            "msg": "text may not contain NUL, other control characters or lone surrogates",
+                            "input": None,
+                        }
+                    )
                     break
     if errors:
         raise RequestValidationError(errors)

@@ -1,4 +1,5 @@
 """Kafka clients made the same way everywhere (kafka-python; broker-agnostic)."""
+
 from __future__ import annotations
 
 import logging
@@ -66,8 +67,10 @@ class ResilientProducer:
         if producer is None:
             return
         self.rebuilds += 1
-        log.warning("producer discarded after an error; the next send builds a new one",
-                    extra={"producer": self.name, "error": type(exc).__name__ if exc else ""})
+        log.warning(
+            "producer discarded after an error; the next send builds a new one",
+            extra={"producer": self.name, "error": type(exc).__name__ if exc else ""},
+        )
         try:
             producer.close(timeout=0)
         except Exception:  # a broken producer may fail to close too
@@ -86,8 +89,9 @@ class ResilientProducer:
         """Send ``messages`` in order and wait until the broker has every one; raises if any failed."""
         producer = self._get()
         try:
-            futures = [producer.send(topic, key=key, value=value, headers=headers)
-                       for topic, key, value, headers in messages]
+            futures = [
+                producer.send(topic, key=key, value=value, headers=headers) for topic, key, value, headers in messages
+            ]
             producer.flush(timeout=timeout)
             for future in futures:
                 future.get(timeout=0)
@@ -95,8 +99,16 @@ class ResilientProducer:
             self.discard(exc)
             raise
 
-    def send(self, topic: str, *, key: bytes | None, value: bytes | None,
-             headers: list[tuple[str, bytes]] | None = None, timeout: float = 15.0, attempts: int = 2) -> Any:
+    def send(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]] | None = None,
+        timeout: float = 15.0,
+        attempts: int = 2,
+    ) -> Any:
         """Send one message and wait for the broker's acknowledgement; on failure, try again on a fresh
         producer (``attempts`` in all), then raise."""
         for attempt in range(1, attempts + 1):
@@ -134,8 +146,9 @@ def ensure_topics(
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="trainingops-admin",
-                                     request_timeout_ms=5000)
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap.split(","), client_id="trainingops-admin", request_timeout_ms=5000
+            )
             break
         except Exception:  # broker not up yet
             if time.monotonic() > deadline:

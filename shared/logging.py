@@ -11,6 +11,7 @@ go into a log line. An exception's message can hold the very data that failed (p
 repeats the input, a database's DETAIL repeats the key), so a logged exception keeps its
 type and its stack, never its message.
 """
+
 from __future__ import annotations
 
 import json

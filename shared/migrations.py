@@ -1,8 +1,9 @@
 """Alembic, one history per service: ``services/<name>/migrations``.
 
-    python -m shared.migrations enrollment upgrade
-    python -m shared.migrations enrollment revision "add waitlist index"
+python -m shared.migrations enrollment upgrade
+python -m shared.migrations enrollment revision "add waitlist index"
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,14 @@ def create_kernel_tables_v1() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
     )
-    op.create_index("ix_outbox_unsent", "outbox", ["id"], unique=False,
-                    postgresql_where=sa.text("sent_at IS NULL"), sqlite_where=sa.text("sent_at IS NULL"))
+    op.create_index(
+        "ix_outbox_unsent",
+        "outbox",
+        ["id"],
+        unique=False,
+        postgresql_where=sa.text("sent_at IS NULL"),
+        sqlite_where=sa.text("sent_at IS NULL"),
+    )
     op.create_table(
         "processed_event",
         sa.Column("event_id", sa.String(length=64), nullable=False),
@@ -91,8 +98,13 @@ def downgrade_kernel_tables_v2() -> None:
 
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True))
-        batch.create_index("ix_outbox_unsent", ["id"], unique=False,
-                           postgresql_where=sa.text("sent_at IS NULL"), sqlite_where=sa.text("sent_at IS NULL"))
+        batch.create_index(
+            "ix_outbox_unsent",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("sent_at IS NULL"),
+            sqlite_where=sa.text("sent_at IS NULL"),
+        )
 
 
 def upgrade(service: str, url: str, revision: str = "head") -> None:
@@ -127,8 +139,7 @@ def run_env(metadata: MetaData) -> None:
         return
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=targets, render_as_batch=is_sqlite,
-                          compare_type=True)
+        context.configure(connection=connection, target_metadata=targets, render_as_batch=is_sqlite, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -5,6 +5,7 @@ rows in id order (``acks=all``, idempotent producer), then deletes them. If the
 broker is down the API keeps working and events wait; a crash between publish and
 delete re-publishes, and consumers drop the duplicate by event id.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,14 @@ log = logging.getLogger(__name__)
 
 def _row(event_type: str, data: EventData | dict[str, Any]) -> dict[str, Any]:
     event, key = build_event(event_type, data, correlation_id=correlation_id.get(), causation_id=causation_id.get())
-    return dict(event_id=event.id, event_type=event.type, topic=EVENTS[event_type].topic, message_key=key,
-                payload=event.to_bytes().decode(), created_at=utcnow())
+    return dict(
+        event_id=event.id,
+        event_type=event.type,
+        topic=EVENTS[event_type].topic,
+        message_key=key,
+        payload=event.to_bytes().decode(),
+        created_at=utcnow(),
+    )
 
 
 _INSERT = insert(outbox)  # built once; the row goes in as parameters
@@ -50,7 +57,8 @@ _INSERT_FROM_JSON = text(
     "SELECT event_id, event_type, topic, message_key, payload, created_at FROM ROWS FROM (json_to_recordset("
     "CAST(:rows AS json)) AS (event_id text, event_type text, topic text, message_key text, payload text, "
     "created_at timestamptz)) WITH ORDINALITY AS r(event_id, event_type, topic, message_key, payload, "
-    "created_at, ord) ORDER BY ord")
+    "created_at, ord) ORDER BY ord"
+)
 _ONE_STATEMENT_FROM = 50
 
 
@@ -138,8 +146,11 @@ class OutboxRelay:
     def relay_once(self) -> int:
         """Publish one batch of pending events; returns how many were published."""
         with self.db.session() as session:
-            query = select(outbox.c.id, outbox.c.topic, outbox.c.message_key, outbox.c.payload) \
-                .order_by(outbox.c.id).limit(self.batch_size)
+            query = (
+                select(outbox.c.id, outbox.c.topic, outbox.c.message_key, outbox.c.payload)
+                .order_by(outbox.c.id)
+                .limit(self.batch_size)
+            )
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             rows = session.execute(query).all()
@@ -150,12 +161,16 @@ class OutboxRelay:
                 session.rollback()
             headers = [("content-type", CONTENT_TYPE.encode())]
             # raises if any send failed: the batch stays pending, and the next try has a fresh producer
-            self.producer.send_many([(row.topic, row.message_key.encode(), row.payload.encode(), headers)
-                                     for row in rows], timeout=15)
+            self.producer.send_many(
+                [(row.topic, row.message_key.encode(), row.payload.encode(), headers) for row in rows], timeout=15
+            )
             ids = [r.id for r in rows]
             # On PostgreSQL one array parameter, not a thousand placeholders for the driver to parse.
-            sent = outbox.c.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger))) if self.db.is_postgres \
+            sent = (
+                outbox.c.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
+                if self.db.is_postgres
                 else outbox.c.id.in_(ids)
+            )
             session.execute(delete(outbox).where(sent))  # relayed: nothing left to keep
             session.commit()
         if self.on_published:

@@ -1,4 +1,5 @@
 """Paginated lists: ``limit``/``offset`` in, ``items``/``total`` out."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar

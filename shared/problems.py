@@ -4,6 +4,7 @@ Raise a ``Problem`` (or one of its kinds) anywhere in a request; the handlers he
 turn it, and every framework error, into ``application/problem+json``. A
 business-rule refusal is a ``RuleViolation``: 409 or 422 with each broken rule named.
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,8 +69,13 @@ class RuleViolation(Problem):
 
     def __init__(self, failures: list[RuleFailure], *, status: int = 422, detail: str = "") -> None:
         names = ", ".join(f.rule for f in failures)
-        super().__init__(status, "business-rule-violation", "A business rule refused the request",
-                         detail or f"Refused by: {names}.", errors=failures)
+        super().__init__(
+            status,
+            "business-rule-violation",
+            "A business rule refused the request",
+            detail or f"Refused by: {names}.",
+            errors=failures,
+        )
 
 
 def bad_request(detail: str, *failures: RuleFailure) -> Problem:
@@ -92,8 +98,11 @@ class ProblemModel(BaseModel):
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ProblemModel, "content": {PROBLEM_JSON: {}}, "description": desc}
     for status, desc in {
-        400: "Bad request", 401: "Missing or invalid token", 403: "Role not allowed",
-        404: "Not found (or outside your campuses)", 409: "Conflict with current state",
+        400: "Bad request",
+        401: "Missing or invalid token",
+        403: "Role not allowed",
+        404: "Not found (or outside your campuses)",
+        409: "Conflict with current state",
         422: "Invalid input or business rule refused",
     }.items()
 }
@@ -103,24 +112,30 @@ def _respond(request: Request, problem: Problem, headers: dict[str, str] | None 
     headers = dict(headers or {})
     if problem.status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
-    return JSONResponse(problem.body(request.url.path), status_code=problem.status,
-                        media_type=PROBLEM_JSON, headers=headers or None)
+    return JSONResponse(
+        problem.body(request.url.path), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers or None
+    )
 
 
 def _validation_failures(exc: RequestValidationError) -> list[RuleFailure]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        out.append(RuleFailure(rule=str(err.get("type", "invalid")), message=str(err.get("msg", "invalid")),
-                               field=".".join(loc)))
+        out.append(
+            RuleFailure(
+                rule=str(err.get("type", "invalid")), message=str(err.get("msg", "invalid")), field=".".join(loc)
+            )
+        )
     return out
 
 
 def log_unexpected(logger: logging.Logger, exc: BaseException, **extra: Any) -> None:
     """Log an error no handler expected by its type and where it was raised, never by its message: a message
     can quote the values it failed on (a name, a birth date, SQL parameters), and those must not reach a log."""
-    logger.error("unexpected error", extra={**extra, "error_type": type(exc).__name__,
-                                            "stack": "".join(traceback.format_tb(exc.__traceback__))})
+    logger.error(
+        "unexpected error",
+        extra={**extra, "error_type": type(exc).__name__, "stack": "".join(traceback.format_tb(exc.__traceback__))},
+    )
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -128,6 +143,7 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 def _allowed_methods(request: Request) -> list[str]:
     """The methods some route of the app answers on this path (asked of the router, method by method)."""
+
     def served(method: str) -> bool:
         scope = {**request.scope, "method": method}
         return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
@@ -144,13 +160,21 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         failures = _validation_failures(exc)
         fields = ", ".join(sorted({f.field or "body" for f in failures}))
-        return _respond(request, Problem(422, "validation-error", "The request is not valid",
-                                         f"Invalid: {fields}.", errors=failures))
+        return _respond(
+            request,
+            Problem(422, "validation-error", "The request is not valid", f"Invalid: {fields}.", errors=failures),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden",
-                 413: "payload-too-large", 415: "unsupported-media-type"}
+        codes = {
+            404: "not-found",
+            405: "method-not-allowed",
+            401: "unauthorized",
+            403: "forbidden",
+            413: "payload-too-large",
+            415: "unsupported-media-type",
+        }
         code = codes.get(exc.status_code, "http-error")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
@@ -167,11 +191,20 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable", extra={"path": request.url.path})
-        return _respond(request, Problem(503, "database-unavailable", "Service unavailable",
-                                         "The database is not reachable; retry later."))
+        return _respond(
+            request,
+            Problem(503, "database-unavailable", "Service unavailable", "The database is not reachable; retry later."),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log_unexpected(log, exc, path=request.url.path)
-        return _respond(request, Problem(500, "internal-error", "Internal error",
-                                         "An unexpected error occurred; quote the correlation id to support."))
+        return _respond(
+            request,
+            Problem(
+                500,
+                "internal-error",
+                "Internal error",
+                "An unexpected error occurred; quote the correlation id to support.",
+            ),
+        )

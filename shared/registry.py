@@ -5,6 +5,7 @@ the ``/<service>`` prefix of ``shared.app``); the operator tools (``trainingops/
 CLI, the demo, the event catalogue) take the ports and prefixes from here too. The staff console
 (``web/``) imports nothing of ``shared/`` and keeps its own list in ``web/settings.py``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

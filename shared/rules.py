@@ -4,6 +4,7 @@ Every ``services/<name>/domain/`` module may import this and the standard librar
 else (a contract test holds them to it). ``shared.problems`` turns a list of these into a
 problem response; the domain never sees HTTP.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,4 +24,3 @@ class RuleFailure:
         if self.field:
             out["field"] = self.field
         return out
-

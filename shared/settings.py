@@ -3,6 +3,7 @@
 A service reads ``<SERVICE>_<FIELD>`` first (``ENROLLMENT_DATABASE_URL``), then the
 platform-wide ``TRAININGOPS_<FIELD>`` (``TRAININGOPS_JWT_SECRET``), then the default.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -84,8 +85,10 @@ class ServiceSettings(BaseSettings):
         if self.consumer_liveness_timeout_s is None:
             self.consumer_liveness_timeout_s = 5 * self.consumer_max_poll_interval_ms / 1000
         elif self.consumer_liveness_timeout_s * 1000 <= self.consumer_max_poll_interval_ms:
-            raise ValueError("CONSUMER_LIVENESS_TIMEOUT_S must be well above CONSUMER_MAX_POLL_INTERVAL_MS: a batch "
-                             "may take up to max_poll_interval before the loop turns again")
+            raise ValueError(
+                "CONSUMER_LIVENESS_TIMEOUT_S must be well above CONSUMER_MAX_POLL_INTERVAL_MS: a batch "
+                "may take up to max_poll_interval before the loop turns again"
+            )
         if not self.consumer_group_id:
             self.consumer_group_id = f"trainingops.{self.service_name}"
         if self.environment not in LOCAL_ENVIRONMENTS:

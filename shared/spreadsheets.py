@@ -1,4 +1,5 @@
 """CSV and XLSX in and out, for the spreadsheets campus staff and finance use."""
+
 from __future__ import annotations
 
 import csv
@@ -52,7 +53,9 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if hasattr(value, "date") and hasattr(value, "hour"):
-        text: str = value.date().isoformat() if (value.hour, value.minute, value.second) == (0, 0, 0) else value.isoformat()
+        text: str = (
+            value.date().isoformat() if (value.hour, value.minute, value.second) == (0, 0, 0) else value.isoformat()
+        )
         return text
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -1,4 +1,5 @@
 """The kernel's tables, present in every service's database."""
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, Text

@@ -23,6 +23,7 @@ Handlers never commit. Leaving the block without ``commit()`` rolls everything b
 ``ServiceSpec.repository`` is built on each unit of work's session. Nothing but a unit of work commits.
 Use-case tests pass ``tests.fakes.FakeUnitOfWork`` with an in-memory repository instead.
 """
+
 from __future__ import annotations
 
 import abc
@@ -75,8 +76,9 @@ class UnitOfWork(abc.ABC, Generic[R]):
         for event_type, data in items:
             self.emit(event_type, data)
 
-    def emit_many_alongside(self, items: Iterable[tuple[str, EventData | dict[str, Any]]],
-                            work: Callable[[], None]) -> None:
+    def emit_many_alongside(
+        self, items: Iterable[tuple[str, EventData | dict[str, Any]]], work: Callable[[], None]
+    ) -> None:
         """Do ``work`` (the use case's bulk write) and put the events in the outbox, in this transaction. The
         database unit of work builds the events on a worker thread while ``work`` waits on the server."""
         work()
@@ -107,11 +109,17 @@ def claim_events(session: Session, batch: list[CloudEvent]) -> set[str]:
         return set()
     now = utcnow()
     if session.get_bind().dialect.name == "postgresql":
-        return set(session.execute(_CLAIM_PG, dict(ids=[e.id for e in batch], types=[e.type for e in batch],
-                                                   now=now)).scalars())
-    statement = insert_for(session)(processed_event).values(
-        [dict(event_id=e.id, event_type=e.type, processed_at=now) for e in batch]
-    ).on_conflict_do_nothing().returning(processed_event.c.event_id)
+        return set(
+            session.execute(
+                _CLAIM_PG, dict(ids=[e.id for e in batch], types=[e.type for e in batch], now=now)
+            ).scalars()
+        )
+    statement = (
+        insert_for(session)(processed_event)
+        .values([dict(event_id=e.id, event_type=e.type, processed_at=now) for e in batch])
+        .on_conflict_do_nothing()
+        .returning(processed_event.c.event_id)
+    )
     return set(session.execute(statement).scalars())
 
 
@@ -156,8 +164,9 @@ class SqlUnitOfWork(UnitOfWork[R]):
     def emit_many(self, items: Iterable[tuple[str, EventData | dict[str, Any]]]) -> None:
         outbox.emit_many(self._open(), items)
 
-    def emit_many_alongside(self, items: Iterable[tuple[str, EventData | dict[str, Any]]],
-                            work: Callable[[], None]) -> None:
+    def emit_many_alongside(
+        self, items: Iterable[tuple[str, EventData | dict[str, Any]]], work: Callable[[], None]
+    ) -> None:
         # For thousands of events the payloads cost as much Python as the server takes for the bulk write:
         # they are built meanwhile (the driver lets go of the GIL while it waits), in the caller's context
         # (its correlation id goes into each event).

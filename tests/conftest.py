@@ -1,4 +1,5 @@
 """Fixtures shared by every test: the real broker and the real PostgreSQL."""
+
 from __future__ import annotations
 
 import os

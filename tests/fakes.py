@@ -6,6 +6,7 @@ A service's use-case tests (``tests/unit/<service>/test_use_cases.py``) build th
 the work committed, and the idempotency keys' stored answers (with the real rules: same key and body
 replays, same key and another body is refused).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -86,8 +87,12 @@ class FakeUnitOfWork(UnitOfWork[R], Generic[R]):
             return None
         request_hash, answer = stored
         if request_hash != idem.request_hash:
-            raise Problem(422, "idempotency-key-reused", "Idempotency key reused",
-                          "This Idempotency-Key was used with a different request body.")
+            raise Problem(
+                422,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+                "This Idempotency-Key was used with a different request body.",
+            )
         if answer is None:
             raise Problem(409, "idempotency-key-in-progress", "Request in progress", "Still being processed.")
         return model.model_validate_json(answer)

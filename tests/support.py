@@ -5,6 +5,7 @@ answers, else the local tansu broker. PostgreSQL: ``TRAININGOPS_TEST_POSTGRES`` 
 URL) if set, else a PostgreSQL container when Docker answers, else the local server on
 127.0.0.1:5432. Each test module gets fresh databases.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -97,20 +98,29 @@ class Databases:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def token(roles: list[str] | tuple[str, ...], campuses: list[str] | tuple[str, ...] = ("*",),
-          sub: str | None = None) -> dict[str, str]:
+def token(
+    roles: list[str] | tuple[str, ...], campuses: list[str] | tuple[str, ...] = ("*",), sub: str | None = None
+) -> dict[str, str]:
     """Authorization header for a local HS256 token."""
-    return {"Authorization": "Bearer " + mint_token(sub or f"staff-{uuid.uuid4().hex[:8]}", roles, campuses,
-                                                     secret=LOCAL_JWT_SECRET)}
+    return {
+        "Authorization": "Bearer "
+        + mint_token(sub or f"staff-{uuid.uuid4().hex[:8]}", roles, campuses, secret=LOCAL_JWT_SECRET)
+    }
 
 
 def service_settings(service: str, **overrides: Any) -> Any:
     import importlib
 
     cls = importlib.import_module(f"services.{service}.settings").Settings
-    defaults = dict(environment="test", consumer_session_timeout_ms=6000, consumer_heartbeat_interval_ms=1000,
-                    consumer_max_poll_interval_ms=10000, outbox_poll_interval_s=0.2, consumer_retry_backoff_s=0.05,
-                    consumer_group_id=f"trainingops.{service}.{uuid.uuid4().hex[:6]}")
+    defaults = dict(
+        environment="test",
+        consumer_session_timeout_ms=6000,
+        consumer_heartbeat_interval_ms=1000,
+        consumer_max_poll_interval_ms=10000,
+        outbox_poll_interval_s=0.2,
+        consumer_retry_backoff_s=0.05,
+        consumer_group_id=f"trainingops.{service}.{uuid.uuid4().hex[:6]}",
+    )
     defaults.update(overrides)
     return cls(**defaults)
 
@@ -130,8 +140,14 @@ class EventReader:
     """Reads a topic from the beginning and keeps every CloudEvent seen."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        self.consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap.split(","), auto_offset_reset="earliest",
-                                      enable_auto_commit=False, group_id=None, consumer_timeout_ms=500)
+        self.consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap.split(","),
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
+            consumer_timeout_ms=500,
+        )
         self.events: list[CloudEvent] = []
         self.keys: list[str] = []
         self.raw_headers: list[list[tuple[str, bytes]]] = []
@@ -191,8 +207,13 @@ def serving(service: str, **overrides: Any) -> Iterator[str]:
 
     create_app = importlib.import_module(f"services.{service}.main").create_app
     port = free_port()
-    config = uvicorn.Config(create_app(service_settings(service, **overrides)), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        create_app(service_settings(service, **overrides)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -214,9 +235,22 @@ def service_process(service: str, env: dict[str, str]) -> Iterator[str]:
 
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"services.{service}.main:create_app", "--factory", "--port", str(port),
-         "--no-access-log", "--log-level", "warning"],
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"services.{service}.main:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port("127.0.0.1", port, timeout_s=60)
         yield f"http://127.0.0.1:{port}"

@@ -4,6 +4,7 @@
 
 A test fails when docs/asyncapi.json differs from what this generates.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,24 +31,24 @@ def build() -> dict[str, Any]:
         channels[f"{service}Events"] = {
             "address": topic_for(service),
             "description": f"Events produced by the {service} service. Key: the trainee id for trainee events, "
-                           f"the cohort id for cohort events.",
+            f"the cohort id for cohort events.",
             "messages": {},
         }
         channels[f"{service}DeadLetters"] = {
             "address": dlq_for(service),
             "description": f"Records the {service} consumer could not decode or process, unchanged (a null "
-                           f"value stays null), with headers dlq.error.type, dlq.error.message, "
-                           f"dlq.original.topic, dlq.original.partition, dlq.original.offset, dlq.consumer, "
-                           f"dlq.attempts (1, plus one each time a replayed letter fails again) and, for a "
-                           f"parsed event, dlq.event.id and dlq.event.type.",
+            f"value stays null), with headers dlq.error.type, dlq.error.message, "
+            f"dlq.original.topic, dlq.original.partition, dlq.original.offset, dlq.consumer, "
+            f"dlq.attempts (1, plus one each time a replayed letter fails again) and, for a "
+            f"parsed event, dlq.event.id and dlq.event.type.",
             "messages": {},
         }
         channels[f"{service}Retry"] = {
             "address": retry_for(service),
             "description": f"Dead letters of the {service} consumer replayed by `trainingops dlq replay "
-                           f"{service}`, unchanged, with their dlq.* headers and dlq.replayed-from. Read by the "
-                           f"{service} consumer only, so no other consumer sees a replay; it deduplicates by "
-                           f"event id.",
+            f"{service}`, unchanged, with their dlq.* headers and dlq.replayed-from. Read by the "
+            f"{service} consumer only, so no other consumer sees a replay; it deduplicates by "
+            f"event id.",
             "messages": {},
         }
     for event_type, spec in sorted(EVENTS.items()):
@@ -65,12 +66,15 @@ def build() -> dict[str, Any]:
             "payload": {
                 "allOf": [
                     {"$ref": "#/components/schemas/CloudEvent"},
-                    {"type": "object", "properties": {
-                        "type": {"const": event_type},
-                        "source": {"const": f"/services/{spec.producer}"},
-                        "subject": {"description": f"the {spec.key.replace('_', ' ')}"},
-                        "data": {"$ref": f"#/components/schemas/{spec.data.__name__}"},
-                    }},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "type": {"const": event_type},
+                            "source": {"const": f"/services/{spec.producer}"},
+                            "subject": {"description": f"the {spec.key.replace('_', ' ')}"},
+                            "data": {"$ref": f"#/components/schemas/{spec.data.__name__}"},
+                        },
+                    },
                 ]
             },
             "bindings": {"kafka": {"key": {"type": "string", "description": f"the {spec.key}"}}},
@@ -82,9 +86,8 @@ def build() -> dict[str, Any]:
             "action": "send",
             "channel": {"$ref": f"#/channels/{channel}"},
             "summary": f"{service} publishes through its transactional outbox (at least once; consumers "
-                       f"deduplicate by event id).",
-            "messages": [{"$ref": f"#/channels/{channel}/messages/{m}"}
-                         for m in channels[channel]["messages"]],
+            f"deduplicate by event id).",
+            "messages": [{"$ref": f"#/channels/{channel}/messages/{m}"} for m in channels[channel]["messages"]],
         }
     return {
         "asyncapi": "3.0.0",
@@ -92,7 +95,7 @@ def build() -> dict[str, Any]:
             "title": "TrainingOps events",
             "version": "1.0.0",
             "description": "Every topic and event type of the platform. Envelope: CloudEvents 1.0, structured "
-                           "JSON mode, with the extensions correlationid and causationid.",
+            "JSON mode, with the extensions correlationid and causationid.",
         },
         "defaultContentType": CONTENT_TYPE,
         "channels": channels,

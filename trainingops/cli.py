@@ -1,4 +1,5 @@
 """The operator CLI: ``trainingops …`` (``trainingops --help`` lists the commands)."""
+
 from __future__ import annotations
 
 import io
@@ -43,8 +44,13 @@ def _check_service(service: str) -> str:
 
 
 def _token(given: str) -> str:
-    return given or mint_token("operator", ["campus_admin"], ["*"],
-                               secret=os.environ.get("TRAININGOPS_JWT_SECRET", LOCAL_JWT_SECRET), ttl_s=3600)
+    return given or mint_token(
+        "operator",
+        ["campus_admin"],
+        ["*"],
+        secret=os.environ.get("TRAININGOPS_JWT_SECRET", LOCAL_JWT_SECRET),
+        ttl_s=3600,
+    )
 
 
 @app.callback()
@@ -68,32 +74,45 @@ def token(
 
 
 @dlq_app.command("list")
-def dlq_list(service: Annotated[str, typer.Argument(callback=_check_service)],
-             bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+def dlq_list(
+    service: Annotated[str, typer.Argument(callback=_check_service)], bootstrap: Bootstrap = "127.0.0.1:9092"
+) -> None:
     """Show the dead letters of a consumer, with the error of each."""
     letters = dlq.list_dead_letters(bootstrap, service)
-    table = Table(title=f"trainingops.{service}.dlq ({len(letters)} message(s), "
-                        f"{dlq.pending(bootstrap, service)} not yet replayed)")
+    table = Table(
+        title=f"trainingops.{service}.dlq ({len(letters)} message(s), "
+        f"{dlq.pending(bootstrap, service)} not yet replayed)"
+    )
     for column in ("partition", "offset", "event type", "from topic", "attempts", "error"):
         table.add_column(column)
     for d in letters:
         error = f"{d.headers.get('dlq.error.type', '')}: {d.headers.get('dlq.error.message', '')}"[:120]
-        table.add_row(str(d.partition), str(d.offset), d.headers.get("dlq.event.type", "(unparseable)"),
-                      d.original_topic, str(d.attempts), error)
+        table.add_row(
+            str(d.partition),
+            str(d.offset),
+            d.headers.get("dlq.event.type", "(unparseable)"),
+            d.original_topic,
+            str(d.attempts),
+            error,
+        )
     console.print(table)
 
 
 @dlq_app.command("replay")
-def dlq_replay(service: Annotated[str, typer.Argument(callback=_check_service)],
-               bootstrap: Bootstrap = "127.0.0.1:9092",
-               max_attempts: Annotated[int, typer.Option(min=1, help="leave alone letters that failed this often")]
-               = dlq.MAX_ATTEMPTS) -> None:
+def dlq_replay(
+    service: Annotated[str, typer.Argument(callback=_check_service)],
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+    max_attempts: Annotated[
+        int, typer.Option(min=1, help="leave alone letters that failed this often")
+    ] = dlq.MAX_ATTEMPTS,
+) -> None:
     """Send every dead letter not yet replayed to the consumer's own retry topic, trainingops.SERVICE.retry:
     only that consumer sees it again (and deduplicates by event id); a letter that fails again returns to the
     DLQ with one attempt more."""
     total = dlq.pending(bootstrap, service)
-    with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(
+        TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
         task = progress.add_task("replay", total=total)
         count = dlq.replay(bootstrap, service, on_each=lambda _d: progress.advance(task), max_attempts=max_attempts)
     console.print(f"replayed {count} message(s) from trainingops.{service}.dlq to trainingops.{service}.retry")
@@ -113,16 +132,23 @@ def import_applications(
         raise typer.BadParameter("the file has no rows")
     headers = list(rows[0].keys())
     results: list[dict] = []
-    with httpx.Client(base_url=service_url("enrollment"), timeout=120,
-                      headers={"Authorization": f"Bearer {_token(bearer)}"}) as client, \
-            Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                     console=console) as progress:
+    with (
+        httpx.Client(
+            base_url=service_url("enrollment"), timeout=120, headers={"Authorization": f"Bearer {_token(bearer)}"}
+        ) as client,
+        Progress(
+            TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress,
+    ):
         task = progress.add_task("import", total=len(rows))
         for start in range(0, len(rows), chunk):
-            part = rows[start:start + chunk]
+            part = rows[start : start + chunk]
             body = write_csv(headers, [[r.get(h, "") for h in headers] for r in part])
-            r = client.post(f"{BY_NAME['enrollment'].api}/applications/import", data={"cohort_id": cohort},
-                            files={"file": ("part.csv", io.BytesIO(body), "text/csv")})
+            r = client.post(
+                f"{BY_NAME['enrollment'].api}/applications/import",
+                data={"cohort_id": cohort},
+                files={"file": ("part.csv", io.BytesIO(body), "text/csv")},
+            )
             if r.status_code != 200:
                 console.print(f"[red]refused: {r.status_code} {r.json().get('detail', r.text)}")
                 raise typer.Exit(1)
@@ -139,9 +165,21 @@ def import_applications(
         table.add_row(str(r["row"]), "; ".join(f"{e.get('field') or ''} {e['message']}" for e in r["errors"]))
     console.print(table)
     if report:
-        report.write_bytes(write_csv(["row", "status", "application_id", "application_status", "errors"], [
-            [r["row"], r["status"], r.get("application_id") or "", r.get("application_status") or "",
-             "; ".join(f"{e['rule']}: {e['message']}" for e in r["errors"])] for r in results]))
+        report.write_bytes(
+            write_csv(
+                ["row", "status", "application_id", "application_status", "errors"],
+                [
+                    [
+                        r["row"],
+                        r["status"],
+                        r.get("application_id") or "",
+                        r.get("application_status") or "",
+                        "; ".join(f"{e['rule']}: {e['message']}" for e in r["errors"]),
+                    ]
+                    for r in results
+                ],
+            )
+        )
         console.print(f"report written to {report}")
 
 
@@ -156,8 +194,9 @@ def export(
     """Download any report or sheet of a service as XLSX (or CSV when --out ends in .csv)."""
     params = dict(p.split("=", 1) for p in param)
     params.setdefault("format", "csv" if out.suffix == ".csv" else "xlsx")
-    with httpx.Client(base_url=service_url(service), timeout=300,
-                      headers={"Authorization": f"Bearer {_token(bearer)}"}) as client:
+    with httpx.Client(
+        base_url=service_url(service), timeout=300, headers={"Authorization": f"Bearer {_token(bearer)}"}
+    ) as client:
         with console.status(f"exporting {path}"):
             r = client.get(f"{BY_NAME[service].api}/{path.lstrip('/')}", params=params)
     if r.status_code != 200:
@@ -169,8 +208,9 @@ def export(
 
 @app.command()
 def demo(
-    run: Annotated[str, typer.Option(help="suffix that makes this run's programme codes unique (default: the time)")]
-    = "",
+    run: Annotated[
+        str, typer.Option(help="suffix that makes this run's programme codes unique (default: the time)")
+    ] = "",
     timeout: Annotated[float, typer.Option(min=1, help="seconds to wait for each event to arrive")] = 90.0,
 ) -> None:
     """Drive a complete journey for a demo centre (Jungbu, Dongbu, Bukbu) through the public APIs of a running
@@ -204,26 +244,45 @@ def demo(
             say("enrollment", f"campus {code}: {name} ({'created' if created else 'already there'})")
         for spec, people, capacity in journey.demo_centre(run):
             console.rule(f"{spec.campus}: {spec.title}")
-            results.append(journey.run_cohort_journey(clients, spec, people, capacity=capacity,
-                                                      label=f"demo-{run}", report=say, timeout=timeout))
+            results.append(
+                journey.run_cohort_journey(
+                    clients, spec, people, capacity=capacity, label=f"demo-{run}", report=say, timeout=timeout
+                )
+            )
     except journey.StepFailed as exc:
         console.print(f"[red]the journey stopped: {exc}")
         raise typer.Exit(1) from None
     finally:
         clients.close()
     table = Table(title=f"Demo centre, run {run}: the whole journey")
-    for column in ("campus", "programme", "applied", "selected (quota)", "waitlisted", "completed", "not completed",
-                   "exam fees paid", "graduates followed", "employment rate"):
+    for column in (
+        "campus",
+        "programme",
+        "applied",
+        "selected (quota)",
+        "waitlisted",
+        "completed",
+        "not completed",
+        "exam fees paid",
+        "graduates followed",
+        "employment rate",
+    ):
         table.add_column(column)
     for j in results:
         rate = j.report["total"]["employment_rate"]
-        table.add_row(j.cohort["campus"], j.programme["code"], str(len(j.applications)),
-                      f"{j.selection['selected']} ({j.selection['priority_selected']})",
-                      str(j.selection["waitlisted"]), str(len(j.completers)), str(len(j.non_completers)),
-                      f"{j.payment.payout['amount']:,} KRW" if j.payment else "-",
-                      str(j.report["total"]["completers"]),
-                      f"{rate['numerator']}/{rate['denominator']}"
-                      + (f" = {rate['percent']}%" if rate["percent"] is not None else ""))
+        table.add_row(
+            j.cohort["campus"],
+            j.programme["code"],
+            str(len(j.applications)),
+            f"{j.selection['selected']} ({j.selection['priority_selected']})",
+            str(j.selection["waitlisted"]),
+            str(len(j.completers)),
+            str(len(j.non_completers)),
+            f"{j.payment.payout['amount']:,} KRW" if j.payment else "-",
+            str(j.report["total"]["completers"]),
+            f"{rate['numerator']}/{rate['denominator']}"
+            + (f" = {rate['percent']}%" if rate["percent"] is not None else ""),
+        )
     console.print(table)
     console.print("[bold green]demo complete[/]: every step answered and every event arrived.")
 

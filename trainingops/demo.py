@@ -12,6 +12,7 @@ two weeks ahead (so applications are still open today and staff can enter the pa
 sessions' marks); today is a timetable holiday, so every session up to the close has
 already been held, whatever the hour; attendance's close endpoint ends the cohort today.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,8 +53,7 @@ class Clients:
 
     @classmethod
     def open(cls, urls: dict[str, str], timeout: float = 60.0) -> Clients:
-        return cls(**{name: httpx.Client(base_url=urls[name], timeout=timeout)
-                      for name in NAMES})
+        return cls(**{name: httpx.Client(base_url=urls[name], timeout=timeout) for name in NAMES})
 
     def close(self) -> None:
         for c in (self.enrollment, self.attendance, self.certification, self.placement):
@@ -63,15 +63,18 @@ class Clients:
 def auth(roles: list[str], campuses: list[str], sub: str | None = None) -> dict[str, str]:
     """A bearer header with a locally minted HS256 token (TRAININGOPS_JWT_SECRET, else the local default)."""
     secret = os.environ.get("TRAININGOPS_JWT_SECRET", LOCAL_JWT_SECRET)
-    return {"Authorization": "Bearer " + mint_token(sub or f"demo-{roles[0]}", roles, campuses, secret=secret,
-                                                     ttl_s=3600)}
+    return {
+        "Authorization": "Bearer " + mint_token(sub or f"demo-{roles[0]}", roles, campuses, secret=secret, ttl_s=3600)
+    }
 
 
 def ok(r: httpx.Response, *statuses: int) -> Any:
     """The JSON body when the status is expected, else a StepFailed naming the call and the answer."""
     if r.status_code not in (statuses or (200,)):
-        raise StepFailed(f"{r.request.method} {r.request.url} answered {r.status_code}, expected "
-                         f"{' or '.join(map(str, statuses or (200,)))}: {r.text[:3000]}")
+        raise StepFailed(
+            f"{r.request.method} {r.request.url} answered {r.status_code}, expected "
+            f"{' or '.join(map(str, statuses or (200,)))}: {r.text[:3000]}"
+        )
     return r.json()
 
 
@@ -123,16 +126,22 @@ def planned_marks(plan: str, held: int) -> list[str]:
     return marks
 
 
-def expected_standing(marks: list[str], sessions: list[dict], threshold: float = COMPLETION_THRESHOLD
-                      ) -> dict[str, Any]:
+def expected_standing(
+    marks: list[str], sessions: list[dict], threshold: float = COMPLETION_THRESHOLD
+) -> dict[str, Any]:
     """What attendance should report once these marks of the held sessions are in, worked out with attendance's
     own rules (its domain: which marks are minor, how many of them make an absence), not a copy of them."""
-    days = [attendance_rules.Day(date.fromisoformat(s["date"]), s["hours"], m)
-            for s, m in zip(sessions, marks, strict=True)]
+    days = [
+        attendance_rules.Day(date.fromisoformat(s["date"]), s["hours"], m) for s, m in zip(sessions, marks, strict=True)
+    ]
     counts = attendance_rules.counts(days)
-    return {"scheduled": counts.scheduled, "attended": counts.attended, "minor": counts.minor,
-            "rate": float(attendance_rules.final_rate(counts)),
-            "completed": attendance_rules.completed(counts, threshold)}
+    return {
+        "scheduled": counts.scheduled,
+        "attended": counts.attended,
+        "minor": counts.minor,
+        "rate": float(attendance_rules.final_rate(counts)),
+        "completed": attendance_rules.completed(counts, threshold),
+    }
 
 
 @dataclass
@@ -164,8 +173,9 @@ class ProgrammeSpec:
 # -- enrollment ------------------------------------------------------------------
 def ensure_campus(enr: httpx.Client, code: str, name: str) -> bool:
     """Create the campus; False when it exists already (a second demo run)."""
-    r = enr.post(f"{E}/campuses", headers=auth(["admissions"], [code]), json={"code": code, "name": name,
-                                                                               "city": "Seoul"})
+    r = enr.post(
+        f"{E}/campuses", headers=auth(["admissions"], [code]), json={"code": code, "name": name, "city": "Seoul"}
+    )
     if r.status_code == 409:
         return False
     ok(r, 201)
@@ -173,11 +183,23 @@ def ensure_campus(enr: httpx.Client, code: str, name: str) -> bool:
 
 
 def create_programme(enr: httpx.Client, spec: ProgrammeSpec) -> dict:
-    return ok(enr.post(f"{E}/programmes", headers=auth(["admissions"], [spec.campus]), json={
-        "code": spec.code, "title": spec.title, "campus": spec.campus, "track": spec.track,
-        "total_hours": spec.total_hours, "completion_threshold": COMPLETION_THRESHOLD,
-        "qualification_codes": [spec.qualification] if spec.qualification else [],
-        "career_break_women_only": spec.career_break_women_only}), 201)
+    return ok(
+        enr.post(
+            f"{E}/programmes",
+            headers=auth(["admissions"], [spec.campus]),
+            json={
+                "code": spec.code,
+                "title": spec.title,
+                "campus": spec.campus,
+                "track": spec.track,
+                "total_hours": spec.total_hours,
+                "completion_threshold": COMPLETION_THRESHOLD,
+                "qualification_codes": [spec.qualification] if spec.qualification else [],
+                "career_break_women_only": spec.career_break_women_only,
+            },
+        ),
+        201,
+    )
 
 
 def publish_cohort(enr: httpx.Client, campus: str, programme_id: str, label: str, capacity: int) -> dict:
@@ -185,13 +207,29 @@ def publish_cohort(enr: httpx.Client, campus: str, programme_id: str, label: str
     today = centre_today()
     start = today - timedelta(days=30)
     holidays = [today.isoformat()]
-    return ok(enr.post(f"{E}/cohorts", headers=auth(["admissions"], [campus]), json={
-        "programme_id": programme_id, "label": label, "capacity": capacity,
-        "application_opens": (start - timedelta(days=14)).isoformat(),
-        "application_closes": (today + timedelta(days=3)).isoformat(),
-        "start_date": start.isoformat(), "end_date": (today + timedelta(days=14)).isoformat(),
-        "timetable": {"weekdays": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00", "break_minutes": 60,
-                      "holidays": holidays}}), 201)
+    return ok(
+        enr.post(
+            f"{E}/cohorts",
+            headers=auth(["admissions"], [campus]),
+            json={
+                "programme_id": programme_id,
+                "label": label,
+                "capacity": capacity,
+                "application_opens": (start - timedelta(days=14)).isoformat(),
+                "application_closes": (today + timedelta(days=3)).isoformat(),
+                "start_date": start.isoformat(),
+                "end_date": (today + timedelta(days=14)).isoformat(),
+                "timetable": {
+                    "weekdays": [0, 1, 2, 3, 4],
+                    "start": "09:00",
+                    "end": "18:00",
+                    "break_minutes": 60,
+                    "holidays": holidays,
+                },
+            },
+        ),
+        201,
+    )
 
 
 def apply_all(enr: httpx.Client, campus: str, cohort_id: str, people: list[Person]) -> dict[str, dict]:
@@ -199,19 +237,40 @@ def apply_all(enr: httpx.Client, campus: str, cohort_id: str, people: list[Perso
     h = auth(["admissions"], [campus])
     out = {}
     for p in people:
-        applicant = ok(enr.post(f"{E}/applicants", headers=h, json={
-            "campus": campus, "name": p.name, "birth_date": p.birth_date, "gender": p.gender,
-            "residency_status": p.residency, "priority_categories": p.priority, "career_break": p.career_break}),
-            201)
-        out[p.name] = ok(enr.post(f"{E}/applications", headers=h, json={
-            "applicant_id": applicant["id"], "cohort_id": cohort_id, "score": p.score}), 201)
+        applicant = ok(
+            enr.post(
+                f"{E}/applicants",
+                headers=h,
+                json={
+                    "campus": campus,
+                    "name": p.name,
+                    "birth_date": p.birth_date,
+                    "gender": p.gender,
+                    "residency_status": p.residency,
+                    "priority_categories": p.priority,
+                    "career_break": p.career_break,
+                },
+            ),
+            201,
+        )
+        out[p.name] = ok(
+            enr.post(
+                f"{E}/applications",
+                headers=h,
+                json={"applicant_id": applicant["id"], "cohort_id": cohort_id, "score": p.score},
+            ),
+            201,
+        )
     return out
 
 
 def applications_of(enr: httpx.Client, campus: str, cohort_id: str) -> dict[str, dict]:
     """The cohort's applications by id."""
-    page = ok(enr.get(f"{E}/applications", headers=auth(["admissions"], [campus]),
-                      params={"cohort_id": cohort_id, "limit": 500}))
+    page = ok(
+        enr.get(
+            f"{E}/applications", headers=auth(["admissions"], [campus]), params={"cohort_id": cohort_id, "limit": 500}
+        )
+    )
     return {a["id"]: a for a in page["items"]}
 
 
@@ -220,30 +279,41 @@ def run_selection(enr: httpx.Client, campus: str, cohort_id: str) -> dict:
 
 
 def accept_seat(enr: httpx.Client, campus: str, application_id: str) -> dict:
-    return ok(enr.post(f"{E}/applications/{application_id}/accept",
-                       headers={**auth(["admissions"], [campus]), "Idempotency-Key": f"accept-{application_id}"}))
+    return ok(
+        enr.post(
+            f"{E}/applications/{application_id}/accept",
+            headers={**auth(["admissions"], [campus]), "Idempotency-Key": f"accept-{application_id}"},
+        )
+    )
 
 
 def enrollments_of(enr: httpx.Client, campus: str, cohort_id: str) -> dict[str, dict]:
     """The cohort's enrollments by trainee id."""
-    page = ok(enr.get(f"{E}/enrollments", headers=auth(["admissions"], [campus]),
-                      params={"cohort_id": cohort_id, "limit": 500}))
+    page = ok(
+        enr.get(
+            f"{E}/enrollments", headers=auth(["admissions"], [campus]), params={"cohort_id": cohort_id, "limit": 500}
+        )
+    )
     return {e["trainee_id"]: e for e in page["items"]}
 
 
-def wait_enrollment_statuses(enr: httpx.Client, campus: str, cohort_id: str, expected: dict[str, str],
-                             timeout: float = 60.0) -> dict[str, dict]:
+def wait_enrollment_statuses(
+    enr: httpx.Client, campus: str, cohort_id: str, expected: dict[str, str], timeout: float = 60.0
+) -> dict[str, dict]:
     """Until enrollment shows each trainee's expected status (completion arrives from attendance by Kafka)."""
+
     def check() -> dict[str, dict] | str:
         rows = enrollments_of(enr, campus, cohort_id)
         seen = {t: rows[t]["status"] if t in rows else None for t in expected}
         return rows if seen == expected else f"statuses {seen}"
+
     return poll(check, what="enrollment statuses from attendance's completion events", timeout=timeout)
 
 
 # -- attendance ------------------------------------------------------------------
-def wait_roster(att: httpx.Client, campus: str, cohort_id: str, trainee_ids: set[str],
-                timeout: float = 60.0) -> list[dict]:
+def wait_roster(
+    att: httpx.Client, campus: str, cohort_id: str, trainee_ids: set[str], timeout: float = 60.0
+) -> list[dict]:
     """Until attendance's roster (built from trainee.enrolled on Kafka) holds exactly these trainees."""
     h = auth(["instructor"], [campus])
 
@@ -253,6 +323,7 @@ def wait_roster(att: httpx.Client, campus: str, cohort_id: str, trainee_ids: set
             return f"{r.status_code} {r.text[:300]}"
         rows = r.json()
         return rows if {row["trainee_id"] for row in rows} == trainee_ids else f"{len(rows)} on the roster"
+
     return poll(check, what=f"attendance's roster of {len(trainee_ids)} trainees", timeout=timeout)
 
 
@@ -263,12 +334,16 @@ def held_sessions(att: httpx.Client, campus: str, cohort_id: str) -> list[dict]:
     return sorted((s for s in sessions if s["date"] < cutoff), key=lambda s: s["date"])
 
 
-READINGS = {"present": [("in", 8, 55), ("out", 18, 2)], "late": [("in", 9, 25), ("out", 18, 1)],
-            "early_leave": [("in", 8, 50), ("out", 16, 30)]}
+READINGS = {
+    "present": [("in", 8, 55), ("out", 18, 2)],
+    "late": [("in", 9, 25), ("out", 18, 1)],
+    "early_leave": [("in", 8, 50), ("out", 16, 30)],
+}
 
 
-def record_attendance(att: httpx.Client, campus: str, cohort_id: str, plans: dict[str, str],
-                      report: Report | None = None) -> dict[str, dict]:
+def record_attendance(
+    att: httpx.Client, campus: str, cohort_id: str, plans: dict[str, str], report: Report | None = None
+) -> dict[str, dict]:
     """A month of card readings (one bulk request per session), the excuse and the last absence entered by staff.
 
     Returns the expected standing per trainee, computed from the sessions the API returned."""
@@ -286,8 +361,11 @@ def record_attendance(att: httpx.Client, campus: str, cohort_id: str, plans: dic
             want = {t: ms[i] for t, ms in marks.items() if ms[i] in kinds}
             if not want:
                 continue
-            items = [{"trainee_id": t, "kind": kind, "method": "card", "at": at(day, hh, mm)}
-                     for t, m in want.items() for kind, hh, mm in READINGS[m]]
+            items = [
+                {"trainee_id": t, "kind": kind, "method": "card", "at": at(day, hh, mm)}
+                for t, m in want.items()
+                for kind, hh, mm in READINGS[m]
+            ]
             rep = ok(att.post(f"{A}/sessions/{s['id']}/check-ins/bulk", headers=h, json={"items": items}))
             if rep["refused"]:
                 raise StepFailed(f"readings refused on {s['date']}: {rep['rows']}")
@@ -297,30 +375,51 @@ def record_attendance(att: httpx.Client, campus: str, cohort_id: str, plans: dic
     for t, ms in marks.items():
         for i, m in enumerate(ms):
             if m == "excused":
-                ok(att.put(f"{A}/sessions/{sessions[i]['id']}/marks/{t}", headers=h, json={
-                    "mark": "excused", "reason": "employer's interview, invitation letter on file",
-                    "reason_code": "job_interview", "evidence_ref": "INTERVIEW-2026-0042"}))
+                ok(
+                    att.put(
+                        f"{A}/sessions/{sessions[i]['id']}/marks/{t}",
+                        headers=h,
+                        json={
+                            "mark": "excused",
+                            "reason": "employer's interview, invitation letter on file",
+                            "reason_code": "job_interview",
+                            "evidence_ref": "INTERVIEW-2026-0042",
+                        },
+                    )
+                )
         absences = [i for i, m in enumerate(ms) if m == "absent"]
         if absences:  # the instructor records the latest no-show; attendance re-evaluates and warns
-            ok(att.put(f"{A}/sessions/{sessions[absences[-1]]['id']}/marks/{t}", headers=h,
-                       json={"mark": "absent", "reason": "did not come, no notice"}))
+            ok(
+                att.put(
+                    f"{A}/sessions/{sessions[absences[-1]]['id']}/marks/{t}",
+                    headers=h,
+                    json={"mark": "absent", "reason": "did not come, no notice"},
+                )
+            )
     if report:
-        report("attendance", f"{len(sessions)} sessions held; "
-                             f"{sum(len(READINGS.get(m, [])) for ms in marks.values() for m in ms)} card readings, "
-                             f"{sum(ms.count('excused') for ms in marks.values())} excuse(s), "
-                             f"{sum(ms.count('absent') for ms in marks.values())} absence(s)")
+        report(
+            "attendance",
+            f"{len(sessions)} sessions held; "
+            f"{sum(len(READINGS.get(m, [])) for ms in marks.values() for m in ms)} card readings, "
+            f"{sum(ms.count('excused') for ms in marks.values())} excuse(s), "
+            f"{sum(ms.count('absent') for ms in marks.values())} absence(s)",
+        )
     return {t: {**expected_standing(ms, sessions), "marks": ms, "sessions": sessions} for t, ms in marks.items()}
 
 
 def standing_of(att: httpx.Client, campus: str, cohort_id: str, trainee_id: str) -> dict:
-    rows = ok(att.get(f"{A}/trainees/{trainee_id}/attendance", headers=auth(["instructor"], [campus]),
-                      params={"cohort_id": cohort_id}))
+    rows = ok(
+        att.get(
+            f"{A}/trainees/{trainee_id}/attendance",
+            headers=auth(["instructor"], [campus]),
+            params={"cohort_id": cohort_id},
+        )
+    )
     return rows[0]
 
 
 def at_risk(att: httpx.Client, campus: str, cohort_id: str) -> list[dict]:
-    return ok(att.get(f"{A}/at-risk", headers=auth(["instructor"], [campus]),
-                      params={"cohort_id": cohort_id}))["items"]
+    return ok(att.get(f"{A}/at-risk", headers=auth(["instructor"], [campus]), params={"cohort_id": cohort_id}))["items"]
 
 
 def close_cohort(att: httpx.Client, campus: str, cohort_id: str) -> dict:
@@ -328,14 +427,21 @@ def close_cohort(att: httpx.Client, campus: str, cohort_id: str) -> dict:
 
 
 # -- certification ----------------------------------------------------------------
-def ensure_qualification(cert: httpx.Client, code: str, name: str, grade: str = "craftsman",
-                         written_fee: int = 14_500) -> dict:
-    return ok(cert.put(f"{C}/qualifications/{code}", headers=auth(["finance"], ["*"]), json={
-        "code": code, "name": name, "grade": grade, "written_fee": written_fee, "practical_fee": None}))
+def ensure_qualification(
+    cert: httpx.Client, code: str, name: str, grade: str = "craftsman", written_fee: int = 14_500
+) -> dict:
+    return ok(
+        cert.put(
+            f"{C}/qualifications/{code}",
+            headers=auth(["finance"], ["*"]),
+            json={"code": code, "name": name, "grade": grade, "written_fee": written_fee, "practical_fee": None},
+        )
+    )
 
 
-def wait_claim_window(cert: httpx.Client, campus: str, trainee_id: str, cohort_id: str, status: str,
-                      timeout: float = 60.0) -> dict:
+def wait_claim_window(
+    cert: httpx.Client, campus: str, trainee_id: str, cohort_id: str, status: str, timeout: float = 60.0
+) -> dict:
     h = auth(["finance"], [campus])
 
     def check() -> dict | str:
@@ -344,6 +450,7 @@ def wait_claim_window(cert: httpx.Client, campus: str, trainee_id: str, cohort_i
             return f"{r.status_code} {r.text[:300]}"
         mine = [w for w in r.json() if w["cohort_id"] == cohort_id]
         return mine[0] if mine and mine[0]["status"] == status else f"windows {r.json()}"
+
     return poll(check, what=f"certification's {status} claim window", timeout=timeout)
 
 
@@ -358,17 +465,29 @@ class Payment:
     other_key: dict
 
 
-def claim_and_pay(cert: httpx.Client, campus: str, trainee_id: str, qualification: str, exam_date: date,
-                  amount_paid: int = 14_500) -> Payment:
+def claim_and_pay(
+    cert: httpx.Client, campus: str, trainee_id: str, qualification: str, exam_date: date, amount_paid: int = 14_500
+) -> Payment:
     """The trainee claims with their own token; finance approves and pays; the payment is retried with the same
     Idempotency-Key (same payout) and once with another key (a 409 naming the payout)."""
     me = auth(["trainee"], [], sub=trainee_id)
     finance = auth(["finance"], [campus], sub="finance-choi")
-    claim = ok(cert.post(f"{C}/claims", headers=me, json={
-        "trainee_id": trainee_id, "qualification_code": qualification, "stage": "written",
-        "exam_date": exam_date.isoformat(), "amount_paid": amount_paid,
-        "receipt_number": f"QN-{uuid.uuid4().hex[:10].upper()}",
-        "admission_slip_number": f"{exam_date:%y}-1-{uuid.uuid4().int % 10_000:04d}"}), 201)
+    claim = ok(
+        cert.post(
+            f"{C}/claims",
+            headers=me,
+            json={
+                "trainee_id": trainee_id,
+                "qualification_code": qualification,
+                "stage": "written",
+                "exam_date": exam_date.isoformat(),
+                "amount_paid": amount_paid,
+                "receipt_number": f"QN-{uuid.uuid4().hex[:10].upper()}",
+                "admission_slip_number": f"{exam_date:%y}-1-{uuid.uuid4().int % 10_000:04d}",
+            },
+        ),
+        201,
+    )
     approved = ok(cert.post(f"{C}/claims/{claim['id']}/approve", headers=finance))
     key = {"Idempotency-Key": f"pay-{claim['id']}"}
     payout = ok(cert.post(f"{C}/claims/{claim['id']}/pay", headers={**finance, **key}))
@@ -378,8 +497,14 @@ def claim_and_pay(cert: httpx.Client, campus: str, trainee_id: str, qualificatio
 
 
 def record_certificate(cert: httpx.Client, campus: str, trainee_id: str, qualification: str, on: date) -> dict:
-    return ok(cert.post(f"{C}/results", headers=auth(["finance"], [campus]), json={
-        "trainee_id": trainee_id, "qualification_code": qualification, "date": on.isoformat()}), 201)
+    return ok(
+        cert.post(
+            f"{C}/results",
+            headers=auth(["finance"], [campus]),
+            json={"trainee_id": trainee_id, "qualification_code": qualification, "date": on.isoformat()},
+        ),
+        201,
+    )
 
 
 # -- placement ----------------------------------------------------------------------
@@ -387,8 +512,14 @@ def placement_auth(campus: str) -> dict[str, str]:
     return auth(["placement"], [campus], sub="officer-yoon")
 
 
-def wait_graduates(plc: httpx.Client, campus: str, cohort_id: str, trainee_ids: set[str],
-                   certified: set[str] = frozenset(), timeout: float = 60.0) -> dict[str, dict]:
+def wait_graduates(
+    plc: httpx.Client,
+    campus: str,
+    cohort_id: str,
+    trainee_ids: set[str],
+    certified: set[str] = frozenset(),
+    timeout: float = 60.0,
+) -> dict[str, dict]:
     """Until placement follows exactly these graduates (from trainee.completed) and knows the certificates."""
     h = placement_auth(campus)
 
@@ -399,6 +530,7 @@ def wait_graduates(plc: httpx.Client, campus: str, cohort_id: str, trainee_ids: 
             return f"{len(rows)} graduates"
         missing = [t for t in certified if not rows[t]["first_qualification"]]
         return rows if not missing else f"no certificate yet for {missing}"
+
     return poll(check, what=f"placement's {len(trainee_ids)} graduates", timeout=timeout)
 
 
@@ -411,34 +543,55 @@ def add_months(day: date, months: int) -> date:
 
 
 def followups_due(plc: httpx.Client, campus: str, cohort_id: str, on: date) -> list[dict]:
-    return ok(plc.get(f"{P}/followups", headers=placement_auth(campus),
-                      params={"cohort_id": cohort_id, "on": on.isoformat(), "limit": 500}))["items"]
+    return ok(
+        plc.get(
+            f"{P}/followups",
+            headers=placement_auth(campus),
+            params={"cohort_id": cohort_id, "on": on.isoformat(), "limit": 500},
+        )
+    )["items"]
 
 
 def graduate(plc: httpx.Client, campus: str, trainee_id: str) -> dict:
     return ok(plc.get(f"{P}/graduates/{trainee_id}", headers=placement_auth(campus)))
 
 
-def record_outcome(plc: httpx.Client, campus: str, trainee_id: str, category: str, as_of: date,
-                   completion: date, wage: int | None = None) -> dict:
+def record_outcome(
+    plc: httpx.Client,
+    campus: str,
+    trainee_id: str,
+    category: str,
+    as_of: date,
+    completion: date,
+    wage: int | None = None,
+) -> dict:
     body: dict[str, Any] = {"graduate_id": trainee_id, "category": category, "as_of": as_of.isoformat()}
     if category in ("employed", "self_employed"):
-        body["employment"] = {"employer_name": "Hanbit Robotics" if category == "employed" else "own start-up",
-                              "start_date": (completion + timedelta(days=10)).isoformat(),
-                              "employment_type": "regular" if category == "employed" else None,
-                              "insured": category == "employed", "monthly_wage": wage}
+        body["employment"] = {
+            "employer_name": "Hanbit Robotics" if category == "employed" else "own start-up",
+            "start_date": (completion + timedelta(days=10)).isoformat(),
+            "employment_type": "regular" if category == "employed" else None,
+            "insured": category == "employed",
+            "monthly_wage": wage,
+        }
     return ok(plc.post(f"{P}/outcomes", headers=placement_auth(campus), json=body), 201)
 
 
 def employment_report(plc: httpx.Client, campus: str, cohort_id: str, as_of: date) -> dict:
-    return ok(plc.get(f"{P}/reports/employment", headers=placement_auth(campus),
-                      params={"cohort_id": cohort_id, "as_of": as_of.isoformat()}))
+    return ok(
+        plc.get(
+            f"{P}/reports/employment",
+            headers=placement_auth(campus),
+            params={"cohort_id": cohort_id, "as_of": as_of.isoformat()},
+        )
+    )
 
 
 # -- one cohort, start to finish ----------------------------------------------------------
 @dataclass
 class CohortJourney:
     """What a whole journey produced, for printing or asserting."""
+
     programme: dict
     cohort: dict
     applications: dict[str, dict]  # by name, after selection
@@ -457,8 +610,16 @@ class CohortJourney:
     steps: list[tuple[str, str]] = field(default_factory=list)
 
 
-def run_cohort_journey(clients: Clients, spec: ProgrammeSpec, people: list[Person], *, capacity: int,
-                       label: str = "demo", report: Report | None = None, timeout: float = 90.0) -> CohortJourney:
+def run_cohort_journey(
+    clients: Clients,
+    spec: ProgrammeSpec,
+    people: list[Person],
+    *,
+    capacity: int,
+    label: str = "demo",
+    report: Report | None = None,
+    timeout: float = 90.0,
+) -> CohortJourney:
     """Applicants apply -> selection with the priority quota -> seats accepted -> a month of attendance -> close ->
     completions -> an exam fee claimed, approved and paid once -> certificate -> follow-ups -> outcomes -> report."""
     steps: list[tuple[str, str]] = []
@@ -475,23 +636,37 @@ def run_cohort_journey(clients: Clients, spec: ProgrammeSpec, people: list[Perso
         say("certification", f"qualification {q['code']} in the catalogue (written fee {q['written_fee']:,} KRW)")
     programme = create_programme(enr, spec)
     cohort = publish_cohort(enr, campus, programme["id"], label, capacity)
-    say("enrollment", f"{campus}: programme {programme['code']} ({spec.track}); cohort {label} of {capacity} seats "
-                      f"{cohort['start_date']} to {cohort['end_date']}, {cohort['session_count']} sessions")
+    say(
+        "enrollment",
+        f"{campus}: programme {programme['code']} ({spec.track}); cohort {label} of {capacity} seats "
+        f"{cohort['start_date']} to {cohort['end_date']}, {cohort['session_count']} sessions",
+    )
     applied = apply_all(enr, campus, cohort["id"], people)
     ineligible = [n for n, a in applied.items() if a["status"] == "ineligible"]
-    say("enrollment", f"{len(people)} applications, {len(ineligible)} ineligible"
-        + "".join(f"; {n}: {', '.join(r['rule'] for r in applied[n]['reasons'])}" for n in ineligible))
+    say(
+        "enrollment",
+        f"{len(people)} applications, {len(ineligible)} ineligible"
+        + "".join(f"; {n}: {', '.join(r['rule'] for r in applied[n]['reasons'])}" for n in ineligible),
+    )
     selection = run_selection(enr, campus, cohort["id"])
     by_id = applications_of(enr, campus, cohort["id"])
     apps = {n: by_id[a["id"]] for n, a in applied.items()}
-    by_quota = [n for n, a in apps.items() if a["status"] == "selected" and a["priority"]
-                and any(r["rule"] == "selection.priority-quota" for r in a["reasons"])]
+    by_quota = [
+        n
+        for n, a in apps.items()
+        if a["status"] == "selected"
+        and a["priority"]
+        and any(r["rule"] == "selection.priority-quota" for r in a["reasons"])
+    ]
     waitlisted = sorted((a["waitlist_position"], n) for n, a in apps.items() if a["status"] == "waitlisted")
-    say("enrollment", f"selection: {selection['selected']} selected ({selection['priority_selected']} under the "
-                      f"priority quota of {selection['priority_quota']}: "
-                      + ", ".join(f"{n} score {apps[n]['score']:g}" for n in by_quota)
-                      + "); waitlist " + (", ".join(f"{pos}. {n} score {apps[n]['score']:g}" for pos, n in waitlisted)
-                                          or "empty"))
+    say(
+        "enrollment",
+        f"selection: {selection['selected']} selected ({selection['priority_selected']} under the "
+        f"priority quota of {selection['priority_quota']}: "
+        + ", ".join(f"{n} score {apps[n]['score']:g}" for n in by_quota)
+        + "); waitlist "
+        + (", ".join(f"{pos}. {n} score {apps[n]['score']:g}" for pos, n in waitlisted) or "empty"),
+    )
     trainees = {}
     for n, a in apps.items():
         if a["status"] == "selected":
@@ -504,8 +679,7 @@ def run_cohort_journey(clients: Clients, spec: ProgrammeSpec, people: list[Perso
     wait_roster(att, campus, cohort["id"], ids, timeout=timeout)
     say("attendance", f"roster of {len(ids)} built from enrollment's events")
     plan_of = {p.name: p.plan for p in people}
-    expected = record_attendance(att, campus, cohort["id"], {t: plan_of[n] for n, t in trainees.items()},
-                                 report=say)
+    expected = record_attendance(att, campus, cohort["id"], {t: plan_of[n] for n, t in trainees.items()}, report=say)
     name_of = {t: n for n, t in trainees.items()}
     flagged = {t for t in ids if standing_of(att, campus, cohort["id"], t)["at_risk"]}
     say("attendance", "at risk before the close: " + (", ".join(sorted(name_of[t] for t in flagged)) or "nobody"))
@@ -513,13 +687,24 @@ def run_cohort_journey(clients: Clients, spec: ProgrammeSpec, people: list[Perso
     completion_date = date.fromisoformat(closed["closed_on"])
     completers = {t for t, e in expected.items() if e["completed"]}
     non_completers = ids - completers
-    say("attendance", f"cohort closed on {closed['closed_on']}: {closed['completed']} completed, "
-                      f"{closed['not_completed']} not completed"
-                      + "".join(f" ({name_of[t]} {expected[t]['rate']:.0%})" for t in sorted(non_completers)))
-    wait_enrollment_statuses(enr, campus, cohort["id"], {t: "completed" if t in completers else "not_completed"
-                                                          for t in ids}, timeout=timeout)
-    say("enrollment", f"enrollments updated from attendance's events: {len(completers)} completed, "
-                      f"{len(non_completers)} not completed")
+    say(
+        "attendance",
+        f"cohort closed on {closed['closed_on']}: {closed['completed']} completed, "
+        f"{closed['not_completed']} not completed"
+        + "".join(f" ({name_of[t]} {expected[t]['rate']:.0%})" for t in sorted(non_completers)),
+    )
+    wait_enrollment_statuses(
+        enr,
+        campus,
+        cohort["id"],
+        {t: "completed" if t in completers else "not_completed" for t in ids},
+        timeout=timeout,
+    )
+    say(
+        "enrollment",
+        f"enrollments updated from attendance's events: {len(completers)} completed, "
+        f"{len(non_completers)} not completed",
+    )
 
     payment = certificate = None
     certified: set[str] = set()
@@ -528,10 +713,13 @@ def run_cohort_journey(clients: Clients, spec: ProgrammeSpec, people: list[Perso
         wait_claim_window(cert, campus, claimant, cohort["id"], "completed", timeout=timeout)
         exam = centre_today() - timedelta(days=5)
         payment = claim_and_pay(cert, campus, claimant, spec.qualification, exam, amount_paid=20_000)
-        say("certification", f"{name_of[claimant]} claimed the {spec.qualification} written-exam fee "
-                             f"({payment.claim['amount_paid']:,} KRW paid, {payment.claim['amount']:,} reimbursable); "
-                             f"approved; paid once as {payment.payout['reference']} (same-key retry: "
-                             f"{payment.retry_status}, another key: {payment.other_key_status})")
+        say(
+            "certification",
+            f"{name_of[claimant]} claimed the {spec.qualification} written-exam fee "
+            f"({payment.claim['amount_paid']:,} KRW paid, {payment.claim['amount']:,} reimbursable); "
+            f"approved; paid once as {payment.payout['reference']} (same-key retry: "
+            f"{payment.retry_status}, another key: {payment.other_key_status})",
+        )
         certificate = record_certificate(cert, campus, claimant, spec.qualification, exam)
         certified = {claimant}
         say("certification", f"{name_of[claimant]} obtained {spec.qualification} on {certificate['obtained_on']}")
@@ -549,54 +737,106 @@ def run_cohort_journey(clients: Clients, spec: ProgrammeSpec, people: list[Perso
     say("placement", "outcomes: " + ", ".join(f"{name_of[t]} {o['category']}" for t, o in outcomes.items()))
     rep = employment_report(plc, campus, cohort["id"], due_on)
     rate = rep["total"]["employment_rate"]
-    say("placement", f"employment rate on {due_on}: {rate['numerator']} / {rate['denominator']}"
-                     + (f" = {rate['percent']}%" if rate["percent"] is not None else "")
-                     + f"; certificates {rep['total']['certificate_attainment']['numerator']} / "
-                       f"{rep['total']['certificate_attainment']['denominator']}")
-    return CohortJourney(programme=programme, cohort=cohort, applications=apps, selection=selection,
-                         trainees=trainees, expected=expected, closed=closed, completers=completers,
-                         non_completers=non_completers, payment=payment, certificate=certificate,
-                         completion_date=completion_date, followups=followups, outcomes=outcomes, report=rep,
-                         steps=steps)
+    say(
+        "placement",
+        f"employment rate on {due_on}: {rate['numerator']} / {rate['denominator']}"
+        + (f" = {rate['percent']}%" if rate["percent"] is not None else "")
+        + f"; certificates {rep['total']['certificate_attainment']['numerator']} / "
+        f"{rep['total']['certificate_attainment']['denominator']}",
+    )
+    return CohortJourney(
+        programme=programme,
+        cohort=cohort,
+        applications=apps,
+        selection=selection,
+        trainees=trainees,
+        expected=expected,
+        closed=closed,
+        completers=completers,
+        non_completers=non_completers,
+        payment=payment,
+        certificate=certificate,
+        completion_date=completion_date,
+        followups=followups,
+        outcomes=outcomes,
+        report=rep,
+        steps=steps,
+    )
 
 
 # -- the demo centre ------------------------------------------------------------------
-CAMPUSES = {"jungbu": "Jungbu Campus (Seoul technical training)", "dongbu": "Dongbu Campus (Seoul technical training)",
-            "bukbu": "Bukbu Campus (Seoul technical training)"}
+CAMPUSES = {
+    "jungbu": "Jungbu Campus (Seoul technical training)",
+    "dongbu": "Dongbu Campus (Seoul technical training)",
+    "bukbu": "Bukbu Campus (Seoul technical training)",
+}
 
 
 def demo_centre(run: str) -> list[tuple[ProgrammeSpec, list[Person], int]]:
     """Three programmes from DOMAIN.md's tracks, one per campus, with their applicants; ``run`` makes codes unique."""
-    welding = ProgrammeSpec("jungbu", f"JB-WELD-{run}", "Special Welding (national qualification)",
-                            "national_qualification", qualification="WELD-CRAFTSMAN",
-                            qualification_name="Welding Craftsman (용접기능사)", total_hours=960)
-    ai = ProgrammeSpec("dongbu", f"DB-AI-{run}", "AI and data convergence (high-tech)", "ai_hightech",
-                       total_hours=800)
-    womanup = ProgrammeSpec("bukbu", f"BB-WU-{run}", "Woman-Up digital office (career-break women)",
-                            "career_break_women", total_hours=300, career_break_women_only=True)
+    welding = ProgrammeSpec(
+        "jungbu",
+        f"JB-WELD-{run}",
+        "Special Welding (national qualification)",
+        "national_qualification",
+        qualification="WELD-CRAFTSMAN",
+        qualification_name="Welding Craftsman (용접기능사)",
+        total_hours=960,
+    )
+    ai = ProgrammeSpec("dongbu", f"DB-AI-{run}", "AI and data convergence (high-tech)", "ai_hightech", total_hours=800)
+    womanup = ProgrammeSpec(
+        "bukbu",
+        f"BB-WU-{run}",
+        "Woman-Up digital office (career-break women)",
+        "career_break_women",
+        total_hours=300,
+        career_break_women_only=True,
+    )
     return [
-        (welding, [
-            Person("Kim Minjun", 91, gender="male", plan="steady", outcome="employed", wage=2_900_000),
-            Person("Lee Seoyeon", 86, plan="late", outcome="employed", wage=2_700_000),
-            Person("Park Jiho", 82, gender="male", plan="dropping"),
-            Person("Choi Yuna", 55, priority=["single_parent"], plan="excused", outcome="self_employed",
-                   wage=2_400_000),
-            Person("Jung Hyunwoo", 78, gender="male"),
-            Person("Kang Doyun", 74, gender="male", residency="non_resident"),
-        ], 4),
-        (ai, [
-            Person("Yoon Seojun", 93, gender="male", outcome="employed", wage=3_200_000),
-            Person("Han Jiwoo", 88, plan="late", outcome="further_education"),
-            Person("Lim Eunji", 61, priority=["basic_livelihood"], outcome="seeking_work"),
-            Person("Oh Taeyang", 80, gender="male"),
-        ], 3),
-        (womanup, [
-            Person("Seo Hyejin", 84, birth_date="1986-02-03", career_break=True, outcome="employed",
-                   wage=2_390_124),
-            Person("Kwon Mira", 79, birth_date="1984-09-21", career_break=True, plan="excused",
-                   outcome="employed", wage=2_500_000),
-            Person("Bae Sumin", 58, birth_date="1989-07-30", career_break=True, priority=["disabled"],
-                   plan="dropping"),
-            Person("Nam Junho", 90, gender="male", birth_date="1988-01-15"),
-        ], 3),
+        (
+            welding,
+            [
+                Person("Kim Minjun", 91, gender="male", plan="steady", outcome="employed", wage=2_900_000),
+                Person("Lee Seoyeon", 86, plan="late", outcome="employed", wage=2_700_000),
+                Person("Park Jiho", 82, gender="male", plan="dropping"),
+                Person(
+                    "Choi Yuna", 55, priority=["single_parent"], plan="excused", outcome="self_employed", wage=2_400_000
+                ),
+                Person("Jung Hyunwoo", 78, gender="male"),
+                Person("Kang Doyun", 74, gender="male", residency="non_resident"),
+            ],
+            4,
+        ),
+        (
+            ai,
+            [
+                Person("Yoon Seojun", 93, gender="male", outcome="employed", wage=3_200_000),
+                Person("Han Jiwoo", 88, plan="late", outcome="further_education"),
+                Person("Lim Eunji", 61, priority=["basic_livelihood"], outcome="seeking_work"),
+                Person("Oh Taeyang", 80, gender="male"),
+            ],
+            3,
+        ),
+        (
+            womanup,
+            [
+                Person(
+                    "Seo Hyejin", 84, birth_date="1986-02-03", career_break=True, outcome="employed", wage=2_390_124
+                ),
+                Person(
+                    "Kwon Mira",
+                    79,
+                    birth_date="1984-09-21",
+                    career_break=True,
+                    plan="excused",
+                    outcome="employed",
+                    wage=2_500_000,
+                ),
+                Person(
+                    "Bae Sumin", 58, birth_date="1989-07-30", career_break=True, priority=["disabled"], plan="dropping"
+                ),
+                Person("Nam Junho", 90, gender="male", birth_date="1988-01-15"),
+            ],
+            3,
+        ),
     ]

@@ -9,6 +9,7 @@ one higher; a replay leaves alone letters that reached ``max_attempts``. A repla
 consumer group remembers how far replay got, so a letter is replayed once even if the
 command is run again.
 """
+
 from __future__ import annotations
 
 import time
@@ -46,8 +47,13 @@ class DeadLetter:
 
 
 def _consumer(bootstrap: str, group_id: str | None) -> KafkaConsumer:
-    return KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=group_id, enable_auto_commit=False,
-                         auto_offset_reset="earliest", consumer_timeout_ms=2000)
+    return KafkaConsumer(
+        bootstrap_servers=bootstrap.split(","),
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=2000,
+    )
 
 
 def _records(consumer: KafkaConsumer, topic: str, *, from_committed: bool) -> Iterator[tuple[DeadLetter, object]]:
@@ -68,8 +74,10 @@ def _records(consumer: KafkaConsumer, topic: str, *, from_committed: bool) -> It
     deadline = time.monotonic() + READ_TIMEOUT_S
     while remaining:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{topic}: partitions {sorted(tp.partition for tp in remaining)} not read to "
-                               f"their end within {READ_TIMEOUT_S:.0f} s")
+            raise TimeoutError(
+                f"{topic}: partitions {sorted(tp.partition for tp in remaining)} not read to "
+                f"their end within {READ_TIMEOUT_S:.0f} s"
+            )
         batch = consumer.poll(timeout_ms=1000)
         for tp, records in batch.items():
             for r in records:
@@ -104,8 +112,13 @@ def list_dead_letters(bootstrap: str, service: str) -> list[DeadLetter]:
         consumer.close()
 
 
-def replay(bootstrap: str, service: str, on_each: Callable[[DeadLetter], None] | None = None, *,
-           max_attempts: int = MAX_ATTEMPTS) -> int:
+def replay(
+    bootstrap: str,
+    service: str,
+    on_each: Callable[[DeadLetter], None] | None = None,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> int:
     """Send every not-yet-replayed dead letter to the consumer's retry topic; returns how many were sent.
 
     A letter that already failed ``max_attempts`` times is skipped; its offset is committed like the
@@ -113,11 +126,19 @@ def replay(bootstrap: str, service: str, on_each: Callable[[DeadLetter], None] |
     from kafka.structs import OffsetAndMetadata
 
     consumer = _consumer(bootstrap, f"trainingops.{service}.dlq-replay")
-    producer = ResilientProducer(lambda: make_producer(bootstrap, f"trainingops-dlq-replay-{service}"),
-                                 f"dlq-replay-{service}")
+    producer = ResilientProducer(
+        lambda: make_producer(bootstrap, f"trainingops-dlq-replay-{service}"), f"dlq-replay-{service}"
+    )
     count = 0
-    keep = ("dlq.original.topic", "dlq.original.partition", "dlq.original.offset", "dlq.attempts",
-            "dlq.error.type", "dlq.event.id", "dlq.event.type")
+    keep = (
+        "dlq.original.topic",
+        "dlq.original.partition",
+        "dlq.original.offset",
+        "dlq.attempts",
+        "dlq.error.type",
+        "dlq.event.id",
+        "dlq.event.type",
+    )
     try:
         for letter, tp in _records(consumer, dlq_for(service), from_committed=True):
             if letter.attempts < max_attempts:

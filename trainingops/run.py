@@ -10,6 +10,7 @@ setting. The broker and the services end with this process however it ends (on L
 the kernel kills them if it is killed, SIGKILL included). A service that exits is
 reported and started again, with a growing pause if it keeps failing; the others go on.
 """
+
 from __future__ import annotations
 
 import os
@@ -67,9 +68,24 @@ def console(host: str, data_dir: Path) -> Service:
     env.setdefault("WEB_SESSION_STORE_URL", f"sqlite:///{data_dir / 'web-sessions.db'}")
     for service in available_services():
         env.setdefault(f"WEB_{service.env}_URL", f"http://{host}:{port_of(service)}")
-    return Service("console", port, [sys.executable, "-m", "uvicorn", "web.main:create_app", "--factory",
-                                     "--host", host, "--port", str(port), "--no-access-log"],
-                   env, data_dir / "web.log")
+    return Service(
+        "console",
+        port,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "web.main:create_app",
+            "--factory",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        env,
+        data_dir / "web.log",
+    )
 
 
 def taken_ports(host: str, ports: list[tuple[str, str, int]]) -> list[str]:
@@ -80,8 +96,10 @@ def taken_ports(host: str, ports: list[tuple[str, str, int]]) -> list[str]:
         if port in seen:
             problems.append(f"port {port} is wanted by both {seen[port]} and {what}: set {setting} to another port")
         elif port_in_use(bind_host, port):
-            problems.append(f"port {port} on {bind_host} ({what}) is already in use, perhaps by a broker or service "
-                            f"left from an earlier run; stop it, or choose another port with {setting}=<port>")
+            problems.append(
+                f"port {port} on {bind_host} ({what}) is already in use, perhaps by a broker or service "
+                f"left from an earlier run; stop it, or choose another port with {setting}=<port>"
+            )
         seen.setdefault(port, what)
     return problems
 
@@ -100,8 +118,14 @@ class Service:
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, preexec_fn=dies_with_parent(signal.SIGTERM))
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=dies_with_parent(signal.SIGTERM),
+            )
         self.started_at = time.monotonic()
         self.restart_at = None
 
@@ -120,8 +144,10 @@ class Service:
         pause = RESTART_BACKOFF_S[min(self.failures, len(RESTART_BACKOFF_S) - 1)]
         self.failures += 1
         self.restart_at = now + pause
-        say(f"{self.name:<14}exited with {code}; restarting in {pause:.0f}s (the others keep running); "
-            f"see {self.log_path}")
+        say(
+            f"{self.name:<14}exited with {code}; restarting in {pause:.0f}s (the others keep running); "
+            f"see {self.log_path}"
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -176,9 +202,24 @@ def main() -> int:
             env = dict(os.environ)
             env.setdefault("TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS", bootstrap)
             env.setdefault(f"{registered.env}_DATABASE_URL", f"sqlite:///{data_dir / (name + '.db')}")
-            service = Service(name, port, [sys.executable, "-m", "uvicorn", f"services.{name}.main:create_app",
-                                           "--factory", "--host", host, "--port", str(port), "--no-access-log"],
-                              env, data_dir / f"{name}.log")
+            service = Service(
+                name,
+                port,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"services.{name}.main:create_app",
+                    "--factory",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
+                env,
+                data_dir / f"{name}.log",
+            )
             service.start()
             services.append(service)
             try:
@@ -199,16 +240,20 @@ def main() -> int:
             say(f"{'console':<14}http://{host}:{web.port}/   (the staff console; log {web.log_path})")
         say("Ready. Mint a staff token with: .venv/bin/trainingops token --role admissions --campus '*'")
         if console_available():
-            say(f"Staff console: http://{host}:{int(os.environ.get('WEB_PORT', CONSOLE_PORT))}/  "
-                "(sign in with a role and a campus)")
+            say(
+                f"Staff console: http://{host}:{int(os.environ.get('WEB_PORT', CONSOLE_PORT))}/  "
+                "(sign in with a role and a campus)"
+            )
         say("Ctrl-C stops everything.")
         while not stopping:
             now = time.monotonic()
             for service in services:
                 service.supervise(now)
             if broker and broker.process and broker.process.poll() is not None:
-                say(f"the broker exited with {broker.process.returncode} (its topics were in memory); "
-                    f"see {data_dir / 'broker.log'}. Stopping.")
+                say(
+                    f"the broker exited with {broker.process.returncode} (its topics were in memory); "
+                    f"see {data_dir / 'broker.log'}. Stopping."
+                )
                 return 1
             time.sleep(0.5)
         return 0

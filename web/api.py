@@ -5,6 +5,7 @@ Every call carries the signed-in user's bearer token. A problem+json answer beco
 refused connection, a timeout or a 5xx becomes ``ServiceUnavailable`` naming the service.
 Nothing here imports the services' code: the console knows them only by their HTTP APIs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,12 +65,22 @@ class ApiProblem(Exception):
         errors = []
         for e in body.get("errors") or []:
             if isinstance(e, dict):
-                errors.append(RuleError(rule=str(e.get("rule") or e.get("code") or "invalid"),
-                                        message=str(e.get("message") or ""),
-                                        field=str(e["field"]) if e.get("field") else None))
-        return cls(service=service, status=response.status_code, code=str(body.get("code") or "http-error"),
-                   title=str(body.get("title") or ""), detail=str(body.get("detail") or response.reason_phrase),
-                   errors=errors, body=body)
+                errors.append(
+                    RuleError(
+                        rule=str(e.get("rule") or e.get("code") or "invalid"),
+                        message=str(e.get("message") or ""),
+                        field=str(e["field"]) if e.get("field") else None,
+                    )
+                )
+        return cls(
+            service=service,
+            status=response.status_code,
+            code=str(body.get("code") or "http-error"),
+            title=str(body.get("title") or ""),
+            detail=str(body.get("detail") or response.reason_phrase),
+            errors=errors,
+            body=body,
+        )
 
 
 class ServiceUnavailable(Exception):
@@ -92,9 +103,18 @@ class Api:
             raise ValueError(f"unknown service {service!r}")
         return f"{self.settings.service_url(service)}/{service}/v1/{path.lstrip('/')}"
 
-    async def send(self, method: str, service: str, path: str, *, params: dict[str, Any] | None = None,
-                   json: Any = None, data: dict[str, Any] | None = None, files: Any = None,
-                   headers: dict[str, str] | None = None) -> httpx.Response:
+    async def send(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: dict[str, Any] | None = None,
+        files: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         """The raw response of a 2xx answer (for downloads); problems and outages raised as above."""
         h = dict(headers or {})
         if self.token:
@@ -102,9 +122,16 @@ class Api:
         if params:
             params = {k: v for k, v in params.items() if v is not None and v != ""}
         try:
-            response = await self.client.request(method, self._url(service, path), params=params, json=json,
-                                                 data=data, files=files, headers=h,
-                                                 timeout=self.settings.api_timeout_s)
+            response = await self.client.request(
+                method,
+                self._url(service, path),
+                params=params,
+                json=json,
+                data=data,
+                files=files,
+                headers=h,
+                timeout=self.settings.api_timeout_s,
+            )
         except httpx.TransportError as exc:
             log.warning("service unavailable", extra={"service": service, "error": type(exc).__name__})
             raise ServiceUnavailable(service, type(exc).__name__) from None

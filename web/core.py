@@ -5,6 +5,7 @@ A room is one router module ``web/rooms/<room>.py`` exporting ``ROOM``, template
 in ``web/rooms/__init__.py``. ``register`` mounts each room under ``/<room>`` with two
 dependencies: the CSRF check for every unsafe method and the role check of the room.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -119,8 +120,12 @@ class User:
 
     @classmethod
     def from_session(cls, data: dict[str, Any]) -> User:
-        return cls(sub=data["sub"], roles=frozenset(data.get("roles", [])),
-                   campuses=tuple(data.get("campuses", [])), via=data.get("via", "local"))
+        return cls(
+            sub=data["sub"],
+            roles=frozenset(data.get("roles", [])),
+            campuses=tuple(data.get("campuses", [])),
+            via=data.get("via", "local"),
+        )
 
 
 def current_user(request: Request) -> User:
@@ -154,8 +159,7 @@ def register(app: FastAPI, rooms: list[Room]) -> None:
         raise ValueError(f"two rooms share a name: {names}")
     app.state.rooms = sorted(rooms, key=lambda r: (r.order, r.name))
     for room in rooms:
-        app.include_router(room.router, prefix=room.path,
-                           dependencies=[Depends(csrf_check), Depends(room_guard(room))])
+        app.include_router(room.router, prefix=room.path, dependencies=[Depends(csrf_check), Depends(room_guard(room))])
 
 
 # -- rendering -------------------------------------------------------------------
@@ -173,8 +177,9 @@ def _room_of(ctx: Any) -> str:
 @jinja2.pass_context
 def _rule(ctx: Any, error: RuleError | dict[str, Any]) -> str:
     if isinstance(error, dict):
-        return rule_text(ctx.get("lang", "ko"), str(error.get("rule", "")), str(error.get("message", "")),
-                         _room_of(ctx))
+        return rule_text(
+            ctx.get("lang", "ko"), str(error.get("rule", "")), str(error.get("message", "")), _room_of(ctx)
+        )
     return rule_text(ctx.get("lang", "ko"), error.rule, error.message, _room_of(ctx))
 
 
@@ -199,9 +204,13 @@ def _date(ctx: Any, value: object, weekday: bool = False) -> str:
 
 
 def make_templates() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.ChainableUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.ChainableUndefined,
+    )
     env.globals.update(t=_t, rule=_rule, problem_text=_problem_text, new_key=lambda: str(uuid.uuid4()))
     env.filters.update(krw=_krw, dt=_dt, date=_date, percent=formatting.percent)
     env.tests["match_digit"] = lambda value: any(ch.isdigit() for ch in str(value))  # an API sentence with figures
@@ -213,13 +222,28 @@ def base_context(request: Request) -> dict[str, Any]:
     session = session_of(request)
     user = User.from_session(session.user) if session.user and session.token else None
     rooms = [r for r in request.app.state.rooms if r.nav and user and r.admits(user.roles)]
-    return {"request": request, "settings": settings, "lang": lang_of(request), "csrf": session.csrf,
-            "user": user, "nav": rooms, "room": getattr(request.state, "room", None),
-            "flashes": session.take_flashes(), "htmx": is_htmx(request), "path": request.url.path}
+    return {
+        "request": request,
+        "settings": settings,
+        "lang": lang_of(request),
+        "csrf": session.csrf,
+        "user": user,
+        "nav": rooms,
+        "room": getattr(request.state, "room", None),
+        "flashes": session.take_flashes(),
+        "htmx": is_htmx(request),
+        "path": request.url.path,
+    }
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
-           headers: dict[str, str] | None = None) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     """A page or, for an htmx request, the same template (which can test ``htmx`` to render a fragment)."""
     ctx = base_context(request)
     ctx.update(context or {})
@@ -271,5 +295,6 @@ async def download(api: Api, service: str, path: str, filename: str, **params: A
     upstream = await api.send("GET", service, path, params=params)
     ctype = upstream.headers.get("content-type", "application/octet-stream")
     safe = "".join(ch for ch in filename if ch.isalnum() or ch in "-_.") or "download"
-    return Response(upstream.content, media_type=ctype,
-                    headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+    return Response(
+        upstream.content, media_type=ctype, headers={"Content-Disposition": f'attachment; filename="{safe}"'}
+    )

@@ -1,4 +1,5 @@
 """Dates and times in the platform's timezone, KRW with thousands separators."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime

@@ -1,4 +1,5 @@
 """The console's app: ``uvicorn web.main:create_app --factory`` (``make run`` starts it)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,8 +22,10 @@ from web.settings import WebSettings
 
 log = logging.getLogger("web")
 UNTRACKED = ("/static/", "/healthz", "/favicon.ico")
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 
 
 def create_app(settings: WebSettings | None = None, rooms: list | None = None) -> FastAPI:
@@ -73,11 +76,22 @@ def create_app(settings: WebSettings | None = None, rooms: list | None = None) -
         if session.dirty or session.deleted or session.old_key:
             await anyio.to_thread.run_sync(store.save, session)
             if session.deleted:
-                response.delete_cookie(settings.cookie_name, path="/", secure=settings.cookie_secure, httponly=True,
-                                       samesite=settings.cookie_samesite)
+                response.delete_cookie(
+                    settings.cookie_name,
+                    path="/",
+                    secure=settings.cookie_secure,
+                    httponly=True,
+                    samesite=settings.cookie_samesite,
+                )
             elif fresh or not key or key != session.key:
-                response.set_cookie(settings.cookie_name, session.key, path="/", httponly=True,
-                                    secure=settings.cookie_secure, samesite=settings.cookie_samesite)
+                response.set_cookie(
+                    settings.cookie_name,
+                    session.key,
+                    path="/",
+                    httponly=True,
+                    secure=settings.cookie_secure,
+                    samesite=settings.cookie_samesite,
+                )
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -104,8 +118,7 @@ def install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return render(request, "errors/page.html", {"status": 403, "message_key": "common.error.forbidden"},
-                      status=403)
+        return render(request, "errors/page.html", {"status": 403, "message_key": "common.error.forbidden"}, status=403)
 
     @app.exception_handler(CsrfFailure)
     async def _csrf(request: Request, exc: CsrfFailure) -> Response:
@@ -130,8 +143,9 @@ def install_error_pages(app: FastAPI) -> None:
         if not hasattr(request.state, "session"):
             return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
         key = "common.error.not-found" if exc.status_code == 404 else "common.error.http"
-        return render(request, "errors/page.html", {"status": exc.status_code, "message_key": key},
-                      status=exc.status_code)
+        return render(
+            request, "errors/page.html", {"status": exc.status_code, "message_key": key}, status=exc.status_code
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

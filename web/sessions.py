@@ -5,6 +5,7 @@ key's SHA-256 (a copy of the table opens no session), the signed-in user's API t
 they are (sub, roles, campuses), the CSRF token and the OIDC round's state. One table,
 any SQLAlchemy URL: a SQLite file by default, PostgreSQL in production.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +20,8 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 sessions_table = sa.Table(
-    "web_sessions", metadata,
+    "web_sessions",
+    metadata,
     sa.Column("key_hash", sa.String(64), primary_key=True),
     sa.Column("data", sa.Text, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False, index=True),
@@ -111,8 +113,11 @@ class SessionStore:
         if not key or len(key) > 100:
             return None
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(sessions_table.c.data, sessions_table.c.expires_at)
-                               .where(sessions_table.c.key_hash == _hash(key))).first()
+            row = conn.execute(
+                sa.select(sessions_table.c.data, sessions_table.c.expires_at).where(
+                    sessions_table.c.key_hash == _hash(key)
+                )
+            ).first()
         if row is None or row.expires_at < time.time():
             return None
         return Session(key=key, data=json.loads(row.data), stored=True)
@@ -127,8 +132,9 @@ class SessionStore:
                 return
             values = {"data": json.dumps(session.data), "expires_at": now + self.ttl_s}
             if session.stored:
-                conn.execute(sa.update(sessions_table).where(sessions_table.c.key_hash == _hash(session.key))
-                             .values(**values))
+                conn.execute(
+                    sa.update(sessions_table).where(sessions_table.c.key_hash == _hash(session.key)).values(**values)
+                )
             else:
                 conn.execute(sa.insert(sessions_table).values(key_hash=_hash(session.key), **values))
             if now - self._last_sweep > 600:

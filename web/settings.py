@@ -6,6 +6,7 @@ PostgreSQL in production). Local sign-in (pick a role and a campus) mints HS256 
 with ``local_jwt_secret`` and exists only when ``environment`` is local or test, like the
 services' local JWT secret; production signs in with OpenID Connect.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -57,8 +58,10 @@ class WebSettings(BaseSettings):
             raise ValueError(f"unknown timezone {self.timezone!r}") from None
         if self.environment not in LOCAL_ENVIRONMENTS:
             if not self.oidc_issuer or not self.oidc_client_id or not self.oidc_redirect_url:
-                raise ValueError("outside local runs the console signs in with OpenID Connect: set WEB_OIDC_ISSUER, "
-                                 "WEB_OIDC_CLIENT_ID and WEB_OIDC_REDIRECT_URL")
+                raise ValueError(
+                    "outside local runs the console signs in with OpenID Connect: set WEB_OIDC_ISSUER, "
+                    "WEB_OIDC_CLIENT_ID and WEB_OIDC_REDIRECT_URL"
+                )
             if not self.cookie_secure:
                 raise ValueError("WEB_COOKIE_SECURE=false is for plain http on localhost only")
         return self

@@ -1,4 +1,5 @@
 """The attendance service: ``uvicorn services.attendance.main:create_app --factory``."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -15,8 +16,8 @@ SPEC = ServiceSpec(
     name="attendance",
     title="TrainingOps attendance",
     description="Sessions and rosters from enrollment's events, check-ins by QR, card or staff entry, marks and "
-                "excuses with their history, attendance rates with the three-to-one rule, at-risk warnings, "
-                "monthly allowance periods and completion.",
+    "excuses with their history, attendance rates with the three-to-one rule, at-risk warnings, "
+    "monthly allowance periods and completion.",
     metadata=Base.metadata,
     routers=[router],
     handlers=HANDLERS,

@@ -1,4 +1,5 @@
 """Request and response bodies of the attendance API, with OpenAPI examples."""
+
 from __future__ import annotations
 
 import uuid
@@ -44,22 +45,41 @@ class SessionOut(BaseModel):
 
 
 class CheckInIn(InputModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"trainee_id": "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", "kind": "in", "method": "card",
-         "at": "2027-03-02T09:04:00+09:00"},
-        {"trainee_id": "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", "kind": "in", "method": "qr", "code": "40718263"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "trainee_id": "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11",
+                    "kind": "in",
+                    "method": "card",
+                    "at": "2027-03-02T09:04:00+09:00",
+                },
+                {
+                    "trainee_id": "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11",
+                    "kind": "in",
+                    "method": "qr",
+                    "code": "40718263",
+                },
+            ]
+        }
+    )
     trainee_id: uuid.UUID
     kind: PunchKind = Field("in", description="'in' on arrival or return, 'out' on leaving")
     method: Method = "qr"
     at: Moment | None = Field(None, description="when it happened (staff only; a trainee's check-in is now)")
-    code: str | None = Field(None, max_length=32, description="the session's rotating check-in code (GET "
-                             "sessions/{id}/qr-code), required of a trainee checking in itself; accepted in its own "
-                             "30-second window and the next; refused as check-in.code-expired, "
-                             "check-in.code-foreign-session, check-in.code-malformed or check-in.code-required")
+    code: str | None = Field(
+        None,
+        max_length=32,
+        description="the session's rotating check-in code (GET "
+        "sessions/{id}/qr-code), required of a trainee checking in itself; accepted in its own "
+        "30-second window and the next; refused as check-in.code-expired, "
+        "check-in.code-foreign-session, check-in.code-malformed or check-in.code-required",
+    )
 
 
 class TraineeMarkRow(BaseModel):
     """One session of a trainee's cohorts with the trainee's mark (null: nothing recorded yet)."""
+
     session_id: uuid.UUID
     cohort_id: uuid.UUID
     programme_title: str
@@ -73,9 +93,14 @@ class TraineeMarkRow(BaseModel):
 
 
 class QrCodeOut(BaseModel):
-    model_config = _example(session_id="5d0f3c1e-7a0b-4c2e-9f31-8b7d6a5e4c30", code="40718263", window_s=30,
-                            issued_at="2027-03-02T09:00:00+09:00", refresh_at="2027-03-02T09:00:30+09:00",
-                            valid_until="2027-03-02T09:01:00+09:00")
+    model_config = _example(
+        session_id="5d0f3c1e-7a0b-4c2e-9f31-8b7d6a5e4c30",
+        code="40718263",
+        window_s=30,
+        issued_at="2027-03-02T09:00:00+09:00",
+        refresh_at="2027-03-02T09:00:30+09:00",
+        valid_until="2027-03-02T09:01:00+09:00",
+    )
     session_id: uuid.UUID
     code: str = Field(description="eight digits; show it (as a QR code or as text) on the classroom's screen")
     window_s: int = Field(description="the code changes this often")
@@ -85,8 +110,16 @@ class QrCodeOut(BaseModel):
 
 
 class BulkCheckInIn(InputModel):
-    model_config = _example(items=[{"trainee_id": "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", "kind": "in",
-                                    "method": "card", "at": "2027-03-02T08:58:00+09:00"}])
+    model_config = _example(
+        items=[
+            {
+                "trainee_id": "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11",
+                "kind": "in",
+                "method": "card",
+                "at": "2027-03-02T08:58:00+09:00",
+            }
+        ]
+    )
     items: list[CheckInIn] = Field(min_length=1, max_length=50_000)
 
 
@@ -129,8 +162,12 @@ class BulkReport(BaseModel):
 
 
 class MarkIn(InputModel):
-    model_config = _example(mark="excused", reason="reserve-forces training, notice attached",
-                            reason_code="reserve_forces", evidence_ref="MND-2027-0042")
+    model_config = _example(
+        mark="excused",
+        reason="reserve-forces training, notice attached",
+        reason_code="reserve_forces",
+        evidence_ref="MND-2027-0042",
+    )
     mark: MarkName
     reason: str = Field(min_length=1, max_length=500, description="why the mark is set or changed")
     reason_code: str | None = Field(None, max_length=40, description=f"for excused: one of {', '.join(REASON_CODES)}")

@@ -1,4 +1,5 @@
 """The certification service: ``uvicorn services.certification.main:create_app --factory``."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -14,7 +15,7 @@ SPEC = ServiceSpec(
     name="certification",
     title="TrainingOps certification",
     description="Exam-fee reimbursement for national technical qualifications, paid exactly once, "
-                "payout batches for the bank, and qualifications obtained.",
+    "payout batches for the bank, and qualifications obtained.",
     metadata=Base.metadata,
     routers=[router],
     handlers=HANDLERS,

@@ -1,4 +1,5 @@
 """Request and response bodies of the certification API, with OpenAPI examples."""
+
 from __future__ import annotations
 
 import uuid
@@ -30,8 +31,14 @@ class Reason(BaseModel):
 
 
 class QualificationIn(InputModel):
-    model_config = _example(code="WELD-CRAFTSMAN", name="Welding Craftsman (용접기능사)", grade="craftsman",
-                            written_fee=14500, practical_fee=None, programme_codes=["JB-WELD-2026"])
+    model_config = _example(
+        code="WELD-CRAFTSMAN",
+        name="Welding Craftsman (용접기능사)",
+        grade="craftsman",
+        written_fee=14500,
+        practical_fee=None,
+        programme_codes=["JB-WELD-2026"],
+    )
     code: str = QualCode
     name: str = Field(min_length=1, max_length=200)
     grade: Grade
@@ -78,9 +85,15 @@ class WindowOut(BaseModel):
 
 
 class ClaimIn(InputModel):
-    model_config = _example(trainee_id="6f1c1c1e-3d1a-4c55-9b7e-2f0f4c7e9a10", qualification_code="WELD-CRAFTSMAN",
-                            stage="written", exam_date="2027-03-14", amount_paid=14500,
-                            receipt_number="QN-2027-0001234", admission_slip_number="27-1-0456")
+    model_config = _example(
+        trainee_id="6f1c1c1e-3d1a-4c55-9b7e-2f0f4c7e9a10",
+        qualification_code="WELD-CRAFTSMAN",
+        stage="written",
+        exam_date="2027-03-14",
+        amount_paid=14500,
+        receipt_number="QN-2027-0001234",
+        admission_slip_number="27-1-0456",
+    )
     trainee_id: uuid.UUID
     qualification_code: str = QualCode
     stage: Stage
@@ -137,8 +150,9 @@ class PayoutOut(BaseModel):
 class BatchPayIn(InputModel):
     model_config = _example(campus="jungbu", claim_ids=None)
     campus: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
-    claim_ids: list[uuid.UUID] | None = Field(None, max_length=20_000,
-                                              description="None: every approved claim of the campus")
+    claim_ids: list[uuid.UUID] | None = Field(
+        None, max_length=20_000, description="None: every approved claim of the campus"
+    )
 
 
 class PayoutBatchOut(BaseModel):
@@ -151,8 +165,9 @@ class PayoutBatchOut(BaseModel):
 
 
 class ResultIn(InputModel):
-    model_config = _example(trainee_id="6f1c1c1e-3d1a-4c55-9b7e-2f0f4c7e9a10", qualification_code="WELD-CRAFTSMAN",
-                            date="2027-04-02")
+    model_config = _example(
+        trainee_id="6f1c1c1e-3d1a-4c55-9b7e-2f0f4c7e9a10", qualification_code="WELD-CRAFTSMAN", date="2027-04-02"
+    )
     trainee_id: uuid.UUID
     qualification_code: str = QualCode
     date: Day

@@ -12,9 +12,15 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CERTIFICATION_", extra="ignore")
 
     service_name: str = "certification"
-    claim_deadline_days: int = Field(CLAIM_DEADLINE_DAYS, ge=1, le=365,
-                                     description="a claim comes within this many days of the exam")
-    max_reimbursed_attempts: int = Field(MAX_REIMBURSED_ATTEMPTS, ge=1, le=20,
-                                         description="reimbursed attempts per qualification and stage")
-    window_months_after_completion: int = Field(WINDOW_MONTHS_AFTER_COMPLETION, ge=0, le=60,
-                                                description="exams this many months after completion are still paid")
+    claim_deadline_days: int = Field(
+        CLAIM_DEADLINE_DAYS, ge=1, le=365, description="a claim comes within this many days of the exam"
+    )
+    max_reimbursed_attempts: int = Field(
+        MAX_REIMBURSED_ATTEMPTS, ge=1, le=20, description="reimbursed attempts per qualification and stage"
+    )
+    window_months_after_completion: int = Field(
+        WINDOW_MONTHS_AFTER_COMPLETION,
+        ge=0,
+        le=60,
+        description="exams this many months after completion are still paid",
+    )

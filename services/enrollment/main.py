@@ -1,4 +1,5 @@
 """The enrollment service: ``uvicorn services.enrollment.main:create_app --factory``."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -14,7 +15,7 @@ SPEC = ServiceSpec(
     name="enrollment",
     title="TrainingOps enrollment",
     description="Programmes, cohorts, applications, eligibility, selection with the priority quota, "
-                "waitlists, seats and re-admission limits.",
+    "waitlists, seats and re-admission limits.",
     metadata=Base.metadata,
     routers=[router],
     handlers=HANDLERS,

@@ -1,4 +1,5 @@
 """Request and response bodies of the enrollment API, with OpenAPI examples."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,8 +12,16 @@ from services.enrollment.domain.eligibility import DEFAULT_MIN_AGE, PRIORITY_CAT
 from services.enrollment.domain.policy import DEFAULT_COMPLETION_THRESHOLD
 from shared.inputs import Day, Flag, InputModel, PastDay, WallClock
 
-Track = Literal["mid_career_special", "company_partnered", "specialist_technical", "national_qualification",
-                "ai_hightech", "work_experience_bridge", "career_break_women", "other"]
+Track = Literal[
+    "mid_career_special",
+    "company_partnered",
+    "specialist_technical",
+    "national_qualification",
+    "ai_hightech",
+    "work_experience_bridge",
+    "career_break_women",
+    "other",
+]
 Residency = Literal[RESIDENCY_STATUSES]  # type: ignore[valid-type]
 Priority = Literal[PRIORITY_CATEGORIES]  # type: ignore[valid-type]
 Gender = Literal["female", "male", "other"]
@@ -38,9 +47,16 @@ class CampusOut(BaseModel):
 
 
 class ProgrammeIn(InputModel):
-    model_config = _example(code="JB-WELD-2026", title="Special Welding", campus="jungbu",
-                            track="national_qualification", total_hours=960, completion_threshold=0.8,
-                            qualification_codes=["WELD-CRAFTSMAN"], min_age=15)
+    model_config = _example(
+        code="JB-WELD-2026",
+        title="Special Welding",
+        campus="jungbu",
+        track="national_qualification",
+        total_hours=960,
+        completion_threshold=0.8,
+        qualification_codes=["WELD-CRAFTSMAN"],
+        min_age=15,
+    )
     code: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_\-]+$")
     title: str = Field(min_length=1, max_length=300)
     campus: str = Code
@@ -51,7 +67,8 @@ class ProgrammeIn(InputModel):
     min_age: int = Field(DEFAULT_MIN_AGE, ge=0, le=100)
     max_age: int | None = Field(None, ge=0, le=120)
     allowed_residency: list[Residency] | None = Field(
-        None, description="default: city resident, foreign permanent resident, marriage immigrant or their child")
+        None, description="default: city resident, foreign permanent resident, marriage immigrant or their child"
+    )
     career_break_women_only: Flag = False
 
     @model_validator(mode="after")
@@ -78,8 +95,9 @@ class ProgrammeOut(BaseModel):
 
 class Timetable(InputModel):
     model_config = _example(weekdays=[0, 1, 2, 3, 4], start="09:00", end="18:00", break_minutes=60, holidays=[])
-    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7,
-                                description="0 = Monday ... 6 = Sunday")
+    weekdays: list[int] = Field(
+        default=[0, 1, 2, 3, 4], min_length=1, max_length=7, description="0 = Monday ... 6 = Sunday"
+    )
     start: WallClock = time(9, 0)
     end: WallClock = time(18, 0)
     break_minutes: int = Field(60, ge=0, le=600)
@@ -97,11 +115,16 @@ class Timetable(InputModel):
 
 
 class CohortIn(InputModel):
-    model_config = _example(programme_id="6f1c1c1e-3d1a-4c55-9b7e-2f0f4c7e9a10", label="2026-2", capacity=20,
-                            application_opens="2026-12-01", application_closes="2026-12-20",
-                            start_date="2027-01-04", end_date="2027-06-30",
-                            timetable={"weekdays": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00",
-                                       "break_minutes": 60})
+    model_config = _example(
+        programme_id="6f1c1c1e-3d1a-4c55-9b7e-2f0f4c7e9a10",
+        label="2026-2",
+        capacity=20,
+        application_opens="2026-12-01",
+        application_closes="2026-12-20",
+        start_date="2027-01-04",
+        end_date="2027-06-30",
+        timetable={"weekdays": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00", "break_minutes": 60},
+    )
     programme_id: uuid.UUID
     label: str = Field(min_length=1, max_length=100)
     capacity: int = Field(ge=1, le=1000)
@@ -166,10 +189,18 @@ class CohortStats(BaseModel):
 
 
 class ApplicantIn(InputModel):
-    model_config = _example(campus="jungbu", name="Kim Minji", birth_date="1994-05-17", gender="female",
-                            residency_status="city_resident", career_break=True,
-                            priority_categories=["single_parent"], leaving_care=False,
-                            email="minji@example.org", phone="010-0000-0000")
+    model_config = _example(
+        campus="jungbu",
+        name="Kim Minji",
+        birth_date="1994-05-17",
+        gender="female",
+        residency_status="city_resident",
+        career_break=True,
+        priority_categories=["single_parent"],
+        leaving_care=False,
+        email="minji@example.org",
+        phone="010-0000-0000",
+    )
     campus: str = Code
     name: str = Field(min_length=1, max_length=200)
     birth_date: PastDay
@@ -204,8 +235,11 @@ class ApplicantOut(BaseModel):
 
 
 class ApplicationIn(InputModel):
-    model_config = _example(applicant_id="0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11",
-                            cohort_id="9a3d2b1c-7e4f-4a6b-8c9d-0e1f2a3b4c5d", score=82.5)
+    model_config = _example(
+        applicant_id="0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11",
+        cohort_id="9a3d2b1c-7e4f-4a6b-8c9d-0e1f2a3b4c5d",
+        score=82.5,
+    )
     applicant_id: uuid.UUID
     cohort_id: uuid.UUID
     score: float = Field(0, ge=0, le=100, description="document and interview score")

@@ -13,8 +13,9 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ENROLLMENT_", extra="ignore")
 
     service_name: str = "enrollment"
-    priority_quota_percent: int = Field(PRIORITY_QUOTA_PERCENT, ge=0, le=100,
-                                        description="share of seats for priority groups, rounded up")
+    priority_quota_percent: int = Field(
+        PRIORITY_QUOTA_PERCENT, ge=0, le=100, description="share of seats for priority groups, rounded up"
+    )
     short_course_max_hours: int = Field(SHORT_COURSE_MAX_HOURS, ge=1)
     max_readmissions: int = Field(MAX_READMISSIONS, ge=0)
     readmission_window_years: int = Field(WINDOW_YEARS, ge=1)

@@ -1,4 +1,5 @@
 """Request and response bodies of the placement API, with OpenAPI examples."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,7 +18,6 @@ Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 ContactResult = Literal[CONTACT_RESULTS]  # type: ignore[valid-type]
 FollowupStatus = Literal["upcoming", "due", "overdue", "done"]
 Code = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
-
 
 
 def _example(**example: object) -> ConfigDict:
@@ -62,12 +62,15 @@ class QualificationOut(BaseModel):
 
 class OfficerIn(InputModel):
     model_config = _example(officer="officer-kim")
-    officer: str | None = Field(min_length=1, max_length=200, description="the officer's staff id (token sub); null unassigns")
+    officer: str | None = Field(
+        min_length=1, max_length=200, description="the officer's staff id (token sub); null unassigns"
+    )
 
 
 class ContactIn(InputModel):
-    model_config = _example(attempted_at="2025-03-03T10:15:00+09:00", channel="phone", result="no_answer",
-                            note="try again after 18:00")
+    model_config = _example(
+        attempted_at="2025-03-03T10:15:00+09:00", channel="phone", result="no_answer", note="try again after 18:00"
+    )
     # Not after today: the use case checks it with the service's clock (a 422 naming the field, date.future).
     attempted_at: Moment | None = Field(None, description="when; default now")
     channel: Channel
@@ -88,8 +91,13 @@ class ContactOut(BaseModel):
 
 # -- outcomes -----------------------------------------------------------------
 class EmploymentIn(InputModel):
-    model_config = _example(employer_name="Hanbit Robotics", start_date="2025-03-04", employment_type="regular",
-                            insured=True, monthly_wage=2_600_000)
+    model_config = _example(
+        employer_name="Hanbit Robotics",
+        start_date="2025-03-04",
+        employment_type="regular",
+        insured=True,
+        monthly_wage=2_600_000,
+    )
     employer_id: uuid.UUID | None = Field(None, description="an employer of the pool, when it is one")
     employer_name: str | None = Field(None, min_length=1, max_length=200)
     start_date: Day | None = None
@@ -99,10 +107,18 @@ class EmploymentIn(InputModel):
 
 
 class OutcomeIn(InputModel):
-    model_config = _example(graduate_id="6f1c2b9e-3d7a-4c1e-9a53-2b8d4f0e7a11", category="employed",
-                            as_of="2025-03-31",
-                            employment={"employer_name": "Hanbit Robotics", "start_date": "2025-03-04",
-                                        "employment_type": "regular", "insured": True, "monthly_wage": 2_600_000})
+    model_config = _example(
+        graduate_id="6f1c2b9e-3d7a-4c1e-9a53-2b8d4f0e7a11",
+        category="employed",
+        as_of="2025-03-31",
+        employment={
+            "employer_name": "Hanbit Robotics",
+            "start_date": "2025-03-04",
+            "employment_type": "regular",
+            "insured": True,
+            "monthly_wage": 2_600_000,
+        },
+    )
     graduate_id: uuid.UUID = Field(description="the trainee id of the graduate")
     category: Category
     # Day, not PastDay: the demo and the end-to-end journeys close a cohort today and record the outcome a
@@ -140,8 +156,13 @@ class GraduateDetail(GraduateOut):
 
 # -- employers, postings, internships -------------------------------------------
 class EmployerIn(InputModel):
-    model_config = _example(campus="womanup", name="Hanbit Robotics", business_number="123-45-67890",
-                            industry="robotics", joined_on="2024-03-01")
+    model_config = _example(
+        campus="womanup",
+        name="Hanbit Robotics",
+        business_number="123-45-67890",
+        industry="robotics",
+        joined_on="2024-03-01",
+    )
     campus: str = Code
     name: str = Field(min_length=1, max_length=200)
     business_number: str | None = Field(None, pattern=r"^\d{3}-?\d{2}-?\d{5}$", description="사업자등록번호")
@@ -160,9 +181,14 @@ class EmployerOut(BaseModel):
 
 
 class PostingIn(InputModel):
-    model_config = _example(employer_id="0b5d9a1e-6c0f-4f2b-8a8e-51b7d2f3c4a9", role="Junior data analyst",
-                            conditions="Mon-Fri 09:00-18:00, Seongsu", weekly_hours=40, openings=2,
-                            required_qualifications=["BIGDATA-ENG"])
+    model_config = _example(
+        employer_id="0b5d9a1e-6c0f-4f2b-8a8e-51b7d2f3c4a9",
+        role="Junior data analyst",
+        conditions="Mon-Fri 09:00-18:00, Seongsu",
+        weekly_hours=40,
+        openings=2,
+        required_qualifications=["BIGDATA-ENG"],
+    )
     employer_id: uuid.UUID
     role: str = Field(min_length=1, max_length=200)
     conditions: str = Field("", max_length=2000)
@@ -196,9 +222,12 @@ class MatchOut(BaseModel):
 
 
 class InternshipIn(InputModel):
-    model_config = _example(posting_id="3b7d2c1a-9e8f-4a6b-8c5d-1e2f3a4b5c6d",
-                            graduate_id="6f1c2b9e-3d7a-4c1e-9a53-2b8d4f0e7a11", start_date="2025-04-01",
-                            weekly_hours=40)
+    model_config = _example(
+        posting_id="3b7d2c1a-9e8f-4a6b-8c5d-1e2f3a4b5c6d",
+        graduate_id="6f1c2b9e-3d7a-4c1e-9a53-2b8d4f0e7a11",
+        start_date="2025-04-01",
+        weekly_hours=40,
+    )
     posting_id: uuid.UUID
     graduate_id: uuid.UUID
     start_date: Day
@@ -279,8 +308,12 @@ InternshipOut.model_rebuild()
 
 class TargetIn(InputModel):
     model_config = _example(employment_rate=0.75)
-    employment_rate: float = Field(gt=0, le=1, description="the employment rate the programme aims at, 0-1 "
-                                   "(0.75 = 75%); drawn as the target line of the employment dashboard")
+    employment_rate: float = Field(
+        gt=0,
+        le=1,
+        description="the employment rate the programme aims at, 0-1 "
+        "(0.75 = 75%); drawn as the target line of the employment dashboard",
+    )
 
 
 class TargetOut(TargetIn):

@@ -16,6 +16,7 @@ The service is driven only through its public faces: events on the broker and it
 work on a database migrated by the service and filled by the bare consumer, so the tables are the same.
 Uses the local tansu broker and fresh PostgreSQL databases.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -55,20 +56,34 @@ def snapshot() -> events.CohortSnapshot:
     start = today - timedelta(days=90)
     days = [start + timedelta(n) for n in range(150) if (start + timedelta(n)).weekday() < 5]
     return events.CohortSnapshot(
-        cohort_id=uuid.uuid4(), programme_code="BENCH", programme_title="Benchmark", campus="bench",
-        track="other", total_hours=640, completion_threshold=0.8, qualification_codes=["Q"], start_date=start,
-        end_date=days[-1], sessions=[events.SessionSlot(date=d, start=dtime(9), end=dtime(18), hours=8)
-                                     for d in days])
+        cohort_id=uuid.uuid4(),
+        programme_code="BENCH",
+        programme_title="Benchmark",
+        campus="bench",
+        track="other",
+        total_hours=640,
+        completion_threshold=0.8,
+        qualification_codes=["Q"],
+        start_date=start,
+        end_date=days[-1],
+        sessions=[events.SessionSlot(date=d, start=dtime(9), end=dtime(18), hours=8) for d in days],
+    )
 
 
 def service_consumer_rate(url: str, bootstrap: str, expected: int) -> float:
     """Events per second while one service process fills its roster up to ``expected``, timed from the first
     entry seen (the start-up, the group join and the first batch left out), reading the count every 50 ms."""
-    env = {"ATTENDANCE_DATABASE_URL": url, "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "ATTENDANCE_CONSUMER_GROUP_ID": f"bench-{uuid.uuid4().hex[:8]}", "ATTENDANCE_AUTO_MIGRATE": "false",
-           "ATTENDANCE_CLOSER_ENABLED": "false", "ATTENDANCE_LOG_LEVEL": "WARNING",
-           "ATTENDANCE_CONSUMER_SESSION_TIMEOUT_MS": "6000", "ATTENDANCE_CONSUMER_HEARTBEAT_INTERVAL_MS": "1000",
-           "ATTENDANCE_CONSUMER_MAX_POLL_INTERVAL_MS": "10000"}
+    env = {
+        "ATTENDANCE_DATABASE_URL": url,
+        "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "ATTENDANCE_CONSUMER_GROUP_ID": f"bench-{uuid.uuid4().hex[:8]}",
+        "ATTENDANCE_AUTO_MIGRATE": "false",
+        "ATTENDANCE_CLOSER_ENABLED": "false",
+        "ATTENDANCE_LOG_LEVEL": "WARNING",
+        "ATTENDANCE_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+        "ATTENDANCE_CONSUMER_HEARTBEAT_INTERVAL_MS": "1000",
+        "ATTENDANCE_CONSUMER_MAX_POLL_INTERVAL_MS": "10000",
+    }
     with service_process("attendance", env), psycopg.connect(url, autocommit=True) as conn:
         first = first_n = None
         deadline = time.monotonic() + 300
@@ -82,28 +97,42 @@ def service_consumer_rate(url: str, bootstrap: str, expected: int) -> float:
     raise AssertionError(f"the service's roster never reached {expected}")
 
 
-COHORT_ROW = ("INSERT INTO cohort (id, campus, programme_code, programme_title, track, total_hours, "
-              "completion_threshold, qualification_codes, start_date, end_date, snapshot_hash, updated_at) "
-              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now()) ON CONFLICT (id) DO NOTHING")
-SESSION_ROWS = ('INSERT INTO training_session (id, cohort_id, date, start, "end", hours) '
-                'SELECT gen_random_uuid(), %s, s.date, s.start, s."end", s.hours '
-                'FROM json_to_recordset(%s::json) AS s(date date, start time, "end" time, hours float8)')
-CLAIM_EVENTS = ("INSERT INTO processed_event (event_id, event_type, processed_at) SELECT id, %s, now() "
-                "FROM unnest(%s::text[]) AS id ON CONFLICT DO NOTHING RETURNING event_id")
-ROSTER_ROWS = ("INSERT INTO roster_entry (id, cohort_id, trainee_id, enrollment_id, campus, name, enrolled_on, "
-               "status, at_risk, updated_at) SELECT gen_random_uuid(), r.cohort_id, r.trainee_id, r.enrollment_id, "
-               "r.campus, r.name, r.enrolled_on, 'active', false, now() FROM json_to_recordset(%s::json) AS "
-               "r(cohort_id uuid, trainee_id uuid, enrollment_id uuid, campus text, name text, enrolled_on date) "
-               "ON CONFLICT (cohort_id, trainee_id) DO NOTHING")
+COHORT_ROW = (
+    "INSERT INTO cohort (id, campus, programme_code, programme_title, track, total_hours, "
+    "completion_threshold, qualification_codes, start_date, end_date, snapshot_hash, updated_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now()) ON CONFLICT (id) DO NOTHING"
+)
+SESSION_ROWS = (
+    'INSERT INTO training_session (id, cohort_id, date, start, "end", hours) '
+    'SELECT gen_random_uuid(), %s, s.date, s.start, s."end", s.hours '
+    'FROM json_to_recordset(%s::json) AS s(date date, start time, "end" time, hours float8)'
+)
+CLAIM_EVENTS = (
+    "INSERT INTO processed_event (event_id, event_type, processed_at) SELECT id, %s, now() "
+    "FROM unnest(%s::text[]) AS id ON CONFLICT DO NOTHING RETURNING event_id"
+)
+ROSTER_ROWS = (
+    "INSERT INTO roster_entry (id, cohort_id, trainee_id, enrollment_id, campus, name, enrolled_on, "
+    "status, at_risk, updated_at) SELECT gen_random_uuid(), r.cohort_id, r.trainee_id, r.enrollment_id, "
+    "r.campus, r.name, r.enrolled_on, 'active', false, now() FROM json_to_recordset(%s::json) AS "
+    "r(cohort_id uuid, trainee_id uuid, enrollment_id uuid, campus text, name text, enrolled_on date) "
+    "ON CONFLICT (cohort_id, trainee_id) DO NOTHING"
+)
 
 
 def bare_consumer_rate(url: str, bootstrap: str, expected: int) -> float:
     """The least a consumer of trainee.enrolled must do: poll, parse, and in one transaction per poll claim
     the event ids, insert each new cohort with its sessions and the roster rows; then commit the offsets."""
-    consumer = KafkaConsumer(topic_for("enrollment"), bootstrap_servers=[bootstrap],
-                             group_id=f"bench-bare-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
-                             enable_auto_commit=False, session_timeout_ms=6000, heartbeat_interval_ms=1000,
-                             max_poll_interval_ms=10000)
+    consumer = KafkaConsumer(
+        topic_for("enrollment"),
+        bootstrap_servers=[bootstrap],
+        group_id=f"bench-bare-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        max_poll_interval_ms=10000,
+    )
     cohorts: set[str] = set()
     seen, first, first_n = 0, None, 0
     deadline = time.monotonic() + 300
@@ -114,23 +143,43 @@ def bare_consumer_rate(url: str, bootstrap: str, expected: int) -> float:
             if not parsed:
                 continue
             with conn.transaction():
-                fresh = {row[0] for row in conn.execute(CLAIM_EVENTS, (events.TRAINEE_ENROLLED,
-                                                                       [e["id"] for e in parsed]))}
+                fresh = {
+                    row[0] for row in conn.execute(CLAIM_EVENTS, (events.TRAINEE_ENROLLED, [e["id"] for e in parsed]))
+                }
                 roster = []
                 for e in parsed:
                     if e["id"] not in fresh:
                         continue
                     d, c = e["data"], e["data"]["cohort"]
                     if c["cohort_id"] not in cohorts:
-                        conn.execute(COHORT_ROW, (c["cohort_id"], c["campus"], c["programme_code"],
-                                                  c["programme_title"], c["track"], c["total_hours"],
-                                                  c["completion_threshold"], json.dumps(c["qualification_codes"]),
-                                                  c["start_date"], c["end_date"], "bare"))
+                        conn.execute(
+                            COHORT_ROW,
+                            (
+                                c["cohort_id"],
+                                c["campus"],
+                                c["programme_code"],
+                                c["programme_title"],
+                                c["track"],
+                                c["total_hours"],
+                                c["completion_threshold"],
+                                json.dumps(c["qualification_codes"]),
+                                c["start_date"],
+                                c["end_date"],
+                                "bare",
+                            ),
+                        )
                         conn.execute(SESSION_ROWS, (c["cohort_id"], json.dumps(c["sessions"])))
                         cohorts.add(c["cohort_id"])
-                    roster.append({"cohort_id": c["cohort_id"], "trainee_id": d["trainee_id"],
-                                   "enrollment_id": d["enrollment_id"], "campus": c["campus"], "name": d["name"],
-                                   "enrolled_on": d["enrolled_on"]})
+                    roster.append(
+                        {
+                            "cohort_id": c["cohort_id"],
+                            "trainee_id": d["trainee_id"],
+                            "enrollment_id": d["enrollment_id"],
+                            "campus": c["campus"],
+                            "name": d["name"],
+                            "enrolled_on": d["enrolled_on"],
+                        }
+                    )
                 conn.execute(ROSTER_ROWS, (json.dumps(roster),))
             consumer.commit()
             seen += len(parsed)
@@ -143,9 +192,15 @@ def bare_consumer_rate(url: str, bootstrap: str, expected: int) -> float:
 
 
 def check_in_calls(prefix: str, session_id: str, day: str, trainees: list[uuid.UUID], headers: dict) -> list:
-    return [load.Call("POST", f"{prefix}/sessions/{session_id}/check-ins", headers,
-                      {"trainee_id": str(t), "kind": "in", "method": "card", "at": f"{day}T08:58:00+09:00"})
-            for t in trainees]
+    return [
+        load.Call(
+            "POST",
+            f"{prefix}/sessions/{session_id}/check-ins",
+            headers,
+            {"trainee_id": str(t), "kind": "in", "method": "card", "at": f"{day}T08:58:00+09:00"},
+        )
+        for t in trainees
+    ]
 
 
 def run(dbs: Databases, bootstrap: str) -> None:
@@ -153,15 +208,27 @@ def run(dbs: Databases, bootstrap: str) -> None:
     producer = KafkaProducer(bootstrap_servers=[bootstrap], acks="all", linger_ms=5)
     trainees = [uuid.uuid4() for _ in range(TRAINEES)]
     for i, tid in enumerate(trainees):
-        event, key = build_event(events.TRAINEE_ENROLLED, events.TraineeEnrolled(
-            trainee_id=tid, enrollment_id=uuid.uuid4(), name=f"T{i}", birth_date=date(1990, 1, 1),
-            enrolled_on=snap.start_date, cohort=snap))
+        event, key = build_event(
+            events.TRAINEE_ENROLLED,
+            events.TraineeEnrolled(
+                trainee_id=tid,
+                enrollment_id=uuid.uuid4(),
+                name=f"T{i}",
+                birth_date=date(1990, 1, 1),
+                enrolled_on=snap.start_date,
+                cohort=snap,
+            ),
+        )
         producer.send(topic_for("enrollment"), key=key.encode(), value=event.to_bytes())
     producer.flush()
     producer.close()
 
-    consumed = Measure(f"trainee.enrolled consumed, 1 process ({TRAINEES:,} events)", "rate", None,
-                       reference_name="bare consumer (parse+insert)")
+    consumed = Measure(
+        f"trainee.enrolled consumed, 1 process ({TRAINEES:,} events)",
+        "rate",
+        None,
+        reference_name="bare consumer (parse+insert)",
+    )
     service_url = reference_url = ""
     for _ in range(REPEATS):
         s_url, r_url = dbs.new("bench_att"), dbs.new("bench_attref")
@@ -173,17 +240,24 @@ def run(dbs: Databases, bootstrap: str) -> None:
     # The same past days in both databases: sessions by date (each database made its own session ids).
     today = datetime.now(SEOUL).date()
     with psycopg.connect(service_url) as s, psycopg.connect(reference_url) as r:
-        service_sessions = {d: str(i) for i, d in s.execute("SELECT id, date FROM training_session WHERE date < %s",
-                                                            (today,))}
-        reference_sessions = {d: str(i) for i, d in r.execute(
-            "SELECT id, date FROM training_session WHERE date < %s", (today,))}
+        service_sessions = {
+            d: str(i) for i, d in s.execute("SELECT id, date FROM training_session WHERE date < %s", (today,))
+        }
+        reference_sessions = {
+            d: str(i) for i, d in r.execute("SELECT id, date FROM training_session WHERE date < %s", (today,))
+        }
     days = sorted(service_sessions)  # popped from the most recent
     needed = 2 * REPEATS + REPEATS * BULK_BATCHES
     assert len(days) >= needed, f"{len(days)} past sessions, {needed} needed"
 
-    env = {"ATTENDANCE_DATABASE_URL": service_url, "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "ATTENDANCE_CONSUMER_ENABLED": "false", "ATTENDANCE_AUTO_MIGRATE": "false",
-           "ATTENDANCE_CLOSER_ENABLED": "false", "ATTENDANCE_LOG_LEVEL": "WARNING"}
+    env = {
+        "ATTENDANCE_DATABASE_URL": service_url,
+        "ATTENDANCE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "ATTENDANCE_CONSUMER_ENABLED": "false",
+        "ATTENDANCE_AUTO_MIGRATE": "false",
+        "ATTENDANCE_CLOSER_ENABLED": "false",
+        "ATTENDANCE_LOG_LEVEL": "WARNING",
+    }
     with contextlib.ExitStack() as stack:
         bases = [stack.enter_context(service_process("attendance", env)) for _ in range(2)]
         refs = stack.enter_context(reference_processes({"BENCH_REF_DATABASE_URL": reference_url}, 2))
@@ -195,23 +269,31 @@ def run(dbs: Databases, bootstrap: str) -> None:
                 elapsed, statuses = load.run(bases[:replicas], calls)
                 assert statuses[200] == CHECK_INS, f"only {statuses[200]} of {CHECK_INS} check-ins: {dict(statuses)}"
                 service = CHECK_INS / elapsed
-                calls = check_in_calls("/attendance", reference_sessions[day], str(day), trainees[:CHECK_INS], INSTRUCTOR)
+                calls = check_in_calls(
+                    "/attendance", reference_sessions[day], str(day), trainees[:CHECK_INS], INSTRUCTOR
+                )
                 elapsed, statuses = load.run(refs[:replicas], calls)
                 assert statuses[200] == CHECK_INS, f"reference: {dict(statuses)}"
                 m.add(service, CHECK_INS / elapsed)
 
-        bulk = Measure(f"bulk marks ({BULK_BATCHES} batches of {BULK_BATCH:,}, HTTP)", "rate", 0.3,
-                       reference_name="COPY")
+        bulk = Measure(
+            f"bulk marks ({BULK_BATCHES} batches of {BULK_BATCH:,}, HTTP)", "rate", 0.3, reference_name="COPY"
+        )
         with httpx.Client(base_url=bases[0], timeout=120) as c, psycopg.connect(reference_url) as conn:
             cohort_id = str(snap.cohort_id)
             for _ in range(REPEATS):
                 batch_days = [days.pop() for _ in range(BULK_BATCHES)]
                 t0 = time.perf_counter()
                 for day in batch_days:
-                    items = [{"trainee_id": str(t), "kind": "in", "method": "card", "at": f"{day}T08:59:00+09:00"}
-                             for t in trainees[:BULK_BATCH]]
-                    r = c.post(f"{A}/sessions/{service_sessions[day]}/check-ins/bulk", headers=INSTRUCTOR,
-                               json={"items": items})
+                    items = [
+                        {"trainee_id": str(t), "kind": "in", "method": "card", "at": f"{day}T08:59:00+09:00"}
+                        for t in trainees[:BULK_BATCH]
+                    ]
+                    r = c.post(
+                        f"{A}/sessions/{service_sessions[day]}/check-ins/bulk",
+                        headers=INSTRUCTOR,
+                        json={"items": items},
+                    )
                     assert r.status_code == 200 and r.json()["accepted"] == BULK_BATCH, r.text[:500]
                 service = BULK_BATCHES * BULK_BATCH / (time.perf_counter() - t0)
 
@@ -220,12 +302,28 @@ def run(dbs: Databases, bootstrap: str) -> None:
                     now = datetime.now(UTC)
                     at = datetime.combine(day, dtime(8, 59), SEOUL)
                     punches = json.dumps([{"kind": "in", "at": at.isoformat(), "method": "card"}])
-                    with conn.cursor() as cur, cur.copy(
+                    with (
+                        conn.cursor() as cur,
+                        cur.copy(
                             "COPY mark (id, session_id, cohort_id, trainee_id, mark, source, punches, check_in_at, "
-                            "updated_by, updated_at) FROM STDIN") as copy:
+                            "updated_by, updated_at) FROM STDIN"
+                        ) as copy,
+                    ):
                         for t in trainees[:BULK_BATCH]:
-                            copy.write_row((uuid.uuid4(), reference_sessions[day], cohort_id, t, "present",
-                                            "punches", punches, at, "reference", now))
+                            copy.write_row(
+                                (
+                                    uuid.uuid4(),
+                                    reference_sessions[day],
+                                    cohort_id,
+                                    t,
+                                    "present",
+                                    "punches",
+                                    punches,
+                                    at,
+                                    "reference",
+                                    now,
+                                )
+                            )
                     conn.commit()
                 bulk.add(service, BULK_BATCHES * BULK_BATCH / (time.perf_counter() - t0))
 

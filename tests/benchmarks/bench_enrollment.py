@@ -14,6 +14,7 @@ Everything goes through the public faces: the HTTP API (campus, programme, cohor
 applicants, selection, accept) and the kernel's outbox relay. The 10,000 applications of the selection are
 written straight into the migrated tables (the API would take minutes to make them).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -53,15 +54,18 @@ def seeded_cohort(c: httpx.Client, campus: str, programme: str, n: int) -> list[
     w.writerow(["name", "birth_date", "residency_status", "priority_categories", "score"])
     for i in range(n):
         w.writerow([f"Trainee {i}", "1995-06-01", "city_resident", "", 50 + i % 40])
-    r = c.post(f"{E}/applications/import", data={"cohort_id": cohort}, headers=STAFF,
-               files={"file": ("a.csv", out.getvalue().encode(), "text/csv")})
+    r = c.post(
+        f"{E}/applications/import",
+        data={"cohort_id": cohort},
+        headers=STAFF,
+        files={"file": ("a.csv", out.getvalue().encode(), "text/csv")},
+    )
     assert r.status_code == 200 and r.json()["imported"] == n, r.text[:500]
     r = c.post(f"{E}/cohorts/{cohort}/selection", headers=STAFF)
     assert r.status_code == 200, r.text[:500]
     ids: list[str] = []
     while True:
-        page = c.get(f"{E}/applications", params={"cohort_id": cohort, "limit": 500, "offset": len(ids)},
-                     headers=STAFF)
+        page = c.get(f"{E}/applications", params={"cohort_id": cohort, "limit": 500, "offset": len(ids)}, headers=STAFF)
         assert page.status_code == 200, page.text[:500]
         items = page.json()["items"]
         ids += [a["id"] for a in items if a["status"] == "selected"]
@@ -77,8 +81,10 @@ def bench_accepts(bases: list[str], refs: list[str], c: httpx.Client, campus: st
         for _ in range(REPEATS):
             service_apps = seeded_cohort(c, campus, programme, ACCEPTS)
             reference_apps = seeded_cohort(c, campus, programme, ACCEPTS)
-            calls = [load.Call("POST", f"{E}/applications/{a}/accept", {**STAFF, "Idempotency-Key": str(uuid.uuid4())})
-                     for a in service_apps]
+            calls = [
+                load.Call("POST", f"{E}/applications/{a}/accept", {**STAFF, "Idempotency-Key": str(uuid.uuid4())})
+                for a in service_apps
+            ]
             elapsed, statuses = load.run(bases[:replicas], calls)
             assert statuses[200] == ACCEPTS, f"only {statuses[200]} of {ACCEPTS} accepted: {dict(statuses)}"
             service = ACCEPTS / elapsed
@@ -91,17 +97,30 @@ def bench_accepts(bases: list[str], refs: list[str], c: httpx.Client, campus: st
 def _applications(conn: psycopg.Connection, cohort: str, campus: str, n: int) -> None:
     """``n`` applicants and their submitted applications to ``cohort``, written in two statements."""
     t0 = datetime(2026, 12, 1, tzinfo=UTC)
-    rows = [{"id": str(uuid.uuid4()), "app": str(uuid.uuid4()), "score": (i * 37) % 101,
-             "at": (t0 + timedelta(seconds=i)).isoformat(), "priority": i % 5 == 0} for i in range(n)]
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "app": str(uuid.uuid4()),
+            "score": (i * 37) % 101,
+            "at": (t0 + timedelta(seconds=i)).isoformat(),
+            "priority": i % 5 == 0,
+        }
+        for i in range(n)
+    ]
     data = json.dumps(rows)
-    conn.execute("INSERT INTO applicant (id, campus, name, birth_date, residency_status, career_break, "
-                 "priority_categories, leaving_care, created_at) SELECT r.id, %s, 'x', DATE '1990-01-01', "
-                 "'city_resident', false, '[]', false, now() FROM json_to_recordset(%s::json) AS r(id uuid)",
-                 (campus, data))
-    conn.execute("INSERT INTO application (id, applicant_id, cohort_id, campus, score, applied_at, status, "
-                 "priority, above_capacity, reasons, updated_at) SELECT r.app, r.id, %s, %s, r.score, r.at, "
-                 "'submitted', r.priority, false, '[]', now() FROM json_to_recordset(%s::json) "
-                 "AS r(id uuid, app uuid, score float8, at timestamptz, priority boolean)", (cohort, campus, data))
+    conn.execute(
+        "INSERT INTO applicant (id, campus, name, birth_date, residency_status, career_break, "
+        "priority_categories, leaving_care, created_at) SELECT r.id, %s, 'x', DATE '1990-01-01', "
+        "'city_resident', false, '[]', false, now() FROM json_to_recordset(%s::json) AS r(id uuid)",
+        (campus, data),
+    )
+    conn.execute(
+        "INSERT INTO application (id, applicant_id, cohort_id, campus, score, applied_at, status, "
+        "priority, above_capacity, reasons, updated_at) SELECT r.app, r.id, %s, %s, r.score, r.at, "
+        "'submitted', r.priority, false, '[]', now() FROM json_to_recordset(%s::json) "
+        "AS r(id uuid, app uuid, score float8, at timestamptz, priority boolean)",
+        (cohort, campus, data),
+    )
 
 
 def reference_selection(url: str, cohort: str, capacity: int) -> float:
@@ -109,9 +128,11 @@ def reference_selection(url: str, cohort: str, capacity: int) -> float:
     INSERT; returns the seconds it took."""
     start = time.perf_counter()
     with psycopg.connect(url) as conn:
-        apps = conn.execute("SELECT id, applicant_id, campus FROM application WHERE cohort_id = %s "
-                            "AND status = 'submitted' ORDER BY priority DESC, score DESC, applied_at FOR UPDATE",
-                            (cohort,)).fetchall()
+        apps = conn.execute(
+            "SELECT id, applicant_id, campus FROM application WHERE cohort_id = %s "
+            "AND status = 'submitted' ORDER BY priority DESC, score DESC, applied_at FOR UPDATE",
+            (cohort,),
+        ).fetchall()
         now = datetime.now(UTC).isoformat()
         decisions, outbox = [], []
         for rank, (app_id, applicant_id, campus) in enumerate(apps):
@@ -120,27 +141,48 @@ def reference_selection(url: str, cohort: str, capacity: int) -> float:
             status = "selected" if selected else "waitlisted"
             decisions.append({"id": str(app_id), "status": status, "position": position})
             event_id = str(uuid.uuid4())
-            outbox.append({"event_id": event_id, "event_type": events.APPLICATION_DECIDED,
-                           "topic": "trainingops.enrollment.events", "message_key": str(applicant_id),
-                           "payload": json.dumps({"id": event_id, "type": events.APPLICATION_DECIDED, "time": now,
-                                                  "data": {"application_id": str(app_id),
-                                                           "trainee_id": str(applicant_id), "cohort_id": cohort,
-                                                           "campus": campus, "decision": status,
-                                                           "waitlist_position": position}}),
-                           "created_at": now})
-        conn.execute("UPDATE application a SET status = d.status, waitlist_position = d.position, "
-                     "decided_at = now(), updated_at = now() FROM json_to_recordset(%s::json) "
-                     "AS d(id uuid, status text, position int) WHERE a.id = d.id", (json.dumps(decisions),))
-        conn.execute("INSERT INTO outbox (event_id, event_type, topic, message_key, payload, created_at) "
-                     "SELECT event_id, event_type, topic, message_key, payload, created_at FROM "
-                     "json_to_recordset(%s::json) AS r(event_id text, event_type text, topic text, "
-                     "message_key text, payload text, created_at timestamptz)", (json.dumps(outbox),))
+            outbox.append(
+                {
+                    "event_id": event_id,
+                    "event_type": events.APPLICATION_DECIDED,
+                    "topic": "trainingops.enrollment.events",
+                    "message_key": str(applicant_id),
+                    "payload": json.dumps(
+                        {
+                            "id": event_id,
+                            "type": events.APPLICATION_DECIDED,
+                            "time": now,
+                            "data": {
+                                "application_id": str(app_id),
+                                "trainee_id": str(applicant_id),
+                                "cohort_id": cohort,
+                                "campus": campus,
+                                "decision": status,
+                                "waitlist_position": position,
+                            },
+                        }
+                    ),
+                    "created_at": now,
+                }
+            )
+        conn.execute(
+            "UPDATE application a SET status = d.status, waitlist_position = d.position, "
+            "decided_at = now(), updated_at = now() FROM json_to_recordset(%s::json) "
+            "AS d(id uuid, status text, position int) WHERE a.id = d.id",
+            (json.dumps(decisions),),
+        )
+        conn.execute(
+            "INSERT INTO outbox (event_id, event_type, topic, message_key, payload, created_at) "
+            "SELECT event_id, event_type, topic, message_key, payload, created_at FROM "
+            "json_to_recordset(%s::json) AS r(event_id text, event_type text, topic text, "
+            "message_key text, payload text, created_at timestamptz)",
+            (json.dumps(outbox),),
+        )
     return time.perf_counter() - start
 
 
 def bench_selection(url: str, base: str, c: httpx.Client, campus: str, programme: str) -> None:
-    m = Measure(f"selection of {SELECTION:,} applications (API call)", "time", 3.0,
-                reference_name="2 statements")
+    m = Measure(f"selection of {SELECTION:,} applications (API call)", "time", 3.0, reference_name="2 statements")
     for _ in range(REPEATS):
         service_cohort = new_cohort(c, STAFF, programme, capacity=CAPACITY)
         reference_cohort = new_cohort(c, STAFF, programme, capacity=CAPACITY)
@@ -157,8 +199,14 @@ def bench_selection(url: str, base: str, c: httpx.Client, campus: str, programme
 
 def bench_relay(bootstrap: str, dbs: Databases) -> None:
     m = Measure(f"outbox relay ({RELAYED:,} events)", "rate", 0.5, reference_name="bare producer")
-    data = events.ApplicationDecided(application_id=uuid.uuid4(), trainee_id=uuid.uuid4(), cohort_id=uuid.uuid4(),
-                                     campus="bench", decision="waitlisted", waitlist_position=1)
+    data = events.ApplicationDecided(
+        application_id=uuid.uuid4(),
+        trainee_id=uuid.uuid4(),
+        cohort_id=uuid.uuid4(),
+        campus="bench",
+        decision="waitlisted",
+        waitlist_position=1,
+    )
     payload = events.build_event(events.APPLICATION_DECIDED, data)[0].to_bytes()
     for _ in range(REPEATS):
         db = Database(dbs.new("benchrelay"))
@@ -189,9 +237,13 @@ def bench_relay(bootstrap: str, dbs: Databases) -> None:
 def run(dbs: Databases, bootstrap: str) -> None:
     url = dbs.new("benchenr")
     upgrade("enrollment", url)
-    env = {"ENROLLMENT_DATABASE_URL": url, "ENROLLMENT_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "ENROLLMENT_CONSUMER_ENABLED": "false", "ENROLLMENT_AUTO_MIGRATE": "false",
-           "ENROLLMENT_LOG_LEVEL": "WARNING"}
+    env = {
+        "ENROLLMENT_DATABASE_URL": url,
+        "ENROLLMENT_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "ENROLLMENT_CONSUMER_ENABLED": "false",
+        "ENROLLMENT_AUTO_MIGRATE": "false",
+        "ENROLLMENT_LOG_LEVEL": "WARNING",
+    }
     # Two service processes (uvicorn --workers 2 shares one socket, and the 16 keep-alive connections then all
     # land on one worker), and two reference processes for the same reason.
     with contextlib.ExitStack() as stack:

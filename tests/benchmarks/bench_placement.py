@@ -8,6 +8,7 @@ run: for the reports, ``SELECT count(*), max(sort_key) FROM outcome`` (one pass 
 report over all of them reads); for the worklists, ``GET /healthz`` on the same process (one bare round trip).
 No target in issue 11: the ratios are printed for the before/after comparison.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -52,14 +53,25 @@ def main() -> None:
         for i, g in enumerate(grads):
             g.officer = f"officer-{i % 30}"
         copy_in(url, grads, with_followups=True)
-        print(f"  setup: {n:,} graduates, {n * per:,} outcomes, {n * 4:,} follow-ups bulk-loaded in "
-              f"{time.perf_counter() - t0:.1f} s", flush=True)
+        print(
+            f"  setup: {n:,} graduates, {n * per:,} outcomes, {n * 4:,} follow-ups bulk-loaded in "
+            f"{time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
         with LocalBroker() as broker:
-            env = {"PLACEMENT_DATABASE_URL": url, "PLACEMENT_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
-                   "PLACEMENT_CONSUMER_ENABLED": "false", "PLACEMENT_AUTO_MIGRATE": "false",
-                   "PLACEMENT_CONSUMER_GROUP_ID": f"bench-{uuid.uuid4().hex[:8]}", "PLACEMENT_LOG_LEVEL": "WARNING"}
-            with service_process("placement", env) as base, httpx.Client(base_url=base, timeout=120) as c, \
-                    psycopg.connect(url, autocommit=True) as conn:
+            env = {
+                "PLACEMENT_DATABASE_URL": url,
+                "PLACEMENT_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+                "PLACEMENT_CONSUMER_ENABLED": "false",
+                "PLACEMENT_AUTO_MIGRATE": "false",
+                "PLACEMENT_CONSUMER_GROUP_ID": f"bench-{uuid.uuid4().hex[:8]}",
+                "PLACEMENT_LOG_LEVEL": "WARNING",
+            }
+            with (
+                service_process("placement", env) as base,
+                httpx.Client(base_url=base, timeout=120) as c,
+                psycopg.connect(url, autocommit=True) as conn,
+            ):
                 h = token(["placement"], ["*"])
 
                 def get(path: str, **params: str) -> Callable[[], object]:
@@ -67,6 +79,7 @@ def main() -> None:
                         r = c.get(f"{P}{path}", headers=h, params=params)
                         assert r.status_code == 200, r.text[:300]
                         return r
+
                     return call
 
                 def baseline() -> object:
@@ -76,18 +89,36 @@ def main() -> None:
                     return c.get("/healthz")
 
                 reports = [
-                    (Measure("report, all campuses (HTTP)", "time", reference_name="count(*) over outcomes"),
-                     get("/reports/employment", as_of=AS_OF.isoformat())),
-                    (Measure("report by cohort (HTTP)", "time", reference_name="count(*) over outcomes"),
-                     get("/reports/employment", as_of=AS_OF.isoformat(), group_by="cohort")),
-                    (Measure("report, one campus (HTTP)", "time", reference_name="count(*) over outcomes"),
-                     get("/reports/employment", as_of=AS_OF.isoformat(), campus="campus1"))]
+                    (
+                        Measure("report, all campuses (HTTP)", "time", reference_name="count(*) over outcomes"),
+                        get("/reports/employment", as_of=AS_OF.isoformat()),
+                    ),
+                    (
+                        Measure("report by cohort (HTTP)", "time", reference_name="count(*) over outcomes"),
+                        get("/reports/employment", as_of=AS_OF.isoformat(), group_by="cohort"),
+                    ),
+                    (
+                        Measure("report, one campus (HTTP)", "time", reference_name="count(*) over outcomes"),
+                        get("/reports/employment", as_of=AS_OF.isoformat(), campus="campus1"),
+                    ),
+                ]
                 worklists = [
-                    (Measure("worklist, campus, 50 (HTTP)", "time", reference_name="GET /healthz"),
-                     get("/followups", on="2024-06-01", campus="campus1", limit="50")),
-                    (Measure("worklist, campus+officer, overdue, 50 (HTTP)", "time", reference_name="GET /healthz"),
-                     get("/followups", on="2024-06-01", campus="campus1", officer="officer-4", status="overdue",
-                         limit="50"))]
+                    (
+                        Measure("worklist, campus, 50 (HTTP)", "time", reference_name="GET /healthz"),
+                        get("/followups", on="2024-06-01", campus="campus1", limit="50"),
+                    ),
+                    (
+                        Measure("worklist, campus+officer, overdue, 50 (HTTP)", "time", reference_name="GET /healthz"),
+                        get(
+                            "/followups",
+                            on="2024-06-01",
+                            campus="campus1",
+                            officer="officer-4",
+                            status="overdue",
+                            limit="50",
+                        ),
+                    ),
+                ]
                 for _ in range(REPEATS):
                     for m, fn in reports:
                         m.add(median_ms(fn, 3), median_ms(baseline, 3))

@@ -8,6 +8,7 @@ page is fetched REQUESTS times by a signed-in client; the console's Server-Timin
 repeat (``BENCH_REPEATS``) measures the reference and then every page; the ratio is page p50 / reference p50
 (no target in issue 11).
 """
+
 from __future__ import annotations
 
 import csv
@@ -41,24 +42,46 @@ def pct(values: list[float], q: float) -> float:
 
 def seed(enrollment: str, campus: str) -> str:
     today = datetime.now(ZoneInfo("Asia/Seoul")).date()
-    api = httpx.Client(base_url=f"{enrollment}/enrollment/v1", timeout=60,
-                       headers={"Authorization": "Bearer " + mint_token("bench", ["admissions"], [campus])})
+    api = httpx.Client(
+        base_url=f"{enrollment}/enrollment/v1",
+        timeout=60,
+        headers={"Authorization": "Bearer " + mint_token("bench", ["admissions"], [campus])},
+    )
     api.post("/campuses", json={"code": campus, "name": "벤치 캠퍼스"}).raise_for_status()
-    prog = api.post("/programmes", json={"code": f"{campus}-P", "title": "벤치 과정", "campus": campus,
-                                         "track": "other", "total_hours": 600}).json()
-    cohort = api.post("/cohorts", json={"programme_id": prog["id"], "label": "B-1", "capacity": 10,
-                                        "application_opens": today.isoformat(),
-                                        "application_closes": (today + timedelta(days=10)).isoformat(),
-                                        "start_date": (today + timedelta(days=20)).isoformat(),
-                                        "end_date": (today + timedelta(days=120)).isoformat()}).json()
+    prog = api.post(
+        "/programmes",
+        json={"code": f"{campus}-P", "title": "벤치 과정", "campus": campus, "track": "other", "total_hours": 600},
+    ).json()
+    cohort = api.post(
+        "/cohorts",
+        json={
+            "programme_id": prog["id"],
+            "label": "B-1",
+            "capacity": 10,
+            "application_opens": today.isoformat(),
+            "application_closes": (today + timedelta(days=10)).isoformat(),
+            "start_date": (today + timedelta(days=20)).isoformat(),
+            "end_date": (today + timedelta(days=120)).isoformat(),
+        },
+    ).json()
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["name", "birth_date", "residency_status", "priority_categories", "score"])
     for i in range(30):
-        w.writerow([f"지원자{i:02d}", date(1990, 1, 1 + i % 28).isoformat(), "city_resident",
-                    "single_parent" if i % 7 == 0 else "", 90 - i])
-    api.post("/applications/import", data={"cohort_id": cohort["id"]},
-             files={"file": ("a.csv", out.getvalue().encode(), "text/csv")}).raise_for_status()
+        w.writerow(
+            [
+                f"지원자{i:02d}",
+                date(1990, 1, 1 + i % 28).isoformat(),
+                "city_resident",
+                "single_parent" if i % 7 == 0 else "",
+                90 - i,
+            ]
+        )
+    api.post(
+        "/applications/import",
+        data={"cohort_id": cohort["id"]},
+        files={"file": ("a.csv", out.getvalue().encode(), "text/csv")},
+    ).raise_for_status()
     api.post(f"/cohorts/{cohort['id']}/selection").raise_for_status()
     return cohort["id"]
 
@@ -83,20 +106,37 @@ def run(console: str, enrollment: str, campus: str, cohort: str) -> None:
     client = httpx.Client(base_url=console, timeout=60)
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)
     client.post("/signin/local", data={"role": "admissions", "campus": campus, "csrf_token": token})
-    pages = ["/", "/admissions", "/admissions/campuses", "/admissions/programmes", "/admissions/cohorts/new",
-             f"/admissions/cohorts/{cohort}", f"/admissions/cohorts/{cohort}/timetable",
-             f"/admissions/cohorts/{cohort}/applications", f"/admissions/cohorts/{cohort}/import",
-             f"/admissions/cohorts/{cohort}/selection"]
-    bare = httpx.Client(base_url=f"{enrollment}/enrollment/v1", timeout=60,
-                        headers={"Authorization": "Bearer " + mint_token("bench", ["admissions"], [campus])})
+    pages = [
+        "/",
+        "/admissions",
+        "/admissions/campuses",
+        "/admissions/programmes",
+        "/admissions/cohorts/new",
+        f"/admissions/cohorts/{cohort}",
+        f"/admissions/cohorts/{cohort}/timetable",
+        f"/admissions/cohorts/{cohort}/applications",
+        f"/admissions/cohorts/{cohort}/import",
+        f"/admissions/cohorts/{cohort}/selection",
+    ]
+    bare = httpx.Client(
+        base_url=f"{enrollment}/enrollment/v1",
+        timeout=60,
+        headers={"Authorization": "Bearer " + mint_token("bench", ["admissions"], [campus])},
+    )
     for _ in range(5):  # warm both
         bare.get(f"/cohorts/{cohort}")
         for path in pages:
             client.get(path)
-    print(f"console pages, {REQUESTS} requests each per repeat, platform on PostgreSQL; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    measures = {path: Measure(f"page {path.replace(cohort, '{id}')} (server p50)", "time", None,
-                              reference_name="bare API GET p50") for path in pages}
+    print(
+        f"console pages, {REQUESTS} requests each per repeat, platform on PostgreSQL; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    measures = {
+        path: Measure(
+            f"page {path.replace(cohort, '{id}')} (server p50)", "time", None, reference_name="bare API GET p50"
+        )
+        for path in pages
+    }
     for _ in range(REPEATS):
         ref = []
         for _ in range(REQUESTS):
@@ -111,6 +151,7 @@ def run(console: str, enrollment: str, campus: str, cohort: str) -> None:
                 assert r.status_code == 200, (path, r.status_code)
                 server.append(float(r.headers["server-timing"].split("dur=")[1]))
             measures[path].add(statistics.median(server), ref_p50)
+
 
 if __name__ == "__main__":
     main()

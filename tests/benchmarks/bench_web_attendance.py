@@ -8,6 +8,7 @@ is fetched as the signed-in instructor; a kiosk check-in is the htmx POST a card
 measured at the client over loopback (the console and the services on this machine); for the kiosk the console's
 own Server-Timing figure (its handler: one check-in call and one roster read, together) is printed as well.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,9 @@ def pct(values: list[float], p: float) -> float:
 
 def line(name: str, ms: list[float], size: int | None = None) -> str:
     extra = f"  {size / 1024:6.1f} KB body" if size is not None else ""
-    return f"{name:<28} n={len(ms):<4} p50 {pct(ms, 50):7.1f} ms  p95 {pct(ms, 95):7.1f} ms  max {max(ms):7.1f} ms{extra}"
+    return (
+        f"{name:<28} n={len(ms):<4} p50 {pct(ms, 50):7.1f} ms  p95 {pct(ms, 95):7.1f} ms  max {max(ms):7.1f} ms{extra}"
+    )
 
 
 def signed_in(url: str, campus: str) -> httpx.Client:
@@ -54,16 +57,17 @@ def main() -> None:
         ensure_topics(broker.bootstrap)
         dbs = Databases(server)
         try:
-            with platform(broker.bootstrap, dbs, log_dir, "benchweb") as p, \
-                    harness.console_process(p.urls(), log_dir, dbs.new("benchweb_sessions")) as console:
+            with (
+                platform(broker.bootstrap, dbs, log_dir, "benchweb") as p,
+                harness.console_process(p.urls(), log_dir, dbs.new("benchweb_sessions")) as console,
+            ):
                 cohort = attendance_data.build(p.urls())
                 run(console.url, p.urls()["attendance"], cohort, args.pages, args.checkins)
         finally:
             dbs.drop_all()
 
 
-def run(url: str, attendance_url: str, cohort: attendance_data.AttendanceCohort, n_pages: int,
-        n_checkins: int) -> None:
+def run(url: str, attendance_url: str, cohort: attendance_data.AttendanceCohort, n_pages: int, n_checkins: int) -> None:
     client = signed_in(url, cohort.campus)
     sid, cid = cohort.today_session["id"], cohort.cohort_id
     past = cohort.past_sessions[-3]["id"]
@@ -77,8 +81,10 @@ def run(url: str, attendance_url: str, cohort: attendance_data.AttendanceCohort,
         "trainee standing": f"/attendance/trainees/{cohort.dropping}?cohort_id={cid}",
         "monthly sheet (XLSX)": f"/attendance/cohorts/{cid}/sheet?month={cohort.today_session['date'][:7]}",
     }
-    print(f"console {url}; cohort of {len(cohort.trainees)} trainees, {len(cohort.past_sessions) + 1} sessions held "
-          "or today; services and console on PostgreSQL")
+    print(
+        f"console {url}; cohort of {len(cohort.trainees)} trainees, {len(cohort.past_sessions) + 1} sessions held "
+        "or today; services and console on PostgreSQL"
+    )
     for name, path in pages.items():
         client.get(path)  # warm
         times, size = [], 0
@@ -96,8 +102,11 @@ def run(url: str, attendance_url: str, cohort: attendance_data.AttendanceCohort,
     wall, server = [], []
     for i in range(n_checkins):
         t0 = time.perf_counter()
-        r = client.post(kiosk, data={"reading": ids[i % len(ids)].replace("-", ""), "kind": "in"},
-                        headers={"HX-Request": "true", "X-CSRF-Token": csrf})
+        r = client.post(
+            kiosk,
+            data={"reading": ids[i % len(ids)].replace("-", ""), "kind": "in"},
+            headers={"HX-Request": "true", "X-CSRF-Token": csrf},
+        )
         wall.append((time.perf_counter() - t0) * 1000)
         assert r.status_code == 200 and 'data-outcome="ok"' in r.text, r.text[:500]
         server.append(float(re.match(r"kiosk;dur=([\d.]+)", r.headers["server-timing"]).group(1)))
@@ -106,15 +115,20 @@ def run(url: str, attendance_url: str, cohort: attendance_data.AttendanceCohort,
         h = attendance_data.instructor(cohort.campus)
         for i in range(max(n_checkins // 3, 1)):
             t0 = time.perf_counter()
-            r = att.post(f"/attendance/v1/sessions/{sid}/check-ins", headers=h,
-                         json={"trainee_id": ids[i % len(ids)], "kind": "in", "method": "card"})
+            r = att.post(
+                f"/attendance/v1/sessions/{sid}/check-ins",
+                headers=h,
+                json={"trainee_id": ids[i % len(ids)], "kind": "in", "method": "card"},
+            )
             direct.append((time.perf_counter() - t0) * 1000)
             assert r.status_code == 200, r.text
     print(line("check-in, API alone", direct))
     print(line("kiosk check-in (client)", wall))
     print(line("kiosk check-in (console)", server))
-    print(f"kiosk check-ins under one second: {sum(1 for w in wall if w < 1000)}/{len(wall)}; "
-          f"mean {statistics.mean(wall):.1f} ms")
+    print(
+        f"kiosk check-ins under one second: {sum(1 for w in wall if w < 1000)}/{len(wall)}; "
+        f"mean {statistics.mean(wall):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ its ratio with no verdict (target "-").
 The benchmarks drive the services only through their public faces (HTTP, events on the broker, the
 ``shared/`` kernel): never ``services/*/service_layer`` nor ``adapters``, which change under them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -61,9 +62,12 @@ class Measure:
         self.pairs.append((service, reference))
         ratio = self.ratio_of(service, reference)
         verdict = {True: "met", False: "NOT MET", None: "no target"}[self.met(ratio)]
-        print(f"  {self.name} [{len(self.pairs)}/{REPEATS}]: {_fig(service)} {self.unit}; "
-              f"{self.reference_name} {_fig(reference)} {self.unit}; ratio {ratio:.2f} "
-              f"(target {self.target_text()}) {verdict}", flush=True)
+        print(
+            f"  {self.name} [{len(self.pairs)}/{REPEATS}]: {_fig(service)} {self.unit}; "
+            f"{self.reference_name} {_fig(reference)} {self.unit}; ratio {ratio:.2f} "
+            f"(target {self.target_text()}) {verdict}",
+            flush=True,
+        )
 
     def ratios(self) -> list[float]:
         return [self.ratio_of(s, r) for s, r in self.pairs]
@@ -76,8 +80,14 @@ class Measure:
         ratios = self.ratios()
         verdicts = [self.met(r) for r in ratios]
         met = "-" if self.target is None else f"{sum(1 for v in verdicts if v)}/{len(verdicts)}"
-        return (self.name, f"{_range(services)} {self.unit}", f"{_range(refs)} {self.unit}",
-                f"{min(ratios):.2f}-{max(ratios):.2f}", self.target_text(), met)
+        return (
+            self.name,
+            f"{_range(services)} {self.unit}",
+            f"{_range(refs)} {self.unit}",
+            f"{min(ratios):.2f}-{max(ratios):.2f}",
+            self.target_text(),
+            met,
+        )
 
 
 RESULTS: list[Measure] = []
@@ -102,8 +112,11 @@ def summary(results: list[Measure] | None = None) -> str:
 
 
 def print_summary(title: str, results: list[Measure] | None = None) -> None:
-    print(f"\n== {title} ({REPEATS} repeat(s); ratio of rates: service/reference; of times: "
-          f"service/reference)\n{summary(results)}", flush=True)
+    print(
+        f"\n== {title} ({REPEATS} repeat(s); ratio of rates: service/reference; of times: "
+        f"service/reference)\n{summary(results)}",
+        flush=True,
+    )
 
 
 @contextlib.contextmanager
@@ -117,9 +130,22 @@ def reference_processes(env: dict[str, str], count: int) -> Iterator[list[str]]:
         for _ in range(count):
             port = free_port()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "tests.benchmarks.reference:create_app", "--factory", "--port",
-                 str(port), "--no-access-log", "--log-level", "warning"],
-                env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "tests.benchmarks.reference:create_app",
+                    "--factory",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             procs.append((proc, f"http://127.0.0.1:{port}"))
         for _proc, url in procs:
             wait_for_port("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout_s=60)

@@ -5,6 +5,7 @@ little as it can: one asyncio thread, keep-alive connections, each request writt
 and each answer read by its Content-Length. (Sixteen threads of httpx cost the service
 about a fifth of its throughput: their own CPU, and their contention for the GIL.)
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,8 +60,9 @@ def run(base_urls: list[str], calls: list[Call], connections: int = 16) -> tuple
 
     async def main() -> float:
         start = time.perf_counter()
-        await asyncio.gather(*(_connection(base_urls[i % len(base_urls)], calls[i::connections], statuses)
-                               for i in range(connections)))
+        await asyncio.gather(
+            *(_connection(base_urls[i % len(base_urls)], calls[i::connections], statuses) for i in range(connections))
+        )
         return time.perf_counter() - start
 
     return asyncio.run(main()), statuses

@@ -17,6 +17,7 @@ a reused receipt or exam is refused by the table's unique indexes).
     BENCH_REF_POOL          connections in the pool (default 10, the services' pool size)
     BENCH_REF_JWT_SECRET    the HS256 secret of the tokens (default: the local one the services use)
 """
+
 from __future__ import annotations
 
 import calendar
@@ -83,28 +84,34 @@ class ClaimIn(BaseModel):
 
 # -- enrollment: accept a seat ---------------------------------------------------------------------
 # Lock the cohort row, count its seats taken, insert the enrollment, insert the outbox row.
-LOCK_COHORT = ("SELECT c.id, c.capacity, c.campus, a.applicant_id, c.sessions::text FROM application a "
-               "JOIN cohort c ON c.id = a.cohort_id WHERE a.id = %s FOR UPDATE OF c")
+LOCK_COHORT = (
+    "SELECT c.id, c.capacity, c.campus, a.applicant_id, c.sessions::text FROM application a "
+    "JOIN cohort c ON c.id = a.cohort_id WHERE a.id = %s FOR UPDATE OF c"
+)
 COUNT_SEATS = "SELECT count(*) FROM enrollment WHERE cohort_id = %s AND status = 'enrolled'"
 INSERT_ENROLLMENT = (
     "INSERT INTO enrollment (id, application_id, applicant_id, cohort_id, campus, status, enrolled_on, "
-    "withdrawn_before_start, updated_at) VALUES (%s, %s, %s, %s, %s, 'enrolled', %s, false, %s)")
-INSERT_OUTBOX = ("INSERT INTO outbox (event_id, event_type, topic, message_key, payload, created_at) "
-                 "VALUES (%s, %s, %s, %s, %s, %s)")
+    "withdrawn_before_start, updated_at) VALUES (%s, %s, %s, %s, %s, 'enrolled', %s, false, %s)"
+)
+INSERT_OUTBOX = (
+    "INSERT INTO outbox (event_id, event_type, topic, message_key, payload, created_at) VALUES (%s, %s, %s, %s, %s, %s)"
+)
 
 # -- attendance: one check-in ------------------------------------------------------------------------
 # Read the session, its cohort and the trainee's roster entry in one statement; insert the mark, or add the
 # punch to the mark already there.
 CHECK_IN_TARGET = (
-    "SELECT ts.cohort_id, ts.date, ts.start, ts.\"end\", c.closed_at, c.campus, r.status, r.withdrawn_on "
+    'SELECT ts.cohort_id, ts.date, ts.start, ts."end", c.closed_at, c.campus, r.status, r.withdrawn_on '
     "FROM training_session ts "
     "JOIN cohort c ON c.id = ts.cohort_id "
-    "LEFT JOIN roster_entry r ON r.cohort_id = ts.cohort_id AND r.trainee_id = %s WHERE ts.id = %s")
+    "LEFT JOIN roster_entry r ON r.cohort_id = ts.cohort_id AND r.trainee_id = %s WHERE ts.id = %s"
+)
 UPSERT_MARK = (
     "INSERT INTO mark (id, session_id, cohort_id, trainee_id, mark, source, punches, check_in_at, updated_by, "
     "updated_at) VALUES (%s, %s, %s, %s, %s, 'punches', %s, %s, 'reference', %s) "
     "ON CONFLICT (session_id, trainee_id) DO UPDATE SET punches = (mark.punches::jsonb || "
-    "EXCLUDED.punches::jsonb)::json, updated_at = EXCLUDED.updated_at")
+    "EXCLUDED.punches::jsonb)::json, updated_at = EXCLUDED.updated_at"
+)
 
 # -- certification: submit a claim -------------------------------------------------------------------
 # Read the trainee's claim window and the qualification's fee in one statement; insert the claim (the
@@ -115,14 +122,16 @@ CLAIM_TARGET = (
     "SELECT w.cohort_id, w.campus, q.written_fee, w.start_date, w.status, w.completion_date, w.closed_on, "
     "w.qualification_codes::text, (SELECT count(*) FROM claim p WHERE p.trainee_id = w.trainee_id AND "
     "p.qualification_code = q.code AND p.stage = %s AND p.status <> 'rejected') "
-    "FROM claim_window w JOIN qualification q ON q.code = %s WHERE w.trainee_id = %s LIMIT 1")
+    "FROM claim_window w JOIN qualification q ON q.code = %s WHERE w.trainee_id = %s LIMIT 1"
+)
 CHECK_IN_OPENS = CHECK_IN_CLOSES = timedelta(minutes=30)  # the domain's defaults
 CLAIM_DEADLINE_DAYS, CLAIM_MAX_ATTEMPTS, WINDOW_MONTHS = 30, 3, 12  # the domain's defaults
 INSERT_CLAIM = (
     "INSERT INTO claim (id, trainee_id, cohort_id, campus, qualification_code, stage, exam_date, amount_paid, "
     "standard_fee, amount, receipt_number, receipt_key, admission_slip_number, status, reasons, submitted_by, "
     "submitted_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'submitted', '[]', "
-    "'reference', %s, %s)")
+    "'reference', %s, %s)"
+)
 
 
 SECRET = os.environ.get("BENCH_REF_JWT_SECRET", LOCAL_JWT_SECRET)
@@ -141,8 +150,9 @@ def campuses(authorization: Annotated[str, Header()] = "") -> set[str]:
     if scheme.lower() != "bearer":
         raise HTTPException(401)
     try:
-        claims = jwt.decode(token, SECRET, algorithms=["HS256"],
-                            options={"require": ["sub", "exp"], "verify_aud": False})
+        claims = jwt.decode(
+            token, SECRET, algorithms=["HS256"], options={"require": ["sub", "exp"], "verify_aud": False}
+        )
     except jwt.PyJWTError:
         raise HTTPException(401) from None
     return set(claims.get("campuses") or ())
@@ -155,7 +165,6 @@ def create_app() -> FastAPI:
     pool = Pool(os.environ["BENCH_REF_DATABASE_URL"], int(os.environ.get("BENCH_REF_POOL", "10")))
     app = FastAPI()
 
-
     @app.post("/enrollment/accept/{application_id}")
     def accept(application_id: uuid.UUID) -> dict:
         now = datetime.now(UTC)
@@ -167,14 +176,17 @@ def create_app() -> FastAPI:
             cohort_id, capacity, campus, applicant_id, sessions = found
             if conn.execute(COUNT_SEATS, (cohort_id,)).fetchone()[0] >= capacity:
                 raise HTTPException(409)
-            conn.execute(INSERT_ENROLLMENT, (enrollment_id, application_id, applicant_id, cohort_id, campus,
-                                             now.date(), now))
-            payload = ('{"id": "%s", "type": "%s", "time": "%s", "data": {"trainee_id": "%s", "enrollment_id": '  # noqa: UP031 (the bare reference builds its JSON the cheapest way)
-                       '"%s", "cohort_id": "%s", "campus": "%s", "sessions": %s}}'
-                       % (event_id, ENROLLED, now.isoformat(), applicant_id, enrollment_id, cohort_id, campus,
-                          sessions))
-            conn.execute(INSERT_OUTBOX, (event_id, ENROLLED, "trainingops.enrollment.events", str(applicant_id),
-                                         payload, now))
+            conn.execute(
+                INSERT_ENROLLMENT, (enrollment_id, application_id, applicant_id, cohort_id, campus, now.date(), now)
+            )
+            payload = (
+                '{"id": "%s", "type": "%s", "time": "%s", "data": {"trainee_id": "%s", "enrollment_id": '  # noqa: UP031 (the bare reference builds its JSON the cheapest way)
+                '"%s", "cohort_id": "%s", "campus": "%s", "sessions": %s}}'
+                % (event_id, ENROLLED, now.isoformat(), applicant_id, enrollment_id, cohort_id, campus, sessions)
+            )
+            conn.execute(
+                INSERT_OUTBOX, (event_id, ENROLLED, "trainingops.enrollment.events", str(applicant_id), payload, now)
+            )
         return {"id": str(application_id), "status": "accepted", "enrollment_id": str(enrollment_id)}
 
     @app.post("/attendance/sessions/{session_id}/check-ins")
@@ -186,14 +198,20 @@ def create_app() -> FastAPI:
                 raise HTTPException(404)
             cohort_id, day, start, end, closed_at, _, status, withdrawn_on = found
             at = body.at.astimezone(LOCAL).replace(tzinfo=None)  # the centre's wall clock
-            if (status is None or closed_at is not None or (withdrawn_on is not None and day >= withdrawn_on)
-                    or not (datetime.combine(day, start) - CHECK_IN_OPENS <= at
-                            <= datetime.combine(day, end) + CHECK_IN_CLOSES)):
+            if (
+                status is None
+                or closed_at is not None
+                or (withdrawn_on is not None and day >= withdrawn_on)
+                or not (
+                    datetime.combine(day, start) - CHECK_IN_OPENS <= at <= datetime.combine(day, end) + CHECK_IN_CLOSES
+                )
+            ):
                 raise HTTPException(422)
             mark = "present" if at.time() <= start else "late"
             punches = json.dumps([{"kind": body.kind, "at": body.at.isoformat(), "method": body.method}])
-            conn.execute(UPSERT_MARK, (uuid.uuid4(), session_id, cohort_id, body.trainee_id, mark, punches,
-                                       body.at, now))
+            conn.execute(
+                UPSERT_MARK, (uuid.uuid4(), session_id, cohort_id, body.trainee_id, mark, punches, body.at, now)
+            )
         return {"session_id": str(session_id), "trainee_id": str(body.trainee_id), "mark": mark}
 
     @app.post("/certification/claims", status_code=201)
@@ -206,20 +224,46 @@ def create_app() -> FastAPI:
             if found is None or ("*" not in allowed and found[1] not in allowed):
                 raise HTTPException(404)
             cohort_id, campus, fee, start_date, status, completed_on, closed_on, codes, attempts = found
-            last = (_months_after(completed_on, WINDOW_MONTHS) if status == "completed" and completed_on
-                    else closed_on if status in ("withdrawn", "not_completed") else None)
-            if (fee is None or body.qualification_code not in json.loads(codes)
-                    or (start_date is not None and body.exam_date < start_date)
-                    or (last is not None and body.exam_date > last) or body.exam_date > today
-                    or today > body.exam_date + timedelta(days=CLAIM_DEADLINE_DAYS)
-                    or attempts >= CLAIM_MAX_ATTEMPTS):
+            last = (
+                _months_after(completed_on, WINDOW_MONTHS)
+                if status == "completed" and completed_on
+                else closed_on
+                if status in ("withdrawn", "not_completed")
+                else None
+            )
+            if (
+                fee is None
+                or body.qualification_code not in json.loads(codes)
+                or (start_date is not None and body.exam_date < start_date)
+                or (last is not None and body.exam_date > last)
+                or body.exam_date > today
+                or today > body.exam_date + timedelta(days=CLAIM_DEADLINE_DAYS)
+                or attempts >= CLAIM_MAX_ATTEMPTS
+            ):
                 raise HTTPException(422)
             amount = min(fee, body.amount_paid)
             receipt = body.receipt_number.strip().upper()
             try:
-                conn.execute(INSERT_CLAIM, (claim_id, body.trainee_id, cohort_id, campus, body.qualification_code,
-                                            body.stage, body.exam_date, body.amount_paid, fee, amount,
-                                            body.receipt_number, receipt, body.admission_slip_number, now, now))
+                conn.execute(
+                    INSERT_CLAIM,
+                    (
+                        claim_id,
+                        body.trainee_id,
+                        cohort_id,
+                        campus,
+                        body.qualification_code,
+                        body.stage,
+                        body.exam_date,
+                        body.amount_paid,
+                        fee,
+                        amount,
+                        body.receipt_number,
+                        receipt,
+                        body.admission_slip_number,
+                        now,
+                        now,
+                    ),
+                )
             except psycopg.errors.UniqueViolation:
                 raise HTTPException(409) from None
         return {"id": str(claim_id), "status": "submitted", "amount": amount}

@@ -4,6 +4,7 @@ Each benchmark prints a line per repeat (``BENCH_REPEATS``, default 3): its figu
 the target and whether it is met. The summary at the end gives each benchmark's ranges over the repeats. A
 benchmark that fails is reported and the others still run; the exit status is then 1.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -5,6 +5,7 @@ manifests and the Prometheus configuration, and hold them to what the code says:
 topic list of ``shared.events``, the settings fields of ``shared.settings``, the four
 services' prefixes and port. A broken deployment file fails CI without a Docker engine.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -33,6 +34,7 @@ K8S_HELPER_VARS = {"DB_PASSWORD"}
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def load_yaml_docs(path: Path) -> list[dict]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d]
@@ -133,6 +135,7 @@ def production_patches() -> list[dict]:
 
 # --------------------------------------------------------------------------- compose
 
+
 def test_compose_has_the_four_services_built_from_the_dockerfile(services: dict) -> None:
     for name in SERVICES:
         assert name in services, f"{name} missing from docker-compose.yml"
@@ -140,8 +143,9 @@ def test_compose_has_the_four_services_built_from_the_dockerfile(services: dict)
         assert svc["build"]["dockerfile"] == "Dockerfile" and svc["build"]["context"] == "."
         assert svc["environment"]["SERVICE"] == name, f"{name}: SERVICE must name the service"
         assert [str(p) for p in svc["expose"]] == [str(PORT)], f"{name}: the container listens on {PORT}"
-        assert "ports" not in svc and "container_name" not in svc, \
+        assert "ports" not in svc and "container_name" not in svc, (
             f"{name}: a fixed host port or name would stop `docker compose up --scale {name}=N`"
+        )
 
 
 def test_compose_images_are_official_and_pinned(services: dict) -> None:
@@ -210,8 +214,9 @@ def test_topics_job_creates_exactly_the_topics_of_shared_events(services: dict) 
     assert tuple(env["EVENT_TOPICS"].split()) == EVENT_TOPICS
     assert tuple(env["DLQ_TOPICS"].split()) == DLQ_TOPICS
     assert tuple(env["RETRY_TOPICS"].split()) == RETRY_TOPICS
-    assert set(env["EVENT_TOPICS"].split()) | set(env["DLQ_TOPICS"].split()) | set(env["RETRY_TOPICS"].split()) \
-        == set(ALL_TOPICS)
+    assert set(env["EVENT_TOPICS"].split()) | set(env["DLQ_TOPICS"].split()) | set(env["RETRY_TOPICS"].split()) == set(
+        ALL_TOPICS
+    )
     # partitions and retention are settings with defaults
     for var in ("TOPIC_PARTITIONS", "TOPIC_RETENTION_MS"):
         assert re.fullmatch(r"\$\{%s:-\d+\}" % var, str(env[var])), f"{var} should be ${{{var}:-<default>}}"
@@ -219,7 +224,14 @@ def test_topics_job_creates_exactly_the_topics_of_shared_events(services: dict) 
     assert script_mount, "the topics job mounts deploy/kafka/create-topics.sh"
     script = (ROOT / script_mount[0].split(":")[0]).read_text()
     assert "--create --if-not-exists" in script
-    for var in ("EVENT_TOPICS", "DLQ_TOPICS", "RETRY_TOPICS", "TOPIC_PARTITIONS", "TOPIC_RETENTION_MS", "BOOTSTRAP_SERVERS"):
+    for var in (
+        "EVENT_TOPICS",
+        "DLQ_TOPICS",
+        "RETRY_TOPICS",
+        "TOPIC_PARTITIONS",
+        "TOPIC_RETENTION_MS",
+        "BOOTSTRAP_SERVERS",
+    ):
         assert f"${var}" in script or f"${{{var}" in script, f"create-topics.sh ignores {var}"
     assert services["topics"]["entrypoint"][-1].endswith(script_mount[0].split(":")[1])
 
@@ -285,6 +297,7 @@ def test_secrets_come_from_env_and_every_variable_is_documented(services: dict) 
 
 
 # --------------------------------------------------------------------------- Dockerfile
+
 
 def dockerfile_stages() -> tuple[dict[str, str], list[tuple[str, list[str]]]]:
     """ARG defaults before the first FROM, and [(base image, instructions)] per stage."""
@@ -362,8 +375,9 @@ def test_dockerfile_healthcheck_expose_and_entrypoint() -> None:
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
-    lines = [ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines() if ln.strip() and not ln.startswith("#")
+    ]
     assert lines[0] == "**", "start from excluding everything"
     included = [ln[1:] for ln in lines if ln.startswith("!")]
     for needed in ("pyproject.toml", "shared/", "services/"):
@@ -373,6 +387,7 @@ def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
 
 
 # --------------------------------------------------------------------------- gateway
+
 
 def gateway_template() -> str:
     return (DEPLOY / "nginx" / "templates" / "default.conf.template").read_text()
@@ -409,6 +424,7 @@ def test_gateway_cors_origin_is_a_setting(services: dict) -> None:
 
 
 # --------------------------------------------------------------------------- Kubernetes
+
 
 def test_kustomizations_reference_existing_files() -> None:
     for directory in (BASE, PRODUCTION):
@@ -569,7 +585,9 @@ def test_ingress_routes_the_four_prefixes(production_docs: list[dict]) -> None:
         assert paths[f"/{service}/"] == {"name": service, "port": {"number": PORT}}
 
 
-def test_prometheus_scrapes_the_four_services(services: dict, base_docs: list[dict], production_docs: list[dict]) -> None:
+def test_prometheus_scrapes_the_four_services(
+    services: dict, base_docs: list[dict], production_docs: list[dict]
+) -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     job = next(j for j in config["scrape_configs"] if j["job_name"] == "trainingops")
     (sd,) = job["dns_sd_configs"]  # every replica of a scaled compose service
@@ -627,7 +645,9 @@ def test_kustomize_builds_base_and_production(tmp_path: Path) -> None:
     tree = tmp_path / "k8s"
     shutil.copytree(DEPLOY / "k8s", tree)
     for example in (tree / "overlays" / "production" / "secrets").glob("*.env.example"):
-        example.with_suffix("").write_text(example.read_text().replace("=\n", "=placeholder0123456789abcdef0123456789\n"))
+        example.with_suffix("").write_text(
+            example.read_text().replace("=\n", "=placeholder0123456789abcdef0123456789\n")
+        )
     for overlay in (tree / "base", tree / "overlays" / "production"):
         if shutil.which("kubectl"):
             out = subprocess.run(["kubectl", "kustomize", str(overlay)], capture_output=True, text=True, timeout=120)

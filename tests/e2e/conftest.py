@@ -5,6 +5,7 @@ other test modules share they would also meet those modules' cohorts and campuse
 Each end-to-end module gets a fresh local broker, unless TRAININGOPS_TEST_KAFKA names
 an external one (then that is used as it is).
 """
+
 from __future__ import annotations
 
 import os

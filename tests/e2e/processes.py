@@ -4,6 +4,7 @@
 sharing the service's database and consumer group, on different ports). Each process logs
 to a file; ``Platform.diagnose()`` prints the tails of every log when the block fails.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,11 +61,21 @@ class ServiceProcess:
     def assigned(self, topic: str) -> set[int]:
         """Partitions of ``topic`` this process's consumer has reported lag for (i.e. has been assigned)."""
         text = httpx.get(f"{self.url}/metrics", timeout=10).text
-        return {int(m.group(1)) for m in re.finditer(
-            rf'^trainingops_consumer_lag\{{[^}}]*topic="{re.escape(topic)}"[^}}]*partition="(\d+)"[^}}]*\}}',
-            text, re.M)} | {int(m.group(1)) for m in re.finditer(
-            rf'^trainingops_consumer_lag\{{[^}}]*partition="(\d+)"[^}}]*topic="{re.escape(topic)}"[^}}]*\}}',
-            text, re.M)}
+        return {
+            int(m.group(1))
+            for m in re.finditer(
+                rf'^trainingops_consumer_lag\{{[^}}]*topic="{re.escape(topic)}"[^}}]*partition="(\d+)"[^}}]*\}}',
+                text,
+                re.M,
+            )
+        } | {
+            int(m.group(1))
+            for m in re.finditer(
+                rf'^trainingops_consumer_lag\{{[^}}]*partition="(\d+)"[^}}]*topic="{re.escape(topic)}"[^}}]*\}}',
+                text,
+                re.M,
+            )
+        }
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -93,27 +104,44 @@ class Platform:
     def spawn(self, name: str, replica: int) -> ServiceProcess:
         port = free_port()
         env = dict(os.environ)
-        env.update({
-            f"{name.upper()}_DATABASE_URL": self.databases[name],
-            "TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS": self.kafka,
-            "TRAININGOPS_ENVIRONMENT": "test",
-            "TRAININGOPS_CONSUMER_SESSION_TIMEOUT_MS": "6000",
-            "TRAININGOPS_CONSUMER_HEARTBEAT_INTERVAL_MS": "1000",
-            "TRAININGOPS_CONSUMER_MAX_POLL_INTERVAL_MS": "10000",
-            "TRAININGOPS_OUTBOX_POLL_INTERVAL_S": "0.2",
-            "TRAININGOPS_CONSUMER_RETRY_BACKOFF_S": "0.05",
-            f"{name.upper()}_CONSUMER_GROUP_ID": self.groups[name],
-            f"{name.upper()}_KAFKA_CLIENT_ID_PREFIX": f"e2e-r{replica}",
-            # The journey enters a month of marks within seconds; the at-risk sweep (every 60 s by default) would
-            # see the not-yet-entered past sessions as absences and warn. It still runs, just not mid-test.
-            "ATTENDANCE_CLOSER_INTERVAL_S": "900",
-        })
+        env.update(
+            {
+                f"{name.upper()}_DATABASE_URL": self.databases[name],
+                "TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+                "TRAININGOPS_ENVIRONMENT": "test",
+                "TRAININGOPS_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+                "TRAININGOPS_CONSUMER_HEARTBEAT_INTERVAL_MS": "1000",
+                "TRAININGOPS_CONSUMER_MAX_POLL_INTERVAL_MS": "10000",
+                "TRAININGOPS_OUTBOX_POLL_INTERVAL_S": "0.2",
+                "TRAININGOPS_CONSUMER_RETRY_BACKOFF_S": "0.05",
+                f"{name.upper()}_CONSUMER_GROUP_ID": self.groups[name],
+                f"{name.upper()}_KAFKA_CLIENT_ID_PREFIX": f"e2e-r{replica}",
+                # The journey enters a month of marks within seconds; the at-risk sweep (every 60 s by default) would
+                # see the not-yet-entered past sessions as absences and warn. It still runs, just not mid-test.
+                "ATTENDANCE_CLOSER_INTERVAL_S": "900",
+            }
+        )
         log_path = self.log_dir / f"{name}-{replica}.log"
         log = open(log_path, "ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", f"services.{name}.main:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"services.{name}.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         sp = ServiceProcess(name, replica, port, log_path, process)
         self.processes.append(sp)
@@ -132,8 +160,9 @@ class Platform:
                 except httpx.HTTPError:
                     pass
             if pending and time.monotonic() > deadline:
-                raise RuntimeError("not ready in time: " + ", ".join(f"{p.name}#{p.replica}:\n{p.log_tail()}"
-                                                                      for p in pending))
+                raise RuntimeError(
+                    "not ready in time: " + ", ".join(f"{p.name}#{p.replica}:\n{p.log_tail()}" for p in pending)
+                )
             time.sleep(0.3)
 
     def start(self, replicas: int = 1) -> Platform:
@@ -150,8 +179,12 @@ class Platform:
         from shared.events import topic_for
 
         later = [p for p in self.processes if p.replica > 0]
-        topic = {"attendance": topic_for("enrollment"), "certification": topic_for("enrollment"),
-                 "placement": topic_for("attendance"), "enrollment": topic_for("attendance")}
+        topic = {
+            "attendance": topic_for("enrollment"),
+            "certification": topic_for("enrollment"),
+            "placement": topic_for("attendance"),
+            "enrollment": topic_for("attendance"),
+        }
         deadline = time.monotonic() + timeout
         while True:
             missing = [f"{p.name}#{p.replica}" for p in later if not p.assigned(topic[p.name])]
@@ -169,8 +202,10 @@ class Platform:
             p.stop()
 
     def dump_logs(self, lines: int = 60) -> str:
-        return "\n".join(f"===== {p.name}#{p.replica} (port {p.port}, exit {p.process.poll()}) {p.log_path}\n"
-                         f"{p.log_tail(lines)}" for p in self.processes)
+        return "\n".join(
+            f"===== {p.name}#{p.replica} (port {p.port}, exit {p.process.poll()}) {p.log_path}\n{p.log_tail(lines)}"
+            for p in self.processes
+        )
 
     @contextlib.contextmanager
     def diagnose(self) -> Iterator[None]:
@@ -186,9 +221,12 @@ class Platform:
 def platform(kafka: str, databases, log_dir: Path, label: str, replicas: int = 1) -> Iterator[Platform]:
     """Fresh databases and consumer groups, the four services (x replicas) running; stopped at the end."""
     run = uuid.uuid4().hex[:8]
-    p = Platform(kafka=kafka, log_dir=log_dir,
-                 databases={s: databases.new(f"{label}_{s[:4]}") for s in SERVICES},
-                 groups={s: f"trainingops.{s}.{label}-{run}" for s in SERVICES})
+    p = Platform(
+        kafka=kafka,
+        log_dir=log_dir,
+        databases={s: databases.new(f"{label}_{s[:4]}") for s in SERVICES},
+        groups={s: f"trainingops.{s}.{label}-{run}" for s in SERVICES},
+    )
     try:
         try:
             p.start(replicas)

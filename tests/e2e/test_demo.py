@@ -1,4 +1,5 @@
 """`trainingops demo` against the four services running as separate processes (real broker and PostgreSQL)."""
+
 from __future__ import annotations
 
 import re
@@ -26,10 +27,14 @@ def test_demo_drives_a_whole_journey_for_three_campuses_and_can_run_again(kafka,
         # enrollment: the quota, the waitlist and the ineligible, named
         assert "Kang Doyun: eligibility.residency" in out
         assert "Nam Junho: eligibility.career-break-women" in out
-        assert "selection: 4 selected (1 under the priority quota of 2: Choi Yuna score 55); " \
-               "waitlist 1. Jung Hyunwoo score 78" in out
-        assert "selection: 3 selected (1 under the priority quota of 1: Lim Eunji score 61); " \
-               "waitlist 1. Oh Taeyang score 80" in out
+        assert (
+            "selection: 4 selected (1 under the priority quota of 2: Choi Yuna score 55); "
+            "waitlist 1. Jung Hyunwoo score 78" in out
+        )
+        assert (
+            "selection: 3 selected (1 under the priority quota of 1: Lim Eunji score 61); "
+            "waitlist 1. Oh Taeyang score 80" in out
+        )
         assert "selection: 3 selected (1 under the priority quota of 1: Bae Sumin score 58); waitlist empty" in out
         assert out.count("seats accepted; trainee.enrolled sent for each") == 3
         # attendance: rosters from Kafka, at risk, the close
@@ -40,8 +45,11 @@ def test_demo_drives_a_whole_journey_for_three_campuses_and_can_run_again(kafka,
         assert f"cohort closed on {today}: 2 completed, 1 not completed (Bae Sumin" in out
         assert out.count("enrollments updated from attendance's events") == 3
         # certification: claimed, approved, paid once
-        paid = re.search(r"claimed the WELD-CRAFTSMAN written-exam fee \(20,000 KRW paid, 14,500 reimbursable\); "
-                         r"approved; paid once as (PO-\S+) \(same-key retry: 200, another key: 409\)", out)
+        paid = re.search(
+            r"claimed the WELD-CRAFTSMAN written-exam fee \(20,000 KRW paid, 14,500 reimbursable\); "
+            r"approved; paid once as (PO-\S+) \(same-key retry: 200, another key: 409\)",
+            out,
+        )
         assert paid, out
         assert "obtained WELD-CRAFTSMAN on" in out
         # placement: follow-ups due, outcomes, the rates
@@ -54,8 +62,11 @@ def test_demo_drives_a_whole_journey_for_three_campuses_and_can_run_again(kafka,
         # what it printed is what the services hold
         clients = demo.Clients.open(p.urls())
         try:
-            claims = demo.ok(clients.certification.get(f"{demo.C}/claims", headers=demo.auth(["finance"], ["jungbu"]),
-                                                       params={"status": "paid"}))
+            claims = demo.ok(
+                clients.certification.get(
+                    f"{demo.C}/claims", headers=demo.auth(["finance"], ["jungbu"]), params={"status": "paid"}
+                )
+            )
             assert [c["payout_reference"] for c in claims["items"]] == [paid.group(1)]
             cohorts = demo.ok(clients.enrollment.get(f"{demo.E}/cohorts", headers=demo.auth(["admissions"], ["*"])))
             assert sorted(c["programme_code"] for c in cohorts["items"]) == ["BB-WU-t1", "DB-AI-t1", "JB-WELD-t1"]

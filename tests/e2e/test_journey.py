@@ -4,6 +4,7 @@ Driven only through HTTP; what one service learns from another travels through K
 First one process per service, step by step; then two replicas of every service sharing
 each consumer group and database, showing the work split and nothing doubled.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -49,8 +50,9 @@ def settle(readers: dict[str, EventReader], check, timeout: float = 30.0) -> Non
         if check(readers):
             break
         if time.monotonic() > deadline:
-            raise AssertionError("events never arrived; seen: " + ", ".join(
-                f"{s}: {len(r.events)}" for s, r in readers.items()))
+            raise AssertionError(
+                "events never arrived; seen: " + ", ".join(f"{s}: {len(r.events)}" for s, r in readers.items())
+            )
     end = time.monotonic() + 2
     while time.monotonic() < end:
         for r in readers.values():
@@ -58,8 +60,9 @@ def settle(readers: dict[str, EventReader], check, timeout: float = 30.0) -> Non
 
 
 def of(reader: EventReader, event_type: str, **match: str) -> list:
-    return [e for e in reader.events if e.type == event_type and all(
-        str(_get(e.data, k)) == v for k, v in match.items())]
+    return [
+        e for e in reader.events if e.type == event_type and all(str(_get(e.data, k)) == v for k, v in match.items())
+    ]
 
 
 def _get(data: dict, key: str):
@@ -68,9 +71,15 @@ def _get(data: dict, key: str):
     return data
 
 
-WELDING = ProgrammeSpec("jungbu", "JB-WELD-E2E", "Special Welding (national qualification)", "national_qualification",
-                        qualification="WELD-CRAFTSMAN", qualification_name="Welding Craftsman (용접기능사)",
-                        total_hours=960)
+WELDING = ProgrammeSpec(
+    "jungbu",
+    "JB-WELD-E2E",
+    "Special Welding (national qualification)",
+    "national_qualification",
+    qualification="WELD-CRAFTSMAN",
+    qualification_name="Welding Craftsman (용접기능사)",
+    total_hours=960,
+)
 
 
 def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tmp_path):
@@ -103,8 +112,13 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
         assert {applied[p.name]["status"] for p in people if p.name != "Lim Taeho"} == {"submitted"}
 
         selection = demo.run_selection(enr, campus, cid)
-        assert (selection["capacity"], selection["priority_quota"], selection["selected"],
-                selection["priority_selected"], selection["waitlisted"]) == (6, 2, 6, 2, 2), selection
+        assert (
+            selection["capacity"],
+            selection["priority_quota"],
+            selection["selected"],
+            selection["priority_selected"],
+            selection["waitlisted"],
+        ) == (6, 2, 6, 2, 2), selection
         by_id = demo.applications_of(enr, campus, cid)
         apps = {n: by_id[a["id"]] for n, a in applied.items()}
         for name in ("Jung Yuna", "Han Sora"):  # selected under the quota, though they scored below the waitlist
@@ -113,7 +127,9 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
             assert [r["rule"] for r in a["reasons"]] == ["selection.priority-quota"], a
             assert a["score"] < apps["Oh Minseo"]["score"]
         assert [(apps[n]["status"], apps[n]["waitlist_position"]) for n in ("Oh Minseo", "Kang Jisu")] == [
-            ("waitlisted", 1), ("waitlisted", 2)]
+            ("waitlisted", 1),
+            ("waitlisted", 2),
+        ]
         selected = [n for n, a in apps.items() if a["status"] == "selected"]
         assert sorted(selected) == sorted(p.name for p in people[:6])
 
@@ -141,17 +157,28 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
             s = demo.standing_of(att, campus, cid, t)
             e = expected[t]
             assert (s["held_days"], s["attended_days"], s["lates_early_leaves_outs"]) == (
-                e["scheduled"], e["attended"], e["minor"]), (name_of[t], s, e)
+                e["scheduled"],
+                e["attended"],
+                e["minor"],
+            ), (name_of[t], s, e)
         late = demo.standing_of(att, campus, cid, trainees["Lee Seoyeon"])
         assert (late["lates_early_leaves_outs"], late["converted_absences"], late["absences"]) == (3, 1, 1), late
         excused = trainees["Park Jiho"]
         excused_session = held[expected[excused]["marks"].index("excused")]
-        mark = demo.ok(att.get(f"{demo.A}/sessions/{excused_session['id']}/marks/{excused}",
-                               headers=demo.auth(["instructor"], [campus])))
-        assert (mark["mark"], mark["reason_code"], mark["evidence_ref"]) == ("excused", "job_interview",
-                                                                               "INTERVIEW-2026-0042"), mark
-        assert mark["history"][-1]["previous_mark"] == "absent" and mark["history"][-1]["changed_by"] == \
-            "instructor-park"
+        mark = demo.ok(
+            att.get(
+                f"{demo.A}/sessions/{excused_session['id']}/marks/{excused}",
+                headers=demo.auth(["instructor"], [campus]),
+            )
+        )
+        assert (mark["mark"], mark["reason_code"], mark["evidence_ref"]) == (
+            "excused",
+            "job_interview",
+            "INTERVIEW-2026-0042",
+        ), mark
+        assert (
+            mark["history"][-1]["previous_mark"] == "absent" and mark["history"][-1]["changed_by"] == "instructor-park"
+        )
         assert demo.standing_of(att, campus, cid, excused)["attended_days"] == len(held)
         dropping = trainees["Choi Daeun"]
         drop = demo.standing_of(att, campus, cid, dropping)
@@ -169,8 +196,9 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
         assert closed_again(att, campus, cid) == 409
 
         # -- enrollment learns the decisions from attendance's events -----------------------------------
-        rows = demo.wait_enrollment_statuses(enr, campus, cid, {t: "completed" if t in completers else "not_completed"
-                                                                 for t in ids})
+        rows = demo.wait_enrollment_statuses(
+            enr, campus, cid, {t: "completed" if t in completers else "not_completed" for t in ids}
+        )
         assert rows[dropping]["final_rate"] < 0.8 and rows[trainees["Kim Minjun"]]["final_rate"] == 1.0
         assert all(rows[t]["outcome_date"] == closed["closed_on"] for t in ids)
 
@@ -199,7 +227,8 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
         due_on = demo.add_months(completion, 1)
         due = demo.followups_due(plc, campus, cid, due_on)
         assert sorted((f["graduate_id"], f["months"], f["status"]) for f in due) == sorted(
-            (t, 1, "due") for t in completers), due
+            (t, 1, "due") for t in completers
+        ), due
         assert demo.followups_due(plc, campus, cid, completion) == []  # nothing due on the completion day
         for t in completers:
             assert [f["months"] for f in demo.graduate(plc, campus, t)["followups"]] == [1, 3, 6, 12]
@@ -212,16 +241,24 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
         total = report["total"]
         assert total["completers"] == 5
         # employed 2 + self-employed 1 over 5 completers minus 1 in further education
-        assert (total["employment_rate"]["numerator"], total["employment_rate"]["denominator"],
-                total["employment_rate"]["percent"]) == (3, 4, 75), total
+        assert (
+            total["employment_rate"]["numerator"],
+            total["employment_rate"]["denominator"],
+            total["employment_rate"]["percent"],
+        ) == (3, 4, 75), total
         assert (total["certificate_attainment"]["numerator"], total["certificate_attainment"]["denominator"]) == (1, 5)
         # the median wage is over the employed (not the self-employed): 2,900,000 and 2,700,000
         assert total["median_monthly_wage"] == {"value": 2_800_000, "count": 2}
 
         # -- every key event arrived, once ----------------------------------------------------------------
         enr_r, att_r, cert_r, plc_r = (readers[s] for s in SERVICES)
-        settle(readers, lambda rs: len(of(rs["placement"], OUTCOME_RECORDED, cohort_id=cid)) >= 5
-               and len(of(rs["certification"], QUALIFICATION_OBTAINED, trainee_id=claimant)) >= 1)
+        settle(
+            readers,
+            lambda rs: (
+                len(of(rs["placement"], OUTCOME_RECORDED, cohort_id=cid)) >= 5
+                and len(of(rs["certification"], QUALIFICATION_OBTAINED, trainee_id=claimant)) >= 1
+            ),
+        )
         assert len(of(enr_r, COHORT_PUBLISHED, cohort_id=cid)) == 1
         enrolled = of(enr_r, TRAINEE_ENROLLED, **{"cohort.cohort_id": cid})
         assert sorted(e.data["trainee_id"] for e in enrolled) == sorted(ids)
@@ -259,19 +296,50 @@ class Alternating(httpx.BaseTransport):
 
 def test_two_replicas_of_each_service_split_the_work_and_double_nothing(kafka, databases, readers, tmp_path):
     plans = ["steady"] * 7 + ["late", "late", "excused", "dropping", "dropping"]
-    outcomes = ["employed", "employed", "self_employed", "employed", "further_education", "seeking_work",
-                "employed", "employed", "military_service", "unreachable", None, None]
-    people = [Person(f"Trainee {i:02d}", 60 + 3 * i, gender="female" if i % 2 else "male",
-                     priority=["disabled"] if i < 2 else [], plan=plan, outcome=outcome,
-                     wage=2_500_000 + 10_000 * i if outcome in ("employed", "self_employed") else None)
-              for i, (plan, outcome) in enumerate(zip(plans, outcomes))]
+    outcomes = [
+        "employed",
+        "employed",
+        "self_employed",
+        "employed",
+        "further_education",
+        "seeking_work",
+        "employed",
+        "employed",
+        "military_service",
+        "unreachable",
+        None,
+        None,
+    ]
+    people = [
+        Person(
+            f"Trainee {i:02d}",
+            60 + 3 * i,
+            gender="female" if i % 2 else "male",
+            priority=["disabled"] if i < 2 else [],
+            plan=plan,
+            outcome=outcome,
+            wage=2_500_000 + 10_000 * i if outcome in ("employed", "self_employed") else None,
+        )
+        for i, (plan, outcome) in enumerate(zip(plans, outcomes))
+    ]
     people += [Person("Waiting 1", 50), Person("Waiting 2", 49)]
     with platform(kafka, databases, tmp_path, "e2e2", replicas=2) as p, p.diagnose():
-        clients = Clients(**{s: httpx.Client(base_url=p.replicas(s)[0].url, timeout=60,
-                                             transport=Alternating([r.port for r in p.replicas(s)]))
-                             for s in SERVICES})
-        spec = ProgrammeSpec("dongbu", "DB-WELD-R2", "Welding, two replicas", "national_qualification",
-                             qualification="WELD-CRAFTSMAN", qualification_name="Welding Craftsman (용접기능사)")
+        clients = Clients(
+            **{
+                s: httpx.Client(
+                    base_url=p.replicas(s)[0].url, timeout=60, transport=Alternating([r.port for r in p.replicas(s)])
+                )
+                for s in SERVICES
+            }
+        )
+        spec = ProgrammeSpec(
+            "dongbu",
+            "DB-WELD-R2",
+            "Welding, two replicas",
+            "national_qualification",
+            qualification="WELD-CRAFTSMAN",
+            qualification_name="Welding Craftsman (용접기능사)",
+        )
         assert demo.ensure_campus(clients.enrollment, "dongbu", "Dongbu Campus")
         j = demo.run_cohort_journey(clients, spec, people, capacity=12, label="2026-r2", timeout=120)
         cid, campus = j.cohort["id"], "dongbu"
@@ -288,8 +356,9 @@ def test_two_replicas_of_each_service_split_the_work_and_double_nothing(kafka, d
         assert j.payment.other_key_status == 409
 
         # nothing doubled: one roster row, one completion, one payout, one follow-up set per trainee
-        roster = demo.ok(clients.attendance.get(f"{demo.A}/cohorts/{cid}/roster",
-                                                headers=demo.auth(["instructor"], [campus])))
+        roster = demo.ok(
+            clients.attendance.get(f"{demo.A}/cohorts/{cid}/roster", headers=demo.auth(["instructor"], [campus]))
+        )
         assert sorted(r["trainee_id"] for r in roster) == sorted(ids)
         assert len(demo.enrollments_of(clients.enrollment, campus, cid)) == 12
         for t in j.completers:
@@ -301,15 +370,19 @@ def test_two_replicas_of_each_service_split_the_work_and_double_nothing(kafka, d
         assert [(b["payout_count"], b["total_amount"]) for b in payouts["items"]] == [(1, 14_500)]
         enr_r, att_r, cert_r, plc_r = (readers[s] for s in SERVICES)
         settle(readers, lambda rs: len(of(rs["placement"], OUTCOME_RECORDED, cohort_id=cid)) >= 10)
-        assert Counter(e.data["trainee_id"] for e in of(enr_r, TRAINEE_ENROLLED, **{"cohort.cohort_id": cid})) == \
-            Counter({t: 1 for t in ids})
-        assert Counter(e.data["trainee_id"] for e in of(att_r, TRAINEE_COMPLETED, cohort_id=cid)) == \
-            Counter({t: 1 for t in j.completers})
-        assert Counter(e.data["trainee_id"] for e in of(att_r, TRAINEE_NOT_COMPLETED, cohort_id=cid)) == \
-            Counter({t: 1 for t in dropping})
+        assert Counter(
+            e.data["trainee_id"] for e in of(enr_r, TRAINEE_ENROLLED, **{"cohort.cohort_id": cid})
+        ) == Counter({t: 1 for t in ids})
+        assert Counter(e.data["trainee_id"] for e in of(att_r, TRAINEE_COMPLETED, cohort_id=cid)) == Counter(
+            {t: 1 for t in j.completers}
+        )
+        assert Counter(e.data["trainee_id"] for e in of(att_r, TRAINEE_NOT_COMPLETED, cohort_id=cid)) == Counter(
+            {t: 1 for t in dropping}
+        )
         assert len(of(cert_r, CLAIM_PAID, trainee_id=claimant)) == 1
-        assert Counter(e.data["trainee_id"] for e in of(plc_r, OUTCOME_RECORDED, cohort_id=cid)) == \
-            Counter({t: 1 for t in j.outcomes})
+        assert Counter(e.data["trainee_id"] for e in of(plc_r, OUTCOME_RECORDED, cohort_id=cid)) == Counter(
+            {t: 1 for t in j.outcomes}
+        )
 
         # the work split: the attendance pair shares the enrollment topic's partitions, and each replica handled
         # (at least) the journey's events on its own partitions; both replicas of every service answered HTTP
@@ -318,14 +391,20 @@ def test_two_replicas_of_each_service_split_the_work_and_double_nothing(kafka, d
         second = att1.assigned(topic)
         assert second and len(second) < 3, second  # the newcomer holds some partitions, not all
         first = {0, 1, 2} - second
-        partitions = partitions_of(kafka, topic, lambda e: e.type in (COHORT_PUBLISHED, TRAINEE_ENROLLED) and (
-            e.data.get("cohort_id") == cid or e.data.get("cohort", {}).get("cohort_id") == cid))
+        partitions = partitions_of(
+            kafka,
+            topic,
+            lambda e: (
+                e.type in (COHORT_PUBLISHED, TRAINEE_ENROLLED)
+                and (e.data.get("cohort_id") == cid or e.data.get("cohort", {}).get("cohort_id") == cid)
+            ),
+        )
         assert len(partitions) == 13  # cohort.published and 12 trainee.enrolled
         share = [sum(1 for n in partitions if n in mine) for mine in (first, second)]
-        done = [r.metric("trainingops_events_consumed_total", service="attendance", result="done")
-                for r in (att0, att1)]
-        split = {s: [r.metric("trainingops_events_consumed_total", service=s) for r in p.replicas(s)]
-                 for s in SERVICES}
+        done = [
+            r.metric("trainingops_events_consumed_total", service="attendance", result="done") for r in (att0, att1)
+        ]
+        split = {s: [r.metric("trainingops_events_consumed_total", service=s) for r in p.replicas(s)] for s in SERVICES}
         http = {s: [r.metric("trainingops_http_requests_total", service=s) for r in p.replicas(s)] for s in SERVICES}
         print(f"attendance: partitions {sorted(first)} / {sorted(second)}, journey events {share}, handled {done}")
         print("events consumed per replica:", split, "\nHTTP requests per replica:", http)
@@ -342,8 +421,14 @@ def partitions_of(kafka: str, topic: str, wanted) -> list[int]:
 
     from shared.events import CloudEvent
 
-    consumer = KafkaConsumer(topic, bootstrap_servers=kafka.split(","), auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=3000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.split(","),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=3000,
+    )
     try:
         return [record.partition for record in consumer if wanted(CloudEvent.from_bytes(record.value))]
     finally:

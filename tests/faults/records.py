@@ -4,6 +4,7 @@ Each fault test that stops, restarts or poisons a broker gets one of its own (``
 restart would take the topics of every other module's tests with it, and a fresh consumer group reads
 its topics from the beginning, so on the shared broker it would meet other modules' records too.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,8 +55,9 @@ def restart(broker: LocalBroker, pad: tuple[str, ...] = (events.topic_for("enrol
 
 def envelope(event_type: str, data: dict) -> bytes:
     """A CloudEvent as any producer could send it, valid or not against the contract's data models."""
-    return CloudEvent(id=str(uuid.uuid4()), source="/services/enrollment", type=event_type,
-                      time=datetime.now(UTC), data=data).to_bytes()
+    return CloudEvent(
+        id=str(uuid.uuid4()), source="/services/enrollment", type=event_type, time=datetime.now(UTC), data=data
+    ).to_bytes()
 
 
 def poisons() -> dict[str, bytes | None]:

@@ -1,4 +1,5 @@
 """Stop the broker while paying: payments go on, and each claim.paid arrives exactly once after it returns."""
+
 from __future__ import annotations
 
 import time
@@ -25,12 +26,15 @@ def test_payment_events_survive_a_broker_outage_once(databases):
     ensure_topics(broker.bootstrap)
     finance = token(["finance"], ["*"])
     try:
-        with running_service("certification", database_url=databases.new("cert_out"),
-                             kafka_bootstrap_servers=broker.bootstrap) as cert:
+        with running_service(
+            "certification", database_url=databases.new("cert_out"), kafka_bootstrap_servers=broker.bootstrap
+        ) as cert:
             code = qualification(cert, finance)
             t = eligible_trainee(cert, broker.bootstrap, finance, code=code)
-            claims = [approved_claim(cert, finance, t["trainee"], code, exam_date=str(date.today() - timedelta(days=d)))
-                      for d in (2, 9, 16)]
+            claims = [
+                approved_claim(cert, finance, t["trainee"], code, exam_date=str(date.today() - timedelta(days=d)))
+                for d in (2, 9, 16)
+            ]
             wait_until(lambda: backlog(cert) == 0, timeout=30)  # the decisions went out before the outage
 
             broker.stop()  # the broker dies with everything it held in memory

@@ -1,4 +1,5 @@
 """Kill the broker while seats are accepted: the API keeps working, every event arrives once it returns."""
+
 from __future__ import annotations
 
 import time
@@ -22,12 +23,15 @@ def test_events_written_while_the_broker_is_down_are_published_once_after_it_ret
     ensure_topics(broker.bootstrap)
     staff = token(["admissions"], ["*"])
     try:
-        with running_service("enrollment", database_url=databases.new("enrout"), consumer_enabled=False,
-                             kafka_bootstrap_servers=broker.bootstrap) as client:
+        with running_service(
+            "enrollment",
+            database_url=databases.new("enrout"),
+            consumer_enabled=False,
+            kafka_bootstrap_servers=broker.bootstrap,
+        ) as client:
             campus = new_campus(client, staff)
             cohort = new_cohort(client, staff, new_programme(client, staff, campus), capacity=8)
-            apps = [apply(client, staff, new_applicant(client, staff, campus), cohort, score=90 - i)
-                    for i in range(8)]
+            apps = [apply(client, staff, new_applicant(client, staff, campus), cohort, score=90 - i) for i in range(8)]
             assert client.post(f"{E}/cohorts/{cohort}/selection", headers=staff).status_code == 200
             wait_until(lambda: backlog(client) == 0, timeout=30)
 
@@ -45,8 +49,9 @@ def test_events_written_while_the_broker_is_down_are_published_once_after_it_ret
             wait_until(lambda: backlog(client) == 0, timeout=60)
             reader = EventReader(broker.bootstrap, "trainingops.enrollment.events")
             try:
-                reader.wait_for(lambda evs: len([e for e in evs if e.type.endswith("trainee.enrolled.v1")])
-                                >= len(apps), timeout=30)
+                reader.wait_for(
+                    lambda evs: len([e for e in evs if e.type.endswith("trainee.enrolled.v1")]) >= len(apps), timeout=30
+                )
                 time.sleep(1.5)
                 reader.poll()
                 enrolled = reader.of_type("trainee.enrolled.v1")

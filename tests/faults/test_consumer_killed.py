@@ -4,6 +4,7 @@ The service runs as operators run it (uvicorn in a process of its own); it is ki
 through a burst of trainee.enrolled events, so some batches are committed in the database and not yet in
 Kafka. The second process redelivers those and finds their ids already claimed.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,15 +30,36 @@ BURST = 3000
 
 
 def spawn(url: str, kafka: str, group: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ATTENDANCE_DATABASE_URL": url, "TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS": kafka,
-           "TRAININGOPS_ENVIRONMENT": "test", "ATTENDANCE_CONSUMER_GROUP_ID": group,
-           "TRAININGOPS_CONSUMER_SESSION_TIMEOUT_MS": "6000", "TRAININGOPS_CONSUMER_HEARTBEAT_INTERVAL_MS": "1000",
-           "TRAININGOPS_CONSUMER_MAX_POLL_INTERVAL_MS": "10000", "TRAININGOPS_CONSUMER_MAX_POLL_RECORDS": "100"}
+    env = {
+        **os.environ,
+        "ATTENDANCE_DATABASE_URL": url,
+        "TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "TRAININGOPS_ENVIRONMENT": "test",
+        "ATTENDANCE_CONSUMER_GROUP_ID": group,
+        "TRAININGOPS_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+        "TRAININGOPS_CONSUMER_HEARTBEAT_INTERVAL_MS": "1000",
+        "TRAININGOPS_CONSUMER_MAX_POLL_INTERVAL_MS": "10000",
+        "TRAININGOPS_CONSUMER_MAX_POLL_RECORDS": "100",
+    }
     port = free_port()
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "services.attendance.main:create_app", "--factory", "--port", str(port),
-             "--no-access-log"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "services.attendance.main:create_app",
+                "--factory",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     wait_for_port("127.0.0.1", port, timeout_s=60)
     return process
 
@@ -65,9 +87,17 @@ def test_a_consumer_killed_mid_burst_applies_every_event_once_after_a_restart(ow
             for _ in range(BURST):  # sent without waiting for each acknowledgement: a burst
                 trainee = uuid.uuid4()
                 trainees.add(str(trainee))
-                event, key = build_event(events.TRAINEE_ENROLLED, events.TraineeEnrolled(
-                    trainee_id=trainee, enrollment_id=uuid.uuid4(), name="Kim Minji", birth_date="1994-05-17",
-                    enrolled_on=snap.start_date, cohort=snap))
+                event, key = build_event(
+                    events.TRAINEE_ENROLLED,
+                    events.TraineeEnrolled(
+                        trainee_id=trainee,
+                        enrollment_id=uuid.uuid4(),
+                        name="Kim Minji",
+                        birth_date="1994-05-17",
+                        enrolled_on=snap.start_date,
+                        cohort=snap,
+                    ),
+                )
                 sender.producer.send(topic_for("enrollment"), key=key.encode(), value=event.to_bytes())
             sender.producer.flush(30)
         finally:

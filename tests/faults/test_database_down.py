@@ -4,6 +4,7 @@ dead-lettered, and the event is applied once the database is back.
 The database goes away for real: the consumer reaches PostgreSQL through a TCP relay that this test cuts
 (existing connections closed, new ones refused) and then restores.
 """
+
 from __future__ import annotations
 
 import socket
@@ -95,24 +96,40 @@ def test_a_database_that_is_down_stalls_the_consumer_and_dead_letters_nothing(ow
     real = Database(url)
     metrics = ServiceMetrics("attendance")
     consumer = EventConsumer(
-        service="attendance", db=db, handlers=HANDLERS, metrics=metrics, retries=2, retry_backoff_s=0.05,
+        service="attendance",
+        db=db,
+        handlers=HANDLERS,
+        metrics=metrics,
+        retries=2,
+        retry_backoff_s=0.05,
         unit_of_work=lambda: SqlUnitOfWork(db, AttendanceRepository),
         producer_factory=lambda: make_producer(kafka, "fault-dbdown"),
-        consumer_factory=lambda: make_consumer(kafka, f"fault-dbdown-{uuid.uuid4().hex[:6]}", "fault-dbdown",
-                                               session_timeout_ms=6000, heartbeat_interval_ms=1000,
-                                               max_poll_interval_ms=10000))
+        consumer_factory=lambda: make_consumer(
+            kafka,
+            f"fault-dbdown-{uuid.uuid4().hex[:6]}",
+            "fault-dbdown",
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
+            max_poll_interval_ms=10000,
+        ),
+    )
     snap = snapshot("jungbu", today() + timedelta(days=7), today() + timedelta(days=30))
     sender = Enrollment(kafka)
     trainee = uuid.uuid4()
 
     def on_roster() -> bool:
         with real.engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM roster_entry WHERE trainee_id = :t"),
-                                {"t": str(trainee)}).scalar_one() == 1
+            return (
+                conn.execute(
+                    text("SELECT count(*) FROM roster_entry WHERE trainee_id = :t"), {"t": str(trainee)}
+                ).scalar_one()
+                == 1
+            )
 
     def failures() -> float:
-        return sum(s.value for m in metrics.consumer_loop_failures.collect() for s in m.samples
-                   if s.name.endswith("_total"))
+        return sum(
+            s.value for m in metrics.consumer_loop_failures.collect() for s in m.samples if s.name.endswith("_total")
+        )
 
     try:
         relay.cut()  # the database goes away
@@ -145,10 +162,16 @@ def test_handle_record_raises_rather_than_dead_letters_when_the_database_is_down
 
     kafka = own_broker.bootstrap
     db = Database("postgresql://postgres@127.0.0.1:1/nowhere")  # nothing listens there
-    consumer = EventConsumer(service="attendance", db=db, handlers=HANDLERS, retries=1, retry_backoff_s=0,
-                             unit_of_work=lambda: SqlUnitOfWork(db, AttendanceRepository),
-                             producer_factory=lambda: make_producer(kafka, "fault-dbdown-one"),
-                             consumer_factory=lambda: None)
+    consumer = EventConsumer(
+        service="attendance",
+        db=db,
+        handlers=HANDLERS,
+        retries=1,
+        retry_backoff_s=0,
+        unit_of_work=lambda: SqlUnitOfWork(db, AttendanceRepository),
+        producer_factory=lambda: make_producer(kafka, "fault-dbdown-one"),
+        consumer_factory=lambda: None,
+    )
     snap = snapshot("jungbu", today() + timedelta(days=7), today() + timedelta(days=30))
     event, key = build_event(events.COHORT_PUBLISHED, events.CohortPublished(**snap.model_dump()))
     Record = namedtuple("Record", "topic partition offset key value headers")

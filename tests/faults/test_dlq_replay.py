@@ -6,6 +6,7 @@ records (certification dead-letters those too). Before, a replay went back to en
 certification dead-lettered the poison again at every replay, and a letter that failed again was replayed
 again at the next one.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -42,13 +43,29 @@ def test_replaying_twice_reaches_only_the_failed_consumer_and_applies_nothing_tw
     snap = snapshot("jungbu", today() + timedelta(days=7), today() + timedelta(days=30))
     trainee = uuid.uuid4()
     poison = [b"not json", None, envelope(events.TRAINEE_ENROLLED, {"trainee_id": "not-a-uuid"})]
-    withdrawn = events.TraineeWithdrawn(trainee_id=trainee, enrollment_id=uuid.uuid4(), cohort_id=snap.cohort_id,
-                                        campus=snap.campus, programme_code=snap.programme_code,
-                                        date=snap.start_date, reason="personal")
-    with running_service("attendance", database_url=databases.new("fault_replay_att"), kafka_bootstrap_servers=kafka,
-                         consumer_retries=1) as att, \
-            running_service("certification", database_url=databases.new("fault_replay_cert"),
-                            kafka_bootstrap_servers=kafka, consumer_retries=1):
+    withdrawn = events.TraineeWithdrawn(
+        trainee_id=trainee,
+        enrollment_id=uuid.uuid4(),
+        cohort_id=snap.cohort_id,
+        campus=snap.campus,
+        programme_code=snap.programme_code,
+        date=snap.start_date,
+        reason="personal",
+    )
+    with (
+        running_service(
+            "attendance",
+            database_url=databases.new("fault_replay_att"),
+            kafka_bootstrap_servers=kafka,
+            consumer_retries=1,
+        ) as att,
+        running_service(
+            "certification",
+            database_url=databases.new("fault_replay_cert"),
+            kafka_bootstrap_servers=kafka,
+            consumer_retries=1,
+        ),
+    ):
         sender, raw = Enrollment(kafka), Raw(kafka)
         try:
             sender.publish(snap)
@@ -75,8 +92,13 @@ def test_replaying_twice_reaches_only_the_failed_consumer_and_applies_nothing_tw
 
             # the same withdrawal once more on the retry topic (a replay cut short after sending): a duplicate
             raw.send(retry_for("attendance"), str(trainee), withdrawal.to_bytes())
-            wait_until(lambda: metric(att, "trainingops_events_consumed_total", type=events.TRAINEE_WITHDRAWN,
-                                      result="duplicate") == 1, timeout=30)
+            wait_until(
+                lambda: (
+                    metric(att, "trainingops_events_consumed_total", type=events.TRAINEE_WITHDRAWN, result="duplicate")
+                    == 1
+                ),
+                timeout=30,
+            )
         finally:
             sender.close()
             raw.close()

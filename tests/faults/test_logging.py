@@ -4,6 +4,7 @@ The services run as uvicorn processes (as in production and in tests/e2e), their
 each line of that file is parsed as JSON, and a whole journey's logs are searched for the names,
 birth dates, e-mails and phones it sent.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,14 +45,29 @@ def json_lines(path: Path) -> list[dict]:
 @pytest.mark.parametrize("how", ["image entrypoint", "uvicorn with its access log on"])
 def test_a_service_process_logs_json_and_one_access_line_per_request(kafka, databases, tmp_path, how):
     port, log_path = free_port(), tmp_path / "enrollment.log"
-    env = {**os.environ, "ENROLLMENT_DATABASE_URL": databases.new("log_one"), "TRAININGOPS_ENVIRONMENT": "test",
-           "TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS": kafka, "ENROLLMENT_CONSUMER_GROUP_ID": f"log-{uuid.uuid4().hex}",
-           "PORT": str(port), "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "ENROLLMENT_DATABASE_URL": databases.new("log_one"),
+        "TRAININGOPS_ENVIRONMENT": "test",
+        "TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "ENROLLMENT_CONSUMER_GROUP_ID": f"log-{uuid.uuid4().hex}",
+        "PORT": str(port),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
     if how == "image entrypoint":  # deploy/docker/entrypoint.sh, as the container runs it
         command = ["sh", str(ROOT / "deploy" / "docker" / "entrypoint.sh"), "enrollment"]
     else:  # uvicorn's own access log left ON: the app's line must still be the only one per request
-        command = [sys.executable, "-m", "uvicorn", "services.enrollment.main:create_app", "--factory",
-                   "--host", "127.0.0.1", "--port", str(port)]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "services.enrollment.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     sent: dict[str, tuple[str, str, int]] = {}  # correlation id -> (method, route template, status)
@@ -59,6 +75,7 @@ def test_a_service_process_logs_json_and_one_access_line_per_request(kafka, data
         wait_for_port("127.0.0.1", port, timeout_s=60)
         base, h = f"http://127.0.0.1:{port}/enrollment/v1", token(["admissions"], ["jungbu"])
         with httpx.Client(timeout=20) as c:
+
             def call(method: str, path: str, route: str, **kw) -> httpx.Response:
                 cid = f"logtest-{uuid.uuid4().hex[:12]}"
                 r = c.request(method, base + path, headers={**kw.pop("headers", h), "X-Correlation-ID": cid}, **kw)
@@ -67,16 +84,36 @@ def test_a_service_process_logs_json_and_one_access_line_per_request(kafka, data
                 return r
 
             call("POST", "/campuses", "/enrollment/v1/campuses", json={"code": "jungbu", "name": "Jungbu Campus"})
-            applicant = call("POST", "/applicants", "/enrollment/v1/applicants", json={
-                "campus": "jungbu", "name": "Hwang Boram", "birth_date": "1991-08-23", "residency_status":
-                "city_resident", "email": "boram.hwang@example.org", "phone": "010-4821-7730"})
+            applicant = call(
+                "POST",
+                "/applicants",
+                "/enrollment/v1/applicants",
+                json={
+                    "campus": "jungbu",
+                    "name": "Hwang Boram",
+                    "birth_date": "1991-08-23",
+                    "residency_status": "city_resident",
+                    "email": "boram.hwang@example.org",
+                    "phone": "010-4821-7730",
+                },
+            )
             assert applicant.status_code == 201, applicant.text
             call("GET", f"/applicants/{applicant.json()['id']}", "/enrollment/v1/applicants/{applicant_id}")
             call("GET", f"/applicants/{uuid.uuid4()}", "/enrollment/v1/applicants/{applicant_id}")  # 404
             call("GET", "/applicants?campus=jungbu", "/enrollment/v1/applicants")
-            bad = call("POST", "/applicants", "/enrollment/v1/applicants", json={  # 422: refused input
-                "campus": "jungbu", "name": "Hwang Boram", "birth_date": "1991-08-23", "residency_status":
-                "city_resident", "email": "not-an-email boram.hwang@example", "phone": "010-4821-7730"})
+            bad = call(
+                "POST",
+                "/applicants",
+                "/enrollment/v1/applicants",
+                json={  # 422: refused input
+                    "campus": "jungbu",
+                    "name": "Hwang Boram",
+                    "birth_date": "1991-08-23",
+                    "residency_status": "city_resident",
+                    "email": "not-an-email boram.hwang@example",
+                    "phone": "010-4821-7730",
+                },
+            )
             assert bad.status_code == 422, bad.text
             call("GET", "/applicants", "/enrollment/v1/applicants", headers={})  # 401: no token
     finally:
@@ -101,19 +138,45 @@ def test_a_service_process_logs_json_and_one_access_line_per_request(kafka, data
 
 def test_a_whole_journey_logs_json_lines_without_personal_data(kafka, databases, tmp_path):
     spec, people, capacity = demo.demo_centre(f"log{uuid.uuid4().hex[:4]}")[0]
-    contacts = [("Yoon Haneul", "1990-11-02", "haneul.yoon@example.org", "010-3356-9012"),
-                ("Shin Dahye", "1987-06-19", "dahye.shin@example.net", "+82 10 7741 2208")]
+    contacts = [
+        ("Yoon Haneul", "1990-11-02", "haneul.yoon@example.org", "010-3356-9012"),
+        ("Shin Dahye", "1987-06-19", "dahye.shin@example.net", "+82 10 7741 2208"),
+    ]
     with platform(kafka, databases, tmp_path, "logpii") as p, p.diagnose():
         clients = demo.Clients.open(p.urls())
         try:
             demo.ensure_campus(clients.enrollment, spec.campus, "Jungbu Campus")
             for name, birth, email, phone in contacts:  # applicants with contact details, and a refused one
-                demo.ok(clients.enrollment.post(f"{demo.E}/applicants", headers=demo.auth(["admissions"], ["*"]),
-                        json={"campus": spec.campus, "name": name, "birth_date": birth, "email": email,
-                              "phone": phone, "residency_status": "city_resident"}), 201)
-                demo.ok(clients.enrollment.post(f"{demo.E}/applicants", headers=demo.auth(["admissions"], ["*"]),
-                        json={"campus": spec.campus, "name": name, "birth_date": birth, "email": f"x {email}",
-                              "phone": phone, "residency_status": "city_resident"}), 422)
+                demo.ok(
+                    clients.enrollment.post(
+                        f"{demo.E}/applicants",
+                        headers=demo.auth(["admissions"], ["*"]),
+                        json={
+                            "campus": spec.campus,
+                            "name": name,
+                            "birth_date": birth,
+                            "email": email,
+                            "phone": phone,
+                            "residency_status": "city_resident",
+                        },
+                    ),
+                    201,
+                )
+                demo.ok(
+                    clients.enrollment.post(
+                        f"{demo.E}/applicants",
+                        headers=demo.auth(["admissions"], ["*"]),
+                        json={
+                            "campus": spec.campus,
+                            "name": name,
+                            "birth_date": birth,
+                            "email": f"x {email}",
+                            "phone": phone,
+                            "residency_status": "city_resident",
+                        },
+                    ),
+                    422,
+                )
             journey = demo.run_cohort_journey(clients, spec, people, capacity=capacity, label="logpii")
             assert journey.report["total"]["completers"] > 0
         finally:
@@ -133,14 +196,20 @@ def test_a_whole_journey_logs_json_lines_without_personal_data(kafka, databases,
 
 def test_the_cli_logs_json_to_stderr_and_keeps_stdout_for_its_output():
     dead = f"127.0.0.1:{free_port()}"
-    run = subprocess.run([str(Path(sys.executable).with_name("trainingops")), "dlq", "list", "enrollment",
-                          "--bootstrap", dead], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "COLUMNS": "200"})
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("trainingops")), "dlq", "list", "enrollment", "--bootstrap", dead],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     logged = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
     assert logged, run.stderr[-2000:]
     assert all(r["service"] == "cli" and r.get("error_type") for r in logged if r["level"] != "INFO"), logged[:3]
     assert any(r["logger"].startswith("kafka") for r in logged)
     assert not [line for line in run.stdout.splitlines() if line.startswith('{"ts"')]
     # a plain-text log line on stderr would be one that did not go through the JSON handler
-    assert not [line for line in run.stderr.splitlines() if "KafkaConnectionError" in line and
-                not line.startswith("{")], run.stderr[-2000:]
+    assert not [
+        line for line in run.stderr.splitlines() if "KafkaConnectionError" in line and not line.startswith("{")
+    ], run.stderr[-2000:]

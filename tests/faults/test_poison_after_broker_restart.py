@@ -3,6 +3,7 @@
 Before, the consumer kept its idempotent DLQ producer for ever; after the restart the broker no longer knew
 its producer id, the second poison could not be dead-lettered and the partition waited for a service restart.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -46,8 +47,9 @@ def test_dead_letters_and_later_events_survive_a_broker_restart(own_broker, data
     # old producer's next sequence number is one the restarted broker has never seen for its producer id
     t1 = uuid.uuid4()
     t2 = next(t for t in iter(uuid.uuid4, None) if partition_of(t) == partition_of(t1))
-    with running_service("attendance", database_url=databases.new("fault_restart"), kafka_bootstrap_servers=kafka,
-                         consumer_retries=1) as client:
+    with running_service(
+        "attendance", database_url=databases.new("fault_restart"), kafka_bootstrap_servers=kafka, consumer_retries=1
+    ) as client:
         poison_then_good(kafka, first, t1, b"not json before the restart")
         wait_until(lambda: str(t1) in on_roster(client, first, staff), timeout=30)
         before = wait_until(lambda: dead_letters(kafka, "attendance"), timeout=30)
@@ -59,5 +61,6 @@ def test_dead_letters_and_later_events_survive_a_broker_restart(own_broker, data
         wait_until(lambda: str(t2) in on_roster(client, second, staff), timeout=60)
         after = wait_until(lambda: dead_letters(kafka, "attendance"), timeout=30)
         assert [(d.value, d.headers["dlq.error.type"]) for d in after] == [
-            (b'{"not": "a CloudEvent, after the restart"}', "ValidationError")]
+            (b'{"not": "a CloudEvent, after the restart"}', "ValidationError")
+        ]
         assert metric(client, "trainingops_dlq_messages_total", service="attendance") == 2

@@ -3,6 +3,7 @@
 Each poison record is followed, on the same key (so the same partition), by a good trainee.enrolled:
 that trainee reaches the roster only if the consumer got past the poison.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -30,11 +31,20 @@ def test_every_kind_of_poison_is_dead_lettered_and_the_events_behind_it_are_appl
     kinds = dict(poisons())
     # a record the handler refuses though its payload is valid: the database refuses a 300-character name
     too_long = uuid.uuid4()
-    kinds["handler-raises"] = envelope(events.TRAINEE_ENROLLED, events.TraineeEnrolled(
-        trainee_id=too_long, enrollment_id=uuid.uuid4(), name="N" * 300, birth_date="1990-01-01",
-        enrolled_on=snap.start_date, cohort=snap).model_dump(mode="json"))
-    with running_service("attendance", database_url=databases.new("fault_poison"), kafka_bootstrap_servers=kafka,
-                         consumer_retries=1) as client:
+    kinds["handler-raises"] = envelope(
+        events.TRAINEE_ENROLLED,
+        events.TraineeEnrolled(
+            trainee_id=too_long,
+            enrollment_id=uuid.uuid4(),
+            name="N" * 300,
+            birth_date="1990-01-01",
+            enrolled_on=snap.start_date,
+            cohort=snap,
+        ).model_dump(mode="json"),
+    )
+    with running_service(
+        "attendance", database_url=databases.new("fault_poison"), kafka_bootstrap_servers=kafka, consumer_retries=1
+    ) as client:
         sender, raw = Enrollment(kafka), Raw(kafka)
         try:
             sender.publish(snap)
@@ -45,8 +55,9 @@ def test_every_kind_of_poison_is_dead_lettered_and_the_events_behind_it_are_appl
                 behind[kind] = str(sender.enroll(snap, uuid.UUID(trainee) if kind != "handler-raises" else None))
             wait_until(lambda: set(behind.values()) <= on_roster(client, snap, staff), timeout=30)
             # the service counts what it dead-lettered; the DLQ is then read to its end once
-            wait_until(lambda: metric(client, "trainingops_dlq_messages_total", service="attendance") >= len(kinds),
-                       timeout=60)
+            wait_until(
+                lambda: metric(client, "trainingops_dlq_messages_total", service="attendance") >= len(kinds), timeout=60
+            )
             letters = dead_letters(kafka, "attendance")
         finally:
             sender.close()

@@ -5,6 +5,7 @@
 - ``shared/`` (the kernel) imports no service, nor the console or the tests;
 - the operator tools (``trainingops/``) are imported by neither the kernel nor any service.
 """
+
 from __future__ import annotations
 
 import ast
@@ -36,44 +37,53 @@ def py_files(folder: Path) -> list[Path]:
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_domain_imports_only_the_standard_library_and_the_rules_module(service: str) -> None:
     own = f"services.{service}.domain"
-    wrong = [f"{path.relative_to(ROOT)}:{line} imports {name}"
-             for path in py_files(ROOT / "services" / service / "domain")
-             for line, name in imports_of(path)
-             if name.split(".")[0] not in STDLIB and name != "shared.rules" and not name.startswith(own)]
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in py_files(ROOT / "services" / service / "domain")
+        for line, name in imports_of(path)
+        if name.split(".")[0] not in STDLIB and name != "shared.rules" and not name.startswith(own)
+    ]
     assert wrong == []
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_no_service_imports_another(service: str) -> None:
     others = [f"services.{s}" for s in SERVICES if s != service]
-    wrong = [f"{path.relative_to(ROOT)}:{line} imports {name}"
-             for path in py_files(ROOT / "services" / service)
-             for line, name in imports_of(path)
-             if any(name == o or name.startswith(o + ".") for o in others)]
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in py_files(ROOT / "services" / service)
+        for line, name in imports_of(path)
+        if any(name == o or name.startswith(o + ".") for o in others)
+    ]
     assert wrong == []
 
 
 def test_the_kernel_imports_no_service() -> None:
-    wrong = [f"{path.relative_to(ROOT)}:{line} imports {name}"
-             for path in py_files(ROOT / "shared")
-             for line, name in imports_of(path)
-             if name.split(".")[0] in {"services", "web", "tests"}]
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in py_files(ROOT / "shared")
+        for line, name in imports_of(path)
+        if name.split(".")[0] in {"services", "web", "tests"}
+    ]
     assert wrong == []
 
 
-
 def test_the_kernel_imports_no_operator_tool() -> None:
-    wrong = [f"{path.relative_to(ROOT)}:{line} imports {name}"
-             for path in py_files(ROOT / "shared")
-             for line, name in imports_of(path)
-             if name.split(".")[0] == "trainingops"]
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in py_files(ROOT / "shared")
+        for line, name in imports_of(path)
+        if name.split(".")[0] == "trainingops"
+    ]
     assert wrong == []
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_no_service_imports_an_operator_tool(service: str) -> None:
-    wrong = [f"{path.relative_to(ROOT)}:{line} imports {name}"
-             for path in sorted((ROOT / "services" / service).rglob("*.py"))  # migrations included
-             for line, name in imports_of(path)
-             if name.split(".")[0] == "trainingops"]
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "services" / service).rglob("*.py"))  # migrations included
+        for line, name in imports_of(path)
+        if name.split(".")[0] == "trainingops"
+    ]
     assert wrong == []

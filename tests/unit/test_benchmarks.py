@@ -1,5 +1,6 @@
 """The benchmarks are not run by ``make test`` (``make bench`` runs them); this only keeps them importable, keeps
 them on the services' public faces, and checks how a ratio is judged."""
+
 from __future__ import annotations
 
 import ast

@@ -4,6 +4,7 @@ With ``from __future__ import annotations`` an annotation naming something never
 without ``from datetime import date``) is a string nobody reads until a tool asks for it: dataclasses.fields,
 pydantic, typing.get_type_hints or a debugger then fail with a NameError. This asks for all of them.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -14,8 +15,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts)
-                 for p in (ROOT / "services").glob("*/domain/*.py") if p.name != "__init__.py")
+MODULES = sorted(
+    ".".join(p.relative_to(ROOT).with_suffix("").parts)
+    for p in (ROOT / "services").glob("*/domain/*.py")
+    if p.name != "__init__.py"
+)
 
 
 def test_the_attendance_standing_day_names_its_date_type() -> None:
@@ -29,8 +33,11 @@ def test_the_attendance_standing_day_names_its_date_type() -> None:
 @pytest.mark.parametrize("name", MODULES)
 def test_every_annotation_of_a_domain_module_evaluates(name: str) -> None:
     module = importlib.import_module(name)
-    own = [obj for _n, obj in vars(module).items()
-           if (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == name]
+    own = [
+        obj
+        for _n, obj in vars(module).items()
+        if (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == name
+    ]
     for obj in own:
         typing.get_type_hints(obj)  # raises NameError for an annotation naming what the module lacks
         for member in vars(obj).values() if inspect.isclass(obj) else ():

@@ -1,4 +1,5 @@
 """The kernel's input rules: what counts as a resident registration number, strict flags and dates."""
+
 from __future__ import annotations
 
 import logging
@@ -11,18 +12,30 @@ from shared.inputs import RRN, Day, Flag, InputModel, PastDay, QueryFlag, WallCl
 from shared.problems import log_unexpected
 
 
-@pytest.mark.parametrize("text", ["910307-2345678", "9103072345678", "910307 2345678", "see 000101-4000000.",
-                                  "주민번호 851231-1234567 입니다"])
+@pytest.mark.parametrize(
+    "text",
+    ["910307-2345678", "9103072345678", "910307 2345678", "see 000101-4000000.", "주민번호 851231-1234567 입니다"],
+)
 def test_resident_registration_numbers_are_found(text):
     assert RRN.search(text)
 
 
-@pytest.mark.parametrize("text", ["010-1234-5678", "01012345678", "123-45-67890", "QN-2027-0001234", "27-1-0456",
-                                  "911307-2345678",   # month 13
-                                  "910332-2345678",   # day 32
-                                  "910307-9345678",   # 9 is no century/sex digit
-                                  "19103072345678",   # part of a longer number
-                                  "910307-23456789", "2,600,000 KRW"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "010-1234-5678",
+        "01012345678",
+        "123-45-67890",
+        "QN-2027-0001234",
+        "27-1-0456",
+        "911307-2345678",  # month 13
+        "910332-2345678",  # day 32
+        "910307-9345678",  # 9 is no century/sex digit
+        "19103072345678",  # part of a longer number
+        "910307-23456789",
+        "2,600,000 KRW",
+    ],
+)
 def test_other_numbers_are_not_taken_for_one(text):
     assert not RRN.search(text)
 
@@ -55,6 +68,7 @@ def test_flags_are_json_booleans_only(value):
 
 def test_query_flags_are_true_or_false():
     from pydantic import TypeAdapter
+
     adapter = TypeAdapter(QueryFlag)
     assert adapter.validate_python("true") is True and adapter.validate_python("false") is False
     for value in ("1", "0", "on", "yes", "True"):
@@ -78,6 +92,7 @@ def test_date_bounds():
 
 def test_wall_clock_times_have_no_offset_and_match_their_schema():
     from pydantic import TypeAdapter
+
     adapter = TypeAdapter(WallClock)
     assert adapter.dump_json(adapter.validate_python("09:00")) == b'"09:00:00"'
     for value in ("09:00:00Z", "09:00+09:00", "9:00", "24:00"):
@@ -104,8 +119,9 @@ class Numbers(InputModel):
     days: list[int] = []
 
 
-@pytest.mark.parametrize("field,value", [("count", False), ("count", "15"), ("share", True), ("share", "0.5"),
-                                         ("days", [1, True])])
+@pytest.mark.parametrize(
+    "field,value", [("count", False), ("count", "15"), ("share", True), ("share", "0.5"), ("days", [1, True])]
+)
 def test_numbers_are_json_numbers(field, value):
     with pytest.raises(ValidationError) as raised:
         Numbers(**{field: value})

@@ -5,6 +5,7 @@ The cohort started five weeks ago and meets every day; today's session starts ab
 filled by card readings (one bulk request per session); one trainee ("dropping") skipped every other day after
 the first week and is at risk. Names are Korean, as entered.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -60,18 +61,38 @@ def _build(c: demo.Clients, campus: str) -> AttendanceCohort:
     enr, att = c.enrollment, c.attendance
     adm = demo.auth(["admissions"], [campus])
     demo.ensure_campus(enr, campus, "중부캠퍼스 (출결 시험)")
-    programme = demo.create_programme(enr, demo.ProgrammeSpec(campus, f"WELD-{campus.upper()}", "특수용접 실무",
-                                                              "national_qualification", total_hours=960))
+    programme = demo.create_programme(
+        enr,
+        demo.ProgrammeSpec(
+            campus, f"WELD-{campus.upper()}", "특수용접 실무", "national_qualification", total_hours=960
+        ),
+    )
     start, end = timetable_now()
     today = demo.centre_today()
     first = today - timedelta(days=35)
-    cohort = demo.ok(enr.post(f"{demo.E}/cohorts", headers=adm, json={
-        "programme_id": programme["id"], "label": "2026-출결", "capacity": len(NAMES),
-        "application_opens": (first - timedelta(days=14)).isoformat(),
-        "application_closes": (demo.centre_today() + timedelta(days=3)).isoformat(),
-        "start_date": first.isoformat(), "end_date": (today + timedelta(days=14)).isoformat(),
-        "timetable": {"weekdays": [0, 1, 2, 3, 4, 5, 6], "start": start.strftime("%H:%M"),
-                      "end": end.strftime("%H:%M"), "break_minutes": 0, "holidays": []}}), 201)
+    cohort = demo.ok(
+        enr.post(
+            f"{demo.E}/cohorts",
+            headers=adm,
+            json={
+                "programme_id": programme["id"],
+                "label": "2026-출결",
+                "capacity": len(NAMES),
+                "application_opens": (first - timedelta(days=14)).isoformat(),
+                "application_closes": (demo.centre_today() + timedelta(days=3)).isoformat(),
+                "start_date": first.isoformat(),
+                "end_date": (today + timedelta(days=14)).isoformat(),
+                "timetable": {
+                    "weekdays": [0, 1, 2, 3, 4, 5, 6],
+                    "start": start.strftime("%H:%M"),
+                    "end": end.strftime("%H:%M"),
+                    "break_minutes": 0,
+                    "holidays": [],
+                },
+            },
+        ),
+        201,
+    )
     cid = cohort["id"]
     people = [demo.Person(n, 95 - 3 * i, gender="female" if i % 2 else "male") for i, n in enumerate(NAMES)]
     applied = demo.apply_all(enr, campus, cid, people)
@@ -89,19 +110,39 @@ def _build(c: demo.Clients, campus: str) -> AttendanceCohort:
     for i, s in enumerate(past):
         day = date.fromisoformat(s["date"])
         came = [t for t in trainees.values() if not (t == dropping and i >= 7 and i % 2 == 1)]
-        items = [{"trainee_id": t, "kind": kind, "method": "card",
-                  "at": datetime.combine(day, clock, tzinfo=demo.SEOUL).isoformat()}
-                 for t in came for kind, clock in (("in", _shift(start, -5)), ("out", _shift(end, 2)))]
+        items = [
+            {
+                "trainee_id": t,
+                "kind": kind,
+                "method": "card",
+                "at": datetime.combine(day, clock, tzinfo=demo.SEOUL).isoformat(),
+            }
+            for t in came
+            for kind, clock in (("in", _shift(start, -5)), ("out", _shift(end, 2)))
+        ]
         report = demo.ok(att.post(f"{demo.A}/sessions/{s['id']}/check-ins/bulk", headers=h, json={"items": items}))
         assert not report["refused"], report["rows"][:3]
         for t in trainees.values():
             seeded[t][s["date"]] = "present" if t in came else "absent"
     absences = [s for s in past if seeded[dropping][s["date"]] == "absent"]
     # The instructor records the latest no-show: attendance re-evaluates the trainee and warns.
-    demo.ok(att.put(f"{demo.A}/sessions/{absences[-1]['id']}/marks/{dropping}", headers=h,
-                    json={"mark": "absent", "reason": "연락 없이 결석"}))
-    return AttendanceCohort(campus=campus, cohort_id=cid, trainees=trainees, today_session=todays[0],
-                            past_sessions=past, start=start, end=end, marks=seeded)
+    demo.ok(
+        att.put(
+            f"{demo.A}/sessions/{absences[-1]['id']}/marks/{dropping}",
+            headers=h,
+            json={"mark": "absent", "reason": "연락 없이 결석"},
+        )
+    )
+    return AttendanceCohort(
+        campus=campus,
+        cohort_id=cid,
+        trainees=trainees,
+        today_session=todays[0],
+        past_sessions=past,
+        start=start,
+        end=end,
+        marks=seeded,
+    )
 
 
 def _shift(t: time, minutes: int) -> time:

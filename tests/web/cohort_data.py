@@ -3,6 +3,7 @@ windows open at certification, graduates followed by placement, exam-fee claims 
 
 Built with the journey steps of ``trainingops.demo`` (HTTP only, tokens minted locally), on a campus of its own so the
 rooms' tests see only their own records."""
+
 from __future__ import annotations
 
 import uuid
@@ -34,11 +35,22 @@ class Cohort:
 
 def submit_claim(cert: httpx.Client, trainee_id: str, qualification: str, exam: date, amount_paid: int) -> dict:
     """The trainee's own claim (their token), as the trainee pages send it."""
-    return demo.ok(cert.post(f"{C}/claims", headers=demo.auth(["trainee"], [], sub=trainee_id), json={
-        "trainee_id": trainee_id, "qualification_code": qualification, "stage": "written",
-        "exam_date": exam.isoformat(), "amount_paid": amount_paid,
-        "receipt_number": f"QN-{uuid.uuid4().hex[:10].upper()}",
-        "admission_slip_number": f"{exam:%y}-1-{uuid.uuid4().int % 10_000:04d}"}), 201)
+    return demo.ok(
+        cert.post(
+            f"{C}/claims",
+            headers=demo.auth(["trainee"], [], sub=trainee_id),
+            json={
+                "trainee_id": trainee_id,
+                "qualification_code": qualification,
+                "stage": "written",
+                "exam_date": exam.isoformat(),
+                "amount_paid": amount_paid,
+                "receipt_number": f"QN-{uuid.uuid4().hex[:10].upper()}",
+                "admission_slip_number": f"{exam:%y}-1-{uuid.uuid4().int % 10_000:04d}",
+            },
+        ),
+        201,
+    )
 
 
 def build(urls: dict[str, str], *, label: str = "web") -> Cohort:
@@ -50,8 +62,14 @@ def build(urls: dict[str, str], *, label: str = "web") -> Cohort:
         enr, att, cert, plc = clients.enrollment, clients.attendance, clients.certification, clients.placement
         demo.ensure_campus(enr, campus, f"{label} campus {run}")
         demo.ensure_qualification(cert, qualification, "Welding Craftsman (용접기능사)", written_fee=WRITTEN_FEE)
-        spec = ProgrammeSpec(campus, f"WELD-{run}", "Special Welding (national qualification)",
-                             "national_qualification", qualification=qualification, total_hours=960)
+        spec = ProgrammeSpec(
+            campus,
+            f"WELD-{run}",
+            "Special Welding (national qualification)",
+            "national_qualification",
+            qualification=qualification,
+            total_hours=960,
+        )
         programme = demo.create_programme(enr, spec)
         cohort = demo.publish_cohort(enr, campus, programme["id"], "2026-2", 3)
         people = [Person("김민준", 95, gender="male"), Person("이서연", 90), Person("박지호", 85, gender="male")]
@@ -69,8 +87,14 @@ def build(urls: dict[str, str], *, label: str = "web") -> Cohort:
         for t in ids:
             demo.wait_claim_window(cert, campus, t, cohort["id"], "completed")
         demo.wait_graduates(plc, campus, cohort["id"], ids)
-        return Cohort(campus=campus, qualification=qualification, programme=programme, cohort=cohort,
-                      trainees=trainees, completion_date=date.fromisoformat(closed["closed_on"]))
+        return Cohort(
+            campus=campus,
+            qualification=qualification,
+            programme=programme,
+            cohort=cohort,
+            trainees=trainees,
+            completion_date=date.fromisoformat(closed["closed_on"]),
+        )
     finally:
         clients.close()
 

@@ -5,6 +5,7 @@
 session store on PostgreSQL. ``browser``/``page``: Debian's Chromium driven by Playwright, headless, Korean
 locale and Seoul time. ``check_page``: axe + screenshot + page weight for the page as it is.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,10 +70,13 @@ def console(web_platform: Platform, databases, web_log_dir: Path) -> Iterator[Co
 @pytest.fixture(scope="session")
 def start_console(web_platform: Platform, web_log_dir: Path) -> Callable:  # type: ignore[no-untyped-def]
     """Another console process with other settings, e.g. a service's URL pointing nowhere (a context manager)."""
+
     def _start(services: dict[str, str] | None = None, **env: str):  # type: ignore[no-untyped-def]
         urls = {**web_platform.urls(), **(services or {})}
-        return harness.console_process(urls, web_log_dir, f"sqlite:///{web_log_dir}/web-{os.urandom(4).hex()}.db",
-                                       **env)
+        return harness.console_process(
+            urls, web_log_dir, f"sqlite:///{web_log_dir}/web-{os.urandom(4).hex()}.db", **env
+        )
+
     return _start
 
 

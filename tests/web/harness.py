@@ -4,6 +4,7 @@ every page gets (axe-core: no serious or critical violation; a screenshot; the p
 Rooms' tests use the fixtures of tests/web/conftest.py: ``console`` (base URL, the platform's URLs, ``signin``),
 ``page`` (a fresh Chromium page, Korean locale, Seoul time) and ``check_page(page, name)``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,8 +28,14 @@ ARTIFACTS = ROOT / ".artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots" / "web"
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PAGE_WEIGHT_LIMIT = 200 * 1024
 WEIGHTS: dict[str, int] = {}
 TIMINGS: dict[str, int | None] = {}  # ms from the request to the last byte of the page's HTML (navigation timing)
@@ -36,6 +43,7 @@ TIMINGS: dict[str, int | None] = {}  # ms from the request to the last byte of t
 
 def ensure_browser() -> str | None:
     """Debian's chromium and the CJK fonts, installed with apt-get when missing. None, or why they are not there."""
+
     def fonts_ok() -> bool:
         # the package's font files first: fc-list can take long on a busy machine while its cache is rebuilt
         if glob.glob("/usr/share/fonts/opentype/noto/NotoSansCJK-*.ttc"):
@@ -53,8 +61,10 @@ def ensure_browser() -> str | None:
         return "chromium/fonts-noto-cjk missing and no apt-get"
     prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else [])
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in ([*prefix, apt, "update"], [*prefix, apt, "install", "-y", "--no-install-recommends", "chromium",
-                                               "fonts-noto-cjk"]):
+    for cmd in (
+        [*prefix, apt, "update"],
+        [*prefix, apt, "install", "-y", "--no-install-recommends", "chromium", "fonts-noto-cjk"],
+    ):
         result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
         if result.returncode != 0:
             return f"{' '.join(cmd)} failed: {result.stderr[-500:]}"
@@ -79,18 +89,40 @@ class ConsoleProcess:
 
 
 @contextlib.contextmanager
-def console_process(services: dict[str, str], log_dir: Path, session_store_url: str,
-                    **env: str) -> Iterator[ConsoleProcess]:
+def console_process(
+    services: dict[str, str], log_dir: Path, session_store_url: str, **env: str
+) -> Iterator[ConsoleProcess]:
     """The console as operators run it: uvicorn in a process of its own."""
     port = free_port()
-    full_env = {**os.environ, "WEB_ENVIRONMENT": "test", "WEB_COOKIE_SECURE": "false",
-                "WEB_SESSION_STORE_URL": session_store_url,
-                **{f"WEB_{name.upper()}_URL": url for name, url in services.items()}, **env}
+    full_env = {
+        **os.environ,
+        "WEB_ENVIRONMENT": "test",
+        "WEB_COOKIE_SECURE": "false",
+        "WEB_SESSION_STORE_URL": session_store_url,
+        **{f"WEB_{name.upper()}_URL": url for name, url in services.items()},
+        **env,
+    }
     log_path = log_dir / f"web-{port}.log"
     log = open(log_path, "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "web.main:create_app", "--factory", "--host",
-                             "127.0.0.1", "--port", str(port), "--no-access-log"],
-                            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "web.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     log.close()
     console = ConsoleProcess(f"http://127.0.0.1:{port}", services, proc, log_path, env)
     try:
@@ -131,14 +163,17 @@ def run_axe(page) -> list[dict]:  # type: ignore[no-untyped-def]
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": [n["target"] for n in v["nodes"]][:5]}
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def page_weight(page) -> int:  # type: ignore[no-untyped-def]
     """HTML + scripts + styles of the current page, decoded bytes (cache hits count too)."""
-    return int(page.evaluate("""() => {
+    return int(
+        page.evaluate("""() => {
         const nav = performance.getEntriesByType('navigation')[0];
         let total = nav ? nav.decodedBodySize : document.documentElement.outerHTML.length;
         for (const r of performance.getEntriesByType('resource')) {
@@ -147,7 +182,8 @@ def page_weight(page) -> int:  # type: ignore[no-untyped-def]
             }
         }
         return total;
-    }"""))
+    }""")
+    )
 
 
 def page_timing(page) -> int | None:  # type: ignore[no-untyped-def]

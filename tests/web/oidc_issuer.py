@@ -1,5 +1,6 @@
 """A small OpenID Connect issuer for the console's tests: discovery, authorize (auto-approves one configured user),
 token (authorization code + PKCE S256, single use) and JWKS. RS256 keys made at start."""
+
 from __future__ import annotations
 
 import base64
@@ -51,45 +52,74 @@ class TestIssuer:
 
         @app.get("/.well-known/openid-configuration")
         def discovery() -> dict[str, Any]:
-            return {"issuer": self.url, "authorization_endpoint": f"{self.url}/authorize",
-                    "token_endpoint": f"{self.url}/token", "jwks_uri": f"{self.url}/jwks",
-                    "response_types_supported": ["code"], "code_challenge_methods_supported": ["S256"],
-                    "id_token_signing_alg_values_supported": ["RS256"], "subject_types_supported": ["public"]}
+            return {
+                "issuer": self.url,
+                "authorization_endpoint": f"{self.url}/authorize",
+                "token_endpoint": f"{self.url}/token",
+                "jwks_uri": f"{self.url}/jwks",
+                "response_types_supported": ["code"],
+                "code_challenge_methods_supported": ["S256"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "subject_types_supported": ["public"],
+            }
 
         @app.get("/jwks")
         def jwks() -> dict[str, Any]:
             return {"keys": [self.jwk()]}
 
         @app.get("/authorize")
-        def authorize(response_type: str, client_id: str, redirect_uri: str, state: str, nonce: str,
-                      code_challenge: str, code_challenge_method: str, scope: str = "") -> RedirectResponse:
+        def authorize(
+            response_type: str,
+            client_id: str,
+            redirect_uri: str,
+            state: str,
+            nonce: str,
+            code_challenge: str,
+            code_challenge_method: str,
+            scope: str = "",
+        ) -> RedirectResponse:
             if response_type != "code" or client_id != self.client_id or redirect_uri not in self.redirect_uris:
                 raise HTTPException(400, "unknown client or redirect_uri")
             if code_challenge_method != "S256" or len(code_challenge) < 43 or "openid" not in scope.split():
                 raise HTTPException(400, "PKCE S256 and the openid scope are required")
             code = secrets.token_urlsafe(24)
-            self.codes[code] = {"challenge": code_challenge, "nonce": nonce, "redirect_uri": redirect_uri,
-                                "at": time.time()}
+            self.codes[code] = {
+                "challenge": code_challenge,
+                "nonce": nonce,
+                "redirect_uri": redirect_uri,
+                "at": time.time(),
+            }
             return RedirectResponse(f"{redirect_uri}?{urlencode({'code': code, 'state': state})}", status_code=303)
 
         @app.post("/token")
-        def token(grant_type: str = Form(), code: str = Form(), redirect_uri: str = Form(), client_id: str = Form(),
-                  code_verifier: str = Form()) -> JSONResponse:
+        def token(
+            grant_type: str = Form(),
+            code: str = Form(),
+            redirect_uri: str = Form(),
+            client_id: str = Form(),
+            code_verifier: str = Form(),
+        ) -> JSONResponse:
             self.token_requests.append({"code": code, "client_id": client_id})
             grant = self.codes.pop(code, None)  # single use
-            if grant_type != "authorization_code" or grant is None or client_id != self.client_id or \
-                    redirect_uri != grant["redirect_uri"]:
+            if (
+                grant_type != "authorization_code"
+                or grant is None
+                or client_id != self.client_id
+                or redirect_uri != grant["redirect_uri"]
+            ):
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
             digest = base64.urlsafe_b64encode(hashlib.sha256(code_verifier.encode()).digest()).rstrip(b"=").decode()
             if not secrets.compare_digest(digest, grant["challenge"]):
                 return JSONResponse({"error": "invalid_grant", "error_description": "PKCE verifier"}, status_code=400)
             now = int(time.time())
             base = {"iss": self.url, "sub": self.subject, "iat": now, "exp": now + 600}
-            id_token = self.sign({**base, "aud": self.client_id,
-                                  "nonce": "tampered" if self.tamper_nonce else grant["nonce"]})
+            id_token = self.sign(
+                {**base, "aud": self.client_id, "nonce": "tampered" if self.tamper_nonce else grant["nonce"]}
+            )
             access = self.sign({**base, "aud": self.audience, "roles": self.roles, "campuses": self.campuses})
-            return JSONResponse({"access_token": access, "id_token": id_token, "token_type": "Bearer",
-                                 "expires_in": 600})
+            return JSONResponse(
+                {"access_token": access, "id_token": id_token, "token_type": "Bearer", "expires_in": 600}
+            )
 
         return app
 

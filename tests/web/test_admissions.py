@@ -1,6 +1,7 @@
 """The admissions room in Chromium: campus, programme, cohort (with refusals shown by their fields), timetable,
 import of 30 applications with the per-row report, the selection and its result, seats accepted, declined,
 rejected and withdrawn, stats with the competition ratio; keyboard-only use; another campus never shows."""
+
 from __future__ import annotations
 
 import csv
@@ -27,8 +28,18 @@ def applications_csv(n: int = 30) -> bytes:
     today = seoul_today()
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(["name", "birth_date", "gender", "residency_status", "career_break", "priority_categories",
-                "leaving_care", "score"])
+    w.writerow(
+        [
+            "name",
+            "birth_date",
+            "gender",
+            "residency_status",
+            "career_break",
+            "priority_categories",
+            "leaving_care",
+            "score",
+        ]
+    )
     for i in range(n):
         birth = date(today.year - 30, 3, 1) + timedelta(days=i)
         residency, priority, leaving = "city_resident", "", "false"
@@ -40,8 +51,18 @@ def applications_csv(n: int = 30) -> bytes:
             priority = "single_parent"
         elif i < 11:
             birth, leaving = date(today.year - 21, 5, 5), "true"
-        w.writerow([f"지원자{i + 1:02d}", birth.isoformat(), "female" if i % 2 else "male", residency, "false",
-                    priority, leaving, 90 - i])
+        w.writerow(
+            [
+                f"지원자{i + 1:02d}",
+                birth.isoformat(),
+                "female" if i % 2 else "male",
+                residency,
+                "false",
+                priority,
+                leaving,
+                90 - i,
+            ]
+        )
     return out.getvalue().encode("utf-8")
 
 
@@ -167,8 +188,10 @@ def test_admissions_journey(console, page, check_page, campus, tmp_path) -> None
     second.locator("button:has-text('등록 포기')").click()
     page.wait_for_selector(f"#{second_id}[data-status=declined]")
     check_page(page, "admissions-seats")
-    api = httpx.Client(base_url=console.services["enrollment"] + "/enrollment/v1",
-                       headers={"Authorization": "Bearer " + mint_token("t", ["admissions"], [campus])})
+    api = httpx.Client(
+        base_url=console.services["enrollment"] + "/enrollment/v1",
+        headers={"Authorization": "Bearer " + mint_token("t", ["admissions"], [campus])},
+    )
     stats = api.get(f"/cohorts/{cohort_id}/stats").json()
     assert stats["accepted"] == 1 and stats["declined"] == 1 and stats["waitlisted"] == 12, stats
 

@@ -3,6 +3,7 @@
 The cohorts are built through the public APIs (tests/web/attendance_data.py); everything after that is done in
 the browser as an instructor does it, and checked against the attendance API's own answers.
 """
+
 from __future__ import annotations
 
 import io
@@ -73,8 +74,12 @@ def test_an_instructors_day_in_the_attendance_room(console, cohort, page, check_
         assert row(page, name).locator("[data-mark]").get_attribute("data-mark") == mark, name
     check_page(page, "attendance-roster-marked")
     marks = {r["name"]: r["mark"] for r in api_get(console, cohort, f"sessions/{today['id']}/roster")["rows"]}
-    assert (marks["김민준"], marks["이서연"], marks["정유나"], marks["한소라"]) == ("present", "late", "present",
-                                                                               "present")
+    assert (marks["김민준"], marks["이서연"], marks["정유나"], marks["한소라"]) == (
+        "present",
+        "late",
+        "present",
+        "present",
+    )
     late = api_get(console, cohort, f"sessions/{today['id']}/marks/{t['이서연']}")
     assert late["history"][-1]["reason"] == "출석부에서 지각(으)로 입력", late["history"]
 
@@ -102,8 +107,12 @@ def test_an_instructors_day_in_the_attendance_room(console, cohort, page, check_
     assert (mark["mark"], mark["source"], mark["punches"][0]["method"]) == ("present", "punches", "card"), mark
 
     # -- an excuse with evidence, refused first, then its history --------------------------------------------
-    missed = next(s for s in reversed(cohort.past_sessions) if cohort.marks[cohort.dropping][s["date"]] == "absent"
-                  and s["date"] != max(d for d, m in cohort.marks[cohort.dropping].items() if m == "absent"))
+    missed = next(
+        s
+        for s in reversed(cohort.past_sessions)
+        if cohort.marks[cohort.dropping][s["date"]] == "absent"
+        and s["date"] != max(d for d, m in cohort.marks[cohort.dropping].items() if m == "absent")
+    )
     page.goto(f"{console.url}/attendance/cohorts/{cohort.cohort_id}")
     page.click(f"a[href='/attendance/sessions/{missed['id']}']")
     row(page, "최다은").locator("th a").click()
@@ -129,8 +138,11 @@ def test_an_instructors_day_in_the_attendance_room(console, cohort, page, check_
         assert part in history, (part, history)
     check_page(page, "attendance-mark-history")
     detail = api_get(console, cohort, f"sessions/{missed['id']}/marks/{cohort.dropping}")
-    assert (detail["history"][-1]["previous_mark"], detail["history"][-1]["new_mark"],
-            detail["evidence_ref"]) == ("absent", "excused", "MND-2026-0042"), detail
+    assert (detail["history"][-1]["previous_mark"], detail["history"][-1]["new_mark"], detail["evidence_ref"]) == (
+        "absent",
+        "excused",
+        "MND-2026-0042",
+    ), detail
 
     # -- at risk: the right trainee, with the API's rate and maximum possible rate ------------------------------
     page.goto(f"{console.url}/attendance")
@@ -179,8 +191,11 @@ def test_an_instructors_day_in_the_attendance_room(console, cohort, page, check_
     assert header[:2] == ["trainee_id", "name"] and header[-3:] == ["attended_days", "rate", "allowance_krw"]
     by_name = {r[1]: dict(zip(header, r)) for r in rows[1:]}
     assert set(by_name) == set(t), by_name.keys()
-    assert (by_name["김민준"][today["date"]], by_name["이서연"][today["date"]],
-            by_name["박지호"][today["date"]]) == ("present", "late", "present")
+    assert (by_name["김민준"][today["date"]], by_name["이서연"][today["date"]], by_name["박지호"][today["date"]]) == (
+        "present",
+        "late",
+        "present",
+    )
     assert by_name["최다은"][missed["date"]] == "excused" if missed["date"][:7] == month else True
     for r in sheet["rows"]:
         cells = by_name[r["name"]]

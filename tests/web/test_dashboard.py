@@ -1,5 +1,6 @@
 """The employment dashboard in Chromium: its figures are the placement API's report (numerator and denominator on
 each), the target a programme sets is drawn as a line, the XLSX is the API's, and the page prints."""
+
 from __future__ import annotations
 
 import io
@@ -24,31 +25,49 @@ def graduates(console, kafka: str, campus: str, programme: str, n: int, done: da
     producer = KafkaProducer(bootstrap_servers=kafka.split(","), acks="all")
     try:
         for tid in ids:
-            event, key = build_event(events.TRAINEE_COMPLETED, events.TraineeCompleted(
-                trainee_id=tid, cohort_id=cohort, campus=campus, name="Park Jiyoung", programme_code=programme,
-                qualification_codes=["WELD-CRAFTSMAN"], completion_date=done, final_rate=0.91))
+            event, key = build_event(
+                events.TRAINEE_COMPLETED,
+                events.TraineeCompleted(
+                    trainee_id=tid,
+                    cohort_id=cohort,
+                    campus=campus,
+                    name="Park Jiyoung",
+                    programme_code=programme,
+                    qualification_codes=["WELD-CRAFTSMAN"],
+                    completion_date=done,
+                    final_rate=0.91,
+                ),
+            )
             producer.send(EVENTS[events.TRAINEE_COMPLETED].topic, key=key.encode(), value=event.to_bytes()).get(15)
     finally:
         producer.close(timeout=5)
     p = console.services["placement"] + "/placement/v1"
     staff = token(["placement"], [campus])
-    wait_until(lambda: httpx.get(f"{p}/graduates", headers=staff, params={"campus": campus}).json()["total"] == n,
-               timeout=60)
+    wait_until(
+        lambda: httpx.get(f"{p}/graduates", headers=staff, params={"campus": campus}).json()["total"] == n, timeout=60
+    )
     return ids
 
 
 def outcome(console, campus: str, graduate: uuid.UUID, category: str, as_of: date, wage: int | None = None) -> None:  # type: ignore[no-untyped-def]
     body: dict = {"graduate_id": str(graduate), "category": category, "as_of": as_of.isoformat()}
     if category == "employed":
-        body["employment"] = {"employer_name": "Hanbit Robotics", "start_date": as_of.isoformat(),
-                              "employment_type": "regular", "insured": True, "monthly_wage": wage}
-    r = httpx.post(console.services["placement"] + "/placement/v1/outcomes", headers=token(["placement"], [campus]),
-                   json=body)
+        body["employment"] = {
+            "employer_name": "Hanbit Robotics",
+            "start_date": as_of.isoformat(),
+            "employment_type": "regular",
+            "insured": True,
+            "monthly_wage": wage,
+        }
+    r = httpx.post(
+        console.services["placement"] + "/placement/v1/outcomes", headers=token(["placement"], [campus]), json=body
+    )
     assert r.status_code == 201, r.text
 
 
-def test_dashboard_figures_are_the_reports_with_a_target_line_xlsx_and_print(console, web_kafka, page,
-                                                                            check_page) -> None:
+def test_dashboard_figures_are_the_reports_with_a_target_line_xlsx_and_print(
+    console, web_kafka, page, check_page
+) -> None:
     campus, programme = f"d{uuid.uuid4().hex[:7]}", f"WELD-{uuid.uuid4().hex[:5].upper()}"
     done = date.today() - timedelta(days=400)  # past the 12-month checkpoint
     ids = graduates(console, web_kafka, campus, programme, 5, done)
@@ -62,8 +81,11 @@ def test_dashboard_figures_are_the_reports_with_a_target_line_xlsx_and_print(con
     assert page.locator("h1").inner_text() == "취업 성과 대시보드"
     check_page(page, "dashboard")
 
-    api = httpx.get(console.services["placement"] + "/placement/v1/reports/employment",
-                    headers=token(["placement"], [campus]), params={"group_by": "programme", "campus": campus}).json()
+    api = httpx.get(
+        console.services["placement"] + "/placement/v1/reports/employment",
+        headers=token(["placement"], [campus]),
+        params={"group_by": "programme", "campus": campus},
+    ).json()
     [row] = api["rows"]
     six = row["employment_rate_6m"]
     assert (six["numerator"], six["denominator"]) == (3, 4), "further education leaves the denominator"
@@ -92,8 +114,9 @@ def test_dashboard_figures_are_the_reports_with_a_target_line_xlsx_and_print(con
     page.wait_for_load_state("networkidle")
     assert "group_by=programme" in page.url and campus in page.url, "back to the same view"
     assert page.locator(".flash").inner_text() == "목표 취업률을 저장했습니다."
-    target = httpx.get(console.services["placement"] + f"/placement/v1/targets/{programme}",
-                       headers=token(["auditor"], ["*"])).json()
+    target = httpx.get(
+        console.services["placement"] + f"/placement/v1/targets/{programme}", headers=token(["auditor"], ["*"])
+    ).json()
     assert target["employment_rate"] == 0.8
     line = page.locator(f"#chart-employment_rate_6m g[data-group='{programme}'] line.target")
     assert line.count() == 1
@@ -108,16 +131,21 @@ def test_dashboard_figures_are_the_reports_with_a_target_line_xlsx_and_print(con
         page.click("text=엑셀(XLSX) 내려받기")
     sheet = load_workbook(io.BytesIO(open(dl.value.path(), "rb").read()))["indicators"]
     header = [c.value for c in sheet[1]]
-    found = [dict(zip(header, [c.value for c in r])) for r in sheet.iter_rows(min_row=2)
-             if r[header.index("group")].value == programme and r[header.index("indicator")].value == "employment_rate_6m"]
+    found = [
+        dict(zip(header, [c.value for c in r]))
+        for r in sheet.iter_rows(min_row=2)
+        if r[header.index("group")].value == programme and r[header.index("indicator")].value == "employment_rate_6m"
+    ]
     assert [(f["numerator"], f["denominator"], f["rate"]) for f in found] == [(3, 4, 0.75)]
 
     # print: the filters and the forms go, the charts stay
     page.emulate_media(media="print")
     assert page.locator("form.filters").is_hidden() and page.locator(".target-form").is_hidden()
     assert page.locator("#chart-employment_rate_6m").is_visible()
-    page.screenshot(path=str(__import__("tests.web.harness", fromlist=["SCREENSHOTS"]).SCREENSHOTS / "dashboard-print.png"),
-                    full_page=True)
+    page.screenshot(
+        path=str(__import__("tests.web.harness", fromlist=["SCREENSHOTS"]).SCREENSHOTS / "dashboard-print.png"),
+        full_page=True,
+    )
     page.emulate_media(media="screen")
 
 

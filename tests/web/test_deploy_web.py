@@ -1,4 +1,5 @@
 """The console where the rest runs: compose service behind the gateway at /, its Kubernetes manifest, the image."""
+
 from __future__ import annotations
 
 import re
@@ -17,14 +18,17 @@ def test_compose_serves_the_console_behind_the_gateway_at_the_root() -> None:
     web = services["web"]
     assert web["command"] == ["web"] and web["build"]["dockerfile"] == "Dockerfile"
     assert set(web["environment"]) - {"SERVICE"} <= FIELDS, set(web["environment"]) - FIELDS
-    assert re.fullmatch(r"postgresql://web:\$\{WEB_DB_PASSWORD:\?[^}]*\}@postgres:5432/web",
-                        web["environment"]["WEB_SESSION_STORE_URL"])
+    assert re.fullmatch(
+        r"postgresql://web:\$\{WEB_DB_PASSWORD:\?[^}]*\}@postgres:5432/web", web["environment"]["WEB_SESSION_STORE_URL"]
+    )
     assert web["environment"]["WEB_ENROLLMENT_URL"] == "http://enrollment:8000"
     assert "127.0.0.1:8000/healthz" in " ".join(web["healthcheck"]["test"]) and "ports" not in web
     assert "web" not in services["gateway"]["depends_on"], "the APIs do not wait for the console"
     assert "WEB_DB_PASSWORD" in services["postgres"]["environment"]
-    assert "for service in enrollment attendance certification placement web" in \
-        (ROOT / "deploy" / "postgres" / "init.sh").read_text()
+    assert (
+        "for service in enrollment attendance certification placement web"
+        in (ROOT / "deploy" / "postgres" / "init.sh").read_text()
+    )
     nginx = (ROOT / "deploy" / "nginx" / "templates" / "default.conf.template").read_text()
     root = re.search(r"location / \{(.*?)\n    \}", nginx, re.S)
     assert root and re.search(r"set \$(\w+) web:8000;\s*proxy_pass http://\$\1;", root.group(1))
@@ -42,8 +46,7 @@ def test_kubernetes_manifest_for_the_console() -> None:
     assert set(docs[("ConfigMap", "trainingops-web-config")]["data"]) <= FIELDS
     secret = yaml.safe_load((here / "secret.example.yaml").read_text())
     assert set(secret["stringData"]) <= FIELDS
-    assert docs[("Service", "web")]["spec"]["selector"].items() <= \
-        dep["spec"]["template"]["metadata"]["labels"].items()
+    assert docs[("Service", "web")]["spec"]["selector"].items() <= dep["spec"]["template"]["metadata"]["labels"].items()
     paths = docs[("Ingress", "trainingops-web")]["spec"]["rules"][0]["http"]["paths"]
     assert paths[0]["path"] == "/" and paths[0]["backend"]["service"]["name"] == "web"
 

@@ -5,6 +5,7 @@ pay by double click (one payment), the same form sent again (said to be already 
 CSV/XLSX bank file checked cell by cell against the API, the catalogue and certificates with their imports.
 Placement: the worklist of follow-ups due, a graduate's contact log, the outcome form with its fields by kind and a
 refusal by its field, employers, a posting and its matches, an internship converted and its incentive."""
+
 from __future__ import annotations
 
 import csv
@@ -32,8 +33,9 @@ def cohort(console) -> cohort_data.Cohort:  # type: ignore[no-untyped-def]
 
 
 def finance_api(console, cohort) -> httpx.Client:  # type: ignore[no-untyped-def]
-    return httpx.Client(base_url=console.services["certification"], timeout=30,
-                        headers=demo.auth(["finance"], [cohort.campus]))
+    return httpx.Client(
+        base_url=console.services["certification"], timeout=30, headers=demo.auth(["finance"], [cohort.campus])
+    )
 
 
 def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console, cohort, page, check_page) -> None:
@@ -122,8 +124,12 @@ def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console
     assert page.locator("button[data-pay]").count() == 0, "a paid claim offers no pay button"
     with finance_api(console, cohort) as api:
         batches = api.get(f"{C}/payouts", params={"campus": cohort.campus}).json()["items"]
-        paid = [p for b in batches for p in api.get(f"{C}/payouts/{b['id']}").json()["payouts"]
-                if p["claim_id"] == kim["id"]]
+        paid = [
+            p
+            for b in batches
+            for p in api.get(f"{C}/payouts/{b['id']}").json()["payouts"]
+            if p["claim_id"] == kim["id"]
+        ]
         assert len(paid) == 1 and paid[0]["reference"] == reference and paid[0]["amount"] == 14_500
 
     # Lee's claim: the batch of the campus's approved claims, its totals and its bank file
@@ -147,13 +153,38 @@ def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console
     with finance_api(console, cohort) as api:
         batch = api.get(f"{C}/payouts/{batch_id}").json()
         claims = {p["claim_id"]: api.get(f"{C}/claims/{p['claim_id']}").json() for p in batch["payouts"]}
-    expected = [["payout_reference", "amount_krw", "trainee_id", "campus", "claim_id", "qualification_code", "stage",
-                 "exam_date", "receipt_number", "admission_slip_number", "paid_on"]]
+    expected = [
+        [
+            "payout_reference",
+            "amount_krw",
+            "trainee_id",
+            "campus",
+            "claim_id",
+            "qualification_code",
+            "stage",
+            "exam_date",
+            "receipt_number",
+            "admission_slip_number",
+            "paid_on",
+        ]
+    ]
     for p in sorted(batch["payouts"], key=lambda p: p["reference"]):
         c = claims[p["claim_id"]]
-        expected.append([p["reference"], str(p["amount"]), p["trainee_id"], p["campus"], p["claim_id"],
-                         c["qualification_code"], c["stage"], c["exam_date"], c["receipt_number"],
-                         c["admission_slip_number"], p["paid_at"][:10]])
+        expected.append(
+            [
+                p["reference"],
+                str(p["amount"]),
+                p["trainee_id"],
+                p["campus"],
+                p["claim_id"],
+                c["qualification_code"],
+                c["stage"],
+                c["exam_date"],
+                c["receipt_number"],
+                c["admission_slip_number"],
+                p["paid_at"][:10],
+            ]
+        )
     assert len(expected) == 2 and expected[1][4] == lee["id"] and expected[1][1] == "12000"
     for name, rows in (("csv", csv_rows), ("xlsx", xlsx_rows)):
         assert len(rows) == len(expected), name
@@ -185,9 +216,12 @@ def test_finance_catalogue_and_certificates_by_form_and_import(console, cohort, 
     page.wait_for_load_state("networkidle")
     assert "19,400원" in page.locator(f"#qualifications [data-code='{code}']").inner_text()
     sheet = tmp_path / "qualifications.csv"
-    sheet.write_text("code,name,grade,written_fee,practical_fee,programme_codes\n"
-                     f"{code}-IND,전기산업기사,industrial_engineer,19400,,\n"
-                     f"{code}-BAD,잘못된 등급,wizard,1000,,\n", encoding="utf-8")
+    sheet.write_text(
+        "code,name,grade,written_fee,practical_fee,programme_codes\n"
+        f"{code}-IND,전기산업기사,industrial_engineer,19400,,\n"
+        f"{code}-BAD,잘못된 등급,wizard,1000,,\n",
+        encoding="utf-8",
+    )
     page.set_input_files("#qual-import-file", str(sheet))
     page.click("section[data-import] button")
     page.wait_for_selector("#qual-import-report")
@@ -202,8 +236,10 @@ def test_finance_catalogue_and_certificates_by_form_and_import(console, cohort, 
     page.select_option("#f-qualification_code", cohort.qualification)
     page.fill("#f-date", (date.today() + timedelta(days=3)).isoformat())
     page.click("#record-result")
-    assert page.locator("#f-date").get_attribute("aria-invalid") == "true" or \
-        "오늘 이후" in page.locator("#main .problem").inner_text()
+    assert (
+        page.locator("#f-date").get_attribute("aria-invalid") == "true"
+        or "오늘 이후" in page.locator("#main .problem").inner_text()
+    )
     assert page.locator("#f-trainee_id").input_value() == kim
     check_page(page, "finance-results-refused")
     page.fill("#f-date", (date.today() - timedelta(days=2)).isoformat())
@@ -211,10 +247,12 @@ def test_finance_catalogue_and_certificates_by_form_and_import(console, cohort, 
     page.wait_for_load_state("networkidle")
     assert cohort.qualification in page.locator("#results").inner_text()
     sheet = tmp_path / "results.csv"
-    sheet.write_text("trainee_id,qualification_code,date\n"
-                     f"{cohort.trainees['이서연']},{cohort.qualification},{(date.today() - timedelta(days=1)).isoformat()}\n"
-                     f"{kim},{cohort.qualification},{(date.today() - timedelta(days=1)).isoformat()}\n",
-                     encoding="utf-8")
+    sheet.write_text(
+        "trainee_id,qualification_code,date\n"
+        f"{cohort.trainees['이서연']},{cohort.qualification},{(date.today() - timedelta(days=1)).isoformat()}\n"
+        f"{kim},{cohort.qualification},{(date.today() - timedelta(days=1)).isoformat()}\n",
+        encoding="utf-8",
+    )
     page.set_input_files("#result-import-file", str(sheet))
     page.click("section[data-import] button")
     page.wait_for_selector("#result-import-report")
@@ -244,8 +282,10 @@ def test_placement_journey_worklist_contact_outcome(console, cohort, page, check
     assert page.locator("h1").inner_text() == "이서연"
     page.click("#assign-me")
     page.wait_for_load_state("networkidle")
-    assert page.locator("#officer").inner_text().startswith("local-placement") or \
-        "미배정" not in page.locator("#officer").inner_text()
+    assert (
+        page.locator("#officer").inner_text().startswith("local-placement")
+        or "미배정" not in page.locator("#officer").inner_text()
+    )
     # two contact attempts, the first not answered
     page.select_option("#f-channel", "phone")
     page.select_option("#f-result", "no_answer")
@@ -287,11 +327,13 @@ def test_placement_journey_worklist_contact_outcome(console, cohort, page, check
     assert "한빛로보틱스" in outcome.inner_text() and "정규직" in outcome.inner_text()
     assert "월 2,600,000원" in outcome.inner_text() and "고용보험 가입" in outcome.inner_text()
     assert page.locator("#followups tr[data-months='1']").get_attribute("data-status") == "done"
-    with httpx.Client(base_url=console.services["placement"], timeout=30,
-                      headers=demo.auth(["placement"], [cohort.campus])) as api:
+    with httpx.Client(
+        base_url=console.services["placement"], timeout=30, headers=demo.auth(["placement"], [cohort.campus])
+    ) as api:
         recorded = api.get(f"{P}/outcomes", params={"graduate_id": lee}).json()["items"]
-    assert [(o["category"], o["employer_name"], o["monthly_wage"], o["employment_type"], o["insured"])
-            for o in recorded] == [("employed", "한빛로보틱스", 2_600_000, "regular", True)]
+    assert [
+        (o["category"], o["employer_name"], o["monthly_wage"], o["employment_type"], o["insured"]) for o in recorded
+    ] == [("employed", "한빛로보틱스", 2_600_000, "regular", True)]
     # self-employed hides the contract type; the other kinds hide the employment fields
     page.select_option("#f-category", "self_employed")
     assert page.locator(".employment-fields").is_visible()

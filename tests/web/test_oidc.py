@@ -1,5 +1,6 @@
 """Production sign-in: OpenID Connect authorization code with PKCE against a test issuer, whose access token the
 enrollment service (RS256, keys by JWKS) accepts. Driven over HTTP as a browser follows redirects."""
+
 from __future__ import annotations
 
 import contextlib
@@ -39,17 +40,30 @@ def oidc_world(kafka, databases, tmp_path_factory):  # type: ignore[no-untyped-d
     # Only enrollment's HTTP face and its token check are needed: no relay, no consumer (on the shared broker the
     # consumer would replay other modules' events, which only slows this module down).
     with running_issuer() as issuer:
-        with serving("enrollment", database_url=databases.new("web_oidc"), kafka_bootstrap_servers=kafka,
-                     relay_enabled=False, consumer_enabled=False,
-                     jwt_algorithm="RS256", jwks_url=f"{issuer.url}/jwks", jwt_issuer=issuer.url,
-                     jwt_audience="trainingops") as enrollment:
+        with serving(
+            "enrollment",
+            database_url=databases.new("web_oidc"),
+            kafka_bootstrap_servers=kafka,
+            relay_enabled=False,
+            consumer_enabled=False,
+            jwt_algorithm="RS256",
+            jwks_url=f"{issuer.url}/jwks",
+            jwt_issuer=issuer.url,
+            jwt_audience="trainingops",
+        ) as enrollment:
             port = free_port()
             redirect = f"http://127.0.0.1:{port}/auth/callback"
             issuer.redirect_uris.add(redirect)
-            settings = WebSettings(environment="test", cookie_secure=False, oidc_issuer=issuer.url,
-                                   oidc_client_id=issuer.client_id, oidc_redirect_url=redirect,
-                                   oidc_audience="trainingops", enrollment_url=enrollment,
-                                   session_store_url=f"sqlite:///{tmp_path_factory.mktemp('oidc')}/s.db")
+            settings = WebSettings(
+                environment="test",
+                cookie_secure=False,
+                oidc_issuer=issuer.url,
+                oidc_client_id=issuer.client_id,
+                oidc_redirect_url=redirect,
+                oidc_audience="trainingops",
+                enrollment_url=enrollment,
+                session_store_url=f"sqlite:///{tmp_path_factory.mktemp('oidc')}/s.db",
+            )
             with console_in_thread(settings, port) as console:
                 yield issuer, enrollment, console
 
@@ -87,9 +101,16 @@ def test_the_issuer_checks_the_verifier_so_the_flow_above_proves_the_console_sen
     with httpx.Client(follow_redirects=False, timeout=60) as browser:
         start = browser.get(f"{console}/signin/oidc")
         code = parse_qs(urlparse(browser.get(start.headers["location"]).headers["location"]).query)["code"][0]
-        r = httpx.post(f"{issuer.url}/token", data={"grant_type": "authorization_code", "code": code,
-                                                    "redirect_uri": next(iter(issuer.redirect_uris)),
-                                                    "client_id": issuer.client_id, "code_verifier": "x" * 50})
+        r = httpx.post(
+            f"{issuer.url}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": next(iter(issuer.redirect_uris)),
+                "client_id": issuer.client_id,
+                "code_verifier": "x" * 50,
+            },
+        )
         assert r.status_code == 400 and r.json()["error_description"] == "PKCE verifier"
 
 

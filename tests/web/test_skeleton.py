@@ -1,4 +1,5 @@
 """The console's skeleton in Chromium: sign-in, nav by role, language, CSRF, a service down, error pages."""
+
 from __future__ import annotations
 
 import re

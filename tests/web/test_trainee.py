@@ -1,6 +1,7 @@
 """The trainee's phone pages and the classroom's check-in screen in Chromium: a code read from the instructor's
 screen, checked in from a phone, the mark seen, an exam-fee claim submitted and seen paid after finance pays it
 through the API; an expired and a foreign code refused in words next to the field."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,9 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture()
 def phone(browser):  # type: ignore[no-untyped-def]
     """A phone-sized Chromium page (touch, mobile viewport), Korean locale, Seoul time; the page may not break its CSP."""
-    context = browser.new_context(locale="ko-KR", timezone_id="Asia/Seoul", viewport=PHONE, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        locale="ko-KR", timezone_id="Asia/Seoul", viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     pg = context.new_page()
     pg.set_default_timeout(20_000)
     errors: list[str] = []
@@ -56,8 +58,9 @@ class Centre:
         try:
             self.snaps = []
             for _ in range(sessions):
-                snap = snapshot(self.campus, start, today() + timedelta(days=30), days=[start, today()], slot=slot,
-                                hours=1.0).model_copy(update={"qualification_codes": [self.qualification]})
+                snap = snapshot(
+                    self.campus, start, today() + timedelta(days=30), days=[start, today()], slot=slot, hours=1.0
+                ).model_copy(update={"qualification_codes": [self.qualification]})
                 producer.publish(snap)
                 self.snaps.append(snap)
             self.trainee = producer.enroll(self.snaps[0], name="Kim Minji")
@@ -66,24 +69,39 @@ class Centre:
         finally:
             producer.close()
         self.finance = token(["finance"], [self.campus])
-        r = httpx.put(f"{self.urls['certification']}/certification/v1/qualifications/{self.qualification}",
-                      headers=self.finance,
-                      json={"code": self.qualification, "name": "Welding Craftsman (용접기능사)", "grade": "craftsman",
-                            "written_fee": 14500, "practical_fee": 60000,
-                            "programme_codes": [s.programme_code for s in self.snaps]})
+        r = httpx.put(
+            f"{self.urls['certification']}/certification/v1/qualifications/{self.qualification}",
+            headers=self.finance,
+            json={
+                "code": self.qualification,
+                "name": "Welding Craftsman (용접기능사)",
+                "grade": "craftsman",
+                "written_fee": 14500,
+                "practical_fee": 60000,
+                "programme_codes": [s.programme_code for s in self.snaps],
+            },
+        )
         assert r.status_code == 200, r.text
         self.sessions = [wait_until(lambda snap=snap: self._today_session(snap)) for snap in self.snaps]
         me = token(["trainee"], [], sub=str(self.trainee))
-        wait_until(lambda: httpx.get(f"{self.urls['certification']}/certification/v1/trainees/{self.trainee}/windows",
-                                     headers=me).status_code == 200)
+        wait_until(
+            lambda: (
+                httpx.get(
+                    f"{self.urls['certification']}/certification/v1/trainees/{self.trainee}/windows", headers=me
+                ).status_code
+                == 200
+            )
+        )
 
     def _today_session(self, snap) -> dict | None:  # type: ignore[no-untyped-def]
         a = f"{self.urls['attendance']}/attendance/v1/cohorts/{snap.cohort_id}"
-        if httpx.get(f"{a}/roster", headers=self.staff).json() in ([], None) or \
-                not isinstance(httpx.get(f"{a}/roster", headers=self.staff).json(), list):
+        if httpx.get(f"{a}/roster", headers=self.staff).json() in ([], None) or not isinstance(
+            httpx.get(f"{a}/roster", headers=self.staff).json(), list
+        ):
             return None
-        return next((s for s in httpx.get(f"{a}/sessions", headers=self.staff).json()
-                     if s["date"] == today().isoformat()), None)
+        return next(
+            (s for s in httpx.get(f"{a}/sessions", headers=self.staff).json() if s["date"] == today().isoformat()), None
+        )
 
 
 def test_trainee_journey_on_a_phone(console, web_kafka, page, phone, check_page) -> None:
@@ -129,11 +147,14 @@ def test_trainee_journey_on_a_phone(console, web_kafka, page, phone, check_page)
     phone.click("text=내 출석으로")
     phone.wait_for_load_state("networkidle")
     assert phone.locator(f".session-line[data-session='{session['id']}'] [data-mark]").inner_text() == "출석"
-    standing = httpx.get(f"{centre.urls['attendance']}/attendance/v1/trainees/{centre.trainee}/attendance",
-                         headers=token(["trainee"], [], sub=str(centre.trainee))).json()[0]
+    standing = httpx.get(
+        f"{centre.urls['attendance']}/attendance/v1/trainees/{centre.trainee}/attendance",
+        headers=token(["trainee"], [], sub=str(centre.trainee)),
+    ).json()[0]
     assert phone.locator("[data-figure=current_rate]").inner_text() == f"{standing['current_rate'] * 100:.1f}%"
-    assert phone.locator("[data-figure=max_possible_rate]").inner_text() == \
-        f"{standing['max_possible_rate'] * 100:.1f}%"
+    assert (
+        phone.locator("[data-figure=max_possible_rate]").inner_text() == f"{standing['max_possible_rate'] * 100:.1f}%"
+    )
     month = standing["months"][-1]
     assert phone.locator(f"td[data-month='{month['month']}']").inner_text() == f"{month['allowance_krw']:,}원"
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
@@ -179,8 +200,9 @@ def test_trainee_journey_on_a_phone(console, web_kafka, page, phone, check_page)
     check_page(phone, "me-claim-paid")
 
 
-def test_expired_and_foreign_codes_are_refused_in_words_then_a_typed_code_works(console, web_kafka, page, phone,
-                                                                                check_page) -> None:
+def test_expired_and_foreign_codes_are_refused_in_words_then_a_typed_code_works(
+    console, web_kafka, page, phone, check_page
+) -> None:
     centre = Centre(console, web_kafka, sessions=2)
     mine, theirs = centre.sessions
     policy = qr.QrPolicy(secret=LOCAL_QR_SECRET.encode())  # the platform of the tests runs with the local secret
@@ -192,8 +214,10 @@ def test_expired_and_foreign_codes_are_refused_in_words_then_a_typed_code_works(
     phone.wait_for_load_state("networkidle")
     assert phone.locator("#f-code").get_attribute("aria-invalid") == "true"
     assert phone.locator("#err-code [data-rule]").get_attribute("data-rule") == "check-in.code-expired"
-    assert phone.locator("#err-code").inner_text().strip() == \
-        "코드가 만료되었습니다. 교실 화면에 지금 보이는 코드를 다시 찍으세요."
+    assert (
+        phone.locator("#err-code").inner_text().strip()
+        == "코드가 만료되었습니다. 교실 화면에 지금 보이는 코드를 다시 찍으세요."
+    )
     check_page(phone, "me-check-in-expired")
 
     # another classroom's code, typed in: refused as foreign
@@ -205,7 +229,9 @@ def test_expired_and_foreign_codes_are_refused_in_words_then_a_typed_code_works(
     phone.fill("#f-code", other)
     phone.click("#check-in-button")
     phone.wait_for_load_state("networkidle")
-    assert phone.locator("#err-code").inner_text().strip() == "이 훈련의 코드가 아닙니다. 내 교실 화면의 코드를 찍으세요."
+    assert (
+        phone.locator("#err-code").inner_text().strip() == "이 훈련의 코드가 아닙니다. 내 교실 화면의 코드를 찍으세요."
+    )
     assert phone.locator("#f-code").input_value() == other, "what was typed stays"
     check_page(phone, "me-check-in-foreign")
 
@@ -232,7 +258,8 @@ def test_the_screen_fetches_the_next_code_when_it_changes(console, web_kafka, pa
     assert page.locator("#qr-code").get_attribute("data-code") != first, "the screen showed a new code by itself"
     policy = qr.QrPolicy(secret=LOCAL_QR_SECRET.encode())
     assert page.locator("#qr-code").get_attribute("data-code") in {
-        qr.code_for(policy, uuid.UUID(session["id"]), policy.window(time.time()) - d) for d in (0, 1)}
+        qr.code_for(policy, uuid.UUID(session["id"]), policy.window(time.time()) - d) for d in (0, 1)
+    }
     # a trainee may not open the classroom's screen
     other = page.context.browser.new_context(locale="ko-KR")
     tp = other.new_page()
@@ -241,8 +268,9 @@ def test_the_screen_fetches_the_next_code_when_it_changes(console, web_kafka, pa
     other.close()
 
 
-def test_with_certification_down_the_trainee_still_sees_attendance(console, web_kafka, start_console, phone,
-                                                                   check_page) -> None:
+def test_with_certification_down_the_trainee_still_sees_attendance(
+    console, web_kafka, start_console, phone, check_page
+) -> None:
     from trainingops.broker import free_port
 
     centre = Centre(console, web_kafka)
@@ -251,8 +279,10 @@ def test_with_certification_down_the_trainee_still_sees_attendance(console, web_
         response = phone.goto(c.url + "/me")
         assert response.status == 200
         assert phone.locator(f".session-line[data-session='{centre.sessions[0]['id']}']").count() == 1
-        assert phone.locator("[data-service=certification]").inner_text() == \
-            "자격·응시료 서비스에 지금 연결할 수 없습니다."
+        assert (
+            phone.locator("[data-service=certification]").inner_text()
+            == "자격·응시료 서비스에 지금 연결할 수 없습니다."
+        )
         check_page(phone, "me-home-certification-down")
         assert phone.goto(c.url + "/me/claims").status == 503
         assert "자격·응시료 서비스에 지금 연결할 수 없습니다." in phone.locator(".problem").inner_text()

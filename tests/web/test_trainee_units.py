@@ -1,4 +1,5 @@
 """The trainee's pages without a browser: a scanned check-in link survives signing in; the QR SVG is the link's."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,9 @@ from web.settings import WebSettings
 def test_a_scanned_link_survives_signing_in(tmp_path) -> None:
     from web.main import create_app
 
-    app = create_app(WebSettings(environment="test", cookie_secure=False, session_store_url=f"sqlite:///{tmp_path}/s.db"))
+    app = create_app(
+        WebSettings(environment="test", cookie_secure=False, session_store_url=f"sqlite:///{tmp_path}/s.db")
+    )
     trainee = "0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11"
     link = "/me/check-in?session=5d0f3c1e-7a0b-4c2e-9f31-8b7d6a5e4c30&code=40718263"
     with TestClient(app) as client:
@@ -25,8 +28,11 @@ def test_a_scanned_link_survives_signing_in(tmp_path) -> None:
         page = client.get(r.headers["location"])
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         assert f'name="next" value="{link.replace("&", "&amp;")}"' in page.text
-        signed = client.post("/signin/local", follow_redirects=False,
-                             data={"role": "trainee", "trainee_id": trainee, "next": link, "csrf_token": token})
+        signed = client.post(
+            "/signin/local",
+            follow_redirects=False,
+            data={"role": "trainee", "trainee_id": trainee, "next": link, "csrf_token": token},
+        )
         assert signed.headers["location"] == link
 
 

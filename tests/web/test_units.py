@@ -1,4 +1,5 @@
 """The console without a browser: formatting, catalogues, the session store, settings, error pages, imports."""
+
 from __future__ import annotations
 
 import ast
@@ -54,8 +55,13 @@ def test_the_console_imports_nothing_of_the_services() -> None:
     for path in WEB.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             for name in names:
                 assert not name.startswith(("services", "shared")), f"{path}: imports {name}"
 
@@ -83,19 +89,29 @@ def test_local_signin_is_refused_outside_local_runs(tmp_path) -> None:
     with pytest.raises(ValueError, match="OpenID Connect"):
         WebSettings(environment="production")
     with pytest.raises(ValueError, match="localhost"):
-        WebSettings(environment="production", oidc_issuer="https://id.example", oidc_client_id="c",
-                    oidc_redirect_url="https://c.example/auth/callback", cookie_secure=False)
+        WebSettings(
+            environment="production",
+            oidc_issuer="https://id.example",
+            oidc_client_id="c",
+            oidc_redirect_url="https://c.example/auth/callback",
+            cookie_secure=False,
+        )
     from web.main import create_app
 
-    settings = WebSettings(environment="production", oidc_issuer="https://id.example", oidc_client_id="c",
-                           oidc_redirect_url="https://c.example/auth/callback",
-                           session_store_url=f"sqlite:///{tmp_path}/s.db")
+    settings = WebSettings(
+        environment="production",
+        oidc_issuer="https://id.example",
+        oidc_client_id="c",
+        oidc_redirect_url="https://c.example/auth/callback",
+        session_store_url=f"sqlite:///{tmp_path}/s.db",
+    )
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         page = client.get("/signin")
         assert "/signin/local" not in page.text and "/signin/oidc" in page.text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        r = client.post("/signin/local", data={"role": "campus_admin", "campus": "*", "csrf_token": token},
-                        follow_redirects=False)
+        r = client.post(
+            "/signin/local", data={"role": "campus_admin", "campus": "*", "csrf_token": token}, follow_redirects=False
+        )
         assert r.status_code == 404
         assert client.get("/", follow_redirects=False).status_code == 303
 
@@ -111,8 +127,10 @@ def test_an_unexpected_error_shows_the_consoles_own_500_page_never_a_trace(tmp_p
         raise RuntimeError("secret internals /path/to/file.py")
 
     rooms = [*ROOMS, Room(name="broken", router=router, roles=STAFF_ROLES)]
-    app = create_app(WebSettings(environment="test", session_store_url=f"sqlite:///{tmp_path}/s.db",
-                                 cookie_secure=False), rooms=rooms)
+    app = create_app(
+        WebSettings(environment="test", session_store_url=f"sqlite:///{tmp_path}/s.db", cookie_secure=False),
+        rooms=rooms,
+    )
     with TestClient(app, raise_server_exceptions=False) as client:
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)
         client.post("/signin/local", data={"role": "admissions", "campus": "jungbu", "csrf_token": token})

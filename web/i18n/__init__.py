@@ -6,6 +6,7 @@ codes (``eligibility.min-age``, ``seat.not-offered``, ``validation-error``); a r
 comes first on its pages, and any room's serves the others (a trainee is told "you", staff "this trainee"). Korean is the first language; a key missing in one language falls back to the
 other, then to the key itself (a test checks both languages have the same keys).
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Every room of the console, in one list. Adding a room: see web/README.md (one line here)."""
+
 from __future__ import annotations
 
 from web.core import Room

@@ -1,6 +1,7 @@
 """Admissions: campuses, programmes, cohorts and their timetable, applications with each failed rule in words,
 import of a CSV/XLSX file, the selection and its result, seats (accept, decline, reject, withdraw) and stats.
 Every call goes to the enrollment API as the signed-in user."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,16 +15,39 @@ from web.core import ApiDep, FormState, Room, UserDep, form_data, form_number, i
 
 router = APIRouter()
 SVC = "enrollment"
-TRACKS = ("mid_career_special", "company_partnered", "specialist_technical", "national_qualification",
-          "ai_hightech", "work_experience_bridge", "career_break_women", "other")
-RESIDENCY = ("city_resident", "foreign_permanent_resident", "marriage_immigrant", "marriage_immigrant_child",
-             "non_resident")
-PRIORITY = ("basic_livelihood", "near_poverty", "national_merit", "single_parent", "welfare_facility_resident",
-            "disabled")
+TRACKS = (
+    "mid_career_special",
+    "company_partnered",
+    "specialist_technical",
+    "national_qualification",
+    "ai_hightech",
+    "work_experience_bridge",
+    "career_break_women",
+    "other",
+)
+RESIDENCY = (
+    "city_resident",
+    "foreign_permanent_resident",
+    "marriage_immigrant",
+    "marriage_immigrant_child",
+    "non_resident",
+)
+PRIORITY = (
+    "basic_livelihood",
+    "near_poverty",
+    "national_merit",
+    "single_parent",
+    "welfare_facility_resident",
+    "disabled",
+)
 STATUSES = ("submitted", "ineligible", "selected", "waitlisted", "accepted", "declined", "rejected", "withdrawn")
 WITHDRAW_REASONS = ("early_employment", "personal", "health", "dropout", "moved", "other")
-STATUS_ORDER = {s: i for i, s in enumerate(("accepted", "selected", "waitlisted", "submitted", "ineligible",
-                                            "declined", "withdrawn", "rejected"))}
+STATUS_ORDER = {
+    s: i
+    for i, s in enumerate(
+        ("accepted", "selected", "waitlisted", "submitted", "ineligible", "declined", "withdrawn", "rejected")
+    )
+}
 
 
 async def all_pages(api: Api, path: str, limit: int = 500, **params: Any) -> list[dict[str, Any]]:
@@ -51,8 +75,9 @@ CAMPUS_FIELDS = frozenset({"code", "name", "city"})
 
 async def _campuses_page(request: Request, api: Api, form: FormState | None = None, status: int = 200) -> Response:
     campuses = await api.get(SVC, "campuses")
-    return render(request, "admissions/campuses.html", {"campuses": campuses, "form": form or FormState()},
-                  status=status)
+    return render(
+        request, "admissions/campuses.html", {"campuses": campuses, "form": form or FormState()}, status=status
+    )
 
 
 @router.get("/campuses")
@@ -72,17 +97,37 @@ async def create_campus(request: Request, api: ApiDep) -> Response:
 
 
 # -- programmes -------------------------------------------------------------------------
-PROGRAMME_FIELDS = frozenset({"code", "title", "campus", "track", "total_hours", "completion_threshold",
-                              "qualification_codes", "min_age", "max_age", "allowed_residency",
-                              "career_break_women_only"})
+PROGRAMME_FIELDS = frozenset(
+    {
+        "code",
+        "title",
+        "campus",
+        "track",
+        "total_hours",
+        "completion_threshold",
+        "qualification_codes",
+        "min_age",
+        "max_age",
+        "allowed_residency",
+        "career_break_women_only",
+    }
+)
 
 
 async def _programmes_page(request: Request, api: Api, form: FormState | None = None, status: int = 200) -> Response:
     programmes, campuses = await asyncio.gather(all_pages(api, "programmes"), api.get(SVC, "campuses"))
-    return render(request, "admissions/programmes.html",
-                  {"programmes": programmes, "campuses": campuses, "tracks": TRACKS, "residency": RESIDENCY,
-                   "form": form or FormState(values={"completion_threshold": "0.8", "min_age": "15"})},
-                  status=status)
+    return render(
+        request,
+        "admissions/programmes.html",
+        {
+            "programmes": programmes,
+            "campuses": campuses,
+            "tracks": TRACKS,
+            "residency": RESIDENCY,
+            "form": form or FormState(values={"completion_threshold": "0.8", "min_age": "15"}),
+        },
+        status=status,
+    )
 
 
 @router.get("/programmes")
@@ -90,15 +135,15 @@ async def programmes(request: Request, api: ApiDep) -> Response:
     return await _programmes_page(request, api)
 
 
-
-
 @router.post("/programmes")
 async def create_programme(request: Request, api: ApiDep) -> Response:
     form = await request.form()
     values = await form_data(request)
     body: dict[str, Any] = {
-        "code": values.get("code", "").strip(), "title": values.get("title", "").strip(),
-        "campus": values.get("campus", ""), "track": values.get("track", ""),
+        "code": values.get("code", "").strip(),
+        "title": values.get("title", "").strip(),
+        "campus": values.get("campus", ""),
+        "track": values.get("track", ""),
         "total_hours": form_number(values.get("total_hours")),
         "completion_threshold": form_number(values.get("completion_threshold")) or 0.8,
         "qualification_codes": [q.strip() for q in values.get("qualification_codes", "").split(",") if q.strip()],
@@ -119,17 +164,39 @@ async def create_programme(request: Request, api: ApiDep) -> Response:
 
 
 # -- cohorts ----------------------------------------------------------------------------
-COHORT_FIELDS = frozenset({"programme_id", "label", "capacity", "application_opens", "application_closes",
-                           "start_date", "end_date", "timetable.weekdays", "timetable.start", "timetable.end",
-                           "timetable.break_minutes", "timetable.holidays"})
+COHORT_FIELDS = frozenset(
+    {
+        "programme_id",
+        "label",
+        "capacity",
+        "application_opens",
+        "application_closes",
+        "start_date",
+        "end_date",
+        "timetable.weekdays",
+        "timetable.start",
+        "timetable.end",
+        "timetable.break_minutes",
+        "timetable.holidays",
+    }
+)
 
 
 async def _cohort_form(request: Request, api: Api, form: FormState | None = None, status: int = 200) -> Response:
     programmes = await all_pages(api, "programmes")
-    defaults = {"timetable.start": "09:00", "timetable.end": "18:00", "timetable.break_minutes": "60",
-                "timetable.weekdays": "0,1,2,3,4", "programme_id": request.query_params.get("programme_id", "")}
-    return render(request, "admissions/cohort_new.html",
-                  {"programmes": programmes, "form": form or FormState(values=defaults)}, status=status)
+    defaults = {
+        "timetable.start": "09:00",
+        "timetable.end": "18:00",
+        "timetable.break_minutes": "60",
+        "timetable.weekdays": "0,1,2,3,4",
+        "programme_id": request.query_params.get("programme_id", ""),
+    }
+    return render(
+        request,
+        "admissions/cohort_new.html",
+        {"programmes": programmes, "form": form or FormState(values=defaults)},
+        status=status,
+    )
 
 
 @router.get("/cohorts/new")
@@ -143,12 +210,18 @@ async def create_cohort(request: Request, api: ApiDep) -> Response:
     values = await form_data(request)
     weekdays = [int(v) for v in form.getlist("timetable.weekdays") if isinstance(v, str) and v.isdigit()]
     holidays = [h.strip() for h in values.get("timetable.holidays", "").replace(",", "\n").splitlines() if h.strip()]
-    body = {k: values.get(k, "").strip() or None for k in ("programme_id", "label", "application_opens",
-                                                            "application_closes", "start_date", "end_date")}
+    body = {
+        k: values.get(k, "").strip() or None
+        for k in ("programme_id", "label", "application_opens", "application_closes", "start_date", "end_date")
+    }
     body["capacity"] = form_number(values.get("capacity"))
-    body["timetable"] = {"weekdays": weekdays, "start": values.get("timetable.start") or "09:00",
-                         "end": values.get("timetable.end") or "18:00",
-                         "break_minutes": form_number(values.get("timetable.break_minutes")) or 0, "holidays": holidays}
+    body["timetable"] = {
+        "weekdays": weekdays,
+        "start": values.get("timetable.start") or "09:00",
+        "end": values.get("timetable.end") or "18:00",
+        "break_minutes": form_number(values.get("timetable.break_minutes")) or 0,
+        "holidays": holidays,
+    }
     try:
         cohort = await api.post(SVC, "cohorts", json=body)
     except ApiProblem as problem:
@@ -166,8 +239,9 @@ async def cohort(request: Request, cohort_id: str, api: ApiDep) -> Response:
 
 @router.get("/cohorts/{cohort_id}/timetable")
 async def timetable(request: Request, cohort_id: str, api: ApiDep) -> Response:
-    c, sessions = await asyncio.gather(api.get(SVC, f"cohorts/{cohort_id}"),
-                                       api.get(SVC, f"cohorts/{cohort_id}/sessions"))
+    c, sessions = await asyncio.gather(
+        api.get(SVC, f"cohorts/{cohort_id}"), api.get(SVC, f"cohorts/{cohort_id}/sessions")
+    )
     hours = sum(s["hours"] for s in sessions)
     return render(request, "admissions/timetable.html", {"cohort": c, "sessions": sessions, "hours": hours})
 
@@ -178,15 +252,17 @@ async def _applications(api: Api, cohort: dict[str, Any], status: str | None = N
     apps, enrollments, applicants = await asyncio.gather(
         all_pages(api, "applications", cohort_id=cohort["id"], status=status),
         all_pages(api, "enrollments", cohort_id=cohort["id"]),
-        all_pages(api, "applicants", campus=cohort["campus"]))  # the API filters applicants by campus only
+        all_pages(api, "applicants", campus=cohort["campus"]),
+    )  # the API filters applicants by campus only
     wanted = {a["applicant_id"] for a in apps}
     people = {p["id"]: p for p in applicants if p["id"] in wanted}
     by_app = {e["application_id"]: e for e in enrollments}
     for a in apps:
         a["applicant"] = people.get(a["applicant_id"], {})
         a["enrollment"] = by_app.get(a["id"])
-    apps.sort(key=lambda a: (STATUS_ORDER.get(a["status"], 99), a["waitlist_position"] or 0, -a["score"],
-                             a["applied_at"]))
+    apps.sort(
+        key=lambda a: (STATUS_ORDER.get(a["status"], 99), a["waitlist_position"] or 0, -a["score"], a["applied_at"])
+    )
     return apps
 
 
@@ -194,14 +270,36 @@ async def _applications(api: Api, cohort: dict[str, Any], status: str | None = N
 async def applications(request: Request, cohort_id: str, api: ApiDep, status: str = "") -> Response:
     c = await api.get(SVC, f"cohorts/{cohort_id}")
     apps = await _applications(api, c, status if status in STATUSES else None)
-    return render(request, "admissions/applications.html",
-                  {"cohort": c, "applications": apps, "statuses": STATUSES, "status": status,
-                   "withdraw_reasons": WITHDRAW_REASONS, "residency": RESIDENCY, "priority": PRIORITY,
-                   "form": FormState(values={"residency_status": "city_resident"})})
+    return render(
+        request,
+        "admissions/applications.html",
+        {
+            "cohort": c,
+            "applications": apps,
+            "statuses": STATUSES,
+            "status": status,
+            "withdraw_reasons": WITHDRAW_REASONS,
+            "residency": RESIDENCY,
+            "priority": PRIORITY,
+            "form": FormState(values={"residency_status": "city_resident"}),
+        },
+    )
 
 
-APPLICANT_FIELDS = frozenset({"name", "birth_date", "gender", "residency_status", "career_break",
-                              "priority_categories", "leaving_care", "email", "phone", "score"})
+APPLICANT_FIELDS = frozenset(
+    {
+        "name",
+        "birth_date",
+        "gender",
+        "residency_status",
+        "career_break",
+        "priority_categories",
+        "leaving_care",
+        "email",
+        "phone",
+        "score",
+    }
+)
 
 
 @router.post("/cohorts/{cohort_id}/applications")
@@ -211,25 +309,51 @@ async def add_application(request: Request, cohort_id: str, api: ApiDep) -> Resp
     values = await form_data(request)
     c = await api.get(SVC, f"cohorts/{cohort_id}")
     priority = [v for v in form.getlist("priority_categories") if isinstance(v, str)]
-    person = {"campus": c["campus"], "name": values.get("name", "").strip(), "birth_date": values.get("birth_date") or None,
-              "gender": values.get("gender") or None, "residency_status": values.get("residency_status", ""),
-              "career_break": values.get("career_break") == "on", "leaving_care": values.get("leaving_care") == "on",
-              "priority_categories": priority, "email": values.get("email") or None,
-              "phone": values.get("phone") or None}
+    person = {
+        "campus": c["campus"],
+        "name": values.get("name", "").strip(),
+        "birth_date": values.get("birth_date") or None,
+        "gender": values.get("gender") or None,
+        "residency_status": values.get("residency_status", ""),
+        "career_break": values.get("career_break") == "on",
+        "leaving_care": values.get("leaving_care") == "on",
+        "priority_categories": priority,
+        "email": values.get("email") or None,
+        "phone": values.get("phone") or None,
+    }
     try:
         applicant = await api.post(SVC, "applicants", json=person)
-        app = await api.post(SVC, "applications", json={"applicant_id": applicant["id"], "cohort_id": c["id"],
-                                                          "score": form_number(values.get("score")) or 0})
+        app = await api.post(
+            SVC,
+            "applications",
+            json={
+                "applicant_id": applicant["id"],
+                "cohort_id": c["id"],
+                "score": form_number(values.get("score")) or 0,
+            },
+        )
     except ApiProblem as problem:
         values["priority_categories"] = ",".join(priority)
         apps = await _applications(api, c)
-        return render(request, "admissions/applications.html",
-                      {"cohort": c, "applications": apps, "statuses": STATUSES, "status": "",
-                       "withdraw_reasons": WITHDRAW_REASONS, "residency": RESIDENCY, "priority": PRIORITY,
-                       "form": FormState(values, problem, APPLICANT_FIELDS), "form_open": True},
-                      status=problem.status)
-    session_of(request).flash("admissions.application.added-ineligible" if app["status"] == "ineligible"
-                              else "admissions.application.added")
+        return render(
+            request,
+            "admissions/applications.html",
+            {
+                "cohort": c,
+                "applications": apps,
+                "statuses": STATUSES,
+                "status": "",
+                "withdraw_reasons": WITHDRAW_REASONS,
+                "residency": RESIDENCY,
+                "priority": PRIORITY,
+                "form": FormState(values, problem, APPLICANT_FIELDS),
+                "form_open": True,
+            },
+            status=problem.status,
+        )
+    session_of(request).flash(
+        "admissions.application.added-ineligible" if app["status"] == "ineligible" else "admissions.application.added"
+    )
     return RedirectResponse(f"/admissions/cohorts/{cohort_id}/applications", status_code=303)
 
 
@@ -254,15 +378,21 @@ async def import_file(request: Request, cohort_id: str, api: ApiDep) -> Response
     else:
         content = await upload.read()
         try:
-            report = await api.post(SVC, "applications/import", data={"cohort_id": cohort_id},
-                                    files={"file": (upload.filename, content,
-                                                    upload.content_type or "application/octet-stream")})
+            report = await api.post(
+                SVC,
+                "applications/import",
+                data={"cohort_id": cohort_id},
+                files={"file": (upload.filename, content, upload.content_type or "application/octet-stream")},
+            )
         except ApiProblem as exc:
             problem = exc
     template = "admissions/_import_report.html" if is_htmx(request) else "admissions/import.html"
-    return render(request, template, {"cohort": c, "report": report, "form": FormState(problem=problem,
-                                                                                        fields=frozenset({"file"}))},
-                  status=problem.status if problem else 200)
+    return render(
+        request,
+        template,
+        {"cohort": c, "report": report, "form": FormState(problem=problem, fields=frozenset({"file"}))},
+        status=problem.status if problem else 200,
+    )
 
 
 # -- selection --------------------------------------------------------------------------
@@ -271,10 +401,15 @@ async def run_selection(request: Request, cohort_id: str, api: ApiDep) -> Respon
     try:
         await api.post(SVC, f"cohorts/{cohort_id}/selection")
     except ApiProblem as problem:
-        c, stats = await asyncio.gather(api.get(SVC, f"cohorts/{cohort_id}"),
-                                        api.get(SVC, f"cohorts/{cohort_id}/stats"))
-        return render(request, "admissions/cohort.html", {"cohort": c, "stats": stats, "selection_problem": problem},
-                      status=problem.status)
+        c, stats = await asyncio.gather(
+            api.get(SVC, f"cohorts/{cohort_id}"), api.get(SVC, f"cohorts/{cohort_id}/stats")
+        )
+        return render(
+            request,
+            "admissions/cohort.html",
+            {"cohort": c, "stats": stats, "selection_problem": problem},
+            status=problem.status,
+        )
     session_of(request).flash("admissions.selection.done")
     return RedirectResponse(f"/admissions/cohorts/{cohort_id}/selection", status_code=303)
 
@@ -289,14 +424,17 @@ async def selection_result(request: Request, cohort_id: str, api: ApiDep) -> Res
     # The seats the quota reserved that priority applicants took (a priority applicant beyond the quota got in on
     # score, and its reason says so; the stats count every priority applicant selected).
     quota_used = min(stats["priority_selected"], stats["priority_quota"])
-    return render(request, "admissions/selection.html",
-                  {"cohort": c, "stats": stats, "seats": seats, "above": above, "waitlist": waitlist,
-                   "quota_used": quota_used})
+    return render(
+        request,
+        "admissions/selection.html",
+        {"cohort": c, "stats": stats, "seats": seats, "above": above, "waitlist": waitlist, "quota_used": quota_used},
+    )
 
 
 # -- seats: one row at a time (htmx swaps the row; without script the page reloads) -----
-async def _row_response(request: Request, api: Api, application_id: str, problem: ApiProblem | None = None,
-                        action: str = "") -> Response:
+async def _row_response(
+    request: Request, api: Api, application_id: str, problem: ApiProblem | None = None, action: str = ""
+) -> Response:
     app = await api.get(SVC, f"applications/{application_id}")
     c = await api.get(SVC, f"cohorts/{app['cohort_id']}")
     if not is_htmx(request):
@@ -304,10 +442,19 @@ async def _row_response(request: Request, api: Api, application_id: str, problem
             session_of(request).flash(problem.errors[0].rule if problem.errors else problem.code, "error")
         return RedirectResponse(f"/admissions/cohorts/{c['id']}/applications", status_code=303)
     rows = [a for a in await _applications(api, c) if a["id"] == application_id]
-    return render(request, "admissions/_application_row.html",
-                  {"a": rows[0] if rows else app, "cohort": c, "row_problem": problem, "row_action": action,
-                   "withdraw_reasons": WITHDRAW_REASONS, "focus": True},
-                  status=200)
+    return render(
+        request,
+        "admissions/_application_row.html",
+        {
+            "a": rows[0] if rows else app,
+            "cohort": c,
+            "row_problem": problem,
+            "row_action": action,
+            "withdraw_reasons": WITHDRAW_REASONS,
+            "focus": True,
+        },
+        status=200,
+    )
 
 
 @router.post("/applications/{application_id}/{action}")
@@ -321,20 +468,25 @@ async def seat_action(request: Request, application_id: str, action: str, api: A
         elif action == "decline":
             await api.post(SVC, f"applications/{application_id}/decline", headers=headers)
         elif action == "reject":
-            await api.post(SVC, f"applications/{application_id}/reject", json={"reason": values.get("reason", "")},
-                           headers=headers)
+            await api.post(
+                SVC, f"applications/{application_id}/reject", json={"reason": values.get("reason", "")}, headers=headers
+            )
         elif action == "withdraw":
             app = await api.get(SVC, f"applications/{application_id}")
             if not app.get("enrollment_id"):
                 from web.api import RuleError
 
                 raise ApiProblem("web", 409, "business-rule-violation", errors=[RuleError("withdraw.not-enrolled")])
-            await api.post(SVC, f"enrollments/{app['enrollment_id']}/withdraw",
-                           json={"date": values.get("date") or None, "reason": values.get("reason", "")},
-                           headers=headers)
+            await api.post(
+                SVC,
+                f"enrollments/{app['enrollment_id']}/withdraw",
+                json={"date": values.get("date") or None, "reason": values.get("reason", "")},
+                headers=headers,
+            )
         else:
-            return render(request, "errors/page.html", {"status": 404, "message_key": "common.error.not-found"},
-                          status=404)
+            return render(
+                request, "errors/page.html", {"status": 404, "message_key": "common.error.not-found"}, status=404
+            )
     except ApiProblem as exc:
         problem = exc
     return await _row_response(request, api, application_id, problem, action)

@@ -3,6 +3,7 @@ history, the at-risk list, a trainee's standing month by month, the monthly shee
 
 Everything comes from the attendance API as the signed-in user sees it; names on the roster are the roster's.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,16 @@ from web.i18n import translate
 router = APIRouter()
 SERVICE = "attendance"
 MARKS = ("present", "late", "early_leave", "out", "absent", "excused")
-REASON_CODES = ("reserve_forces", "civil_defence", "employer_test", "job_interview", "voting", "civic_duty",
-                "business_start_exam", "skills_competition")
+REASON_CODES = (
+    "reserve_forces",
+    "civil_defence",
+    "employer_test",
+    "job_interview",
+    "voting",
+    "civic_duty",
+    "business_start_exam",
+    "skills_competition",
+)
 MARKERS = frozenset({"instructor", "campus_admin"})  # who may change marks and close (the API decides the same)
 UUID_IN = re.compile(r"([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})")
 BULK_PARALLEL = 8
@@ -59,54 +68,81 @@ async def index(request: Request, api: ApiDep, user: UserDep, campus: str = "") 
     cohorts = (await api.get(SERVICE, "cohorts", campus=campus or None, limit=200))["items"]
     running = [c for c in cohorts if c["start_date"] <= day.isoformat() <= c["end_date"] and not c["closed_on"]]
     schedules = await asyncio.gather(*(api.get(SERVICE, f"cohorts/{c['id']}/sessions") for c in running))
-    sessions = sorted(({"cohort": c, **s} for c, ss in zip(running, schedules) for s in ss
-                       if s["date"] == day.isoformat()), key=lambda s: (s["start"], s["cohort"]["programme_title"]))
-    return render(request, "attendance/index.html", {
-        "day": day, "sessions": sessions, "cohorts": cohorts, "campus": campus, "title_of": cohort_title})
+    sessions = sorted(
+        ({"cohort": c, **s} for c, ss in zip(running, schedules) for s in ss if s["date"] == day.isoformat()),
+        key=lambda s: (s["start"], s["cohort"]["programme_title"]),
+    )
+    return render(
+        request,
+        "attendance/index.html",
+        {"day": day, "sessions": sessions, "cohorts": cohorts, "campus": campus, "title_of": cohort_title},
+    )
 
 
 # -- a cohort: roster with rates, sessions, the monthly sheet, closing ----------------
 async def _cohort_page(request: Request, api: Api, cohort_id: str, **extra: Any) -> Response:
     cohort, roster, sessions = await asyncio.gather(
-        api.get(SERVICE, f"cohorts/{cohort_id}"), api.get(SERVICE, f"cohorts/{cohort_id}/roster"),
-        api.get(SERVICE, f"cohorts/{cohort_id}/sessions"))
+        api.get(SERVICE, f"cohorts/{cohort_id}"),
+        api.get(SERVICE, f"cohorts/{cohort_id}/roster"),
+        api.get(SERVICE, f"cohorts/{cohort_id}/sessions"),
+    )
     months = sorted({s["date"][:7] for s in sessions})
     day = today(request).isoformat()
     status = extra.pop("status", 200)
-    ctx = {"cohort": cohort, "roster": roster, "can_mark": can_mark(current_user(request)), "sessions": sessions, "months": months, "day": day,
-           "current_month": day[:7] if day[:7] in months else (months[-1] if months else ""),
-           "title": cohort_title(cohort), "sheet_form": None, "close_problem": None, **extra}
+    ctx = {
+        "cohort": cohort,
+        "roster": roster,
+        "can_mark": can_mark(current_user(request)),
+        "sessions": sessions,
+        "months": months,
+        "day": day,
+        "current_month": day[:7] if day[:7] in months else (months[-1] if months else ""),
+        "title": cohort_title(cohort),
+        "sheet_form": None,
+        "close_problem": None,
+        **extra,
+    }
     return render(request, "attendance/cohort.html", ctx, status=status)
 
 
 @router.get("/cohorts/{cohort_id}")
 async def cohort(request: Request, cohort_id: str, api: ApiDep) -> Response:
     closed = request.state.session.pop("attendance.closed")
-    return await _cohort_page(request, api, cohort_id, closed=closed if closed and closed.get("cohort_id") == cohort_id
-                              else None)
+    return await _cohort_page(
+        request, api, cohort_id, closed=closed if closed and closed.get("cohort_id") == cohort_id else None
+    )
 
 
 @router.get("/cohorts/{cohort_id}/sheet")
 async def sheet(request: Request, cohort_id: str, api: ApiDep, month: str = "") -> Response:
     try:
-        return await download(api, SERVICE, f"cohorts/{cohort_id}/sheet", f"attendance-{month}.xlsx",
-                              month=month, format="xlsx")
+        return await download(
+            api, SERVICE, f"cohorts/{cohort_id}/sheet", f"attendance-{month}.xlsx", month=month, format="xlsx"
+        )
     except ApiProblem as problem:
         if problem.status in (401, 404):
             raise
         # The API names the query parameter and the pattern it failed; the form says what a month looks like.
-        problem.errors = [RuleError("sheet.month", e.message, "month") if e.field_name in (None, "month") else e
-                          for e in problem.errors] or [RuleError("sheet.month", "", "month")]
-        return await _cohort_page(request, api, cohort_id, status=problem.status,
-                                  sheet_form=FormState({"month": month}, problem, frozenset({"month"})))
+        problem.errors = [
+            RuleError("sheet.month", e.message, "month") if e.field_name in (None, "month") else e
+            for e in problem.errors
+        ] or [RuleError("sheet.month", "", "month")]
+        return await _cohort_page(
+            request,
+            api,
+            cohort_id,
+            status=problem.status,
+            sheet_form=FormState({"month": month}, problem, frozenset({"month"})),
+        )
 
 
 @router.post("/cohorts/{cohort_id}/close")
 async def close(request: Request, cohort_id: str, api: ApiDep) -> Response:
     values = await form_data(request)
     if values.get("confirm") != "on":
-        return await _cohort_page(request, api, cohort_id, status=422,
-                                  close_problem=local_problem("attendance.close-unconfirmed", "confirm"))
+        return await _cohort_page(
+            request, api, cohort_id, status=422, close_problem=local_problem("attendance.close-unconfirmed", "confirm")
+        )
     try:
         result = await api.post(SERVICE, f"cohorts/{cohort_id}/close")
     except ApiProblem as problem:
@@ -132,8 +168,9 @@ async def session_roster(request: Request, session_id: str, api: ApiDep, user: U
 
 
 def _default_reason(request: Request, mark: str) -> str:
-    return translate(request.state.lang, "attendance.reason.roster", mark=translate(request.state.lang,
-                                                                                    f"attendance.mark.{mark}"))
+    return translate(
+        request.state.lang, "attendance.reason.roster", mark=translate(request.state.lang, f"attendance.mark.{mark}")
+    )
 
 
 @router.post("/sessions/{session_id}/rows/{trainee_id}")
@@ -143,8 +180,11 @@ async def one_click(request: Request, session_id: str, trainee_id: str, api: Api
     mark = values.get("mark", "")
     problem = None
     try:
-        await api.put(SERVICE, f"sessions/{session_id}/marks/{trainee_id}",
-                      json={"mark": mark, "reason": _default_reason(request, mark) if mark in MARKS else "-"})
+        await api.put(
+            SERVICE,
+            f"sessions/{session_id}/marks/{trainee_id}",
+            json={"mark": mark, "reason": _default_reason(request, mark) if mark in MARKS else "-"},
+        )
     except ApiProblem as exc:
         if exc.status == 401 or (exc.status == 404 and not exc.errors):
             raise  # signed out / not there: the console's own pages say so
@@ -152,11 +192,17 @@ async def one_click(request: Request, session_id: str, trainee_id: str, api: Api
     ctx = await _session(api, session_id)
     if request.headers.get("HX-Request") == "true":
         row = next((r for r in ctx["roster"]["rows"] if r["trainee_id"] == trainee_id), None)
-        return render(request, "attendance/_row.html", {**ctx, "r": row, "can_mark": can_mark(user),
-                                                          "problem": problem, "pressed": mark})
-    return render(request, "attendance/session.html", {**ctx, "can_mark": can_mark(user),
-                                                         "results": {trainee_id: problem} if problem else {}},
-                  status=problem.status if problem else 200)
+        return render(
+            request,
+            "attendance/_row.html",
+            {**ctx, "r": row, "can_mark": can_mark(user), "problem": problem, "pressed": mark},
+        )
+    return render(
+        request,
+        "attendance/session.html",
+        {**ctx, "can_mark": can_mark(user), "results": {trainee_id: problem} if problem else {}},
+        status=problem.status if problem else 200,
+    )
 
 
 @router.post("/sessions/{session_id}/bulk")
@@ -186,25 +232,52 @@ async def bulk(request: Request, session_id: str, api: ApiDep, user: UserDep) ->
         await asyncio.gather(*(one(t) for t in ids))
     ctx = await _session(api, session_id)
     refused = {t: p for t, p in results.items() if p is not None}
-    return render(request, "attendance/session.html", {
-        **ctx, "can_mark": can_mark(user), "results": refused, "bulk_problem": bulk_problem,
-        "bulk_done": len(results) - len(refused), "bulk_form": {"mark": mark, "reason": str(form.get("reason") or "")}},
-        status=422 if bulk_problem else 200)
+    return render(
+        request,
+        "attendance/session.html",
+        {
+            **ctx,
+            "can_mark": can_mark(user),
+            "results": refused,
+            "bulk_problem": bulk_problem,
+            "bulk_done": len(results) - len(refused),
+            "bulk_form": {"mark": mark, "reason": str(form.get("reason") or "")},
+        },
+        status=422 if bulk_problem else 200,
+    )
 
 
 # -- one mark: its history, a correction or an excuse ------------------------------------
-async def _mark_page(request: Request, api: Api, user: User, session_id: str, trainee_id: str,
-                     form: FormState | None = None, status: int = 200) -> Response:
-    detail, ctx = await asyncio.gather(api.get(SERVICE, f"sessions/{session_id}/marks/{trainee_id}"),
-                                       _session(api, session_id))
+async def _mark_page(
+    request: Request,
+    api: Api,
+    user: User,
+    session_id: str,
+    trainee_id: str,
+    form: FormState | None = None,
+    status: int = 200,
+) -> Response:
+    detail, ctx = await asyncio.gather(
+        api.get(SERVICE, f"sessions/{session_id}/marks/{trainee_id}"), _session(api, session_id)
+    )
     row = next((r for r in ctx["roster"]["rows"] if r["trainee_id"] == trainee_id), {})
     lang = request.state.lang
-    return render(request, "attendance/mark.html", {
-        **ctx, "mark": detail, "name": row.get("name", ""), "form": form, "can_mark": can_mark(user),
-        "mark_options": [(m, translate(lang, f"attendance.mark.{m}")) for m in MARKS],
-        "reason_options": [("", translate(lang, "attendance.reason-code.none"))]
-        + [(c, translate(lang, f"attendance.reason-code.{c}")) for c in REASON_CODES],
-        "trainee_id": trainee_id}, status=status)
+    return render(
+        request,
+        "attendance/mark.html",
+        {
+            **ctx,
+            "mark": detail,
+            "name": row.get("name", ""),
+            "form": form,
+            "can_mark": can_mark(user),
+            "mark_options": [(m, translate(lang, f"attendance.mark.{m}")) for m in MARKS],
+            "reason_options": [("", translate(lang, "attendance.reason-code.none"))]
+            + [(c, translate(lang, f"attendance.reason-code.{c}")) for c in REASON_CODES],
+            "trainee_id": trainee_id,
+        },
+        status=status,
+    )
 
 
 @router.get("/sessions/{session_id}/marks/{trainee_id}")
@@ -224,9 +297,15 @@ async def correct(request: Request, session_id: str, trainee_id: str, api: ApiDe
     except ApiProblem as problem:
         if problem.status == 401 or (problem.status == 404 and not problem.errors):
             raise
-        return await _mark_page(request, api, user, session_id, trainee_id,
-                                FormState(values, problem, frozenset({"mark", "reason", "reason_code",
-                                                                      "evidence_ref"})), problem.status)
+        return await _mark_page(
+            request,
+            api,
+            user,
+            session_id,
+            trainee_id,
+            FormState(values, problem, frozenset({"mark", "reason", "reason_code", "evidence_ref"})),
+            problem.status,
+        )
     request.state.session.flash("attendance.saved-flash")
     return RedirectResponse(request.url.path, status_code=303)
 
@@ -251,8 +330,9 @@ async def kiosk_check_in(request: Request, session_id: str, api: ApiDep) -> Resp
         result["problem"] = local_problem("attendance.kiosk.unreadable", "reading")
     else:
         method = "card" if UUID_IN.fullmatch(reading.strip()) else "qr"
-        check = api.post(SERVICE, f"sessions/{session_id}/check-ins",
-                         json={"trainee_id": trainee_id, "kind": kind, "method": method})
+        check = api.post(
+            SERVICE, f"sessions/{session_id}/check-ins", json={"trainee_id": trainee_id, "kind": kind, "method": method}
+        )
         roster = api.get(SERVICE, f"sessions/{session_id}/roster")
         done, names = await asyncio.gather(check, roster, return_exceptions=True)
         if isinstance(names, BaseException):
@@ -276,22 +356,37 @@ async def kiosk_check_in(request: Request, session_id: str, api: ApiDep) -> Resp
 async def at_risk(request: Request, api: ApiDep, campus: str = "", cohort_id: str = "") -> Response:
     page, cohorts = await asyncio.gather(
         api.get(SERVICE, "at-risk", campus=campus or None, cohort_id=cohort_id or None, limit=200),
-        api.get(SERVICE, "cohorts", campus=campus or None, limit=200))
+        api.get(SERVICE, "cohorts", campus=campus or None, limit=200),
+    )
     titles = {c["id"]: cohort_title(c) for c in cohorts["items"]}
-    return render(request, "attendance/at_risk.html", {"rows": page["items"], "total": page["total"],
-                                                        "titles": titles, "campus": campus,
-                                                        "cohort_id": cohort_id, "cohorts": cohorts["items"]})
+    return render(
+        request,
+        "attendance/at_risk.html",
+        {
+            "rows": page["items"],
+            "total": page["total"],
+            "titles": titles,
+            "campus": campus,
+            "cohort_id": cohort_id,
+            "cohorts": cohorts["items"],
+        },
+    )
 
 
 @router.get("/trainees/{trainee_id}")
 async def standing(request: Request, trainee_id: str, api: ApiDep, cohort_id: str = "") -> Response:
     rows = await api.get(SERVICE, f"trainees/{trainee_id}/attendance", cohort_id=cohort_id or None)
-    found = await asyncio.gather(*(api.get(SERVICE, f"cohorts/{r['cohort_id']}") for r in rows),
-                                 *(api.get(SERVICE, f"cohorts/{r['cohort_id']}/roster") for r in rows))
-    cohorts, rosters = found[:len(rows)], found[len(rows):]
+    found = await asyncio.gather(
+        *(api.get(SERVICE, f"cohorts/{r['cohort_id']}") for r in rows),
+        *(api.get(SERVICE, f"cohorts/{r['cohort_id']}/roster") for r in rows),
+    )
+    cohorts, rosters = found[: len(rows)], found[len(rows) :]
     name = next((e["name"] for roster in rosters for e in roster if e["trainee_id"] == trainee_id), "")
-    return render(request, "attendance/standing.html", {
-        "standings": list(zip(rows, cohorts)), "name": name, "trainee_id": trainee_id, "title_of": cohort_title})
+    return render(
+        request,
+        "attendance/standing.html",
+        {"standings": list(zip(rows, cohorts)), "name": name, "trainee_id": trainee_id, "title_of": cohort_title},
+    )
 
 
 ROOM = Room(name="attendance", router=router, roles=frozenset({"instructor", "auditor"}), order=20)

@@ -3,6 +3,7 @@ session the rotating QR code (a link to the trainee's check-in page with the cod
 
 The code comes from attendance (``sessions/{id}/qr-code``); the page fetches the next one itself at the moment
 the code changes (htmx, ``load delay``), so a photo of the screen is useless a minute later."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,15 +39,20 @@ async def _code_context(request: Request, api: ApiDep, session_id: uuid.UUID) ->
     shown = await api.get("attendance", f"sessions/{session_id}/qr-code")
     link = str(request.base_url).rstrip("/") + f"/me/check-in?session={session_id}&code={shown['code']}"
     refresh_in = datetime.fromisoformat(shown["refresh_at"]).timestamp() - time.time()
-    return {"shown": shown, "link": link, "session_id": str(session_id),
-            "delay": max(1, math.ceil(refresh_in) + 1),  # fetch again just after the code changed
-            "svg": qr_svg(link, title=translate(lang_of(request), "classroom.qr-title"))}
+    return {
+        "shown": shown,
+        "link": link,
+        "session_id": str(session_id),
+        "delay": max(1, math.ceil(refresh_in) + 1),  # fetch again just after the code changed
+        "svg": qr_svg(link, title=translate(lang_of(request), "classroom.qr-title")),
+    }
 
 
 @router.get("/sessions/{session_id}")
 async def screen(request: Request, session_id: uuid.UUID, api: ApiDep, user: UserDep) -> Response:
-    ctx, roster = await asyncio.gather(_code_context(request, api, session_id),
-                                       api.get("attendance", f"sessions/{session_id}/roster"))
+    ctx, roster = await asyncio.gather(
+        _code_context(request, api, session_id), api.get("attendance", f"sessions/{session_id}/roster")
+    )
     return render(request, "classroom/screen.html", {**ctx, "roster": roster})
 
 

@@ -5,6 +5,7 @@ XLSX from the same API. Charts are SVG drawn here (no chart library), readable i
 
 A programme's target rate (the dashed line) is placement's (``targets/{programme}``): the console keeps nothing
 but sessions, and the target belongs with the figures it is compared to."""
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,9 @@ def _params(request: Request) -> dict[str, str]:
     return params
 
 
-def chart(rows: list[dict], metric: str, targets: dict[str, float], group_by: str,
-          programme_code: str | None) -> dict[str, Any]:
+def chart(
+    rows: list[dict], metric: str, targets: dict[str, float], group_by: str, programme_code: str | None
+) -> dict[str, Any]:
     """Bars of one ratio per group, 0-100% across; a target mark per bar where the group has one."""
     bars = []
     for i, row in enumerate(rows):
@@ -57,26 +59,54 @@ def chart(rows: list[dict], metric: str, targets: dict[str, float], group_by: st
         rate = ratio["rate"]
         target = targets.get(row["group"]) if group_by == "programme" else targets.get(programme_code or "")
         target = target if metric in TARGETED else None
-        bars.append(Bar(label=str(row["group"])[:24], y=TOP + i * ROW_H, width=0 if rate is None else rate * BAR_W,
-                        text=("–" if rate is None else f"{rate * 100:.1f}%") + f" ({ratio['numerator']}/{ratio['denominator']})",
-                        below=target is not None and rate is not None and rate < target,
-                        target_x=None if target is None else LABEL_W + target * BAR_W, empty=rate is None))
+        bars.append(
+            Bar(
+                label=str(row["group"])[:24],
+                y=TOP + i * ROW_H,
+                width=0 if rate is None else rate * BAR_W,
+                text=("–" if rate is None else f"{rate * 100:.1f}%")
+                + f" ({ratio['numerator']}/{ratio['denominator']})",
+                below=target is not None and rate is not None and rate < target,
+                target_x=None if target is None else LABEL_W + target * BAR_W,
+                empty=rate is None,
+            )
+        )
     height = TOP + len(rows) * ROW_H + BOTTOM
-    return {"metric": metric, "bars": bars, "height": height, "width": LABEL_W + BAR_W + VALUE_W,
-            "x0": LABEL_W, "x100": LABEL_W + BAR_W, "ticks": [(LABEL_W + BAR_W * p / 100, p) for p in (0, 25, 50, 75, 100)],
-            "bottom": height - BOTTOM, "row_h": ROW_H}
+    return {
+        "metric": metric,
+        "bars": bars,
+        "height": height,
+        "width": LABEL_W + BAR_W + VALUE_W,
+        "x0": LABEL_W,
+        "x100": LABEL_W + BAR_W,
+        "ticks": [(LABEL_W + BAR_W * p / 100, p) for p in (0, 25, 50, 75, 100)],
+        "bottom": height - BOTTOM,
+        "row_h": ROW_H,
+    }
 
 
 async def _page(request: Request, api: ApiDep, form: FormState | None = None, status: int = 200) -> Response:
     params = _params(request)
-    report, targets = await asyncio.gather(api.get("placement", "reports/employment", **params),
-                                           api.get("placement", "targets"))
+    report, targets = await asyncio.gather(
+        api.get("placement", "reports/employment", **params), api.get("placement", "targets")
+    )
     target_map = {t["programme_code"]: t["employment_rate"] for t in targets}
     rows = report["rows"] or [dict(report["total"], group=params.get("programme_code") or "TOTAL")]
     charts = [chart(rows, m, target_map, params["group_by"], params.get("programme_code")) for m in CHARTS]
-    return render(request, "dashboard/index.html", {
-        "report": report, "params": params, "charts": charts, "targets": targets, "groups": GROUPS,
-        "form": form or FormState(), "query": request.url.query}, status=status)
+    return render(
+        request,
+        "dashboard/index.html",
+        {
+            "report": report,
+            "params": params,
+            "charts": charts,
+            "targets": targets,
+            "groups": GROUPS,
+            "form": form or FormState(),
+            "query": request.url.query,
+        },
+        status=status,
+    )
 
 
 @router.get("")
@@ -87,8 +117,9 @@ async def index(request: Request, api: ApiDep, user: UserDep) -> Response:
 @router.get("/employment.xlsx")
 async def xlsx(request: Request, api: ApiDep, user: UserDep) -> Response:
     params = _params(request)
-    return await download(api, "placement", "reports/employment.xlsx", f"employment-{params.get('as_of', 'today')}.xlsx",
-                          **params)
+    return await download(
+        api, "placement", "reports/employment.xlsx", f"employment-{params.get('as_of', 'today')}.xlsx", **params
+    )
 
 
 @router.post("/targets")
@@ -107,8 +138,12 @@ async def set_target(request: Request, api: ApiDep, user: UserDep) -> Response:
         errors.append(RuleError("dashboard.programme-required", field="programme_code"))
     fields = frozenset({"programme_code", "target_percent"})
     if errors:
-        return await _page(request, api, FormState(values, ApiProblem("web", 422, "validation-error", errors=errors),
-                                                   fields), status=422)
+        return await _page(
+            request,
+            api,
+            FormState(values, ApiProblem("web", 422, "validation-error", errors=errors), fields),
+            status=422,
+        )
     try:
         await api.put("placement", f"targets/{code}", json={"employment_rate": round(percent / 100, 4)})
     except ApiProblem as problem:

@@ -5,6 +5,7 @@ Everything comes from certification's public API. A claim in the queue passed ev
 refused claim is never stored); the queue says in words how each rule came out for it, from the claim itself, the
 trainee's claim window and the trainee's other claims, so a reviewer sees what the rules saw.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,9 @@ def _seoul_day(stamp: object, tz: str) -> date | None:
         return None
 
 
-def rule_outcomes(claim: dict[str, Any], window: dict[str, Any] | None, siblings: list[dict[str, Any]],
-                  lang: str, tz: str) -> list[dict[str, Any]]:
+def rule_outcomes(
+    claim: dict[str, Any], window: dict[str, Any] | None, siblings: list[dict[str, Any]], lang: str, tz: str
+) -> list[dict[str, Any]]:
     """Each claim rule's outcome for this claim: window, deadline, duplicate, attempts, amount.
 
     ``window`` is the trainee's claim window of the claim's cohort as certification knows it now; ``siblings`` the
@@ -60,9 +62,13 @@ def rule_outcomes(claim: dict[str, Any], window: dict[str, Any] | None, siblings
         start = date.fromisoformat(window["start_date"]) if window.get("start_date") else None
         last = date.fromisoformat(window["last_exam_date"]) if window.get("last_exam_date") else None
         inside = (start is None or exam >= start) and (last is None or exam <= last)
-        values = {"exam": exam.isoformat(), "start": start.isoformat() if start else "?",
-                  "last": last.isoformat() if last else "", "completion": window.get("completion_date") or "",
-                  "closed": window.get("closed_on") or ""}
+        values = {
+            "exam": exam.isoformat(),
+            "start": start.isoformat() if start else "?",
+            "last": last.isoformat() if last else "",
+            "completion": window.get("completion_date") or "",
+            "closed": window.get("closed_on") or "",
+        }
         if start is not None and exam < start:
             key = "finance.check.window-before"
         elif window["status"] == "completed":
@@ -75,26 +81,57 @@ def rule_outcomes(claim: dict[str, Any], window: dict[str, Any] | None, siblings
     # deadline: how long after the exam the claim came
     submitted = _seoul_day(claim.get("submitted_at"), tz)
     days = (submitted - exam).days if submitted else None
-    out.append({"rule": "deadline", "ok": days is not None and days >= 0, "key": "finance.check.deadline-text",
-                "values": {"days": days if days is not None else "?", "submitted": submitted or ""}})
+    out.append(
+        {
+            "rule": "deadline",
+            "ok": days is not None and days >= 0,
+            "key": "finance.check.deadline-text",
+            "values": {"days": days if days is not None else "?", "submitted": submitted or ""},
+        }
+    )
     # duplicate: another live claim of the same qualification, stage and exam date
-    same = [c for c in siblings if c["id"] != claim["id"] and c["status"] in LIVE
-            and c["qualification_code"] == claim["qualification_code"] and c["stage"] == claim["stage"]]
+    same = [
+        c
+        for c in siblings
+        if c["id"] != claim["id"]
+        and c["status"] in LIVE
+        and c["qualification_code"] == claim["qualification_code"]
+        and c["stage"] == claim["stage"]
+    ]
     dupes = [c for c in same if c["exam_date"] == claim["exam_date"]]
-    out.append({"rule": "duplicate", "ok": not dupes,
-                "key": "finance.check.duplicate-found" if dupes else "finance.check.duplicate-none",
-                "values": {"count": len(dupes)}})
+    out.append(
+        {
+            "rule": "duplicate",
+            "ok": not dupes,
+            "key": "finance.check.duplicate-found" if dupes else "finance.check.duplicate-none",
+            "values": {"count": len(dupes)},
+        }
+    )
     # attempts of this qualification and stage
     reimbursed = sum(1 for c in same if c["status"] in ("approved", "paid"))
-    out.append({"rule": "attempts", "ok": True, "key": "finance.check.attempts-text",
-                "values": {"live": len(same) + (1 if claim["status"] in LIVE else 0), "reimbursed": reimbursed}})
+    out.append(
+        {
+            "rule": "attempts",
+            "ok": True,
+            "key": "finance.check.attempts-text",
+            "values": {"live": len(same) + (1 if claim["status"] in LIVE else 0), "reimbursed": reimbursed},
+        }
+    )
     # amount: the lesser of what was paid and the standard fee
     paid, fee = claim["amount_paid"], claim["standard_fee"]
     lesser = "equal" if paid == fee else "paid" if paid < fee else "fee"
-    out.append({"rule": "amount", "ok": claim["amount"] == min(claim["amount_paid"], claim["standard_fee"]),
-                "key": f"finance.check.amount-{lesser}",
-                "values": {"paid": krw(claim["amount_paid"]), "fee": krw(claim["standard_fee"]),
-                           "amount": krw(claim["amount"])}})
+    out.append(
+        {
+            "rule": "amount",
+            "ok": claim["amount"] == min(claim["amount_paid"], claim["standard_fee"]),
+            "key": f"finance.check.amount-{lesser}",
+            "values": {
+                "paid": krw(claim["amount_paid"]),
+                "fee": krw(claim["standard_fee"]),
+                "amount": krw(claim["amount"]),
+            },
+        }
+    )
     return out
 
 
@@ -103,7 +140,8 @@ async def _trainee_context(api: Api, trainee_ids: set[str]) -> tuple[dict[str, l
     ids = sorted(trainee_ids)
     windows, claims = await asyncio.gather(
         asyncio.gather(*(api.get(SERVICE, f"trainees/{t}/windows") for t in ids)),
-        asyncio.gather(*(api.get(SERVICE, "claims", trainee_id=t, limit=500) for t in ids)))
+        asyncio.gather(*(api.get(SERVICE, "claims", trainee_id=t, limit=500) for t in ids)),
+    )
     return dict(zip(ids, windows)), {t: page["items"] for t, page in zip(ids, claims)}
 
 
@@ -125,19 +163,37 @@ def _campus_filter(user: User, given: str | None) -> str | None:
 
 # -- the claims queue --------------------------------------------------------------
 @router.get("")
-async def queue(request: Request, api: ApiDep, user: UserDep, status: str = "submitted",
-                campus: str = "") -> Response:
+async def queue(request: Request, api: ApiDep, user: UserDep, status: str = "submitted", campus: str = "") -> Response:
     return await _queue_page(request, api, user, status=status, campus=campus)
 
 
-async def _queue_page(request: Request, api: Api, user: User, *, status: str, campus: str,
-                      refused: tuple[str, str, FormState] | None = None, code: int = 200) -> Response:
+async def _queue_page(
+    request: Request,
+    api: Api,
+    user: User,
+    *,
+    status: str,
+    campus: str,
+    refused: tuple[str, str, FormState] | None = None,
+    code: int = 200,
+) -> Response:
     status = status if status in STATUSES else "submitted"
     page = await api.get(SERVICE, "claims", status=status, campus=_campus_filter(user, campus), limit=100)
     claims = await with_outcomes(request, api, page["items"])
-    return render(request, "finance/queue.html", {
-        "claims": claims, "total": page["total"], "status": status, "statuses": STATUSES, "campus": campus,
-        "refused": refused, "writes": writes(user)}, status=code)
+    return render(
+        request,
+        "finance/queue.html",
+        {
+            "claims": claims,
+            "total": page["total"],
+            "status": status,
+            "statuses": STATUSES,
+            "campus": campus,
+            "refused": refused,
+            "writes": writes(user),
+        },
+        status=code,
+    )
 
 
 def _back_to(values: dict[str, str], default: str) -> str:
@@ -146,18 +202,41 @@ def _back_to(values: dict[str, str], default: str) -> str:
 
 
 @router.get("/claims/{claim_id}")
-async def claim_page(request: Request, claim_id: str, api: ApiDep, user: UserDep, done: str = "",
-                     ref: str = "") -> Response:
+async def claim_page(
+    request: Request, claim_id: str, api: ApiDep, user: UserDep, done: str = "", ref: str = ""
+) -> Response:
     return await _claim_page(request, api, user, claim_id, done=done, ref=ref)
 
 
-async def _claim_page(request: Request, api: Api, user: User, claim_id: str, *, done: str = "", ref: str = "",
-                      action: str = "", form: FormState | None = None, code: int = 200) -> Response:
+async def _claim_page(
+    request: Request,
+    api: Api,
+    user: User,
+    claim_id: str,
+    *,
+    done: str = "",
+    ref: str = "",
+    action: str = "",
+    form: FormState | None = None,
+    code: int = 200,
+) -> Response:
     claim = await api.get(SERVICE, f"claims/{claim_id}")
     (row,) = await with_outcomes(request, api, [claim])
-    return render(request, "finance/claim.html", {
-        "claim": row, "done": done, "ref": ref, "action": action, "form": form, "writes": writes(user),
-        "reasons": REJECT_REASONS, "reject_rows": range(REJECT_ROWS)}, status=code)
+    return render(
+        request,
+        "finance/claim.html",
+        {
+            "claim": row,
+            "done": done,
+            "ref": ref,
+            "action": action,
+            "form": form,
+            "writes": writes(user),
+            "reasons": REJECT_REASONS,
+            "reject_rows": range(REJECT_ROWS),
+        },
+        status=code,
+    )
 
 
 @router.post("/claims/{claim_id}/approve")
@@ -167,11 +246,18 @@ async def approve(request: Request, claim_id: str, api: ApiDep, user: UserDep) -
         await api.post(SERVICE, f"claims/{claim_id}/approve")
     except ApiProblem as problem:
         if values.get("from") == "queue":
-            return await _queue_page(request, api, user, status=values.get("status", "submitted"),
-                                     campus=values.get("campus", ""),
-                                     refused=(claim_id, "approve", FormState(values, problem)), code=problem.status)
-        return await _claim_page(request, api, user, claim_id, action="approve", form=FormState(values, problem),
-                                 code=problem.status)
+            return await _queue_page(
+                request,
+                api,
+                user,
+                status=values.get("status", "submitted"),
+                campus=values.get("campus", ""),
+                refused=(claim_id, "approve", FormState(values, problem)),
+                code=problem.status,
+            )
+        return await _claim_page(
+            request, api, user, claim_id, action="approve", form=FormState(values, problem), code=problem.status
+        )
     request.state.session.flash("finance.flash.approved")
     return RedirectResponse(_back_to(values, f"/finance/claims/{claim_id}"), status_code=303)
 
@@ -193,8 +279,9 @@ async def reject(request: Request, claim_id: str, api: ApiDep, user: UserDep) ->
             parts = (e.field_name or "").split(".")
             if len(parts) == 3 and parts[0] == "reasons" and parts[1].isdigit() and int(parts[1]) < len(rows):
                 e.field = f"reason_{parts[2]}_{rows[int(parts[1])]}"
-        form = FormState(values, problem, frozenset(f"reason_{k}_{i}" for k in ("code", "message")
-                                                    for i in range(REJECT_ROWS)))
+        form = FormState(
+            values, problem, frozenset(f"reason_{k}_{i}" for k in ("code", "message") for i in range(REJECT_ROWS))
+        )
         return await _claim_page(request, api, user, claim_id, action="reject", form=form, code=problem.status)
     request.state.session.flash("finance.flash.rejected")
     return RedirectResponse(f"/finance/claims/{claim_id}", status_code=303)
@@ -252,11 +339,18 @@ async def pay(request: Request, claim_id: str, api: ApiDep, user: UserDep) -> Re
             ref = str(problem.body.get("payout_reference") or "")
             return RedirectResponse(f"{back}{sep}done=already-paid&ref={ref}", status_code=303)
         if values.get("from") == "queue":
-            return await _queue_page(request, api, user, status=values.get("status", "approved"),
-                                     campus=values.get("campus", ""),
-                                     refused=(claim_id, "pay", FormState(values, problem)), code=problem.status)
-        return await _claim_page(request, api, user, claim_id, action="pay", form=FormState(values, problem),
-                                 code=problem.status)
+            return await _queue_page(
+                request,
+                api,
+                user,
+                status=values.get("status", "approved"),
+                campus=values.get("campus", ""),
+                refused=(claim_id, "pay", FormState(values, problem)),
+                code=problem.status,
+            )
+        return await _claim_page(
+            request, api, user, claim_id, action="pay", form=FormState(values, problem), code=problem.status
+        )
     done = "paid" if first else "already-paid"
     return RedirectResponse(f"{back}{sep}done={done}&ref={payout['reference']}", status_code=303)
 
@@ -267,30 +361,48 @@ async def payouts(request: Request, api: ApiDep, user: UserDep, campus: str = ""
     return await _payouts_page(request, api, user, campus=campus)
 
 
-async def _payouts_page(request: Request, api: Api, user: User, *, campus: str = "",
-                        form: FormState | None = None, code: int = 200) -> Response:
+async def _payouts_page(
+    request: Request, api: Api, user: User, *, campus: str = "", form: FormState | None = None, code: int = 200
+) -> Response:
     page, approved = await asyncio.gather(
         api.get(SERVICE, "payouts", campus=_campus_filter(user, campus), limit=100),
-        api.get(SERVICE, "claims", status="approved", campus=_campus_filter(user, campus), limit=500))
+        api.get(SERVICE, "claims", status="approved", campus=_campus_filter(user, campus), limit=500),
+    )
     waiting: dict[str, dict[str, int]] = {}
     for c in approved["items"]:
         w = waiting.setdefault(c["campus"], {"count": 0, "amount": 0})
         w["count"] += 1
         w["amount"] += c["amount"]
-    return render(request, "finance/payouts.html", {
-        "batches": page["items"], "total": page["total"], "campus": campus, "waiting": waiting, "form": form,
-        "writes": writes(user), "default_campus": _campus_filter(user, campus) or ""}, status=code)
+    return render(
+        request,
+        "finance/payouts.html",
+        {
+            "batches": page["items"],
+            "total": page["total"],
+            "campus": campus,
+            "waiting": waiting,
+            "form": form,
+            "writes": writes(user),
+            "default_campus": _campus_filter(user, campus) or "",
+        },
+        status=code,
+    )
 
 
 @router.post("/payouts")
 async def pay_batch(request: Request, api: ApiDep, user: UserDep) -> Response:
     values = await form_data(request)
     try:
-        batch = await api.post(SERVICE, "payouts", json={"campus": values.get("campus", "").strip()},
-                               headers={"Idempotency-Key": values.get("idem", "")})
+        batch = await api.post(
+            SERVICE,
+            "payouts",
+            json={"campus": values.get("campus", "").strip()},
+            headers={"Idempotency-Key": values.get("idem", "")},
+        )
     except ApiProblem as problem:
-        return await _payouts_page(request, api, user, form=FormState(values, problem, frozenset({"campus"})),
-                                   code=problem.status)
+        return await _payouts_page(
+            request, api, user, form=FormState(values, problem, frozenset({"campus"})), code=problem.status
+        )
     request.state.session.flash("finance.flash.batch-paid")
     return RedirectResponse(f"/finance/payouts/{batch['id']}", status_code=303)
 
@@ -316,31 +428,58 @@ async def qualifications(request: Request, api: ApiDep, user: UserDep, grade: st
     return await _qualifications_page(request, api, user, grade=grade)
 
 
-async def _qualifications_page(request: Request, api: Api, user: User, *, grade: str = "",
-                               form: FormState | None = None, report: dict | None = None,
-                               import_problem: ApiProblem | None = None, code: int = 200) -> Response:
+async def _qualifications_page(
+    request: Request,
+    api: Api,
+    user: User,
+    *,
+    grade: str = "",
+    form: FormState | None = None,
+    report: dict | None = None,
+    import_problem: ApiProblem | None = None,
+    code: int = 200,
+) -> Response:
     page = await api.get(SERVICE, "qualifications", grade=grade if grade in GRADES else None, limit=500)
-    return render(request, "finance/qualifications.html", {
-        "qualifications": page["items"], "total": page["total"], "grade": grade, "grades": GRADES, "form": form,
-        "report": report, "import_problem": import_problem, "writes": writes(user)}, status=code)
+    return render(
+        request,
+        "finance/qualifications.html",
+        {
+            "qualifications": page["items"],
+            "total": page["total"],
+            "grade": grade,
+            "grades": GRADES,
+            "form": form,
+            "report": report,
+            "import_problem": import_problem,
+            "writes": writes(user),
+        },
+        status=code,
+    )
 
 
 @router.post("/qualifications")
 async def put_qualification(request: Request, api: ApiDep, user: UserDep) -> Response:
     values = await form_data(request)
     code = values.get("code", "").strip()
-    body = {"code": code, "name": values.get("name", "").strip(), "grade": values.get("grade", ""),
-            "written_fee": form_number(values.get("written_fee", "")), "practical_fee": form_number(values.get("practical_fee", "")),
-            "programme_codes": [p.strip() for p in values.get("programme_codes", "").replace(";", ",").split(",")
-                                if p.strip()]}
+    body = {
+        "code": code,
+        "name": values.get("name", "").strip(),
+        "grade": values.get("grade", ""),
+        "written_fee": form_number(values.get("written_fee", "")),
+        "practical_fee": form_number(values.get("practical_fee", "")),
+        "programme_codes": [
+            p.strip() for p in values.get("programme_codes", "").replace(";", ",").split(",") if p.strip()
+        ],
+    }
     fields = frozenset({"code", "name", "grade", "written_fee", "practical_fee", "programme_codes"})
     try:
         if not code:
             raise ApiProblem(SERVICE, 422, "validation-error", errors=[_missing("code")])
         await api.put(SERVICE, f"qualifications/{code}", json=body)
     except ApiProblem as problem:
-        return await _qualifications_page(request, api, user, form=FormState(values, problem, fields),
-                                          code=problem.status)
+        return await _qualifications_page(
+            request, api, user, form=FormState(values, problem, fields), code=problem.status
+        )
     request.state.session.flash("finance.flash.qualification-saved")
     return RedirectResponse("/finance/qualifications", status_code=303)
 
@@ -375,16 +514,38 @@ async def results(request: Request, api: ApiDep, user: UserDep, campus: str = ""
     return await _results_page(request, api, user, campus=campus, trainee_id=trainee_id)
 
 
-async def _results_page(request: Request, api: Api, user: User, *, campus: str = "", trainee_id: str = "",
-                        form: FormState | None = None, report: dict | None = None,
-                        import_problem: ApiProblem | None = None, code: int = 200) -> Response:
+async def _results_page(
+    request: Request,
+    api: Api,
+    user: User,
+    *,
+    campus: str = "",
+    trainee_id: str = "",
+    form: FormState | None = None,
+    report: dict | None = None,
+    import_problem: ApiProblem | None = None,
+    code: int = 200,
+) -> Response:
     page, quals = await asyncio.gather(
         api.get(SERVICE, "results", campus=_campus_filter(user, campus), trainee_id=trainee_id or None, limit=200),
-        api.get(SERVICE, "qualifications", limit=500))
-    return render(request, "finance/results.html", {
-        "results": page["items"], "total": page["total"], "campus": campus, "trainee_id": trainee_id,
-        "qualifications": quals["items"], "form": form, "report": report, "import_problem": import_problem,
-        "writes": writes(user)}, status=code)
+        api.get(SERVICE, "qualifications", limit=500),
+    )
+    return render(
+        request,
+        "finance/results.html",
+        {
+            "results": page["items"],
+            "total": page["total"],
+            "campus": campus,
+            "trainee_id": trainee_id,
+            "qualifications": quals["items"],
+            "form": form,
+            "report": report,
+            "import_problem": import_problem,
+            "writes": writes(user),
+        },
+        status=code,
+    )
 
 
 @router.post("/results")
@@ -394,8 +555,9 @@ async def record_result(request: Request, api: ApiDep, user: UserDep) -> Respons
     try:
         await api.post(SERVICE, "results", json=body)
     except ApiProblem as problem:
-        return await _results_page(request, api, user, form=FormState(values, problem, frozenset(body)),
-                                   code=problem.status)
+        return await _results_page(
+            request, api, user, form=FormState(values, problem, frozenset(body)), code=problem.status
+        )
     request.state.session.flash("finance.flash.result-recorded")
     return RedirectResponse("/finance/results", status_code=303)
 

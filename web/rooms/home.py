@@ -1,4 +1,5 @@
 """The start page: the rooms one's role opens, and which services answer right now."""
+
 from __future__ import annotations
 
 import asyncio

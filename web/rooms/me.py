@@ -3,6 +3,7 @@ marks, rate, maximum possible rate and monthly allowance, and exam-fee claims fo
 
 The scanned QR code is a link to ``/me/check-in?session=…&code=…``: it opens a page with the code filled in and
 one button, so the check-in itself is a POST with the CSRF token (a link alone changes nothing)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,9 @@ from web.core import ApiDep, FormState, Room, User, UserDep, form_data, form_num
 
 router = APIRouter()
 CHECK_IN_FIELDS = frozenset({"code"})
-CLAIM_FIELDS = frozenset({"qualification_code", "stage", "exam_date", "amount_paid", "receipt_number",
-                          "admission_slip_number"})
+CLAIM_FIELDS = frozenset(
+    {"qualification_code", "stage", "exam_date", "amount_paid", "receipt_number", "admission_slip_number"}
+)
 
 
 def _today(request: Request) -> str:
@@ -49,11 +51,13 @@ async def index(request: Request, api: ApiDep, user: UserDep) -> Response:
     today = _today(request)
     since = (datetime.fromisoformat(today) - timedelta(days=13)).date().isoformat()
     standing, marks, claims = await asyncio.gather(
-        _standing(api, user), _marks(api, user, date_from=since, date_to=today), _recent_claims(api))
+        _standing(api, user), _marks(api, user, date_from=since, date_to=today), _recent_claims(api)
+    )
     todays = [m for m in marks if m["date"] == today]
     past = [m for m in reversed(marks) if m["date"] != today or m["mark"]]
-    return render(request, "me/index.html", {"standing": standing, "today_sessions": todays, "marks": past,
-                                             "claims": claims})
+    return render(
+        request, "me/index.html", {"standing": standing, "today_sessions": todays, "marks": past, "claims": claims}
+    )
 
 
 async def _recent_claims(api: Api) -> list[dict] | None:
@@ -70,8 +74,11 @@ async def check_in_page(request: Request, api: ApiDep, user: UserDep, session: s
     todays = await _marks(api, user, date_from=today, date_to=today)
     if not session and len(todays) == 1:
         session = todays[0]["session_id"]
-    return render(request, "me/check-in.html", {"form": FormState({"session": session, "code": code}),
-                                                "sessions": todays, "scanned": bool(code)})
+    return render(
+        request,
+        "me/check-in.html",
+        {"form": FormState({"session": session, "code": code}), "sessions": todays, "scanned": bool(code)},
+    )
 
 
 @router.post("/check-in")
@@ -84,16 +91,25 @@ async def check_in(request: Request, api: ApiDep, user: UserDep) -> Response:
         uuid.UUID(session_id)
     except ValueError:
         problem = ApiProblem("web", 422, "validation-error", errors=[RuleError("me.session-required", field="session")])
-        return render(request, "me/check-in.html", {"form": FormState(values, problem, CHECK_IN_FIELDS | {"session"}),
-                                                    "sessions": todays, "scanned": False}, status=422)
+        return render(
+            request,
+            "me/check-in.html",
+            {"form": FormState(values, problem, CHECK_IN_FIELDS | {"session"}), "sessions": todays, "scanned": False},
+            status=422,
+        )
     try:
-        mark = await api.post("attendance", f"sessions/{session_id}/check-ins",
-                              json={"trainee_id": user.sub, "kind": "in", "method": "qr",
-                                    "code": values.get("code", "")})
+        mark = await api.post(
+            "attendance",
+            f"sessions/{session_id}/check-ins",
+            json={"trainee_id": user.sub, "kind": "in", "method": "qr", "code": values.get("code", "")},
+        )
     except ApiProblem as problem:
-        return render(request, "me/check-in.html", {"form": FormState(values, problem, CHECK_IN_FIELDS),
-                                                    "sessions": todays, "scanned": False},
-                      status=problem.status)
+        return render(
+            request,
+            "me/check-in.html",
+            {"form": FormState(values, problem, CHECK_IN_FIELDS), "sessions": todays, "scanned": False},
+            status=problem.status,
+        )
     row = next((m for m in todays if m["session_id"] == session_id), None)
     return render(request, "me/checked-in.html", {"mark": mark, "session": row})
 
@@ -104,11 +120,14 @@ async def claims_page(request: Request, api: ApiDep, user: UserDep) -> Response:
 
 
 async def _claims(request: Request, api: Api, user: User, form: FormState, status: int = 200) -> Response:
-    claims, windows = await asyncio.gather(api.get("certification", "claims", limit=100),
-                                           _windows(api, user))
+    claims, windows = await asyncio.gather(api.get("certification", "claims", limit=100), _windows(api, user))
     codes = sorted({c for w in windows for c in w["qualification_codes"]})
-    return render(request, "me/claims.html", {"claims": claims["items"], "codes": codes, "windows": windows,
-                                              "form": form}, status=status)
+    return render(
+        request,
+        "me/claims.html",
+        {"claims": claims["items"], "codes": codes, "windows": windows, "form": form},
+        status=status,
+    )
 
 
 async def _windows(api: Api, user: User) -> list[dict]:
@@ -123,11 +142,15 @@ async def _windows(api: Api, user: User) -> list[dict]:
 @router.post("/claims")
 async def submit_claim(request: Request, api: ApiDep, user: UserDep) -> Response:
     values = await form_data(request)
-    body = {"trainee_id": user.sub, "qualification_code": values.get("qualification_code", ""),
-            "stage": values.get("stage", ""), "exam_date": values.get("exam_date", ""),
-            "amount_paid": form_number(values.get("amount_paid")),
-            "receipt_number": values.get("receipt_number", "").strip(),
-            "admission_slip_number": values.get("admission_slip_number", "").strip()}
+    body = {
+        "trainee_id": user.sub,
+        "qualification_code": values.get("qualification_code", ""),
+        "stage": values.get("stage", ""),
+        "exam_date": values.get("exam_date", ""),
+        "amount_paid": form_number(values.get("amount_paid")),
+        "receipt_number": values.get("receipt_number", "").strip(),
+        "admission_slip_number": values.get("admission_slip_number", "").strip(),
+    }
     try:
         claim = await api.post("certification", "claims", json=body)
     except ApiProblem as problem:

@@ -1,4 +1,5 @@
 """Attendance's tables (its own database; no other service reads them)."""
+
 from __future__ import annotations
 
 import uuid
@@ -70,8 +71,10 @@ class RosterEntry(Base, table=True):
 class Mark(Base, table=True):
     """A trainee's mark for one session, with the punches it was decided from."""
 
-    __table_args__ = (UniqueConstraint("session_id", "trainee_id", name="uq_mark_session_trainee"),
-                      Index("ix_mark_cohort_trainee", "cohort_id", "trainee_id"))
+    __table_args__ = (
+        UniqueConstraint("session_id", "trainee_id", name="uq_mark_session_trainee"),
+        Index("ix_mark_cohort_trainee", "cohort_id", "trainee_id"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     session_id: uuid.UUID = Field(foreign_key="training_session.id")

@@ -3,6 +3,7 @@
 The use cases (``service_layer/``) load through it, ask the domain, change the rows it gave them and let the
 unit of work commit. Methods are named by what they mean for attendance; the SQL stays here.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -42,17 +43,41 @@ def _roster_upsert_pg() -> Any:
 
     t = RosterEntry.__table__  # type: ignore[attr-defined]
     each = lambda name, column: func.unnest(bindparam(name, type_=ARRAY(column.type)))  # noqa: E731
-    rows = select(each("ids", t.c.id), bindparam("cohort_id", type_=t.c.cohort_id.type),
-                  each("trainee_ids", t.c.trainee_id), each("enrollment_ids", t.c.enrollment_id),
-                  bindparam("campus", type_=t.c.campus.type), each("names", t.c.name),
-                  each("enrolled_on", t.c.enrolled_on), literal("active"), literal(False),
-                  bindparam("now", type_=t.c.updated_at.type))
-    statement = pg_insert(t).from_select(["id", "cohort_id", "trainee_id", "enrollment_id", "campus", "name",
-                                          "enrolled_on", "status", "at_risk", "updated_at"], rows)
+    rows = select(
+        each("ids", t.c.id),
+        bindparam("cohort_id", type_=t.c.cohort_id.type),
+        each("trainee_ids", t.c.trainee_id),
+        each("enrollment_ids", t.c.enrollment_id),
+        bindparam("campus", type_=t.c.campus.type),
+        each("names", t.c.name),
+        each("enrolled_on", t.c.enrolled_on),
+        literal("active"),
+        literal(False),
+        bindparam("now", type_=t.c.updated_at.type),
+    )
+    statement = pg_insert(t).from_select(
+        [
+            "id",
+            "cohort_id",
+            "trainee_id",
+            "enrollment_id",
+            "campus",
+            "name",
+            "enrolled_on",
+            "status",
+            "at_risk",
+            "updated_at",
+        ],
+        rows,
+    )
     return statement.on_conflict_do_update(
         index_elements=[t.c.cohort_id, t.c.trainee_id],
-        set_=dict(name=statement.excluded.name, enrollment_id=statement.excluded.enrollment_id,
-                  updated_at=statement.excluded.updated_at))
+        set_=dict(
+            name=statement.excluded.name,
+            enrollment_id=statement.excluded.enrollment_id,
+            updated_at=statement.excluded.updated_at,
+        ),
+    )
 
 
 _ROSTER_UPSERT_PG = _roster_upsert_pg()
@@ -62,12 +87,17 @@ _ROSTER_UPSERT_PG = _roster_upsert_pg()
 _CHECK_IN_TARGET = (
     select(TrainingSession, Cohort, RosterEntry)
     .join(Cohort, Cohort.id == TrainingSession.cohort_id)
-    .outerjoin(RosterEntry, and_(RosterEntry.cohort_id == TrainingSession.cohort_id,
-                                 RosterEntry.trainee_id == bindparam("b_trainee")))
-    .where(TrainingSession.id == bindparam("b_session")))
-_MARK_FOR_UPDATE = (select(Mark).where(Mark.session_id == bindparam("b_session"),
-                                       Mark.trainee_id == bindparam("b_trainee"))
-                    .with_for_update())  # SQLite leaves FOR UPDATE out; its writers queue anyway
+    .outerjoin(
+        RosterEntry,
+        and_(RosterEntry.cohort_id == TrainingSession.cohort_id, RosterEntry.trainee_id == bindparam("b_trainee")),
+    )
+    .where(TrainingSession.id == bindparam("b_session"))
+)
+_MARK_FOR_UPDATE = (
+    select(Mark)
+    .where(Mark.session_id == bindparam("b_session"), Mark.trainee_id == bindparam("b_trainee"))
+    .with_for_update()
+)  # SQLite leaves FOR UPDATE out; its writers queue anyway
 # PostgreSQL: the same read also locks the trainee's mark of the session (a LATERAL sub-select FOR UPDATE; a
 # FOR UPDATE on the nullable side of the outer join itself is refused), so a check-in or check-out is one read
 # and one write instead of two reads and a write. ``mark_to_punch`` then hands out the mark this read locked.
@@ -75,17 +105,29 @@ _LOCKED_MARK = _MARK_FOR_UPDATE.lateral("locked_mark")
 _CHECK_IN_TARGET_PG = (
     select(TrainingSession, Cohort, RosterEntry, aliased(Mark, _LOCKED_MARK))
     .join(Cohort, Cohort.id == TrainingSession.cohort_id)
-    .outerjoin(RosterEntry, and_(RosterEntry.cohort_id == TrainingSession.cohort_id,
-                                 RosterEntry.trainee_id == bindparam("b_trainee")))
+    .outerjoin(
+        RosterEntry,
+        and_(RosterEntry.cohort_id == TrainingSession.cohort_id, RosterEntry.trainee_id == bindparam("b_trainee")),
+    )
     .outerjoin(_LOCKED_MARK, true())
-    .where(TrainingSession.id == bindparam("b_session")))
+    .where(TrainingSession.id == bindparam("b_session"))
+)
 _MARKS = Mark.__table__  # type: ignore[attr-defined]
-_INSERT_MARK_IF_NONE = per_dialect(lambda insert_: insert_(_MARKS).on_conflict_do_nothing(
-    index_elements=["session_id", "trainee_id"]))
-_UPDATE_MARK = (update(_MARKS).where(_MARKS.c.id == bindparam("b_id"))
-                .values(mark=bindparam("b_mark"), punches=bindparam("b_punches"),
-                        check_in_at=bindparam("b_check_in_at"), check_out_at=bindparam("b_check_out_at"),
-                        updated_by=bindparam("b_updated_by"), updated_at=bindparam("b_updated_at")))
+_INSERT_MARK_IF_NONE = per_dialect(
+    lambda insert_: insert_(_MARKS).on_conflict_do_nothing(index_elements=["session_id", "trainee_id"])
+)
+_UPDATE_MARK = (
+    update(_MARKS)
+    .where(_MARKS.c.id == bindparam("b_id"))
+    .values(
+        mark=bindparam("b_mark"),
+        punches=bindparam("b_punches"),
+        check_in_at=bindparam("b_check_in_at"),
+        check_out_at=bindparam("b_check_out_at"),
+        updated_by=bindparam("b_updated_by"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
 
 
 class AttendanceRepository:
@@ -121,24 +163,36 @@ class AttendanceRepository:
 
     def cohort_sizes(self, cohort_id: uuid.UUID) -> tuple[int, int]:
         """(sessions scheduled, trainees on the roster)."""
-        n_sessions = self.session.execute(select(func.count()).where(TrainingSession.cohort_id == cohort_id)
-                                          ).scalar_one()
+        n_sessions = self.session.execute(
+            select(func.count()).where(TrainingSession.cohort_id == cohort_id)
+        ).scalar_one()
         n_roster = self.session.execute(select(func.count()).where(RosterEntry.cohort_id == cohort_id)).scalar_one()
         return n_sessions, n_roster
 
     def ended_cohort_ids(self, today: date) -> list[uuid.UUID]:
         """Open cohorts whose end date is before ``today``."""
-        return list(self.session.execute(select(Cohort.id).where(Cohort.closed_at.is_(None),
-                                                                 Cohort.end_date < today)).scalars())
+        return list(
+            self.session.execute(select(Cohort.id).where(Cohort.closed_at.is_(None), Cohort.end_date < today)).scalars()
+        )
 
     def running_cohort_ids(self, today: date) -> list[uuid.UUID]:
-        return list(self.session.execute(select(Cohort.id).where(
-            Cohort.closed_at.is_(None), Cohort.start_date <= today, Cohort.end_date >= today)).scalars())
+        return list(
+            self.session.execute(
+                select(Cohort.id).where(
+                    Cohort.closed_at.is_(None), Cohort.start_date <= today, Cohort.end_date >= today
+                )
+            ).scalars()
+        )
 
     def sessions_of(self, cohort_id: uuid.UUID) -> list[TrainingSession]:
         """The cohort's timetable in order."""
-        return list(self.session.execute(select(TrainingSession).where(TrainingSession.cohort_id == cohort_id)
-                                         .order_by(TrainingSession.date, TrainingSession.start)).scalars())
+        return list(
+            self.session.execute(
+                select(TrainingSession)
+                .where(TrainingSession.cohort_id == cohort_id)
+                .order_by(TrainingSession.date, TrainingSession.start)
+            ).scalars()
+        )
 
     def training_session(self, session_id: uuid.UUID) -> TrainingSession | None:
         return self.session.get(TrainingSession, session_id)
@@ -155,20 +209,27 @@ class AttendanceRepository:
 
     # -- rosters ---------------------------------------------------------------------------------
     def roster_entry(self, cohort_id: uuid.UUID, trainee_id: uuid.UUID | None) -> RosterEntry | None:
-        return self.session.execute(select(RosterEntry).where(RosterEntry.cohort_id == cohort_id,
-                                                              RosterEntry.trainee_id == trainee_id)
-                                    ).scalar_one_or_none()
+        return self.session.execute(
+            select(RosterEntry).where(RosterEntry.cohort_id == cohort_id, RosterEntry.trainee_id == trainee_id)
+        ).scalar_one_or_none()
 
     def on_roster(self, cohort_id: uuid.UUID, trainee_id: uuid.UUID | None) -> bool:
-        return self.session.execute(select(RosterEntry.id).where(
-            RosterEntry.cohort_id == cohort_id, RosterEntry.trainee_id == trainee_id)).first() is not None
+        return (
+            self.session.execute(
+                select(RosterEntry.id).where(RosterEntry.cohort_id == cohort_id, RosterEntry.trainee_id == trainee_id)
+            ).first()
+            is not None
+        )
 
     def roster_entries(self, cohort_id: uuid.UUID, trainee_ids: list[uuid.UUID]) -> dict[uuid.UUID, RosterEntry]:
-        return {e.trainee_id: e for e in self.session.execute(select(RosterEntry).where(
-            RosterEntry.cohort_id == cohort_id, RosterEntry.trainee_id.in_(trainee_ids))).scalars()}
+        return {
+            e.trainee_id: e
+            for e in self.session.execute(
+                select(RosterEntry).where(RosterEntry.cohort_id == cohort_id, RosterEntry.trainee_id.in_(trainee_ids))
+            ).scalars()
+        }
 
-    def roster_of(self, cohort_id: uuid.UUID, *, active_only: bool = False, by_name: bool = True
-                  ) -> list[RosterEntry]:
+    def roster_of(self, cohort_id: uuid.UUID, *, active_only: bool = False, by_name: bool = True) -> list[RosterEntry]:
         query = select(RosterEntry).where(RosterEntry.cohort_id == cohort_id)
         if active_only:
             query = query.where(RosterEntry.status == "active")
@@ -186,50 +247,90 @@ class AttendanceRepository:
         now = utcnow()
         self.session.flush()  # entries changed through the ORM earlier in the transaction are written first
         if self._dialect == "postgresql":
-            self.session.execute(_ROSTER_UPSERT_PG, dict(
-                ids=[uuid.uuid4() for _ in first], cohort_id=cohort.id, trainee_ids=list(first),
-                enrollment_ids=[latest[t].enrollment_id for t in first], campus=cohort.campus,
-                names=[latest[t].name for t in first], enrolled_on=[d.enrolled_on for d in first.values()],
-                now=now))
+            self.session.execute(
+                _ROSTER_UPSERT_PG,
+                dict(
+                    ids=[uuid.uuid4() for _ in first],
+                    cohort_id=cohort.id,
+                    trainee_ids=list(first),
+                    enrollment_ids=[latest[t].enrollment_id for t in first],
+                    campus=cohort.campus,
+                    names=[latest[t].name for t in first],
+                    enrolled_on=[d.enrolled_on for d in first.values()],
+                    now=now,
+                ),
+            )
         else:
             table = RosterEntry.__table__  # type: ignore[attr-defined]
             statement = insert_for(self.session)(table)
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c.cohort_id, table.c.trainee_id],
-                set_=dict(name=statement.excluded.name, enrollment_id=statement.excluded.enrollment_id,
-                          updated_at=statement.excluded.updated_at))
-            self.session.execute(statement, [dict(id=uuid.uuid4(), cohort_id=cohort.id, trainee_id=t,
-                                                  enrollment_id=latest[t].enrollment_id, campus=cohort.campus,
-                                                  name=latest[t].name, enrolled_on=d.enrolled_on, status="active",
-                                                  at_risk=False, updated_at=now) for t, d in first.items()])
+                set_=dict(
+                    name=statement.excluded.name,
+                    enrollment_id=statement.excluded.enrollment_id,
+                    updated_at=statement.excluded.updated_at,
+                ),
+            )
+            self.session.execute(
+                statement,
+                [
+                    dict(
+                        id=uuid.uuid4(),
+                        cohort_id=cohort.id,
+                        trainee_id=t,
+                        enrollment_id=latest[t].enrollment_id,
+                        campus=cohort.campus,
+                        name=latest[t].name,
+                        enrolled_on=d.enrolled_on,
+                        status="active",
+                        at_risk=False,
+                        updated_at=now,
+                    )
+                    for t, d in first.items()
+                ],
+            )
         for obj in list(self.session.identity_map.values()):
             if isinstance(obj, RosterEntry) and obj.cohort_id == cohort.id and obj.trainee_id in first:
                 self.session.expire(obj)
 
-    def trainee_cohorts(self, trainee_id: uuid.UUID, cohort_id: uuid.UUID | None = None
-                        ) -> list[tuple[RosterEntry, Cohort]]:
+    def trainee_cohorts(
+        self, trainee_id: uuid.UUID, cohort_id: uuid.UUID | None = None
+    ) -> list[tuple[RosterEntry, Cohort]]:
         """The trainee's roster entries with their cohorts, by start date."""
-        query = select(RosterEntry, Cohort).join(Cohort, Cohort.id == RosterEntry.cohort_id).where(
-            RosterEntry.trainee_id == trainee_id)
+        query = (
+            select(RosterEntry, Cohort)
+            .join(Cohort, Cohort.id == RosterEntry.cohort_id)
+            .where(RosterEntry.trainee_id == trainee_id)
+        )
         if cohort_id:
             query = query.where(RosterEntry.cohort_id == cohort_id)
         return [(e, c) for e, c in self.session.execute(query.order_by(Cohort.start_date)).all()]
 
     def cohorts_of_trainee(self, trainee_id: uuid.UUID) -> list[Cohort]:
-        return list(self.session.execute(select(Cohort).join(RosterEntry, RosterEntry.cohort_id == Cohort.id)
-                                         .where(RosterEntry.trainee_id == trainee_id)).scalars())
+        return list(
+            self.session.execute(
+                select(Cohort)
+                .join(RosterEntry, RosterEntry.cohort_id == Cohort.id)
+                .where(RosterEntry.trainee_id == trainee_id)
+            ).scalars()
+        )
 
-    def at_risk_page(self, principal: Principal, campus: str | None, cohort_id: uuid.UUID | None,
-                     page: PageParams) -> tuple[list[RosterEntry], int]:
-        query = select(RosterEntry).where(RosterEntry.at_risk.is_(True), RosterEntry.status == "active").order_by(
-            RosterEntry.campus, RosterEntry.cohort_id, RosterEntry.current_rate, RosterEntry.trainee_id)
+    def at_risk_page(
+        self, principal: Principal, campus: str | None, cohort_id: uuid.UUID | None, page: PageParams
+    ) -> tuple[list[RosterEntry], int]:
+        query = (
+            select(RosterEntry)
+            .where(RosterEntry.at_risk.is_(True), RosterEntry.status == "active")
+            .order_by(RosterEntry.campus, RosterEntry.cohort_id, RosterEntry.current_rate, RosterEntry.trainee_id)
+        )
         query = in_campuses(query, RosterEntry.campus, principal)
         query = where_given(query, (RosterEntry.campus, campus), (RosterEntry.cohort_id, cohort_id))
         return paginate(self.session, query, page)
 
     # -- standing ----------------------------------------------------------------------------------
-    def marks_by_trainee(self, cohort_id: uuid.UUID, trainee_ids: list[uuid.UUID] | None = None
-                         ) -> dict[uuid.UUID, dict[uuid.UUID, str]]:
+    def marks_by_trainee(
+        self, cohort_id: uuid.UUID, trainee_ids: list[uuid.UUID] | None = None
+    ) -> dict[uuid.UUID, dict[uuid.UUID, str]]:
         """trainee -> session -> mark, for the cohort (or only these trainees)."""
         query = select(Mark.trainee_id, Mark.session_id, Mark.mark).where(Mark.cohort_id == cohort_id)
         if trainee_ids is not None:
@@ -239,20 +340,38 @@ class AttendanceRepository:
             out[trainee_id][session_id] = mark
         return out
 
-    def save_standing(self, entry: RosterEntry, *, current_rate: float, max_possible_rate: float,
-                      at_risk_reason: str | None) -> bool:
+    def save_standing(
+        self, entry: RosterEntry, *, current_rate: float, max_possible_rate: float, at_risk_reason: str | None
+    ) -> bool:
         """Store the entry's rates and at-risk flag; True when this call flipped the flag.
 
         The conditional update is the guard: of two concurrent evaluations only one flips the flag (and warns).
         """
-        values = dict(current_rate=current_rate, max_possible_rate=max_possible_rate, at_risk_reason=at_risk_reason,
-                      at_risk=at_risk_reason is not None, updated_at=utcnow())
-        flipped = bool(self.session.execute(update(RosterEntry).where(
-            RosterEntry.id == entry.id, RosterEntry.at_risk == (at_risk_reason is None)).values(**values)).rowcount)
+        values = dict(
+            current_rate=current_rate,
+            max_possible_rate=max_possible_rate,
+            at_risk_reason=at_risk_reason,
+            at_risk=at_risk_reason is not None,
+            updated_at=utcnow(),
+        )
+        flipped = bool(
+            self.session.execute(
+                update(RosterEntry)
+                .where(RosterEntry.id == entry.id, RosterEntry.at_risk == (at_risk_reason is None))
+                .values(**values)
+            ).rowcount
+        )
         if not flipped and (entry.current_rate, entry.max_possible_rate) != (current_rate, max_possible_rate):
-            self.session.execute(update(RosterEntry).where(RosterEntry.id == entry.id).values(
-                current_rate=current_rate, max_possible_rate=max_possible_rate, at_risk_reason=at_risk_reason,
-                updated_at=utcnow()))
+            self.session.execute(
+                update(RosterEntry)
+                .where(RosterEntry.id == entry.id)
+                .values(
+                    current_rate=current_rate,
+                    max_possible_rate=max_possible_rate,
+                    at_risk_reason=at_risk_reason,
+                    updated_at=utcnow(),
+                )
+            )
         for k, v in values.items():
             set_committed_value(entry, k, v)
         return flipped
@@ -268,16 +387,18 @@ class AttendanceRepository:
         return self.session.get(Completion, (cohort_id, trainee_id))
 
     def decided_trainees(self, cohort_id: uuid.UUID) -> set[uuid.UUID]:
-        return set(self.session.execute(select(Completion.trainee_id).where(Completion.cohort_id == cohort_id)
-                                        ).scalars())
+        return set(
+            self.session.execute(select(Completion.trainee_id).where(Completion.cohort_id == cohort_id)).scalars()
+        )
 
     def add_completions(self, decisions: list[Completion]) -> None:
         self.session.add_all(decisions)
         self.session.flush()
 
     # -- marks -------------------------------------------------------------------------------------
-    def check_in_target(self, session_id: uuid.UUID, trainee_id: uuid.UUID
-                        ) -> tuple[TrainingSession, Cohort, RosterEntry | None] | None:
+    def check_in_target(
+        self, session_id: uuid.UUID, trainee_id: uuid.UUID
+    ) -> tuple[TrainingSession, Cohort, RosterEntry | None] | None:
         """The session, its cohort and the trainee's roster entry, in one read (on PostgreSQL, which also locks
         the trainee's mark of the session for the ``mark_to_punch`` that follows)."""
         params = {"b_session": session_id, "b_trainee": trainee_id}
@@ -299,8 +420,9 @@ class AttendanceRepository:
         locked, self._locked_mark = self._locked_mark, None
         if locked is not None and locked[0] == session_id and locked[1] == trainee_id:
             return locked[2]
-        row = self.session.execute(_MARK_FOR_UPDATE, {"b_session": session_id, "b_trainee": trainee_id}
-                                   ).scalar_one_or_none()
+        row = self.session.execute(
+            _MARK_FOR_UPDATE, {"b_session": session_id, "b_trainee": trainee_id}
+        ).scalar_one_or_none()
         if row is not None:
             self.session.expunge(row)
         return row
@@ -310,13 +432,25 @@ class AttendanceRepository:
 
         FOR UPDATE locks no row that is not there yet: a card tapped twice at once makes two first check-ins.
         The second finds the first's row (``mark_to_punch`` waits for it) and adds its punch to it."""
-        return bool(self.session.execute(_INSERT_MARK_IF_NONE[self._dialect],
-                                         {c.name: getattr(mark, c.name) for c in _MARKS.c}).rowcount)
+        return bool(
+            self.session.execute(
+                _INSERT_MARK_IF_NONE[self._dialect], {c.name: getattr(mark, c.name) for c in _MARKS.c}
+            ).rowcount
+        )
 
     def save_punches(self, row: Mark) -> None:
-        self.session.execute(_UPDATE_MARK, dict(
-            b_id=row.id, b_mark=row.mark, b_punches=row.punches, b_check_in_at=row.check_in_at,
-            b_check_out_at=row.check_out_at, b_updated_by=row.updated_by, b_updated_at=row.updated_at))
+        self.session.execute(
+            _UPDATE_MARK,
+            dict(
+                b_id=row.id,
+                b_mark=row.mark,
+                b_punches=row.punches,
+                b_check_in_at=row.check_in_at,
+                b_check_out_at=row.check_out_at,
+                b_updated_by=row.updated_by,
+                b_updated_at=row.updated_at,
+            ),
+        )
 
     def lock_marks(self, session_id: uuid.UUID, trainee_ids: list[uuid.UUID]) -> dict[uuid.UUID, Mark]:
         query = select(Mark).where(Mark.session_id == session_id, Mark.trainee_id.in_(trainee_ids)).with_for_update()
@@ -339,8 +473,9 @@ class AttendanceRepository:
         return self.session.execute(query).scalar_one_or_none()
 
     def marks_of_session(self, session_id: uuid.UUID) -> dict[uuid.UUID, Mark]:
-        return {m.trainee_id: m for m in self.session.execute(select(Mark).where(Mark.session_id == session_id)
-                                                              ).scalars()}
+        return {
+            m.trainee_id: m for m in self.session.execute(select(Mark).where(Mark.session_id == session_id)).scalars()
+        }
 
     def add_mark(self, row: Mark) -> None:
         self.session.add(row)
@@ -350,17 +485,24 @@ class AttendanceRepository:
         self.session.flush()
 
     def mark_history(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> list[MarkChange]:
-        return list(self.session.execute(select(MarkChange).where(MarkChange.session_id == session_id,
-                                                                  MarkChange.trainee_id == trainee_id)
-                                         .order_by(MarkChange.changed_at, MarkChange.id)).scalars())
+        return list(
+            self.session.execute(
+                select(MarkChange)
+                .where(MarkChange.session_id == session_id, MarkChange.trainee_id == trainee_id)
+                .order_by(MarkChange.changed_at, MarkChange.id)
+            ).scalars()
+        )
 
-    def timetable_with_marks(self, trainee_id: uuid.UUID, cohort_ids: list[uuid.UUID], date_from: date | None,
-                             date_to: date | None) -> list[tuple[TrainingSession, Mark | None]]:
+    def timetable_with_marks(
+        self, trainee_id: uuid.UUID, cohort_ids: list[uuid.UUID], date_from: date | None, date_to: date | None
+    ) -> list[tuple[TrainingSession, Mark | None]]:
         """The sessions of these cohorts in [date_from, date_to], in order, each with the trainee's mark."""
-        query = (select(TrainingSession, Mark).outerjoin(Mark, and_(Mark.session_id == TrainingSession.id,
-                                                                    Mark.trainee_id == trainee_id))
-                 .where(TrainingSession.cohort_id.in_(cohort_ids))
-                 .order_by(TrainingSession.date, TrainingSession.start))
+        query = (
+            select(TrainingSession, Mark)
+            .outerjoin(Mark, and_(Mark.session_id == TrainingSession.id, Mark.trainee_id == trainee_id))
+            .where(TrainingSession.cohort_id.in_(cohort_ids))
+            .order_by(TrainingSession.date, TrainingSession.start)
+        )
         if date_from:
             query = query.where(TrainingSession.date >= date_from)
         if date_to:

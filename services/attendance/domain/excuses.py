@@ -1,4 +1,5 @@
 """Excused absences (출석인정): the reasons DOMAIN.md accepts, each needing evidence."""
+
 from __future__ import annotations
 
 from shared.rules import RuleFailure
@@ -18,10 +19,13 @@ REASON_CODES: dict[str, str] = {
 def check_excuse(reason_code: str | None, evidence_ref: str | None) -> list[RuleFailure]:
     failures = []
     if not reason_code or reason_code not in REASON_CODES:
-        failures.append(RuleFailure("excuse.reason-code",
-                                    f"an excused mark needs one of the reason codes: {', '.join(REASON_CODES)}",
-                                    "reason_code"))
+        failures.append(
+            RuleFailure(
+                "excuse.reason-code",
+                f"an excused mark needs one of the reason codes: {', '.join(REASON_CODES)}",
+                "reason_code",
+            )
+        )
     if not evidence_ref or not evidence_ref.strip():
-        failures.append(RuleFailure("excuse.evidence", "an excused mark needs an evidence reference",
-                                    "evidence_ref"))
+        failures.append(RuleFailure("excuse.evidence", "an excused mark needs an evidence reference", "evidence_ref"))
     return failures

@@ -5,6 +5,7 @@ more than 10 minutes before the end is early leave; an out and a return is an ou
 missing half or more of the session's hours is an absence; nothing recorded by the end
 of the session is an absence. Excused marks are set by staff only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,9 +49,11 @@ def window_failure(at: datetime, start: datetime, end: datetime, policy: CheckIn
     opens = start - timedelta(minutes=policy.opens_minutes)
     closes = end + timedelta(minutes=policy.closes_minutes)
     if not opens <= at <= closes:
-        return RuleFailure("check-in.outside-window",
-                           f"check-ins for this session are taken from {opens:%Y-%m-%d %H:%M} "
-                           f"to {closes:%H:%M} local time", "at")
+        return RuleFailure(
+            "check-in.outside-window",
+            f"check-ins for this session are taken from {opens:%Y-%m-%d %H:%M} to {closes:%H:%M} local time",
+            "at",
+        )
     return None
 
 
@@ -108,8 +111,9 @@ def missed_minutes(p: Presence, start: datetime, end: datetime) -> float:
     return missed
 
 
-def decide(punches: list[Punch], start: datetime, end: datetime, hours: float,
-           policy: MarkPolicy = MarkPolicy()) -> str:
+def decide(
+    punches: list[Punch], start: datetime, end: datetime, hours: float, policy: MarkPolicy = MarkPolicy()
+) -> str:
     """The mark a session earns from the punches.
 
     A session that was not recorded at all is absent. Missing half or more of the

@@ -13,6 +13,7 @@ recomputes this session's codes over ``lookback_windows`` (a few hours' worth, a
 well under a millisecond each). A foreign code that happens to equal one of those is reported as
 expired: a refusal either way, with odds of about one in 10^8 / lookback.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,8 @@ FOREIGN = "check-in.code-foreign-session"
 MALFORMED = "check-in.code-malformed"
 REQUIRED = "check-in.code-required"
 
-WINDOW_S = 30             # a code changes this often
-LOOKBACK_WINDOWS = 720    # six hours of 30-second windows
+WINDOW_S = 30  # a code changes this often
+LOOKBACK_WINDOWS = 720  # six hours of 30-second windows
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,23 @@ class QrPolicy:
 class IssuedCode:
     code: str
     window: int
-    refresh_at: int   # unix seconds: the next code is shown from then
+    refresh_at: int  # unix seconds: the next code is shown from then
     valid_until: int  # unix seconds: this code is refused from then (one window of grace)
 
 
 def code_for(policy: QrPolicy, session_id: uuid.UUID, window: int) -> str:
     mac = hmac.new(policy.secret, f"{session_id}:{window}".encode(), hashlib.sha256).digest()
-    return f"{int.from_bytes(mac[:8], 'big') % 10 ** DIGITS:0{DIGITS}d}"
+    return f"{int.from_bytes(mac[:8], 'big') % 10**DIGITS:0{DIGITS}d}"
 
 
 def issue(policy: QrPolicy, session_id: uuid.UUID, unix_s: float) -> IssuedCode:
     w = policy.window(unix_s)
-    return IssuedCode(code=code_for(policy, session_id, w), window=w, refresh_at=(w + 1) * policy.window_s,
-                      valid_until=(w + 2) * policy.window_s)
+    return IssuedCode(
+        code=code_for(policy, session_id, w),
+        window=w,
+        refresh_at=(w + 1) * policy.window_s,
+        valid_until=(w + 2) * policy.window_s,
+    )
 
 
 def check(policy: QrPolicy, session_id: uuid.UUID, code: str | None, unix_s: float) -> RuleFailure | None:
@@ -77,7 +82,9 @@ def check(policy: QrPolicy, session_id: uuid.UUID, code: str | None, unix_s: flo
     for w in range(now - 2, now - 2 - policy.lookback_windows, -1):
         if hmac.compare_digest(code, code_for(policy, session_id, w)):
             age = (now - w) * policy.window_s
-            return RuleFailure(EXPIRED, f"this code expired (it was shown about {age} seconds ago); "
-                                        "scan the code on the screen now", "code")
-    return RuleFailure(FOREIGN, "this code was not shown for this session; scan the code of your own classroom",
-                       "code")
+            return RuleFailure(
+                EXPIRED,
+                f"this code expired (it was shown about {age} seconds ago); scan the code on the screen now",
+                "code",
+            )
+    return RuleFailure(FOREIGN, "this code was not shown for this session; scan the code of your own classroom", "code")

@@ -12,6 +12,7 @@ Rules (DOMAIN.md, attendance):
 
 Rates are exact fractions here; callers round for display.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -76,9 +77,15 @@ def counts(days: list[Day], minor_per_absence: int = 3) -> Counts:
     minor = sum(1 for d in held if d.mark in MINOR)
     marked_absent = sum(1 for d in held if d.mark == ABSENT)
     converted = minor // minor_per_absence
-    return Counts(scheduled=len(days), held=len(held), marked_absent=marked_absent, minor=minor,
-                  converted_absences=converted, attended=len(held) - marked_absent - converted,
-                  remaining=len(days) - len(held))
+    return Counts(
+        scheduled=len(days),
+        held=len(held),
+        marked_absent=marked_absent,
+        minor=minor,
+        converted_absences=converted,
+        attended=len(held) - marked_absent - converted,
+        remaining=len(days) - len(held),
+    )
 
 
 def current_rate(c: Counts) -> Fraction:
@@ -148,12 +155,14 @@ class MonthPeriod:
 def allowance(full_days: int, short_days: int, rate: Fraction | None, policy: AllowancePolicy) -> int:
     if rate is None or rate < threshold_fraction(policy.month_threshold):
         return 0
-    return (min(full_days * policy.full_day_krw, policy.full_day_cap_krw)
-            + min(short_days * policy.short_day_krw, policy.short_day_cap_krw))
+    return min(full_days * policy.full_day_krw, policy.full_day_cap_krw) + min(
+        short_days * policy.short_day_krw, policy.short_day_cap_krw
+    )
 
 
-def monthly_periods(days: list[Day], policy: AllowancePolicy = AllowancePolicy(),
-                    minor_per_absence: int = 3) -> list[MonthPeriod]:
+def monthly_periods(
+    days: list[Day], policy: AllowancePolicy = AllowancePolicy(), minor_per_absence: int = 3
+) -> list[MonthPeriod]:
     """One unit period per calendar month; the conversion is counted within each month.
 
     A month still in progress is rated over its sessions held so far (``complete`` False).
@@ -169,8 +178,17 @@ def monthly_periods(days: list[Day], policy: AllowancePolicy = AllowancePolicy()
         full = sum(1 for d in attended if d.hours >= policy.full_day_hours)
         short = len(attended) - full
         rate = Fraction(len(attended), held) if held else None
-        out.append(MonthPeriod(month=month, scheduled_days=len(mdays), held_days=held,
-                               attended_days=len(attended), full_days_attended=full, short_days_attended=short,
-                               rate=rate, complete=held == len(mdays),
-                               allowance_krw=allowance(full, short, rate, policy)))
+        out.append(
+            MonthPeriod(
+                month=month,
+                scheduled_days=len(mdays),
+                held_days=held,
+                attended_days=len(attended),
+                full_days_attended=full,
+                short_days_attended=short,
+                rate=rate,
+                complete=held == len(mdays),
+                allowance_krw=allowance(full, short, rate, policy),
+            )
+        )
     return out

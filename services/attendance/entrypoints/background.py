@@ -2,6 +2,7 @@
 
 "Today" is the app's clock's (``app.state.clock``); each cohort is closed or swept in a unit of work of its own.
 """
+
 from __future__ import annotations
 
 import logging

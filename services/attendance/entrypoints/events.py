@@ -1,4 +1,5 @@
 """What attendance does with enrollment's events: cohorts, sessions and rosters."""
+
 from __future__ import annotations
 
 from services.attendance.adapters.repository import AttendanceRepository
@@ -38,7 +39,9 @@ def parse_enrolled(batch: list[events.CloudEvent]) -> list[events.TraineeEnrolle
                 snap = events.CohortSnapshot.model_validate(raw)
                 seen.append((raw, snap))
         # a validated CohortSnapshot instance is taken as it is, not validated again
-        out.append(events.TraineeEnrolled.model_validate(event.data if snap is None else {**event.data, "cohort": snap}))
+        out.append(
+            events.TraineeEnrolled.model_validate(event.data if snap is None else {**event.data, "cohort": snap})
+        )
     return out
 
 

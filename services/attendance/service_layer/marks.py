@@ -1,4 +1,5 @@
 """Check-ins and check-outs (single and bulk), staff corrections and excuses, and their history."""
+
 from __future__ import annotations
 
 import uuid
@@ -42,8 +43,9 @@ def bounds(ts: TrainingSession) -> tuple[datetime, datetime]:
     return datetime.combine(ts.date, ts.start), datetime.combine(ts.date, ts.end)
 
 
-def load_session(repo: AttendanceRepository, principal: Principal,
-                 session_id: uuid.UUID) -> tuple[TrainingSession, Cohort]:
+def load_session(
+    repo: AttendanceRepository, principal: Principal, session_id: uuid.UUID
+) -> tuple[TrainingSession, Cohort]:
     ts = repo.training_session(session_id)
     cohort = repo.cohort(ts.cohort_id) if ts is not None else None
     if ts is None or cohort is None or (principal.is_staff and not principal.sees_campus(cohort.campus)):
@@ -68,8 +70,7 @@ def _punches(mark: Mark | None) -> list[rules.Punch]:
 
 def _roster_failure(entry: RosterEntry | None, ts: TrainingSession) -> RuleFailure | None:
     if entry is None:
-        return RuleFailure("roster.not-on-roster", "the trainee is not on this session's cohort roster",
-                           "trainee_id")
+        return RuleFailure("roster.not-on-roster", "the trainee is not on this session's cohort roster", "trainee_id")
     if entry.withdrawn_on is not None and ts.date >= entry.withdrawn_on:
         return RuleFailure("roster.withdrawn", f"the trainee withdrew on {entry.withdrawn_on}", "trainee_id")
     return None
@@ -91,16 +92,27 @@ def _apply(mark_row: Mark, ts: TrainingSession, policy: AttendancePolicy, clock:
 
 
 def mark_out(m: Mark, ts: TrainingSession, clock: Clock) -> MarkOut:
-    return MarkOut(session_id=ts.id, cohort_id=ts.cohort_id, trainee_id=m.trainee_id, date=ts.date, mark=m.mark,
-                   source=m.source, check_in_at=aware(m.check_in_at, clock),
-                   check_out_at=aware(m.check_out_at, clock),
-                   punches=[PunchOut(kind=p["kind"], at=aware(datetime.fromisoformat(p["at"]), clock),
-                                     method=p.get("method", "")) for p in m.punches],
-                   reason_code=m.reason_code, evidence_ref=m.evidence_ref)
+    return MarkOut(
+        session_id=ts.id,
+        cohort_id=ts.cohort_id,
+        trainee_id=m.trainee_id,
+        date=ts.date,
+        mark=m.mark,
+        source=m.source,
+        check_in_at=aware(m.check_in_at, clock),
+        check_out_at=aware(m.check_out_at, clock),
+        punches=[
+            PunchOut(kind=p["kind"], at=aware(datetime.fromisoformat(p["at"]), clock), method=p.get("method", ""))
+            for p in m.punches
+        ],
+        reason_code=m.reason_code,
+        evidence_ref=m.evidence_ref,
+    )
 
 
-def _check_in_target(repo: AttendanceRepository, principal: Principal, session_id: uuid.UUID,
-                     trainee_id: uuid.UUID) -> tuple[TrainingSession, Cohort, RosterEntry | None]:
+def _check_in_target(
+    repo: AttendanceRepository, principal: Principal, session_id: uuid.UUID, trainee_id: uuid.UUID
+) -> tuple[TrainingSession, Cohort, RosterEntry | None]:
     """The session, its cohort and the trainee's roster entry, in one read; 404 as ``load_session`` decides."""
     found = repo.check_in_target(session_id, trainee_id)
     if found is None:
@@ -114,8 +126,9 @@ def _check_in_target(repo: AttendanceRepository, principal: Principal, session_i
     return ts, cohort, entry
 
 
-def check_in(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock, session_id: uuid.UUID,
-             body: CheckInIn) -> MarkOut:
+def check_in(
+    uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock, session_id: uuid.UUID, body: CheckInIn
+) -> MarkOut:
     """One reading (QR, card or staff entry). Duplicates are harmless: the mark comes from the times."""
     with uow:
         repo = uow.repo
@@ -126,18 +139,21 @@ def check_in(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock:
         if principal.is_staff:
             at = to_wall(body.at, clock) if body.at else now
             if at > now + timedelta(minutes=1):
-                raise RuleViolation([RuleFailure("check-in.future", "a check-in cannot be recorded ahead of time",
-                                                 "at")])
+                raise RuleViolation(
+                    [RuleFailure("check-in.future", "a check-in cannot be recorded ahead of time", "at")]
+                )
         else:
             if principal.sub != str(body.trainee_id):
-                raise Problem(403, "check-in-self-only", "Trainees check in only themselves",
-                              "A trainee token may check in only its own trainee id.",
-                              errors=[RuleFailure("check-in.self-only", "a trainee checks in only themselves",
-                                                  "trainee_id")])
+                raise Problem(
+                    403,
+                    "check-in-self-only",
+                    "Trainees check in only themselves",
+                    "A trainee token may check in only its own trainee id.",
+                    errors=[RuleFailure("check-in.self-only", "a trainee checks in only themselves", "trainee_id")],
+                )
             at = now  # a trainee cannot choose the time
         failure = _roster_failure(entry, ts) or _window_failure(at, ts, policy)
-        if failure is None and (body.code is not None or (not principal.is_staff
-                                                           and policy.qr_required_for_trainees)):
+        if failure is None and (body.code is not None or (not principal.is_staff and policy.qr_required_for_trainees)):
             failure = qr.check(policy.qr, ts.id, body.code, instant.timestamp())  # after the window: says more
         if failure:
             raise RuleViolation([failure])
@@ -147,9 +163,16 @@ def check_in(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock:
         previous = row.mark if row else None
         new = None
         if row is None:
-            new = Mark(session_id=ts.id, cohort_id=cohort.id, trainee_id=body.trainee_id, mark=rules.ABSENT,
-                       punches=[punch], updated_by=principal.sub,
-                       id=uuid.uuid4(), updated_at=utcnow())  # given: pydantic inspects default factories each time
+            new = Mark(
+                session_id=ts.id,
+                cohort_id=cohort.id,
+                trainee_id=body.trainee_id,
+                mark=rules.ABSENT,
+                punches=[punch],
+                updated_by=principal.sub,
+                id=uuid.uuid4(),
+                updated_at=utcnow(),
+            )  # given: pydantic inspects default factories each time
             _apply(new, ts, policy, clock)
             if repo.add_first_mark(new):
                 row = new
@@ -173,26 +196,41 @@ def check_in(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock:
         return result
 
 
-def trainee_marks(uow: Uow, *, principal: Principal, clock: Clock, trainee_id: uuid.UUID,
-                  date_from: date | None, date_to: date | None) -> list[TraineeMarkRow]:
+def trainee_marks(
+    uow: Uow, *, principal: Principal, clock: Clock, trainee_id: uuid.UUID, date_from: date | None, date_to: date | None
+) -> list[TraineeMarkRow]:
     """The sessions of the trainee's cohorts in [date_from, date_to] with the trainee's marks (a trainee: its own)."""
     if not principal.is_staff and principal.sub != str(trainee_id):
         raise not_found("trainee", trainee_id)
     with uow:
-        cohorts = [c for c in uow.repo.cohorts_of_trainee(trainee_id)
-                   if not principal.is_staff or principal.sees_campus(c.campus)]
+        cohorts = [
+            c
+            for c in uow.repo.cohorts_of_trainee(trainee_id)
+            if not principal.is_staff or principal.sees_campus(c.campus)
+        ]
         if not cohorts:
             raise not_found("trainee", trainee_id)
         titles = {c.id: c.programme_title for c in cohorts}
-        return [TraineeMarkRow(session_id=ts.id, cohort_id=ts.cohort_id, programme_title=titles[ts.cohort_id],
-                               date=ts.date, start=ts.start, end=ts.end, hours=ts.hours, mark=m.mark if m else None,
-                               check_in_at=aware(m.check_in_at, clock) if m else None,
-                               check_out_at=aware(m.check_out_at, clock) if m else None)
-                for ts, m in uow.repo.timetable_with_marks(trainee_id, list(titles), date_from, date_to)]
+        return [
+            TraineeMarkRow(
+                session_id=ts.id,
+                cohort_id=ts.cohort_id,
+                programme_title=titles[ts.cohort_id],
+                date=ts.date,
+                start=ts.start,
+                end=ts.end,
+                hours=ts.hours,
+                mark=m.mark if m else None,
+                check_in_at=aware(m.check_in_at, clock) if m else None,
+                check_out_at=aware(m.check_out_at, clock) if m else None,
+            )
+            for ts, m in uow.repo.timetable_with_marks(trainee_id, list(titles), date_from, date_to)
+        ]
 
 
-def qr_code(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock,
-            session_id: uuid.UUID) -> QrCodeOut:
+def qr_code(
+    uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock, session_id: uuid.UUID
+) -> QrCodeOut:
     """The session's check-in code of this moment, for the kiosk's or the instructor's screen."""
     with uow:
         ts, _ = load_session(uow.repo, principal, session_id)
@@ -202,33 +240,58 @@ def qr_code(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: 
         def stamp(unix_s: int) -> datetime:
             return datetime.fromtimestamp(unix_s, UTC).astimezone(clock.zone)
 
-        return QrCodeOut(session_id=ts.id, code=issued.code, window_s=window_s,
-                         issued_at=stamp(issued.refresh_at - window_s), refresh_at=stamp(issued.refresh_at),
-                         valid_until=stamp(issued.valid_until))
+        return QrCodeOut(
+            session_id=ts.id,
+            code=issued.code,
+            window_s=window_s,
+            issued_at=stamp(issued.refresh_at - window_s),
+            refresh_at=stamp(issued.refresh_at),
+            valid_until=stamp(issued.valid_until),
+        )
 
 
-def bulk_check_in(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock, session_id: uuid.UUID,
-                  body: BulkCheckInIn) -> BulkReport:
+def bulk_check_in(
+    uow: Uow,
+    *,
+    principal: Principal,
+    policy: AttendancePolicy,
+    clock: Clock,
+    session_id: uuid.UUID,
+    body: BulkCheckInIn,
+) -> BulkReport:
     """Hundreds of readings at once from a kiosk or card reader; each row accepted, duplicate or refused."""
     most = policy.check_in.bulk_max_readings
     if len(body.items) > most:
-        raise RuleViolation([RuleFailure("bulk.too-many", f"send at most {most} readings per request", "items")],
-                            status=422)
+        raise RuleViolation(
+            [RuleFailure("bulk.too-many", f"send at most {most} readings per request", "items")], status=422
+        )
     for _attempt in range(3):
         with uow:
             try:
-                report = _bulk_check_in(uow, principal=principal, policy=policy, clock=clock,
-                                        session_id=session_id, body=body)
+                report = _bulk_check_in(
+                    uow, principal=principal, policy=policy, clock=clock, session_id=session_id, body=body
+                )
             except FirstMarkRace:
                 continue  # again from the start: those marks exist now, and will be read under lock
             uow.commit()
             return report
-    raise Problem(503, "check-ins-busy", "Check-ins busy", "Other readings of these trainees kept arriving at "
-                  "the same moment; send the batch again.")
+    raise Problem(
+        503,
+        "check-ins-busy",
+        "Check-ins busy",
+        "Other readings of these trainees kept arriving at the same moment; send the batch again.",
+    )
 
 
-def _bulk_check_in(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock,
-                   session_id: uuid.UUID, body: BulkCheckInIn) -> BulkReport:
+def _bulk_check_in(
+    uow: Uow,
+    *,
+    principal: Principal,
+    policy: AttendancePolicy,
+    clock: Clock,
+    session_id: uuid.UUID,
+    body: BulkCheckInIn,
+) -> BulkReport:
     repo = uow.repo
     ts, cohort = load_session(repo, principal, session_id)
     require_open(cohort)
@@ -245,8 +308,11 @@ def _bulk_check_in(uow: Uow, *, principal: Principal, policy: AttendancePolicy, 
         if failure is None and at > now + timedelta(minutes=1):
             failure = RuleFailure("check-in.future", "a check-in cannot be recorded ahead of time", "at")
         if failure:
-            rows.append(BulkRow(index=i, trainee_id=item.trainee_id, status="refused", rule=failure.rule,
-                                message=failure.message))
+            rows.append(
+                BulkRow(
+                    index=i, trainee_id=item.trainee_id, status="refused", rule=failure.rule, message=failure.message
+                )
+            )
             continue
         punch = {"kind": item.kind, "at": at.isoformat(), "method": item.method}
         current = new_punches.get(item.trainee_id)
@@ -266,39 +332,67 @@ def _bulk_check_in(uow: Uow, *, principal: Principal, policy: AttendancePolicy, 
         parsed = [rules.Punch(p["kind"], datetime.fromisoformat(p["at"])) for p in punches]
         presence = rules.presence(parsed)
         row = existing.get(trainee_id)
-        mark = (rules.decide(parsed, start, end, ts.hours, policy.marks) if row is None or row.source == "punches"
-                else row.mark)
+        mark = (
+            rules.decide(parsed, start, end, ts.hours, policy.marks)
+            if row is None or row.source == "punches"
+            else row.mark
+        )
         decided[trainee_id] = mark
         if row is None:
-            inserts.append(dict(id=uuid.uuid4(), session_id=ts.id, cohort_id=cohort.id, trainee_id=trainee_id,
-                                mark=mark, source="punches", punches=punches,
-                                check_in_at=aware(presence.check_in, clock),
-                                check_out_at=aware(presence.check_out, clock), updated_by=principal.sub,
-                                updated_at=stamp))
+            inserts.append(
+                dict(
+                    id=uuid.uuid4(),
+                    session_id=ts.id,
+                    cohort_id=cohort.id,
+                    trainee_id=trainee_id,
+                    mark=mark,
+                    source="punches",
+                    punches=punches,
+                    check_in_at=aware(presence.check_in, clock),
+                    check_out_at=aware(presence.check_out, clock),
+                    updated_by=principal.sub,
+                    updated_at=stamp,
+                )
+            )
         else:
             row.punches, row.mark, row.updated_by, row.updated_at = punches, mark, principal.sub, stamp
             row.check_in_at = aware(presence.check_in, clock)
             row.check_out_at = aware(presence.check_out, clock)
     repo.add_marks(inserts)
-    changed = [entries[t] for t, m in decided.items() if m != before.get(t) and (
-        m in NEEDS_EVALUATION or before.get(t) in NEEDS_EVALUATION or entries[t].at_risk)]
+    changed = [
+        entries[t]
+        for t, m in decided.items()
+        if m != before.get(t) and (m in NEEDS_EVALUATION or before.get(t) in NEEDS_EVALUATION or entries[t].at_risk)
+    ]
     if changed:
         evaluate(uow, policy=policy, cohort=cohort, entries=changed, now=now)
     for r in rows:
         if r.status != "refused":
             r.mark = decided.get(r.trainee_id)
-    return BulkReport(session_id=ts.id, received=len(body.items),
-                      accepted=sum(1 for r in rows if r.status == "accepted"),
-                      duplicates=sum(1 for r in rows if r.status == "duplicate"),
-                      refused=sum(1 for r in rows if r.status == "refused"), rows=rows)
+    return BulkReport(
+        session_id=ts.id,
+        received=len(body.items),
+        accepted=sum(1 for r in rows if r.status == "accepted"),
+        duplicates=sum(1 for r in rows if r.status == "duplicate"),
+        refused=sum(1 for r in rows if r.status == "refused"),
+        rows=rows,
+    )
 
 
 def _virtual_mark(ts: TrainingSession, now: datetime) -> str | None:
     return rules.ABSENT if datetime.combine(ts.date, ts.end) <= now else None
 
 
-def set_mark(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock, session_id: uuid.UUID,
-             trainee_id: uuid.UUID, body: MarkIn) -> MarkDetail:
+def set_mark(
+    uow: Uow,
+    *,
+    principal: Principal,
+    policy: AttendancePolicy,
+    clock: Clock,
+    session_id: uuid.UUID,
+    trainee_id: uuid.UUID,
+    body: MarkIn,
+) -> MarkDetail:
     """A staff correction or excuse; the previous value, who, when and why are kept."""
     with uow:
         repo = uow.repo
@@ -323,9 +417,18 @@ def set_mark(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock:
         row.mark, row.source, row.updated_by, row.updated_at = body.mark, "staff", principal.sub, utcnow()
         row.reason_code = body.reason_code if excused else None
         row.evidence_ref = body.evidence_ref if excused else None
-        repo.record_change(MarkChange(session_id=ts.id, trainee_id=trainee_id, previous_mark=previous,
-                                      new_mark=body.mark, reason=body.reason, reason_code=row.reason_code,
-                                      evidence_ref=row.evidence_ref, changed_by=principal.sub))
+        repo.record_change(
+            MarkChange(
+                session_id=ts.id,
+                trainee_id=trainee_id,
+                previous_mark=previous,
+                new_mark=body.mark,
+                reason=body.reason,
+                reason_code=row.reason_code,
+                evidence_ref=row.evidence_ref,
+                changed_by=principal.sub,
+            )
+        )
         evaluate(uow, policy=policy, cohort=cohort, entries=[entry], now=now)
         result = _detail(repo, row, ts, clock)
         uow.commit()
@@ -334,14 +437,26 @@ def set_mark(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock:
 
 def _detail(repo: AttendanceRepository, row: Mark, ts: TrainingSession, clock: Clock) -> MarkDetail:
     history = repo.mark_history(ts.id, row.trainee_id)
-    return MarkDetail(**mark_out(row, ts, clock).model_dump(),
-                      history=[MarkChangeOut(previous_mark=h.previous_mark, new_mark=h.new_mark, reason=h.reason,
-                                             reason_code=h.reason_code, evidence_ref=h.evidence_ref,
-                                             changed_by=h.changed_by, changed_at=h.changed_at) for h in history])
+    return MarkDetail(
+        **mark_out(row, ts, clock).model_dump(),
+        history=[
+            MarkChangeOut(
+                previous_mark=h.previous_mark,
+                new_mark=h.new_mark,
+                reason=h.reason,
+                reason_code=h.reason_code,
+                evidence_ref=h.evidence_ref,
+                changed_by=h.changed_by,
+                changed_at=h.changed_at,
+            )
+            for h in history
+        ],
+    )
 
 
-def get_mark(uow: Uow, *, principal: Principal, clock: Clock, session_id: uuid.UUID,
-             trainee_id: uuid.UUID) -> MarkDetail:
+def get_mark(
+    uow: Uow, *, principal: Principal, clock: Clock, session_id: uuid.UUID, trainee_id: uuid.UUID
+) -> MarkDetail:
     if not principal.is_staff and principal.sub != str(trainee_id):
         raise not_found("mark", trainee_id)
     with uow:
@@ -351,8 +466,14 @@ def get_mark(uow: Uow, *, principal: Principal, clock: Clock, session_id: uuid.U
             raise not_found("trainee on this roster", trainee_id)
         row = repo.mark(ts.id, trainee_id)
         if row is None:
-            return MarkDetail(session_id=ts.id, cohort_id=cohort.id, trainee_id=trainee_id, date=ts.date,
-                              mark=_virtual_mark(ts, wall_now(clock)), source="none")
+            return MarkDetail(
+                session_id=ts.id,
+                cohort_id=cohort.id,
+                trainee_id=trainee_id,
+                date=ts.date,
+                mark=_virtual_mark(ts, wall_now(clock)),
+                source="none",
+            )
         return _detail(repo, row, ts, clock)
 
 
@@ -369,7 +490,14 @@ def session_roster(uow: Uow, *, principal: Principal, clock: Clock, session_id: 
                 mark = None
             else:
                 mark = m.mark if m else virtual
-            rows.append(SessionRosterRow(trainee_id=e.trainee_id, name=e.name, status=e.status, mark=mark,
-                                         check_in_at=aware(m.check_in_at, clock) if m else None,
-                                         check_out_at=aware(m.check_out_at, clock) if m else None))
+            rows.append(
+                SessionRosterRow(
+                    trainee_id=e.trainee_id,
+                    name=e.name,
+                    status=e.status,
+                    mark=mark,
+                    check_in_at=aware(m.check_in_at, clock) if m else None,
+                    check_out_at=aware(m.check_out_at, clock) if m else None,
+                )
+            )
         return SessionRoster(session=session_out(ts), rows=rows)

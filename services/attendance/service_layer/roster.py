@@ -1,4 +1,5 @@
 """Cohorts, sessions and rosters, kept from enrollment's events; the staff views of them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,10 +31,19 @@ def upsert_cohort(repo: AttendanceRepository, snap: events.CohortSnapshot) -> Co
     cohort = repo.cohort(snap.cohort_id)
     if cohort is not None and (cohort.snapshot_hash == digest or cohort.closed_at is not None):
         return cohort
-    fields = dict(campus=snap.campus, programme_code=snap.programme_code, programme_title=snap.programme_title,
-                  track=snap.track, total_hours=snap.total_hours, completion_threshold=snap.completion_threshold,
-                  qualification_codes=list(snap.qualification_codes), start_date=snap.start_date,
-                  end_date=snap.end_date, snapshot_hash=digest, updated_at=utcnow())
+    fields = dict(
+        campus=snap.campus,
+        programme_code=snap.programme_code,
+        programme_title=snap.programme_title,
+        track=snap.track,
+        total_hours=snap.total_hours,
+        completion_threshold=snap.completion_threshold,
+        qualification_codes=list(snap.qualification_codes),
+        start_date=snap.start_date,
+        end_date=snap.end_date,
+        snapshot_hash=digest,
+        updated_at=utcnow(),
+    )
     if cohort is None:
         cohort = Cohort(id=snap.cohort_id, **fields)
         repo.add_cohort(cohort)
@@ -49,8 +59,11 @@ def upsert_cohort(repo: AttendanceRepository, snap: events.CohortSnapshot) -> Co
         wanted.add(sid)
         current = existing.get(sid)
         if current is None:
-            added.append(TrainingSession(id=sid, cohort_id=snap.cohort_id, date=slot.date, start=slot.start,
-                                         end=slot.end, hours=slot.hours))
+            added.append(
+                TrainingSession(
+                    id=sid, cohort_id=snap.cohort_id, date=slot.date, start=slot.start, end=slot.end, hours=slot.hours
+                )
+            )
         else:
             current.end, current.hours = slot.end, slot.hours
     repo.save_timetable(added, gone=[sid for sid in existing if sid not in wanted])
@@ -61,8 +74,14 @@ def enroll(repo: AttendanceRepository, data: events.TraineeEnrolled) -> RosterEn
     cohort = upsert_cohort(repo, data.cohort)
     entry = repo.roster_entry(cohort.id, data.trainee_id)
     if entry is None:
-        entry = RosterEntry(cohort_id=cohort.id, trainee_id=data.trainee_id, enrollment_id=data.enrollment_id,
-                            campus=cohort.campus, name=data.name, enrolled_on=data.enrolled_on)
+        entry = RosterEntry(
+            cohort_id=cohort.id,
+            trainee_id=data.trainee_id,
+            enrollment_id=data.enrollment_id,
+            campus=cohort.campus,
+            name=data.name,
+            enrolled_on=data.enrolled_on,
+        )
         repo.add_roster_entry(entry)
     else:
         entry.name, entry.enrollment_id, entry.updated_at = data.name, data.enrollment_id, utcnow()
@@ -99,7 +118,7 @@ def _enroll_same_snapshot(repo: AttendanceRepository, items: list[events.Trainee
     first: dict[uuid.UUID, events.TraineeEnrolled] = {}
     for data in items:
         first.setdefault(data.trainee_id, data)  # inserted as the first would insert it
-        latest[data.trainee_id] = data           # with the name and enrollment the later ones leave
+        latest[data.trainee_id] = data  # with the name and enrollment the later ones leave
     repo.upsert_roster(cohort, first, latest)
 
 
@@ -118,24 +137,38 @@ def session_out(s: TrainingSession) -> SessionOut:
 
 def cohort_out(repo: AttendanceRepository, cohort: Cohort) -> CohortOut:
     n_sessions, n_roster = repo.cohort_sizes(cohort.id)
-    return CohortOut(id=cohort.id, campus=cohort.campus, programme_code=cohort.programme_code,
-                     programme_title=cohort.programme_title, completion_threshold=cohort.completion_threshold,
-                     qualification_codes=cohort.qualification_codes, start_date=cohort.start_date,
-                     end_date=cohort.end_date, session_count=n_sessions, roster_size=n_roster,
-                     closed_on=cohort.closed_on)
+    return CohortOut(
+        id=cohort.id,
+        campus=cohort.campus,
+        programme_code=cohort.programme_code,
+        programme_title=cohort.programme_title,
+        completion_threshold=cohort.completion_threshold,
+        qualification_codes=cohort.qualification_codes,
+        start_date=cohort.start_date,
+        end_date=cohort.end_date,
+        session_count=n_sessions,
+        roster_size=n_roster,
+        closed_on=cohort.closed_on,
+    )
 
 
 def roster_row(e: RosterEntry) -> RosterRow:
-    return RosterRow(trainee_id=e.trainee_id, name=e.name, status=e.status, enrolled_on=e.enrolled_on,
-                     withdrawn_on=e.withdrawn_on, at_risk=e.at_risk, current_rate=e.current_rate,
-                     max_possible_rate=e.max_possible_rate)
+    return RosterRow(
+        trainee_id=e.trainee_id,
+        name=e.name,
+        status=e.status,
+        enrolled_on=e.enrolled_on,
+        withdrawn_on=e.withdrawn_on,
+        at_risk=e.at_risk,
+        current_rate=e.current_rate,
+        max_possible_rate=e.max_possible_rate,
+    )
 
 
 def list_cohorts(uow: Uow, *, principal: Principal, campus: str | None, page: PageParams) -> Page[CohortOut]:
     with uow:
         items, total = uow.repo.cohort_page(principal, campus, page)
-        return Page(items=[cohort_out(uow.repo, c) for c in items], total=total, limit=page.limit,
-                    offset=page.offset)
+        return Page(items=[cohort_out(uow.repo, c) for c in items], total=total, limit=page.limit, offset=page.offset)
 
 
 def get_cohort(uow: Uow, *, principal: Principal, cohort_id: uuid.UUID) -> CohortOut:

@@ -1,4 +1,5 @@
 """A trainee's standing, at-risk warnings, monthly sheets and completion when a cohort ends."""
+
 from __future__ import annotations
 
 import uuid
@@ -22,8 +23,9 @@ from shared.unit_of_work import UnitOfWork
 Uow = UnitOfWork[AttendanceRepository]
 
 
-def days_for(cohort: Cohort, entry: RosterEntry, sessions: list[TrainingSession], marks: dict[uuid.UUID, str],
-             now: datetime) -> list[rules.Day]:
+def days_for(
+    cohort: Cohort, entry: RosterEntry, sessions: list[TrainingSession], marks: dict[uuid.UUID, str], now: datetime
+) -> list[rules.Day]:
     """The trainee's scheduled training days with their marks.
 
     A session held with nothing recorded is absent; a withdrawn trainee accrues nothing from
@@ -48,8 +50,15 @@ def threshold_of(cohort: Cohort, policy: AttendancePolicy) -> float:
     return cohort.completion_threshold or policy.standing.completion_threshold
 
 
-def evaluate(uow: Uow, *, policy: AttendancePolicy, cohort: Cohort, entries: list[RosterEntry], now: datetime,
-             sessions: list[TrainingSession] | None = None) -> int:
+def evaluate(
+    uow: Uow,
+    *,
+    policy: AttendancePolicy,
+    cohort: Cohort,
+    entries: list[RosterEntry],
+    now: datetime,
+    sessions: list[TrainingSession] | None = None,
+) -> int:
     """Refresh the rates and at-risk flags of ``entries``; warn once per crossing. Returns warnings sent.
 
     Part of the caller's open unit of work (local wall-clock ``now``); never commits."""
@@ -63,24 +72,36 @@ def evaluate(uow: Uow, *, policy: AttendancePolicy, cohort: Cohort, entries: lis
     for entry in entries:
         if entry.status != "active":
             continue
-        c = rules.counts(days_for(cohort, entry, sessions, marks.get(entry.trainee_id, {}), now),
-                         policy.standing.minor_per_absence)
+        c = rules.counts(
+            days_for(cohort, entry, sessions, marks.get(entry.trainee_id, {}), now), policy.standing.minor_per_absence
+        )
         current, maximum = round(float(rules.current_rate(c)), 4), round(float(rules.max_possible_rate(c)), 4)
         reason = rules.at_risk_reason(c, threshold)
         flipped = repo.save_standing(entry, current_rate=current, max_possible_rate=maximum, at_risk_reason=reason)
         if flipped and reason is not None:  # went from not at risk to at risk: one warning per crossing
-            repo.add_warning(AtRiskWarning(cohort_id=cohort.id, trainee_id=entry.trainee_id, reason=reason,
-                                           current_rate=current, max_possible_rate=maximum))
-            uow.emit(*outgoing.trainee_at_risk(cohort, entry, current_rate=current, max_possible_rate=maximum,
-                                               threshold=threshold, reason=reason))
+            repo.add_warning(
+                AtRiskWarning(
+                    cohort_id=cohort.id,
+                    trainee_id=entry.trainee_id,
+                    reason=reason,
+                    current_rate=current,
+                    max_possible_rate=maximum,
+                )
+            )
+            uow.emit(
+                *outgoing.trainee_at_risk(
+                    cohort, entry, current_rate=current, max_possible_rate=maximum, threshold=threshold, reason=reason
+                )
+            )
             warned += 1
     repo.standing_written()
     return warned
 
 
 # -- a trainee's standing ------------------------------------------------------
-def standing_out(repo: AttendanceRepository, *, policy: AttendancePolicy, cohort: Cohort, entry: RosterEntry,
-                 now: datetime) -> StandingOut:
+def standing_out(
+    repo: AttendanceRepository, *, policy: AttendancePolicy, cohort: Cohort, entry: RosterEntry, now: datetime
+) -> StandingOut:
     sessions = repo.sessions_of(cohort.id)
     marks = repo.marks_by_trainee(cohort.id, [entry.trainee_id]).get(entry.trainee_id, {})
     days = days_for(cohort, entry, sessions, marks, now)
@@ -89,30 +110,61 @@ def standing_out(repo: AttendanceRepository, *, policy: AttendancePolicy, cohort
     threshold = threshold_of(cohort, policy)
     reason = rules.at_risk_reason(c, threshold) if entry.status == "active" and cohort.closed_at is None else None
     decision = repo.completion(cohort.id, entry.trainee_id)
-    months = [MonthOut(month=m.month, scheduled_days=m.scheduled_days, held_days=m.held_days,
-                       attended_days=m.attended_days, full_days_attended=m.full_days_attended,
-                       short_days_attended=m.short_days_attended,
-                       rate=None if m.rate is None else round(float(m.rate), 4), complete=m.complete,
-                       allowance_krw=m.allowance_krw)
-              for m in rules.monthly_periods(days, policy.allowance, minor_per_absence)]
+    months = [
+        MonthOut(
+            month=m.month,
+            scheduled_days=m.scheduled_days,
+            held_days=m.held_days,
+            attended_days=m.attended_days,
+            full_days_attended=m.full_days_attended,
+            short_days_attended=m.short_days_attended,
+            rate=None if m.rate is None else round(float(m.rate), 4),
+            complete=m.complete,
+            allowance_krw=m.allowance_krw,
+        )
+        for m in rules.monthly_periods(days, policy.allowance, minor_per_absence)
+    ]
     return StandingOut(
-        trainee_id=entry.trainee_id, cohort_id=cohort.id, campus=cohort.campus, status=entry.status,
-        scheduled_days=c.scheduled, held_days=c.held, attended_days=c.attended, absences=c.absences,
-        marked_absences=c.marked_absent, lates_early_leaves_outs=c.minor, converted_absences=c.converted_absences,
-        remaining_days=c.remaining, current_rate=round(float(rules.current_rate(c)), 4),
-        max_possible_rate=round(float(rules.max_possible_rate(c)), 4), threshold=threshold,
-        at_risk=reason is not None, at_risk_reason=reason,
-        outcome=decision.outcome if decision else None, final_rate=decision.final_rate if decision else None,
-        months=months)
+        trainee_id=entry.trainee_id,
+        cohort_id=cohort.id,
+        campus=cohort.campus,
+        status=entry.status,
+        scheduled_days=c.scheduled,
+        held_days=c.held,
+        attended_days=c.attended,
+        absences=c.absences,
+        marked_absences=c.marked_absent,
+        lates_early_leaves_outs=c.minor,
+        converted_absences=c.converted_absences,
+        remaining_days=c.remaining,
+        current_rate=round(float(rules.current_rate(c)), 4),
+        max_possible_rate=round(float(rules.max_possible_rate(c)), 4),
+        threshold=threshold,
+        at_risk=reason is not None,
+        at_risk_reason=reason,
+        outcome=decision.outcome if decision else None,
+        final_rate=decision.final_rate if decision else None,
+        months=months,
+    )
 
 
-def trainee_attendance(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock,
-                       trainee_id: uuid.UUID, cohort_id: uuid.UUID | None) -> list[StandingOut]:
+def trainee_attendance(
+    uow: Uow,
+    *,
+    principal: Principal,
+    policy: AttendancePolicy,
+    clock: Clock,
+    trainee_id: uuid.UUID,
+    cohort_id: uuid.UUID | None,
+) -> list[StandingOut]:
     if not principal.is_staff and principal.sub != str(trainee_id):
         raise not_found("trainee", trainee_id)  # a trainee reads only their own attendance
     with uow:
-        rows = [(e, c) for e, c in uow.repo.trainee_cohorts(trainee_id, cohort_id)
-                if not principal.is_staff or principal.sees_campus(c.campus)]
+        rows = [
+            (e, c)
+            for e, c in uow.repo.trainee_cohorts(trainee_id, cohort_id)
+            if not principal.is_staff or principal.sees_campus(c.campus)
+        ]
         if not rows:
             raise not_found("trainee", trainee_id)
         now = wall_now(clock)
@@ -120,8 +172,9 @@ def trainee_attendance(uow: Uow, *, principal: Principal, policy: AttendancePoli
 
 
 # -- staff views -------------------------------------------------------------
-def month_sheet(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock, cohort_id: uuid.UUID,
-                month: str) -> Sheet:
+def month_sheet(
+    uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock, cohort_id: uuid.UUID, month: str
+) -> Sheet:
     with uow:
         repo = uow.repo
         cohort = repo.visible_cohort(principal, cohort_id)
@@ -139,39 +192,56 @@ def month_sheet(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clo
             periods = rules.monthly_periods(days, policy.allowance, policy.standing.minor_per_absence)
             by_date = {d.date.isoformat(): d.mark for d in days}
             p = periods[0] if periods else None
-            rows.append(SheetRow(trainee_id=entry.trainee_id, name=entry.name,
-                                 marks={s.date.isoformat(): by_date.get(s.date.isoformat()) for s in in_month},
-                                 attended_days=p.attended_days if p else 0,
-                                 rate=None if p is None or p.rate is None else round(float(p.rate), 4),
-                                 allowance_krw=p.allowance_krw if p else 0))
+            rows.append(
+                SheetRow(
+                    trainee_id=entry.trainee_id,
+                    name=entry.name,
+                    marks={s.date.isoformat(): by_date.get(s.date.isoformat()) for s in in_month},
+                    attended_days=p.attended_days if p else 0,
+                    rate=None if p is None or p.rate is None else round(float(p.rate), 4),
+                    allowance_krw=p.allowance_krw if p else 0,
+                )
+            )
         return Sheet(cohort_id=cohort.id, month=month, dates=[s.date for s in in_month], rows=rows)
 
 
 def sheet_xlsx(sheet: Sheet) -> bytes:
     from shared.spreadsheets import write_xlsx
 
-    headers = ["trainee_id", "name"] + [d.isoformat() for d in sheet.dates] + ["attended_days", "rate",
-                                                                                "allowance_krw"]
-    rows = [[str(r.trainee_id), r.name] + [r.marks.get(d.isoformat()) or "" for d in sheet.dates]
-            + [r.attended_days, r.rate, r.allowance_krw] for r in sheet.rows]
+    headers = ["trainee_id", "name"] + [d.isoformat() for d in sheet.dates] + ["attended_days", "rate", "allowance_krw"]
+    rows = [
+        [str(r.trainee_id), r.name]
+        + [r.marks.get(d.isoformat()) or "" for d in sheet.dates]
+        + [r.attended_days, r.rate, r.allowance_krw]
+        for r in sheet.rows
+    ]
     return write_xlsx({f"attendance {sheet.month}": (headers, rows)})
 
 
 def at_risk_row(e: RosterEntry) -> AtRiskRow:
-    return AtRiskRow(trainee_id=e.trainee_id, cohort_id=e.cohort_id, campus=e.campus, name=e.name,
-                     reason=e.at_risk_reason, current_rate=e.current_rate, max_possible_rate=e.max_possible_rate)
+    return AtRiskRow(
+        trainee_id=e.trainee_id,
+        cohort_id=e.cohort_id,
+        campus=e.campus,
+        name=e.name,
+        reason=e.at_risk_reason,
+        current_rate=e.current_rate,
+        max_possible_rate=e.max_possible_rate,
+    )
 
 
-def at_risk_list(uow: Uow, *, principal: Principal, campus: str | None, cohort_id: uuid.UUID | None,
-                 page: PageParams) -> Page[AtRiskRow]:
+def at_risk_list(
+    uow: Uow, *, principal: Principal, campus: str | None, cohort_id: uuid.UUID | None, page: PageParams
+) -> Page[AtRiskRow]:
     with uow:
         items, total = uow.repo.at_risk_page(principal, campus, cohort_id, page)
         return Page(items=[at_risk_row(e) for e in items], total=total, limit=page.limit, offset=page.offset)
 
 
 # -- completion --------------------------------------------------------------
-def decide_completion(uow: Uow, *, policy: AttendancePolicy, cohort: Cohort, closed_on: date,
-                      now: datetime) -> CloseOut:
+def decide_completion(
+    uow: Uow, *, policy: AttendancePolicy, cohort: Cohort, closed_on: date, now: datetime
+) -> CloseOut:
     """Close the cohort and decide every trainee once; the events go out in the same unit of work."""
     repo = uow.repo
     cohort.closed_on, cohort.closed_at = closed_on, utcnow()
@@ -184,8 +254,9 @@ def decide_completion(uow: Uow, *, policy: AttendancePolicy, cohort: Cohort, clo
     for entry in repo.roster_of(cohort.id, by_name=False):
         if entry.trainee_id in decided:
             continue
-        c = rules.counts(days_for(cohort, entry, sessions, marks.get(entry.trainee_id, {}), now),
-                         policy.standing.minor_per_absence)
+        c = rules.counts(
+            days_for(cohort, entry, sessions, marks.get(entry.trainee_id, {}), now), policy.standing.minor_per_absence
+        )
         rate = round(float(rules.final_rate(c)), 4)
         if entry.status == "withdrawn":
             outcome, reason = "not_completed", "withdrawn"
@@ -193,35 +264,50 @@ def decide_completion(uow: Uow, *, policy: AttendancePolicy, cohort: Cohort, clo
             outcome, reason = "completed", None
         else:
             outcome, reason = "not_completed", "below_threshold"
-        decisions.append(Completion(cohort_id=cohort.id, trainee_id=entry.trainee_id, campus=cohort.campus,
-                                    outcome=outcome, final_rate=rate, reason=reason, decided_on=closed_on))
+        decisions.append(
+            Completion(
+                cohort_id=cohort.id,
+                trainee_id=entry.trainee_id,
+                campus=cohort.campus,
+                outcome=outcome,
+                final_rate=rate,
+                reason=reason,
+                decided_on=closed_on,
+            )
+        )
         if outcome == "completed":
             uow.emit(*outgoing.trainee_completed(cohort, entry, completion_date=closed_on, final_rate=rate))
         else:
-            uow.emit(*outgoing.trainee_not_completed(cohort, entry, on=closed_on, final_rate=rate,
-                                                     reason=reason or ""))
+            uow.emit(*outgoing.trainee_not_completed(cohort, entry, on=closed_on, final_rate=rate, reason=reason or ""))
         entry.at_risk, entry.current_rate = False, rate
         done[outcome] += 1
     repo.add_completions(decisions)
-    return CloseOut(cohort_id=cohort.id, closed_on=closed_on, completed=done["completed"],
-                    not_completed=done["not_completed"], already_decided=len(decided))
+    return CloseOut(
+        cohort_id=cohort.id,
+        closed_on=closed_on,
+        completed=done["completed"],
+        not_completed=done["not_completed"],
+        already_decided=len(decided),
+    )
 
 
-def close_cohort(uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock,
-                 cohort_id: uuid.UUID) -> CloseOut:
+def close_cohort(
+    uow: Uow, *, principal: Principal, policy: AttendancePolicy, clock: Clock, cohort_id: uuid.UUID
+) -> CloseOut:
     """Staff end the cohort now: every trainee's completion is decided and published once."""
     with uow:
         cohort = uow.repo.visible_cohort(principal, cohort_id, lock=True)
         if cohort.closed_at is not None:
-            raise RuleViolation([RuleFailure("cohort.already-closed",
-                                             f"the cohort was closed on {cohort.closed_on}")], status=409)
+            raise RuleViolation(
+                [RuleFailure("cohort.already-closed", f"the cohort was closed on {cohort.closed_on}")], status=409
+            )
         now = wall_now(clock)
         today = now.date()
         if today < cohort.start_date:
-            raise RuleViolation([RuleFailure("cohort.not-started", "a cohort cannot be closed before it starts")],
-                                status=409)
-        result = decide_completion(uow, policy=policy, cohort=cohort, closed_on=min(today, cohort.end_date),
-                                   now=now)
+            raise RuleViolation(
+                [RuleFailure("cohort.not-started", "a cohort cannot be closed before it starts")], status=409
+            )
+        result = decide_completion(uow, policy=policy, cohort=cohort, closed_on=min(today, cohort.end_date), now=now)
         uow.commit()
         return result
 
@@ -261,5 +347,7 @@ def sweep_at_risk(uow: Uow, *, policy: AttendancePolicy, clock: Clock) -> int:
 
 def require_open(cohort: Cohort) -> None:
     if cohort.closed_at is not None:
-        raise RuleViolation([RuleFailure("cohort.closed", f"the cohort was closed on {cohort.closed_on}; "
-                                                          "marks can no longer change")], status=409)
+        raise RuleViolation(
+            [RuleFailure("cohort.closed", f"the cohort was closed on {cohort.closed_on}; marks can no longer change")],
+            status=409,
+        )

@@ -1,4 +1,5 @@
 """Timetables are local wall-clock times (no zone); the injected ``Clock`` says what now is and in which zone."""
+
 from __future__ import annotations
 
 from datetime import datetime

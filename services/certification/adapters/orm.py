@@ -1,4 +1,5 @@
 """Certification's tables (its own database; no other service reads them)."""
+
 from __future__ import annotations
 
 import uuid
@@ -50,8 +51,16 @@ class ClaimWindow(Base, table=True):
 class Claim(Base, table=True):
     __table_args__ = (
         # One live claim per qualification, stage and exam date; one live claim per receipt (rejected ones free both).
-        Index("uq_claim_live_exam", "trainee_id", "qualification_code", "stage", "exam_date", unique=True,
-              postgresql_where=LIVE, sqlite_where=LIVE),
+        Index(
+            "uq_claim_live_exam",
+            "trainee_id",
+            "qualification_code",
+            "stage",
+            "exam_date",
+            unique=True,
+            postgresql_where=LIVE,
+            sqlite_where=LIVE,
+        ),
         Index("uq_claim_live_receipt", "receipt_key", unique=True, postgresql_where=LIVE, sqlite_where=LIVE),
     )
 

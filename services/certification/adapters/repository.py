@@ -7,6 +7,7 @@ and never see SQL. It also maps rows to the domain's objects (``ClaimWindow``, `
 Campus scope comes in as ``campuses``: the set a principal may see, or None for every campus
 (``Principal.campus_filter()``).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -34,16 +35,28 @@ class ClaimTaken(Exception):
 
 # -- mapping rows to the domain's objects (the fake repository uses these too) ------------------------------
 def to_window(row: orm.ClaimWindow) -> ClaimWindow:
-    return ClaimWindow(cohort_id=row.cohort_id, campus=row.campus, programme_code=row.programme_code,
-                       qualification_codes=frozenset(row.qualification_codes), start_date=row.start_date,
-                       status=row.status, completion_date=row.completion_date, closed_on=row.closed_on)
+    return ClaimWindow(
+        cohort_id=row.cohort_id,
+        campus=row.campus,
+        programme_code=row.programme_code,
+        qualification_codes=frozenset(row.qualification_codes),
+        start_date=row.start_date,
+        status=row.status,
+        completion_date=row.completion_date,
+        closed_on=row.closed_on,
+    )
 
 
 def to_qualification(row: orm.Qualification | None) -> Qualification | None:
     if row is None:
         return None
-    return Qualification(code=row.code, grade=row.grade, written_fee=row.written_fee,
-                         practical_fee=row.practical_fee, programme_codes=frozenset(row.programme_codes))
+    return Qualification(
+        code=row.code,
+        grade=row.grade,
+        written_fee=row.written_fee,
+        practical_fee=row.practical_fee,
+        programme_codes=frozenset(row.programme_codes),
+    )
 
 
 def to_prior(row: orm.Claim) -> PriorClaim:
@@ -57,17 +70,31 @@ def _in(query: Select, column: object, campuses: Campuses) -> Select:
 # A claim's submission is the busiest write of certification: its reads are built once, take their values as
 # parameters and select only the columns the domain's objects need (no ORM rows to build and throw away).
 _W, _C = orm.ClaimWindow, orm.Claim
-_WINDOWS = (select(_W.cohort_id, _W.campus, _W.programme_code, _W.qualification_codes, _W.start_date, _W.status,
-                   _W.completion_date, _W.closed_on)
-            .where(_W.trainee_id == bindparam("b_trainee")).order_by(_W.start_date))
+_WINDOWS = (
+    select(
+        _W.cohort_id,
+        _W.campus,
+        _W.programme_code,
+        _W.qualification_codes,
+        _W.start_date,
+        _W.status,
+        _W.completion_date,
+        _W.closed_on,
+    )
+    .where(_W.trainee_id == bindparam("b_trainee"))
+    .order_by(_W.start_date)
+)
 _WINDOWS_IN_CAMPUSES = _WINDOWS.where(_W.campus.in_(bindparam("b_campuses", expanding=True)))
 _PRIOR_CLAIMS = select(_C.qualification_code, _C.stage, _C.exam_date, _C.status).where(
-    _C.trainee_id == bindparam("b_trainee"), _C.qualification_code == bindparam("b_code"),
-    _C.stage == bindparam("b_stage"))
+    _C.trainee_id == bindparam("b_trainee"),
+    _C.qualification_code == bindparam("b_code"),
+    _C.stage == bindparam("b_stage"),
+)
 _CLAIMS = orm.Claim.__table__  # type: ignore[attr-defined]
 _INSERT_CLAIM = insert(_CLAIMS)
-_RECEIPT_IN_USE = select(_C.id).where(_C.receipt_key == bindparam("b_receipt"),
-                                      _C.status.in_(sorted(LIVE_STATUSES))).limit(1)
+_RECEIPT_IN_USE = (
+    select(_C.id).where(_C.receipt_key == bindparam("b_receipt"), _C.status.in_(sorted(LIVE_STATUSES))).limit(1)
+)
 
 
 class CertificationRepository:
@@ -94,20 +121,23 @@ class CertificationRepository:
         self.session.add(row)
         self.session.flush()
 
-    def qualifications_page(self, page: PageParams, *, grade: str | None,
-                            programme_code: str | None) -> tuple[list[orm.Qualification], int]:
-        query = where_given(select(orm.Qualification).order_by(orm.Qualification.code),
-                             (orm.Qualification.grade, grade))
+    def qualifications_page(
+        self, page: PageParams, *, grade: str | None, programme_code: str | None
+    ) -> tuple[list[orm.Qualification], int]:
+        query = where_given(
+            select(orm.Qualification).order_by(orm.Qualification.code), (orm.Qualification.grade, grade)
+        )
         if programme_code:  # JSON membership differs per database: filter in Python (the catalogue is small)
             matching = [q for q in self.session.execute(query).scalars() if programme_code in q.programme_codes]
-            return matching[page.offset:page.offset + page.limit], len(matching)
+            return matching[page.offset : page.offset + page.limit], len(matching)
         return paginate(self.session, query, page)
 
     # -- the trainees' claim windows ---------------------------------------------------------------------
     def window_rows(self, trainee_id: uuid.UUID, campuses: Campuses) -> list[orm.ClaimWindow]:
         """The trainee's enrollments within ``campuses``, earliest cohort first."""
-        query = _in(select(orm.ClaimWindow).where(orm.ClaimWindow.trainee_id == trainee_id),
-                    orm.ClaimWindow.campus, campuses)
+        query = _in(
+            select(orm.ClaimWindow).where(orm.ClaimWindow.trainee_id == trainee_id), orm.ClaimWindow.campus, campuses
+        )
         return list(self.session.execute(query.order_by(orm.ClaimWindow.start_date)).scalars())
 
     def claim_windows(self, trainee_id: uuid.UUID, campuses: Campuses) -> list[ClaimWindow]:
@@ -116,12 +146,26 @@ class CertificationRepository:
             rows = self.session.execute(_WINDOWS, {"b_trainee": trainee_id})
         else:
             rows = self.session.execute(_WINDOWS_IN_CAMPUSES, {"b_trainee": trainee_id, "b_campuses": list(campuses)})
-        return [ClaimWindow(cohort_id=r[0], campus=r[1], programme_code=r[2], qualification_codes=frozenset(r[3]),
-                            start_date=r[4], status=r[5], completion_date=r[6], closed_on=r[7]) for r in rows]
+        return [
+            ClaimWindow(
+                cohort_id=r[0],
+                campus=r[1],
+                programme_code=r[2],
+                qualification_codes=frozenset(r[3]),
+                start_date=r[4],
+                status=r[5],
+                completion_date=r[6],
+                closed_on=r[7],
+            )
+            for r in rows
+        ]
 
     def window(self, trainee_id: uuid.UUID, cohort_id: uuid.UUID) -> orm.ClaimWindow | None:
-        return self.session.execute(select(orm.ClaimWindow).where(
-            orm.ClaimWindow.trainee_id == trainee_id, orm.ClaimWindow.cohort_id == cohort_id)).scalar_one_or_none()
+        return self.session.execute(
+            select(orm.ClaimWindow).where(
+                orm.ClaimWindow.trainee_id == trainee_id, orm.ClaimWindow.cohort_id == cohort_id
+            )
+        ).scalar_one_or_none()
 
     def save_window(self, row: orm.ClaimWindow) -> None:
         """Write it now: the next event of the same batch for this (trainee, cohort) finds it."""
@@ -131,8 +175,12 @@ class CertificationRepository:
     # -- claims ----------------------------------------------------------------------------------------
     def prior_claims(self, trainee_id: uuid.UUID, qualification_code: str, stage: str) -> list[PriorClaim]:
         """The trainee's other claims of this qualification and stage, whatever their status."""
-        return [PriorClaim(*row) for row in self.session.execute(_PRIOR_CLAIMS, {
-            "b_trainee": trainee_id, "b_code": qualification_code, "b_stage": stage})]
+        return [
+            PriorClaim(*row)
+            for row in self.session.execute(
+                _PRIOR_CLAIMS, {"b_trainee": trainee_id, "b_code": qualification_code, "b_stage": stage}
+            )
+        ]
 
     def receipt_in_use(self, receipt_key: str) -> bool:
         """A live claim (not rejected) holds this normalised receipt number."""
@@ -153,33 +201,55 @@ class CertificationRepository:
 
     def lock_claim(self, claim_id: uuid.UUID) -> orm.Claim | None:
         """The claim, locked until the work ends: approving, rejecting and paying it are one at a time."""
-        return self.session.execute(select(orm.Claim).where(orm.Claim.id == claim_id)
-                                    .with_for_update()).scalar_one_or_none()
+        return self.session.execute(
+            select(orm.Claim).where(orm.Claim.id == claim_id).with_for_update()
+        ).scalar_one_or_none()
 
     def reimbursed_attempts(self, claim: orm.Claim) -> int:
         """The trainee's other claims of the claim's qualification and stage already approved or paid."""
-        return self.session.execute(select(func.count()).select_from(orm.Claim).where(
-            orm.Claim.trainee_id == claim.trainee_id, orm.Claim.qualification_code == claim.qualification_code,
-            orm.Claim.stage == claim.stage, orm.Claim.status.in_(REIMBURSED_STATUSES),
-            orm.Claim.id != claim.id)).scalar_one()
+        return self.session.execute(
+            select(func.count())
+            .select_from(orm.Claim)
+            .where(
+                orm.Claim.trainee_id == claim.trainee_id,
+                orm.Claim.qualification_code == claim.qualification_code,
+                orm.Claim.stage == claim.stage,
+                orm.Claim.status.in_(REIMBURSED_STATUSES),
+                orm.Claim.id != claim.id,
+            )
+        ).scalar_one()
 
-    def claims_page(self, page: PageParams, *, campuses: Campuses, of_trainee: uuid.UUID | None,
-                    campus: str | None, cohort_id: uuid.UUID | None, trainee_id: uuid.UUID | None,
-                    status: str | None) -> tuple[list[orm.Claim], int]:
+    def claims_page(
+        self,
+        page: PageParams,
+        *,
+        campuses: Campuses,
+        of_trainee: uuid.UUID | None,
+        campus: str | None,
+        cohort_id: uuid.UUID | None,
+        trainee_id: uuid.UUID | None,
+        status: str | None,
+    ) -> tuple[list[orm.Claim], int]:
         """Claims in submission order: ``of_trainee``'s own (a trainee's view), else those within ``campuses``."""
         query = select(orm.Claim).order_by(orm.Claim.submitted_at, orm.Claim.id)
         if of_trainee is not None:
             query = query.where(orm.Claim.trainee_id == of_trainee)
         else:
             query = _in(query, orm.Claim.campus, campuses)
-        query = where_given(query, (orm.Claim.campus, campus), (orm.Claim.cohort_id, cohort_id),
-                             (orm.Claim.trainee_id, trainee_id), (orm.Claim.status, status))
+        query = where_given(
+            query,
+            (orm.Claim.campus, campus),
+            (orm.Claim.cohort_id, cohort_id),
+            (orm.Claim.trainee_id, trainee_id),
+            (orm.Claim.status, status),
+        )
         return paginate(self.session, query, page)
 
     def lock_payable_claims(self, campus: str, claim_ids: list[uuid.UUID] | None) -> list[orm.Claim]:
         """The campus's approved claims (or those of ``claim_ids`` among them), locked, in id order."""
-        query = select(orm.Claim).where(orm.Claim.campus == campus, orm.Claim.status == "approved") \
-            .order_by(orm.Claim.id)
+        query = (
+            select(orm.Claim).where(orm.Claim.campus == campus, orm.Claim.status == "approved").order_by(orm.Claim.id)
+        )
         if claim_ids is not None:
             query = query.where(orm.Claim.id.in_(claim_ids))
         return list(self.session.execute(query.with_for_update()).scalars())
@@ -192,8 +262,11 @@ class CertificationRepository:
         ids = list(claim_ids)
         if not ids:
             return {}
-        return dict(self.session.execute(select(orm.Payout.claim_id, orm.Payout.reference)
-                                         .where(orm.Payout.claim_id.in_(ids))).all())  # type: ignore[arg-type]
+        return dict(
+            self.session.execute(
+                select(orm.Payout.claim_id, orm.Payout.reference).where(orm.Payout.claim_id.in_(ids))
+            ).all()
+        )  # type: ignore[arg-type]
 
     def add_batch(self, batch: orm.PayoutBatch, payouts: list[orm.Payout]) -> None:
         """The batch, then its payouts (their unique claim id is what pays a claim once)."""
@@ -206,44 +279,78 @@ class CertificationRepository:
         return self.session.get(orm.PayoutBatch, batch_id)
 
     def payouts_of_batch(self, batch_id: uuid.UUID) -> list[orm.Payout]:
-        return list(self.session.execute(select(orm.Payout).where(orm.Payout.batch_id == batch_id)
-                                         .order_by(orm.Payout.reference)).scalars())
+        return list(
+            self.session.execute(
+                select(orm.Payout).where(orm.Payout.batch_id == batch_id).order_by(orm.Payout.reference)
+            ).scalars()
+        )
 
-    def batches_page(self, page: PageParams, *, campuses: Campuses,
-                     campus: str | None) -> tuple[list[orm.PayoutBatch], int]:
-        query = _in(select(orm.PayoutBatch), orm.PayoutBatch.campus, campuses) \
-            .order_by(orm.PayoutBatch.created_at.desc(), orm.PayoutBatch.id)
+    def batches_page(
+        self, page: PageParams, *, campuses: Campuses, campus: str | None
+    ) -> tuple[list[orm.PayoutBatch], int]:
+        query = _in(select(orm.PayoutBatch), orm.PayoutBatch.campus, campuses).order_by(
+            orm.PayoutBatch.created_at.desc(), orm.PayoutBatch.id
+        )
         return paginate(self.session, where_given(query, (orm.PayoutBatch.campus, campus)), page)
 
     def bank_rows(self, batch_id: uuid.UUID) -> list[tuple]:
         """The bank file's rows of a batch: ids and amounts, no personal data; ``paid_on`` is the UTC date."""
         rows = self.session.execute(
-            select(orm.Payout.reference, orm.Payout.amount, orm.Payout.trainee_id, orm.Payout.campus,
-                   orm.Payout.claim_id, orm.Claim.qualification_code, orm.Claim.stage, orm.Claim.exam_date,
-                   orm.Claim.receipt_number, orm.Claim.admission_slip_number, orm.Payout.paid_at)
-            .join(orm.Claim, orm.Claim.id == orm.Payout.claim_id).where(orm.Payout.batch_id == batch_id)
+            select(
+                orm.Payout.reference,
+                orm.Payout.amount,
+                orm.Payout.trainee_id,
+                orm.Payout.campus,
+                orm.Payout.claim_id,
+                orm.Claim.qualification_code,
+                orm.Claim.stage,
+                orm.Claim.exam_date,
+                orm.Claim.receipt_number,
+                orm.Claim.admission_slip_number,
+                orm.Payout.paid_at,
+            )
+            .join(orm.Claim, orm.Claim.id == orm.Payout.claim_id)
+            .where(orm.Payout.batch_id == batch_id)
             .order_by(orm.Payout.reference)
         ).all()
-        return [(r[0], r[1], str(r[2]), r[3], str(r[4]), r[5], r[6], r[7].isoformat(), r[8], r[9],
-                 r[10].date().isoformat()) for r in rows]
+        return [
+            (r[0], r[1], str(r[2]), r[3], str(r[4]), r[5], r[6], r[7].isoformat(), r[8], r[9], r[10].date().isoformat())
+            for r in rows
+        ]
 
     # -- qualifications obtained -----------------------------------------------------------------------
     def holds(self, trainee_id: uuid.UUID, qualification_code: str) -> bool:
         """The trainee's obtaining this qualification is already recorded."""
-        return self.session.execute(select(orm.QualificationObtained.id).where(
-            orm.QualificationObtained.trainee_id == trainee_id,
-            orm.QualificationObtained.qualification_code == qualification_code)).first() is not None
+        return (
+            self.session.execute(
+                select(orm.QualificationObtained.id).where(
+                    orm.QualificationObtained.trainee_id == trainee_id,
+                    orm.QualificationObtained.qualification_code == qualification_code,
+                )
+            ).first()
+            is not None
+        )
 
     def add_result(self, result: orm.QualificationObtained) -> None:
         self.session.add(result)
         self.session.flush()
 
-    def results_page(self, page: PageParams, *, campuses: Campuses, campus: str | None,
-                     cohort_id: uuid.UUID | None,
-                     trainee_id: uuid.UUID | None) -> tuple[list[orm.QualificationObtained], int]:
+    def results_page(
+        self,
+        page: PageParams,
+        *,
+        campuses: Campuses,
+        campus: str | None,
+        cohort_id: uuid.UUID | None,
+        trainee_id: uuid.UUID | None,
+    ) -> tuple[list[orm.QualificationObtained], int]:
         query = _in(select(orm.QualificationObtained), orm.QualificationObtained.campus, campuses).order_by(
-            orm.QualificationObtained.obtained_on, orm.QualificationObtained.id)
-        query = where_given(query, (orm.QualificationObtained.campus, campus),
-                             (orm.QualificationObtained.cohort_id, cohort_id),
-                             (orm.QualificationObtained.trainee_id, trainee_id))
+            orm.QualificationObtained.obtained_on, orm.QualificationObtained.id
+        )
+        query = where_given(
+            query,
+            (orm.QualificationObtained.campus, campus),
+            (orm.QualificationObtained.cohort_id, cohort_id),
+            (orm.QualificationObtained.trainee_id, trainee_id),
+        )
         return paginate(self.session, query, page)

@@ -10,6 +10,7 @@
 Amount reimbursed = the lesser of the amount paid and the standard fee.
 Workflow: submitted -> approved or rejected (with reasons) -> paid (approved only, once).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -76,20 +77,28 @@ def is_linked(qualification: Qualification, window: ClaimWindow) -> bool:
     return qualification.code in window.qualification_codes or window.programme_code in qualification.programme_codes
 
 
-def _pick_window(qualification: Qualification | None, windows: list[ClaimWindow], request: ClaimRequest,
-                 policy: ClaimPolicy) -> tuple[ClaimWindow | None, list[RuleFailure]]:
+def _pick_window(
+    qualification: Qualification | None, windows: list[ClaimWindow], request: ClaimRequest, policy: ClaimPolicy
+) -> tuple[ClaimWindow | None, list[RuleFailure]]:
     failures: list[RuleFailure] = []
     if not windows:
-        return None, [RuleFailure("claim.trainee.not-enrolled",
-                                  "no enrollment of this trainee is known to certification", "trainee_id")]
+        return None, [
+            RuleFailure(
+                "claim.trainee.not-enrolled", "no enrollment of this trainee is known to certification", "trainee_id"
+            )
+        ]
     candidates = windows
     if qualification is not None:
         linked = [w for w in windows if is_linked(qualification, w)]
         if not linked:
             programmes = ", ".join(sorted({w.programme_code for w in windows}))
-            failures.append(RuleFailure("claim.qualification.not-linked",
-                                        f"{qualification.code} is not linked to the trainee's programme "
-                                        f"({programmes})", "qualification_code"))
+            failures.append(
+                RuleFailure(
+                    "claim.qualification.not-linked",
+                    f"{qualification.code} is not linked to the trainee's programme ({programmes})",
+                    "qualification_code",
+                )
+            )
         else:
             candidates = linked
     for window in candidates:
@@ -99,46 +108,83 @@ def _pick_window(qualification: Qualification | None, windows: list[ClaimWindow]
     return latest, failures + window_failures(latest, request.exam_date, policy.window_months)
 
 
-def assess_claim(*, request: ClaimRequest, qualification: Qualification | None, windows: list[ClaimWindow],
-                 prior: list[PriorClaim], receipt_in_use: bool, today: date,
-                 policy: ClaimPolicy = ClaimPolicy()) -> Assessment:
+def assess_claim(
+    *,
+    request: ClaimRequest,
+    qualification: Qualification | None,
+    windows: list[ClaimWindow],
+    prior: list[PriorClaim],
+    receipt_in_use: bool,
+    today: date,
+    policy: ClaimPolicy = ClaimPolicy(),
+) -> Assessment:
     """Check every rule; the assessment lists every failure and, when none, the amount to reimburse."""
     failures: list[RuleFailure] = []
     fee: int | None = None
     if qualification is None:
-        failures.append(RuleFailure("claim.qualification.unknown",
-                                    f"no qualification {request.qualification_code!r} in the catalogue",
-                                    "qualification_code"))
+        failures.append(
+            RuleFailure(
+                "claim.qualification.unknown",
+                f"no qualification {request.qualification_code!r} in the catalogue",
+                "qualification_code",
+            )
+        )
     else:
         fee = qualification.standard_fee(request.stage)
         if fee is None:
-            failures.append(RuleFailure("claim.qualification.no-standard-fee",
-                                        f"the {request.stage} fee of {qualification.code} has not been set by the "
-                                        "centre; it cannot be reimbursed until it is", "stage"))
+            failures.append(
+                RuleFailure(
+                    "claim.qualification.no-standard-fee",
+                    f"the {request.stage} fee of {qualification.code} has not been set by the "
+                    "centre; it cannot be reimbursed until it is",
+                    "stage",
+                )
+            )
     window, window_fail = _pick_window(qualification, windows, request, policy)
     failures += window_fail
     if request.exam_date > today:
-        failures.append(RuleFailure("claim.exam-date.future", f"the exam date {request.exam_date} is after today "
-                                    f"({today})", "exam_date"))
+        failures.append(
+            RuleFailure(
+                "claim.exam-date.future", f"the exam date {request.exam_date} is after today ({today})", "exam_date"
+            )
+        )
     elif today > request.exam_date + timedelta(days=policy.deadline_days):
-        failures.append(RuleFailure("claim.deadline",
-                                    f"claims must come within {policy.deadline_days} days of the exam; the exam on "
-                                    f"{request.exam_date} was {(today - request.exam_date).days} days ago",
-                                    "exam_date"))
-    live = [p for p in prior if p.status in LIVE_STATUSES and p.qualification_code == request.qualification_code
-            and p.stage == request.stage]
+        failures.append(
+            RuleFailure(
+                "claim.deadline",
+                f"claims must come within {policy.deadline_days} days of the exam; the exam on "
+                f"{request.exam_date} was {(today - request.exam_date).days} days ago",
+                "exam_date",
+            )
+        )
+    live = [
+        p
+        for p in prior
+        if p.status in LIVE_STATUSES and p.qualification_code == request.qualification_code and p.stage == request.stage
+    ]
     if any(p.exam_date == request.exam_date for p in live):
-        failures.append(RuleFailure("claim.duplicate",
-                                    f"a claim for {request.qualification_code} {request.stage} on "
-                                    f"{request.exam_date} already exists", "exam_date"))
+        failures.append(
+            RuleFailure(
+                "claim.duplicate",
+                f"a claim for {request.qualification_code} {request.stage} on {request.exam_date} already exists",
+                "exam_date",
+            )
+        )
     elif len(live) >= policy.max_attempts:
-        failures.append(RuleFailure("claim.attempts",
-                                    f"at most {policy.max_attempts} attempts per qualification and stage are "
-                                    f"reimbursed; {len(live)} are already claimed", "stage"))
+        failures.append(
+            RuleFailure(
+                "claim.attempts",
+                f"at most {policy.max_attempts} attempts per qualification and stage are "
+                f"reimbursed; {len(live)} are already claimed",
+                "stage",
+            )
+        )
     if receipt_in_use:
-        failures.append(RuleFailure("claim.receipt-reused",
-                                    "this payment receipt number is already used by another claim",
-                                    "receipt_number"))
+        failures.append(
+            RuleFailure(
+                "claim.receipt-reused", "this payment receipt number is already used by another claim", "receipt_number"
+            )
+        )
     amount = reimbursable_amount(request.amount_paid, fee) if fee is not None and request.amount_paid >= 0 else 0
     return Assessment(failures=failures, window=window, standard_fee=fee, amount=amount)
 
@@ -151,12 +197,19 @@ def decision_failures(status: str) -> list[RuleFailure]:
     return []
 
 
-def approval_failures(status: str, *, reimbursed_attempts: int, policy: ClaimPolicy = ClaimPolicy()) -> list[RuleFailure]:
+def approval_failures(
+    status: str, *, reimbursed_attempts: int, policy: ClaimPolicy = ClaimPolicy()
+) -> list[RuleFailure]:
     """Approving re-counts the attempts already approved or paid for the qualification and stage."""
     failures = decision_failures(status)
     if not failures and reimbursed_attempts >= policy.max_attempts:
-        failures.append(RuleFailure("claim.attempts", f"{reimbursed_attempts} attempts of this qualification and "
-                                    f"stage are already reimbursed; at most {policy.max_attempts}"))
+        failures.append(
+            RuleFailure(
+                "claim.attempts",
+                f"{reimbursed_attempts} attempts of this qualification and "
+                f"stage are already reimbursed; at most {policy.max_attempts}",
+            )
+        )
     return failures
 
 

@@ -6,6 +6,7 @@ each with a standard fee. DOMAIN.md states one fee: craftsman written, 14,500 KR
 practical fees vary by trade, up to 166,700 KRW. A fee the centre has not set yet is
 ``None``, and a stage without a standard fee cannot be reimbursed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

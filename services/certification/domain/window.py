@@ -6,6 +6,7 @@ trainee loses the right for exams after the withdrawal / dropout date; an exam o
 day is still inside. While the trainee is enrolled and no outcome is known, the window
 is open at its end.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -46,23 +47,42 @@ class ClaimWindow:
         return None
 
 
-def window_failures(window: ClaimWindow, exam_date: date,
-                    months_after_completion: int = WINDOW_MONTHS_AFTER_COMPLETION) -> list[RuleFailure]:
+def window_failures(
+    window: ClaimWindow, exam_date: date, months_after_completion: int = WINDOW_MONTHS_AFTER_COMPLETION
+) -> list[RuleFailure]:
     """Why ``exam_date`` is outside ``window`` (empty when inside)."""
     if window.start_date is not None and exam_date < window.start_date:
-        return [RuleFailure("claim.window.before-enrollment",
-                            f"the exam on {exam_date} was before the cohort started on {window.start_date}",
-                            "exam_date")]
+        return [
+            RuleFailure(
+                "claim.window.before-enrollment",
+                f"the exam on {exam_date} was before the cohort started on {window.start_date}",
+                "exam_date",
+            )
+        ]
     last = window.last_day(months_after_completion)
     if last is None or exam_date <= last:
         return []
     if window.status == "completed":
-        return [RuleFailure("claim.window.after-completion",
-                            f"the exam on {exam_date} is more than {months_after_completion} months after "
-                            f"completion on {window.completion_date} (last day {last})", "exam_date")]
+        return [
+            RuleFailure(
+                "claim.window.after-completion",
+                f"the exam on {exam_date} is more than {months_after_completion} months after "
+                f"completion on {window.completion_date} (last day {last})",
+                "exam_date",
+            )
+        ]
     if window.status == "withdrawn":
-        return [RuleFailure("claim.window.after-withdrawal",
-                            f"the exam on {exam_date} is after the withdrawal on {window.closed_on}", "exam_date")]
-    return [RuleFailure("claim.window.after-dropout",
-                        f"the exam on {exam_date} is after the trainee stopped without completing on "
-                        f"{window.closed_on}", "exam_date")]
+        return [
+            RuleFailure(
+                "claim.window.after-withdrawal",
+                f"the exam on {exam_date} is after the withdrawal on {window.closed_on}",
+                "exam_date",
+            )
+        ]
+    return [
+        RuleFailure(
+            "claim.window.after-dropout",
+            f"the exam on {exam_date} is after the trainee stopped without completing on {window.closed_on}",
+            "exam_date",
+        )
+    ]

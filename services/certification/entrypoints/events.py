@@ -1,4 +1,5 @@
 """What certification does with other services' events: each trainee's claim window."""
+
 from __future__ import annotations
 
 from services.certification.service_layer import windows
@@ -8,25 +9,54 @@ from shared.consumer import Handler, HandlerContext
 
 def on_enrolled(ctx: HandlerContext, data: events.TraineeEnrolled, _event: events.CloudEvent) -> None:
     c = data.cohort
-    windows.enrolled(ctx.uow.repo, trainee_id=data.trainee_id, cohort_id=c.cohort_id, campus=c.campus,
-                     programme_code=c.programme_code, qualification_codes=c.qualification_codes,
-                     start_date=c.start_date, end_date=c.end_date, enrolled_on=data.enrolled_on)
+    windows.enrolled(
+        ctx.uow.repo,
+        trainee_id=data.trainee_id,
+        cohort_id=c.cohort_id,
+        campus=c.campus,
+        programme_code=c.programme_code,
+        qualification_codes=c.qualification_codes,
+        start_date=c.start_date,
+        end_date=c.end_date,
+        enrolled_on=data.enrolled_on,
+    )
 
 
 def on_withdrawn(ctx: HandlerContext, data: events.TraineeWithdrawn, _event: events.CloudEvent) -> None:
-    windows.closed(ctx.uow.repo, trainee_id=data.trainee_id, cohort_id=data.cohort_id, campus=data.campus,
-                   programme_code=data.programme_code, status="withdrawn", on=data.date)
+    windows.closed(
+        ctx.uow.repo,
+        trainee_id=data.trainee_id,
+        cohort_id=data.cohort_id,
+        campus=data.campus,
+        programme_code=data.programme_code,
+        status="withdrawn",
+        on=data.date,
+    )
 
 
 def on_completed(ctx: HandlerContext, data: events.TraineeCompleted, _event: events.CloudEvent) -> None:
-    windows.closed(ctx.uow.repo, trainee_id=data.trainee_id, cohort_id=data.cohort_id, campus=data.campus,
-                   programme_code=data.programme_code, status="completed", on=data.completion_date,
-                   qualification_codes=data.qualification_codes)
+    windows.closed(
+        ctx.uow.repo,
+        trainee_id=data.trainee_id,
+        cohort_id=data.cohort_id,
+        campus=data.campus,
+        programme_code=data.programme_code,
+        status="completed",
+        on=data.completion_date,
+        qualification_codes=data.qualification_codes,
+    )
 
 
 def on_not_completed(ctx: HandlerContext, data: events.TraineeNotCompleted, _event: events.CloudEvent) -> None:
-    windows.closed(ctx.uow.repo, trainee_id=data.trainee_id, cohort_id=data.cohort_id, campus=data.campus,
-                   programme_code=data.programme_code, status="not_completed", on=data.date)
+    windows.closed(
+        ctx.uow.repo,
+        trainee_id=data.trainee_id,
+        cohort_id=data.cohort_id,
+        campus=data.campus,
+        programme_code=data.programme_code,
+        status="not_completed",
+        on=data.date,
+    )
 
 
 HANDLERS: dict[str, Handler] = {

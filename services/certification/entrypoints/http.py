@@ -1,5 +1,6 @@
 """Certification's HTTP API: each view passes its unit of work (and clock, policy) to one use case and returns
 its answer; the use case opens, commits and closes the work."""
+
 from __future__ import annotations
 
 import uuid
@@ -75,8 +76,12 @@ router = APIRouter(route_class=ReleasingRoute, dependencies=[Depends(clean_param
 
 
 # -- qualifications -----------------------------------------------------------------
-@router.put("/qualifications/{code:qualification_code}", response_model=QualificationOut, tags=["qualifications"],
-            summary="Create or replace a qualification (grade, standard fee per stage, linked programmes)")
+@router.put(
+    "/qualifications/{code:qualification_code}",
+    response_model=QualificationOut,
+    tags=["qualifications"],
+    summary="Create or replace a qualification (grade, standard fee per stage, linked programmes)",
+)
 def put_qualification(code: str, body: QualificationIn, uow: Uow, principal: Finance) -> QualificationOut:
     if code != body.code:
         raise Problem(422, "validation-error", "The request is not valid", "The path code and body code differ.")
@@ -84,10 +89,12 @@ def put_qualification(code: str, body: QualificationIn, uow: Uow, principal: Fin
 
 
 @router.get("/qualifications", response_model=Page[QualificationOut], tags=["qualifications"])
-def list_qualifications(uow: Uow, principal: PrincipalDep, page: PageDep,
-                        grade: str | None = None, programme_code: str | None = None) -> Page[QualificationOut]:
-    return catalogue.list_qualifications(uow, principal=principal, page=page, grade=grade,
-                                         programme_code=programme_code)
+def list_qualifications(
+    uow: Uow, principal: PrincipalDep, page: PageDep, grade: str | None = None, programme_code: str | None = None
+) -> Page[QualificationOut]:
+    return catalogue.list_qualifications(
+        uow, principal=principal, page=page, grade=grade, programme_code=programme_code
+    )
 
 
 @router.get("/qualifications/{code:qualification_code}", response_model=QualificationOut, tags=["qualifications"])
@@ -95,35 +102,56 @@ def get_qualification(code: str, uow: Uow, principal: PrincipalDep) -> Qualifica
     return catalogue.get_qualification(uow, principal=principal, code=code)
 
 
-@router.post("/qualifications/import", response_model=ImportReport, tags=["qualifications"],
-             summary="Import the catalogue from CSV or XLSX (blank fee = to be set by the centre)")
-def import_qualifications(uow: Uow, principal: Finance,
-                          file: Annotated[UploadFile, File(description=".csv or .xlsx")]) -> ImportReport:
-    return catalogue.import_qualifications(uow, principal=principal, content=file.file.read(),
-                                           filename=file.filename or "")
+@router.post(
+    "/qualifications/import",
+    response_model=ImportReport,
+    tags=["qualifications"],
+    summary="Import the catalogue from CSV or XLSX (blank fee = to be set by the centre)",
+)
+def import_qualifications(
+    uow: Uow, principal: Finance, file: Annotated[UploadFile, File(description=".csv or .xlsx")]
+) -> ImportReport:
+    return catalogue.import_qualifications(
+        uow, principal=principal, content=file.file.read(), filename=file.filename or ""
+    )
 
 
 # -- trainees' claim windows ------------------------------------------------------------
-@router.get("/trainees/{trainee_id}/windows", response_model=list[WindowOut], tags=["claims"],
-            summary="The trainee's claim windows, from enrollment and completion events")
-def trainee_windows(trainee_id: uuid.UUID, uow: Uow, principal: FinanceOrTrainee,
-                    policy: PolicyDep) -> list[WindowOut]:
+@router.get(
+    "/trainees/{trainee_id}/windows",
+    response_model=list[WindowOut],
+    tags=["claims"],
+    summary="The trainee's claim windows, from enrollment and completion events",
+)
+def trainee_windows(trainee_id: uuid.UUID, uow: Uow, principal: FinanceOrTrainee, policy: PolicyDep) -> list[WindowOut]:
     return windows.windows_of(uow, principal=principal, trainee_id=trainee_id, policy=policy)
 
 
 # -- claims ---------------------------------------------------------------------------
-@router.post("/claims", response_model=ClaimOut, status_code=201, tags=["claims"],
-             summary="Submit a claim; a refused claim is a 422 naming every failed rule")
+@router.post(
+    "/claims",
+    response_model=ClaimOut,
+    status_code=201,
+    tags=["claims"],
+    summary="Submit a claim; a refused claim is a 422 naming every failed rule",
+)
 def submit_claim(body: ClaimIn, uow: Uow, principal: Claimant, clock: ClockDep, policy: PolicyDep) -> ClaimOut:
     return claims.submit(uow, principal=principal, clock=clock, policy=policy, body=body)
 
 
 @router.get("/claims", response_model=Page[ClaimOut], tags=["claims"])
-def list_claims(uow: Uow, principal: FinanceOrTrainee, page: PageDep, campus: str | None = None,
-                cohort_id: uuid.UUID | None = None, trainee_id: uuid.UUID | None = None,
-                status: ClaimStatus | None = None) -> Page[ClaimOut]:
-    return claims.list_claims(uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id,
-                              trainee_id=trainee_id, status=status)
+def list_claims(
+    uow: Uow,
+    principal: FinanceOrTrainee,
+    page: PageDep,
+    campus: str | None = None,
+    cohort_id: uuid.UUID | None = None,
+    trainee_id: uuid.UUID | None = None,
+    status: ClaimStatus | None = None,
+) -> Page[ClaimOut]:
+    return claims.list_claims(
+        uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id, trainee_id=trainee_id, status=status
+    )
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimOut, tags=["claims"])
@@ -131,30 +159,43 @@ def get_claim(claim_id: uuid.UUID, uow: Uow, principal: FinanceOrTrainee) -> Cla
     return claims.get_claim(uow, principal=principal, claim_id=claim_id)
 
 
-@router.post("/claims/{claim_id}/approve", response_model=ClaimOut, tags=["review"],
-             summary="Approve; claim.decided goes out")
+@router.post(
+    "/claims/{claim_id}/approve", response_model=ClaimOut, tags=["review"], summary="Approve; claim.decided goes out"
+)
 def approve_claim(claim_id: uuid.UUID, uow: Uow, principal: Finance, policy: PolicyDep) -> ClaimOut:
     return claims.approve(uow, principal=principal, policy=policy, claim_id=claim_id)
 
 
-@router.post("/claims/{claim_id}/reject", response_model=ClaimOut, tags=["review"],
-             summary="Reject with reasons; claim.decided goes out")
+@router.post(
+    "/claims/{claim_id}/reject",
+    response_model=ClaimOut,
+    tags=["review"],
+    summary="Reject with reasons; claim.decided goes out",
+)
 def reject_claim(claim_id: uuid.UUID, body: RejectIn, uow: Uow, principal: Finance) -> ClaimOut:
     return claims.reject(uow, principal=principal, claim_id=claim_id, body=body)
 
 
-@router.post("/claims/{claim_id}/pay", response_model=PayoutOut, tags=["payment"],
-             summary="Pay an approved claim once (send an Idempotency-Key to retry safely); claim.paid goes out. "
-                     "A paid claim is a 409 naming its payout.")
+@router.post(
+    "/claims/{claim_id}/pay",
+    response_model=PayoutOut,
+    tags=["payment"],
+    summary="Pay an approved claim once (send an Idempotency-Key to retry safely); claim.paid goes out. "
+    "A paid claim is a 409 naming its payout.",
+)
 def pay_claim(claim_id: uuid.UUID, uow: Uow, principal: Finance, idem: IdempotencyDep, clock: ClockDep) -> PayoutOut:
     return claims.pay(uow, principal=principal, clock=clock, claim_id=claim_id, idem=idem)
 
 
 # -- payouts --------------------------------------------------------------------------
-@router.post("/payouts", response_model=PayoutBatchOut, status_code=201, tags=["payment"],
-             summary="Pay approved claims of a campus as one batch (Idempotency-Key); one claim.paid per claim")
-def pay_batch(body: BatchPayIn, uow: Uow, principal: Finance, idem: IdempotencyDep,
-              clock: ClockDep) -> PayoutBatchOut:
+@router.post(
+    "/payouts",
+    response_model=PayoutBatchOut,
+    status_code=201,
+    tags=["payment"],
+    summary="Pay approved claims of a campus as one batch (Idempotency-Key); one claim.paid per claim",
+)
+def pay_batch(body: BatchPayIn, uow: Uow, principal: Finance, idem: IdempotencyDep, clock: ClockDep) -> PayoutBatchOut:
     return claims.pay_batch(uow, principal=principal, clock=clock, body=body, idem=idem)
 
 
@@ -168,34 +209,58 @@ def get_batch(batch_id: uuid.UUID, uow: Uow, principal: Finance) -> PayoutBatchO
     return claims.get_batch(uow, principal=principal, batch_id=batch_id)
 
 
-@router.get("/payouts/{batch_id}/export", tags=["payment"], response_class=Response,
-            summary="The payout batch as a bank file: CSV (UTF-8 with BOM) or XLSX",
-            responses={200: {"content": {CSV_MEDIA_TYPE: {}, XLSX_MEDIA_TYPE: {}}}})
-def export_batch(batch_id: uuid.UUID, uow: Uow, principal: Finance,
-                 format: Annotated[Literal["csv", "xlsx"], Query()] = "csv") -> Response:
+@router.get(
+    "/payouts/{batch_id}/export",
+    tags=["payment"],
+    response_class=Response,
+    summary="The payout batch as a bank file: CSV (UTF-8 with BOM) or XLSX",
+    responses={200: {"content": {CSV_MEDIA_TYPE: {}, XLSX_MEDIA_TYPE: {}}}},
+)
+def export_batch(
+    batch_id: uuid.UUID, uow: Uow, principal: Finance, format: Annotated[Literal["csv", "xlsx"], Query()] = "csv"
+) -> Response:
     content = claims.export_batch(uow, principal=principal, batch_id=batch_id, fmt=format)
     media = XLSX_MEDIA_TYPE if format == "xlsx" else CSV_MEDIA_TYPE
-    return Response(content, media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="payout-{batch_id}.{format}"'})
+    return Response(
+        content, media_type=media, headers={"Content-Disposition": f'attachment; filename="payout-{batch_id}.{format}"'}
+    )
 
 
 # -- results ---------------------------------------------------------------------------
-@router.post("/results", response_model=ResultOut, status_code=201, tags=["results"],
-             summary="Record a passed exam as a qualification obtained; qualification.obtained goes out")
+@router.post(
+    "/results",
+    response_model=ResultOut,
+    status_code=201,
+    tags=["results"],
+    summary="Record a passed exam as a qualification obtained; qualification.obtained goes out",
+)
 def record_result(body: ResultIn, uow: Uow, principal: Finance, clock: ClockDep) -> ResultOut:
     return results.record(uow, principal=principal, clock=clock, body=body)
 
 
-@router.post("/results/import", response_model=ImportReport, tags=["results"],
-             summary="Bulk import of passed exams from CSV or XLSX (trainee_id, qualification_code, date)")
-def import_results(uow: Uow, principal: Finance, clock: ClockDep,
-                   file: Annotated[UploadFile, File(description=".csv or .xlsx")]) -> ImportReport:
-    return results.import_results(uow, principal=principal, clock=clock, content=file.file.read(),
-                                  filename=file.filename or "")
+@router.post(
+    "/results/import",
+    response_model=ImportReport,
+    tags=["results"],
+    summary="Bulk import of passed exams from CSV or XLSX (trainee_id, qualification_code, date)",
+)
+def import_results(
+    uow: Uow, principal: Finance, clock: ClockDep, file: Annotated[UploadFile, File(description=".csv or .xlsx")]
+) -> ImportReport:
+    return results.import_results(
+        uow, principal=principal, clock=clock, content=file.file.read(), filename=file.filename or ""
+    )
 
 
 @router.get("/results", response_model=Page[ResultOut], tags=["results"])
-def list_results(uow: Uow, principal: Reader, page: PageDep, campus: str | None = None,
-                 cohort_id: uuid.UUID | None = None, trainee_id: uuid.UUID | None = None) -> Page[ResultOut]:
-    return results.list_results(uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id,
-                                trainee_id=trainee_id)
+def list_results(
+    uow: Uow,
+    principal: Reader,
+    page: PageDep,
+    campus: str | None = None,
+    cohort_id: uuid.UUID | None = None,
+    trainee_id: uuid.UUID | None = None,
+) -> Page[ResultOut]:
+    return results.list_results(
+        uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id, trainee_id=trainee_id
+    )

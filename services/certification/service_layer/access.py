@@ -1,4 +1,5 @@
 """Who may act for whom: a trainee token acts only for its own trainee; staff within their campuses."""
+
 from __future__ import annotations
 
 import uuid
@@ -15,11 +16,21 @@ def acts_as_trainee(principal: Principal) -> bool:
 
 def check_self(principal: Principal, trainee_id: uuid.UUID) -> None:
     if acts_as_trainee(principal) and principal.sub != str(trainee_id):
-        raise Problem(403, "claim.other-trainee", "Not your claim",
-                      "A trainee may submit and read only their own claims.",
-                      extra={"errors": [{"rule": "claim.other-trainee",
-                                         "message": "trainee_id is not the trainee of this token",
-                                         "field": "trainee_id"}]})
+        raise Problem(
+            403,
+            "claim.other-trainee",
+            "Not your claim",
+            "A trainee may submit and read only their own claims.",
+            extra={
+                "errors": [
+                    {
+                        "rule": "claim.other-trainee",
+                        "message": "trainee_id is not the trainee of this token",
+                        "field": "trainee_id",
+                    }
+                ]
+            },
+        )
 
 
 def window_scope(principal: Principal) -> Campuses:

@@ -3,6 +3,7 @@
 Import columns: code, name, grade, written_fee, practical_fee, programme_codes (';'-separated).
 A blank fee means "to be set by the centre": that stage cannot be reimbursed until it is set.
 """
+
 from __future__ import annotations
 
 from pydantic import ValidationError
@@ -48,8 +49,9 @@ def upsert_qualification(uow: Uow, *, principal: Principal, body: QualificationI
         return out
 
 
-def list_qualifications(uow: Uow, *, principal: Principal, page: PageParams, grade: str | None,
-                        programme_code: str | None) -> Page[QualificationOut]:
+def list_qualifications(
+    uow: Uow, *, principal: Principal, page: PageParams, grade: str | None, programme_code: str | None
+) -> Page[QualificationOut]:
     with uow:
         items, total = uow.repo.qualifications_page(page, grade=grade, programme_code=programme_code)
         return Page(items=[qualification_out(q) for q in items], total=total, limit=page.limit, offset=page.offset)
@@ -75,19 +77,41 @@ def import_qualifications(uow: Uow, *, principal: Principal, content: bytes, fil
         for number, row in enumerate(rows, start=2):
             try:
                 body = QualificationIn(
-                    code=row.get("code", ""), name=row.get("name", ""), grade=row.get("grade", ""),
-                    written_fee=_fee(row.get("written_fee")), practical_fee=_fee(row.get("practical_fee")),
-                    programme_codes=[p.strip() for p in (row.get("programme_codes") or "").split(";") if p.strip()])
+                    code=row.get("code", ""),
+                    name=row.get("name", ""),
+                    grade=row.get("grade", ""),
+                    written_fee=_fee(row.get("written_fee")),
+                    practical_fee=_fee(row.get("practical_fee")),
+                    programme_codes=[p.strip() for p in (row.get("programme_codes") or "").split(";") if p.strip()],
+                )
                 with uow.repo.savepoint():
                     _upsert(uow.repo, body)
                 report.append(ImportRow(row=number, status="imported", key=body.code))
             except ValidationError as exc:
-                report.append(ImportRow(row=number, status="refused", key=row.get("code") or None, errors=[
-                    Reason(rule=str(e["type"]), message=str(e["msg"]), field=".".join(str(p) for p in e["loc"]) or None)
-                    for e in exc.errors()]))
+                report.append(
+                    ImportRow(
+                        row=number,
+                        status="refused",
+                        key=row.get("code") or None,
+                        errors=[
+                            Reason(
+                                rule=str(e["type"]),
+                                message=str(e["msg"]),
+                                field=".".join(str(p) for p in e["loc"]) or None,
+                            )
+                            for e in exc.errors()
+                        ],
+                    )
+                )
             except ValueError as exc:
-                report.append(ImportRow(row=number, status="refused", key=row.get("code") or None,
-                                        errors=[Reason(rule="invalid-fee", message=str(exc), field="fee")]))
+                report.append(
+                    ImportRow(
+                        row=number,
+                        status="refused",
+                        key=row.get("code") or None,
+                        errors=[Reason(rule="invalid-fee", message=str(exc), field="fee")],
+                    )
+                )
         uow.commit()
     imported = sum(1 for r in report if r.status == "imported")
     return ImportReport(rows=len(report), imported=imported, refused=len(report) - imported, report=report)

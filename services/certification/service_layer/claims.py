@@ -3,6 +3,7 @@
 Each use case opens the unit of work it is given, loads through its repository, asks the domain
 (``domain/claims.py``), saves, emits (``outgoing``) and commits; "today" is the injected clock's.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -36,36 +37,59 @@ def submit(uow: Uow, *, principal: Principal, clock: Clock, policy: rules.ClaimP
     """Check every rule; a refused claim is a 422 naming each failed rule, an accepted one is stored submitted."""
     check_self(principal, body.trainee_id)
     receipt_key = rules.normalise_receipt(body.receipt_number)
-    request = rules.ClaimRequest(qualification_code=body.qualification_code, stage=body.stage,
-                                 exam_date=body.exam_date, amount_paid=body.amount_paid,
-                                 receipt_number=body.receipt_number,
-                                 admission_slip_number=body.admission_slip_number)
+    request = rules.ClaimRequest(
+        qualification_code=body.qualification_code,
+        stage=body.stage,
+        exam_date=body.exam_date,
+        amount_paid=body.amount_paid,
+        receipt_number=body.receipt_number,
+        admission_slip_number=body.admission_slip_number,
+    )
     with uow:
         repo = uow.repo
         windows = repo.claim_windows(body.trainee_id, window_scope(principal))
         if not windows and not acts_as_trainee(principal):
             raise not_found("trainee", body.trainee_id)  # unknown, or of a campus this staff member does not see
         assessment = rules.assess_claim(
-            request=request, qualification=repo.domain_qualification(body.qualification_code), windows=windows,
+            request=request,
+            qualification=repo.domain_qualification(body.qualification_code),
+            windows=windows,
             prior=repo.prior_claims(body.trainee_id, body.qualification_code, body.stage),
-            receipt_in_use=repo.receipt_in_use(receipt_key), today=clock.today(), policy=policy)
+            receipt_in_use=repo.receipt_in_use(receipt_key),
+            today=clock.today(),
+            policy=policy,
+        )
         if not assessment.ok:
             raise RuleViolation(assessment.failures)
         window = assessment.window
         assert window is not None and assessment.standard_fee is not None
-        claim = Claim(trainee_id=body.trainee_id, cohort_id=window.cohort_id, campus=window.campus,
-                      qualification_code=body.qualification_code, stage=body.stage, exam_date=body.exam_date,
-                      amount_paid=body.amount_paid, standard_fee=assessment.standard_fee, amount=assessment.amount,
-                      receipt_number=body.receipt_number.strip(), receipt_key=receipt_key,
-                      admission_slip_number=body.admission_slip_number.strip(), submitted_by=principal.sub,
-                      # The defaults, given here: pydantic inspects a default factory's signature on every
-                      # construction (``list``'s, parsed from text, costs a millisecond), a tenth of a claim.
-                      id=uuid.uuid4(), reasons=[], submitted_at=utcnow(), updated_at=utcnow())
+        claim = Claim(
+            trainee_id=body.trainee_id,
+            cohort_id=window.cohort_id,
+            campus=window.campus,
+            qualification_code=body.qualification_code,
+            stage=body.stage,
+            exam_date=body.exam_date,
+            amount_paid=body.amount_paid,
+            standard_fee=assessment.standard_fee,
+            amount=assessment.amount,
+            receipt_number=body.receipt_number.strip(),
+            receipt_key=receipt_key,
+            admission_slip_number=body.admission_slip_number.strip(),
+            submitted_by=principal.sub,
+            # The defaults, given here: pydantic inspects a default factory's signature on every
+            # construction (``list``'s, parsed from text, costs a millisecond), a tenth of a claim.
+            id=uuid.uuid4(),
+            reasons=[],
+            submitted_at=utcnow(),
+            updated_at=utcnow(),
+        )
         try:
             repo.add_claim(claim)
         except ClaimTaken:  # a concurrent claim took the same exam or receipt between our checks and the insert
-            raise RuleViolation([RuleFailure("claim.duplicate", "the same exam or receipt was claimed meanwhile")],
-                                status=409) from None
+            raise RuleViolation(
+                [RuleFailure("claim.duplicate", "the same exam or receipt was claimed meanwhile")], status=409
+            ) from None
         out = claim_out(claim)
         uow.commit()
         return out
@@ -91,18 +115,33 @@ def get_claim(uow: Uow, *, principal: Principal, claim_id: uuid.UUID) -> ClaimOu
         return claim_out(claim, payout.reference if payout else None)
 
 
-def list_claims(uow: Uow, *, principal: Principal, page: PageParams, campus: str | None,
-                cohort_id: uuid.UUID | None, trainee_id: uuid.UUID | None, status: str | None) -> Page[ClaimOut]:
+def list_claims(
+    uow: Uow,
+    *,
+    principal: Principal,
+    page: PageParams,
+    campus: str | None,
+    cohort_id: uuid.UUID | None,
+    trainee_id: uuid.UUID | None,
+    status: str | None,
+) -> Page[ClaimOut]:
     of_trainee = own_trainee_id(principal) if acts_as_trainee(principal) else None
     if acts_as_trainee(principal) and of_trainee is None:  # a trainee token whose subject owns no claim
         return Page(items=[], total=0, limit=page.limit, offset=page.offset)
     with uow:
-        items, total = uow.repo.claims_page(page, campuses=principal.campus_filter(), of_trainee=of_trainee,
-                                            campus=campus, cohort_id=cohort_id, trainee_id=trainee_id,
-                                            status=status)
+        items, total = uow.repo.claims_page(
+            page,
+            campuses=principal.campus_filter(),
+            of_trainee=of_trainee,
+            campus=campus,
+            cohort_id=cohort_id,
+            trainee_id=trainee_id,
+            status=status,
+        )
         refs = uow.repo.payout_references(c.id for c in items)
-        return Page(items=[claim_out(c, refs.get(c.id)) for c in items], total=total, limit=page.limit,
-                    offset=page.offset)
+        return Page(
+            items=[claim_out(c, refs.get(c.id)) for c in items], total=total, limit=page.limit, offset=page.offset
+        )
 
 
 # -- review ---------------------------------------------------------------------------
@@ -114,8 +153,9 @@ def _decide(claim: Claim, status: str, principal: Principal) -> None:
 def approve(uow: Uow, *, principal: Principal, policy: rules.ClaimPolicy, claim_id: uuid.UUID) -> ClaimOut:
     with uow:
         claim = _visible(uow.repo.lock_claim(claim_id), principal, claim_id)
-        failures = rules.approval_failures(claim.status, reimbursed_attempts=uow.repo.reimbursed_attempts(claim),
-                                           policy=policy)
+        failures = rules.approval_failures(
+            claim.status, reimbursed_attempts=uow.repo.reimbursed_attempts(claim), policy=policy
+        )
         if failures:
             raise RuleViolation(failures, status=409)
         _decide(claim, "approved", principal)
@@ -145,18 +185,30 @@ def payout_out(p: Payout) -> PayoutOut:
 
 
 def _already_paid(payout: Payout) -> Problem:
-    return conflict("claim.already-paid",
-                    f"The claim was already paid as payout {payout.reference}; it is never paid twice.",
-                    payout_reference=payout.reference, payout_id=str(payout.id),
-                    errors=[{"rule": "claim.already-paid", "message": f"paid as {payout.reference}"}])
+    return conflict(
+        "claim.already-paid",
+        f"The claim was already paid as payout {payout.reference}; it is never paid twice.",
+        payout_reference=payout.reference,
+        payout_id=str(payout.id),
+        errors=[{"rule": "claim.already-paid", "message": f"paid as {payout.reference}"}],
+    )
 
 
 def _pay(claims: list[Claim], batch: PayoutBatch, principal: Principal, clock: Clock) -> list[Payout]:
     """One payout per claim in ``batch``; each claim is paid."""
     today, now = clock.today(), utcnow()
-    payouts = [Payout(claim_id=c.id, batch_id=batch.id, reference=rules.payout_reference(c.id, today),
-                      trainee_id=c.trainee_id, campus=c.campus, amount=c.amount, paid_by=principal.sub)
-               for c in claims]
+    payouts = [
+        Payout(
+            claim_id=c.id,
+            batch_id=batch.id,
+            reference=rules.payout_reference(c.id, today),
+            trainee_id=c.trainee_id,
+            campus=c.campus,
+            amount=c.amount,
+            paid_by=principal.sub,
+        )
+        for c in claims
+    ]
     for claim in claims:
         claim.status, claim.updated_at = "paid", now
     return payouts
@@ -184,8 +236,9 @@ def pay(uow: Uow, *, principal: Principal, clock: Clock, claim_id: uuid.UUID, id
         return result
 
 
-def pay_batch(uow: Uow, *, principal: Principal, clock: Clock, body: BatchPayIn,
-              idem: Idempotency | None) -> PayoutBatchOut:
+def pay_batch(
+    uow: Uow, *, principal: Principal, clock: Clock, body: BatchPayIn, idem: Idempotency | None
+) -> PayoutBatchOut:
     """Pay every approved claim of a campus (or the listed ones) as one batch, each once."""
     with uow:
         if replayed := uow.replay(idem, PayoutBatchOut):
@@ -193,10 +246,13 @@ def pay_batch(uow: Uow, *, principal: Principal, clock: Clock, body: BatchPayIn,
         principal.check_campus(body.campus, "campus", body.campus)
         claims = uow.repo.lock_payable_claims(body.campus, body.claim_ids)
         if not claims:
-            raise RuleViolation([RuleFailure("payout.nothing-to-pay", "no approved, unpaid claim to pay")],
-                                status=409)
-        batch = PayoutBatch(campus=body.campus, payout_count=len(claims),
-                            total_amount=sum(c.amount for c in claims), created_by=principal.sub)
+            raise RuleViolation([RuleFailure("payout.nothing-to-pay", "no approved, unpaid claim to pay")], status=409)
+        batch = PayoutBatch(
+            campus=body.campus,
+            payout_count=len(claims),
+            total_amount=sum(c.amount for c in claims),
+            created_by=principal.sub,
+        )
         payouts = _pay(claims, batch, principal, clock)
         uow.repo.add_batch(batch, payouts)
         uow.emit_many(outgoing.claim_paid(c, p) for c, p in zip(claims, payouts))
@@ -207,9 +263,14 @@ def pay_batch(uow: Uow, *, principal: Principal, clock: Clock, body: BatchPayIn,
 
 
 def batch_out(batch: PayoutBatch, payouts: list[Payout]) -> PayoutBatchOut:
-    return PayoutBatchOut(id=batch.id, campus=batch.campus, payout_count=batch.payout_count,
-                          total_amount=batch.total_amount, created_at=batch.created_at,
-                          payouts=[payout_out(p) for p in payouts])
+    return PayoutBatchOut(
+        id=batch.id,
+        campus=batch.campus,
+        payout_count=batch.payout_count,
+        total_amount=batch.total_amount,
+        created_at=batch.created_at,
+        payouts=[payout_out(p) for p in payouts],
+    )
 
 
 def _visible_batch(repo: CertificationRepository, principal: Principal, batch_id: uuid.UUID) -> PayoutBatch:
@@ -232,8 +293,19 @@ def list_batches(uow: Uow, *, principal: Principal, page: PageParams, campus: st
         return Page(items=[batch_out(b, []) for b in items], total=total, limit=page.limit, offset=page.offset)
 
 
-EXPORT_HEADERS = ("payout_reference", "amount_krw", "trainee_id", "campus", "claim_id", "qualification_code",
-                  "stage", "exam_date", "receipt_number", "admission_slip_number", "paid_on")
+EXPORT_HEADERS = (
+    "payout_reference",
+    "amount_krw",
+    "trainee_id",
+    "campus",
+    "claim_id",
+    "qualification_code",
+    "stage",
+    "exam_date",
+    "receipt_number",
+    "admission_slip_number",
+    "paid_on",
+)
 
 
 def export_batch(uow: Uow, *, principal: Principal, batch_id: uuid.UUID, fmt: str) -> bytes:

@@ -1,4 +1,5 @@
 """Enrollment's tables (its own database; no other service reads them)."""
+
 from __future__ import annotations
 
 import uuid

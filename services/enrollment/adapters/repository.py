@@ -7,6 +7,7 @@ where a rule needs something else (an applicant's admission history), it gets th
 Locks: a seat change locks the cohort row first, then the application row, in that order everywhere.
 On PostgreSQL the locks are ``FOR NO KEY UPDATE`` (see ``shared/queries.py``); SQLite serialises writers.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,16 +36,22 @@ Decision = tuple[uuid.UUID, str, int | None, list[RuleFailure]]  # application, 
 # -- mapping between rows and the domain's objects -----------------------------------------------------
 def facts(applicant: Applicant) -> eligibility.ApplicantFacts:
     return eligibility.ApplicantFacts(
-        birth_date=applicant.birth_date, residency_status=applicant.residency_status, gender=applicant.gender,
-        career_break=applicant.career_break, priority_categories=frozenset(applicant.priority_categories),
-        leaving_care=applicant.leaving_care)
+        birth_date=applicant.birth_date,
+        residency_status=applicant.residency_status,
+        gender=applicant.gender,
+        career_break=applicant.career_break,
+        priority_categories=frozenset(applicant.priority_categories),
+        leaving_care=applicant.leaving_care,
+    )
 
 
 def eligibility_policy(programme: Programme) -> eligibility.EligibilityPolicy:
     return eligibility.EligibilityPolicy(
-        min_age=programme.min_age, max_age=programme.max_age,
+        min_age=programme.min_age,
+        max_age=programme.max_age,
         allowed_residency=frozenset(programme.allowed_residency),
-        career_break_women_only=programme.career_break_women_only)
+        career_break_women_only=programme.career_break_women_only,
+    )
 
 
 def terms(cohort: Cohort, programme: Programme) -> history.CohortTerms:
@@ -53,11 +60,18 @@ def terms(cohort: Cohort, programme: Programme) -> history.CohortTerms:
 
 # -- statements built once; values go in as parameters ---------------------------------------------------
 _PARTICIPATIONS = (
-    select(Cohort.id, Cohort.start_date, Cohort.end_date, Programme.total_hours, Enrollment.status,
-           Enrollment.withdrawn_before_start)
+    select(
+        Cohort.id,
+        Cohort.start_date,
+        Cohort.end_date,
+        Programme.total_hours,
+        Enrollment.status,
+        Enrollment.withdrawn_before_start,
+    )
     .join(Cohort, Cohort.id == Enrollment.cohort_id)
     .join(Programme, Programme.id == Cohort.programme_id)
-    .where(Enrollment.applicant_id == bindparam("b_applicant")))
+    .where(Enrollment.applicant_id == bindparam("b_applicant"))
+)
 _SEAT_TO_ACCEPT = (
     select(Application, Applicant.name, Applicant.birth_date, Cohort, Programme)
     .join(Applicant, Applicant.id == Application.applicant_id)
@@ -65,15 +79,19 @@ _SEAT_TO_ACCEPT = (
     .join(Programme, Programme.id == Cohort.programme_id)
     .where(Application.id == bindparam("b_application"))
     .with_for_update(of=[Application, Applicant], key_share=True)  # NO KEY UPDATE: see shared/queries.py
-    .execution_options(populate_existing=True))
+    .execution_options(populate_existing=True)
+)
 _INSERT_ENROLLMENT = insert(Enrollment.__table__)  # type: ignore[attr-defined]
-_SET_STATUS = (update(Application.__table__)  # type: ignore[attr-defined]
-               .where(Application.__table__.c.id == bindparam("b_id"))  # type: ignore[attr-defined]
-               .values(status=bindparam("b_status"), updated_at=bindparam("b_updated_at")))
+_SET_STATUS = (
+    update(Application.__table__)  # type: ignore[attr-defined]
+    .where(Application.__table__.c.id == bindparam("b_id"))  # type: ignore[attr-defined]
+    .values(status=bindparam("b_status"), updated_at=bindparam("b_updated_at"))
+)
 _DECISIONS_PG = text(
     "UPDATE application AS a SET status = v.status, waitlist_position = v.position, reasons = v.reasons, "
     "decided_at = :now, updated_at = :now FROM json_to_recordset(CAST(:decisions AS json)) "
-    "AS v(id uuid, status text, position int, reasons json) WHERE a.id = v.id")
+    "AS v(id uuid, status text, position int, reasons json) WHERE a.id = v.id"
+)
 
 
 class EnrollmentRepository:
@@ -114,8 +132,9 @@ class EnrollmentRepository:
     def programme_code_taken(self, code: str) -> bool:
         return self.session.execute(select(Programme.id).where(Programme.code == code)).first() is not None
 
-    def programmes(self, principal: Principal, page: PageParams, *, campus: str | None,
-                   track: str | None) -> tuple[list[Programme], int]:
+    def programmes(
+        self, principal: Principal, page: PageParams, *, campus: str | None, track: str | None
+    ) -> tuple[list[Programme], int]:
         query = in_campuses(select(Programme), Programme.campus, principal).order_by(Programme.code)
         query = where_given(query, (Programme.campus, campus), (Programme.track, track))
         return paginate(self.session, query, page)
@@ -128,15 +147,26 @@ class EnrollmentRepository:
         """The cohort, or a 404; ``lock``: held until the work ends (its seats are about to change)."""
         return get_visible(self.session, Cohort, cohort_id, principal, "cohort", lock=lock)
 
-    def cohorts(self, principal: Principal, page: PageParams, *, campus: str | None,
-                programme_id: uuid.UUID | None, open_on: date | None) -> tuple[list[tuple[Cohort, Programme]], int]:
+    def cohorts(
+        self,
+        principal: Principal,
+        page: PageParams,
+        *,
+        campus: str | None,
+        programme_id: uuid.UUID | None,
+        open_on: date | None,
+    ) -> tuple[list[tuple[Cohort, Programme]], int]:
         query = in_campuses(select(Cohort), Cohort.campus, principal).order_by(Cohort.start_date, Cohort.id)
         query = where_given(query, (Cohort.campus, campus), (Cohort.programme_id, programme_id))
         if open_on:
             query = query.where(Cohort.application_opens <= open_on, Cohort.application_closes >= open_on)
         cohorts, total = paginate(self.session, query, page)
-        programmes = {p.id: p for p in self.session.execute(
-            select(Programme).where(Programme.id.in_({c.programme_id for c in cohorts}))).scalars()}
+        programmes = {
+            p.id: p
+            for p in self.session.execute(
+                select(Programme).where(Programme.id.in_({c.programme_id for c in cohorts}))
+            ).scalars()
+        }
         return [(c, programmes[c.programme_id]) for c in cohorts], total
 
     def application_counts(self, cohort_id: uuid.UUID) -> list[tuple[str, bool, bool, int]]:
@@ -144,7 +174,8 @@ class EnrollmentRepository:
         rows = self.session.execute(
             select(Application.status, Application.priority, Application.above_capacity, func.count())
             .where(Application.cohort_id == cohort_id)
-            .group_by(Application.status, Application.priority, Application.above_capacity)).all()
+            .group_by(Application.status, Application.priority, Application.above_capacity)
+        ).all()
         return [(status, priority, above, n) for status, priority, above, n in rows]
 
     # -- applicants -----------------------------------------------------------------------------------
@@ -153,8 +184,14 @@ class EnrollmentRepository:
 
     def applied_in(self, applicant_id: uuid.UUID, campuses: frozenset[str]) -> bool:
         """Has the applicant applied to a cohort of one of these campuses?"""
-        return self.session.execute(select(Application.id).where(
-            Application.applicant_id == applicant_id, Application.campus.in_(campuses)).limit(1)).first() is not None
+        return (
+            self.session.execute(
+                select(Application.id)
+                .where(Application.applicant_id == applicant_id, Application.campus.in_(campuses))
+                .limit(1)
+            ).first()
+            is not None
+        )
 
     def applicants(self, principal: Principal, page: PageParams, *, campus: str | None) -> tuple[list[Applicant], int]:
         query = select(Applicant).order_by(Applicant.created_at, Applicant.id)
@@ -165,10 +202,19 @@ class EnrollmentRepository:
 
     def participations(self, applicant_id: uuid.UUID) -> list[history.Participation]:
         """The applicant's admission history: every cohort they were enrolled in and how it ended."""
-        return [history.Participation(cohort_id=cohort_id, start_date=start, end_date=end, total_hours=hours,
-                                      status=status, withdrawn_before_start=before_start)
-                for cohort_id, start, end, hours, status, before_start
-                in self.session.execute(_PARTICIPATIONS, {"b_applicant": applicant_id})]
+        return [
+            history.Participation(
+                cohort_id=cohort_id,
+                start_date=start,
+                end_date=end,
+                total_hours=hours,
+                status=status,
+                withdrawn_before_start=before_start,
+            )
+            for cohort_id, start, end, hours, status, before_start in self.session.execute(
+                _PARTICIPATIONS, {"b_applicant": applicant_id}
+            )
+        ]
 
     # -- applications ---------------------------------------------------------------------------------
     def application(self, application_id: uuid.UUID) -> Application | None:
@@ -180,28 +226,51 @@ class EnrollmentRepository:
     def lock_application(self, application_id: uuid.UUID) -> Application | None:
         """The application, read again and held until the work ends (after its cohort's lock)."""
         return self.session.execute(
-            select(Application).where(Application.id == application_id).with_for_update(key_share=True)
-            .execution_options(populate_existing=True)).scalar_one_or_none()
+            select(Application)
+            .where(Application.id == application_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
 
     def has_applied(self, applicant_id: uuid.UUID, cohort_id: uuid.UUID) -> bool:
-        return self.session.execute(select(Application.id).where(
-            Application.applicant_id == applicant_id, Application.cohort_id == cohort_id)).first() is not None
+        return (
+            self.session.execute(
+                select(Application.id).where(
+                    Application.applicant_id == applicant_id, Application.cohort_id == cohort_id
+                )
+            ).first()
+            is not None
+        )
 
-    def applications(self, principal: Principal, page: PageParams, *, campus: str | None,
-                     cohort_id: uuid.UUID | None, status: str | None) -> tuple[list[Application], int]:
+    def applications(
+        self,
+        principal: Principal,
+        page: PageParams,
+        *,
+        campus: str | None,
+        cohort_id: uuid.UUID | None,
+        status: str | None,
+    ) -> tuple[list[Application], int]:
         query = select(Application).order_by(Application.applied_at, Application.id)
         query = in_campuses(query, Application.campus, principal)
-        query = where_given(query, (Application.campus, campus), (Application.cohort_id, cohort_id),
-                            (Application.status, status))
+        query = where_given(
+            query, (Application.campus, campus), (Application.cohort_id, cohort_id), (Application.status, status)
+        )
         return paginate(self.session, query, page)
 
     # -- selection and seats --------------------------------------------------------------------------
     def candidates(self, cohort_id: uuid.UUID) -> list[tuple[selection.Candidate, uuid.UUID]]:
         """The cohort's applications waiting for selection, each with its applicant's id."""
         rows = self.session.execute(
-            select(Application.id, Application.score, Application.applied_at, Application.priority,
-                   Application.above_capacity, Application.applicant_id)
-            .where(Application.cohort_id == cohort_id, Application.status == "submitted")).all()
+            select(
+                Application.id,
+                Application.score,
+                Application.applied_at,
+                Application.priority,
+                Application.above_capacity,
+                Application.applicant_id,
+            ).where(Application.cohort_id == cohort_id, Application.status == "submitted")
+        ).all()
         return [(selection.Candidate(*row[:5]), row[5]) for row in rows]
 
     def record_decisions(self, decisions: list[Decision], now: datetime) -> None:
@@ -209,26 +278,59 @@ class EnrollmentRepository:
         if not decisions:
             return
         if self.session.get_bind().dialect.name != "postgresql":
-            self.session.execute(update(Application), [
-                dict(id=app_id, status=status, waitlist_position=position, reasons=[w.as_dict() for w in why],
-                     decided_at=now, updated_at=now)
-                for app_id, status, position, why in decisions])
+            self.session.execute(
+                update(Application),
+                [
+                    dict(
+                        id=app_id,
+                        status=status,
+                        waitlist_position=position,
+                        reasons=[w.as_dict() for w in why],
+                        decided_at=now,
+                        updated_at=now,
+                    )
+                    for app_id, status, position, why in decisions
+                ],
+            )
             return
-        self.session.execute(_DECISIONS_PG, dict(now=now, decisions=json.dumps([
-            {"id": str(app_id), "status": status, "position": position, "reasons": [w.as_dict() for w in why]}
-            for app_id, status, position, why in decisions])))
+        self.session.execute(
+            _DECISIONS_PG,
+            dict(
+                now=now,
+                decisions=json.dumps(
+                    [
+                        {
+                            "id": str(app_id),
+                            "status": status,
+                            "position": position,
+                            "reasons": [w.as_dict() for w in why],
+                        }
+                        for app_id, status, position, why in decisions
+                    ]
+                ),
+            ),
+        )
         self.session.expire_all()
 
     def seats_taken(self, cohort_id: uuid.UUID) -> int:
         """Seats offered or accepted, those above capacity not counted."""
-        return self.session.execute(select(func.count()).select_from(Application).where(
-            Application.cohort_id == cohort_id, Application.status.in_(SEAT_STATUSES),
-            Application.above_capacity.is_(False))).scalar_one()
+        return self.session.execute(
+            select(func.count())
+            .select_from(Application)
+            .where(
+                Application.cohort_id == cohort_id,
+                Application.status.in_(SEAT_STATUSES),
+                Application.above_capacity.is_(False),
+            )
+        ).scalar_one()
 
     def first_waitlisted(self, cohort_id: uuid.UUID) -> Application | None:
         return self.session.execute(
-            select(Application).where(Application.cohort_id == cohort_id, Application.status == "waitlisted")
-            .order_by(Application.waitlist_position).limit(1)).scalar_one_or_none()
+            select(Application)
+            .where(Application.cohort_id == cohort_id, Application.status == "waitlisted")
+            .order_by(Application.waitlist_position)
+            .limit(1)
+        ).scalar_one_or_none()
 
     def seat_to_accept(self, application_id: uuid.UUID) -> tuple[Application, str, date, Cohort, Programme] | None:
         """The application with its applicant's name and birth date, cohort and programme, in one statement;
@@ -237,22 +339,36 @@ class EnrollmentRepository:
         found = self.session.execute(_SEAT_TO_ACCEPT, {"b_application": application_id}).first()
         return None if found is None else tuple(found)  # type: ignore[return-value]
 
-    def enroll_accepted(self, app: Application, cohort: Cohort, *, enrollment_id: uuid.UUID, on: date,
-                        now: datetime) -> None:
+    def enroll_accepted(
+        self, app: Application, cohort: Cohort, *, enrollment_id: uuid.UUID, on: date, now: datetime
+    ) -> None:
         """The accepted seat's enrollment and the application marked accepted, with two plain statements
         (the busiest write of an admissions round skips the ORM's unit of work)."""
-        self.session.execute(_INSERT_ENROLLMENT, dict(
-            id=enrollment_id, application_id=app.id, applicant_id=app.applicant_id, cohort_id=cohort.id,
-            campus=cohort.campus, status="enrolled", enrolled_on=on, withdrawn_on=None,
-            withdrawn_before_start=False, withdraw_reason=None, outcome_date=None, final_rate=None, updated_at=now))
+        self.session.execute(
+            _INSERT_ENROLLMENT,
+            dict(
+                id=enrollment_id,
+                application_id=app.id,
+                applicant_id=app.applicant_id,
+                cohort_id=cohort.id,
+                campus=cohort.campus,
+                status="enrolled",
+                enrolled_on=on,
+                withdrawn_on=None,
+                withdrawn_before_start=False,
+                withdraw_reason=None,
+                outcome_date=None,
+                final_rate=None,
+                updated_at=now,
+            ),
+        )
         self.session.execute(_SET_STATUS, dict(b_id=app.id, b_status="accepted", b_updated_at=now))
         for attr, value in (("status", "accepted"), ("updated_at", now)):
             set_committed_value(app, attr, value)  # what the UPDATE wrote, without the ORM writing it again
 
     # -- enrollments ----------------------------------------------------------------------------------
     def enrollment_id_of(self, application_id: uuid.UUID) -> uuid.UUID | None:
-        return self.session.execute(
-            select(Enrollment.id).where(Enrollment.application_id == application_id)).scalar()
+        return self.session.execute(select(Enrollment.id).where(Enrollment.application_id == application_id)).scalar()
 
     def visible_enrollment(self, principal: Principal, enrollment_id: uuid.UUID) -> Enrollment:
         return get_visible(self.session, Enrollment, enrollment_id, principal, "enrollment")
@@ -261,15 +377,28 @@ class EnrollmentRepository:
         """Read the row again from the database (after taking a lock that orders this work after others)."""
         self.session.refresh(row)
 
-    def enrollments(self, principal: Principal, page: PageParams, *, campus: str | None,
-                    cohort_id: uuid.UUID | None, trainee_id: uuid.UUID | None,
-                    status: str | None) -> tuple[list[Enrollment], int]:
+    def enrollments(
+        self,
+        principal: Principal,
+        page: PageParams,
+        *,
+        campus: str | None,
+        cohort_id: uuid.UUID | None,
+        trainee_id: uuid.UUID | None,
+        status: str | None,
+    ) -> tuple[list[Enrollment], int]:
         query = select(Enrollment).order_by(Enrollment.enrolled_on, Enrollment.id)
         query = in_campuses(query, Enrollment.campus, principal)
-        query = where_given(query, (Enrollment.campus, campus), (Enrollment.cohort_id, cohort_id),
-                            (Enrollment.applicant_id, trainee_id), (Enrollment.status, status))
+        query = where_given(
+            query,
+            (Enrollment.campus, campus),
+            (Enrollment.cohort_id, cohort_id),
+            (Enrollment.applicant_id, trainee_id),
+            (Enrollment.status, status),
+        )
         return paginate(self.session, query, page)
 
     def enrollment_of(self, trainee_id: uuid.UUID, cohort_id: uuid.UUID) -> Enrollment | None:
-        return self.session.execute(select(Enrollment).where(
-            Enrollment.applicant_id == trainee_id, Enrollment.cohort_id == cohort_id)).scalar_one_or_none()
+        return self.session.execute(
+            select(Enrollment).where(Enrollment.applicant_id == trainee_id, Enrollment.cohort_id == cohort_id)
+        ).scalar_one_or_none()

@@ -4,6 +4,7 @@ Default: aged 15 or more on the start date; a city resident, a registered foreig
 permanent resident, or a marriage immigrant or their child. A programme may narrow it
 (an age band, women with a career break). Every failed rule is returned, none dropped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -60,21 +61,36 @@ def check_eligibility(policy: EligibilityPolicy, applicant: ApplicantFacts, star
     failures: list[RuleFailure] = []
     age = age_on(applicant.birth_date, start_date)
     if age < policy.min_age:
-        failures.append(RuleFailure("eligibility.min-age",
-                                    f"aged {age} on the start date {start_date}; the minimum is {policy.min_age}",
-                                    "birth_date"))
+        failures.append(
+            RuleFailure(
+                "eligibility.min-age",
+                f"aged {age} on the start date {start_date}; the minimum is {policy.min_age}",
+                "birth_date",
+            )
+        )
     if policy.max_age is not None and age > policy.max_age:
-        failures.append(RuleFailure("eligibility.max-age",
-                                    f"aged {age} on the start date {start_date}; the maximum is {policy.max_age}",
-                                    "birth_date"))
+        failures.append(
+            RuleFailure(
+                "eligibility.max-age",
+                f"aged {age} on the start date {start_date}; the maximum is {policy.max_age}",
+                "birth_date",
+            )
+        )
     if applicant.residency_status not in policy.allowed_residency:
         allowed = ", ".join(sorted(policy.allowed_residency))
-        failures.append(RuleFailure("eligibility.residency",
-                                    f"residency '{applicant.residency_status}' is not admitted; admitted: {allowed}",
-                                    "residency_status"))
+        failures.append(
+            RuleFailure(
+                "eligibility.residency",
+                f"residency '{applicant.residency_status}' is not admitted; admitted: {allowed}",
+                "residency_status",
+            )
+        )
     if policy.career_break_women_only and not (applicant.gender == "female" and applicant.career_break):
-        failures.append(RuleFailure("eligibility.career-break-women",
-                                    "this programme is for women with a career break", "career_break"))
+        failures.append(
+            RuleFailure(
+                "eligibility.career-break-women", "this programme is for women with a career break", "career_break"
+            )
+        )
     return failures
 
 

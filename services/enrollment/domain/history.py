@@ -5,6 +5,7 @@ within three years: with three participations in short courses that started in t
 three years before the new start, a fourth is refused. Withdrawals before the start
 do not count. Nobody is enrolled in two cohorts whose dates overlap.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -65,22 +66,33 @@ def counted_short_participations(history: list[Participation], new: CohortTerms,
     )
 
 
-def check_history(history: list[Participation], new: CohortTerms,
-                  policy: ReadmissionPolicy = ReadmissionPolicy()) -> list[RuleFailure]:
+def check_history(
+    history: list[Participation], new: CohortTerms, policy: ReadmissionPolicy = ReadmissionPolicy()
+) -> list[RuleFailure]:
     failures: list[RuleFailure] = []
     if new.total_hours <= policy.short_course_max_hours:
         prior = counted_short_participations(history, new, policy)
         if prior > policy.max_readmissions:
-            failures.append(RuleFailure(
-                "readmission.limit",
-                f"{prior} short-course participations in the {policy.window_years} years before {new.start_date}; "
-                f"a short course ({policy.short_course_max_hours} h or fewer) allows at most "
-                f"{policy.max_readmissions} re-admissions"))
+            failures.append(
+                RuleFailure(
+                    "readmission.limit",
+                    f"{prior} short-course participations in the {policy.window_years} years before {new.start_date}; "
+                    f"a short course ({policy.short_course_max_hours} h or fewer) allows at most "
+                    f"{policy.max_readmissions} re-admissions",
+                )
+            )
     for p in history:
-        if p.cohort_id != new.cohort_id and p.status in ACTIVE_STATUSES and p.start_date <= new.end_date \
-                and new.start_date <= p.end_date:
-            failures.append(RuleFailure(
-                "enrollment.overlap",
-                f"already enrolled in a cohort running {p.start_date} to {p.end_date}, which overlaps"))
+        if (
+            p.cohort_id != new.cohort_id
+            and p.status in ACTIVE_STATUSES
+            and p.start_date <= new.end_date
+            and new.start_date <= p.end_date
+        ):
+            failures.append(
+                RuleFailure(
+                    "enrollment.overlap",
+                    f"already enrolled in a cohort running {p.start_date} to {p.end_date}, which overlaps",
+                )
+            )
             break
     return failures

@@ -3,6 +3,7 @@
 The defaults are the domain's (``history``, ``selection``); ``Settings`` takes its defaults from them and
 ``service_layer/policy.py`` builds this object from the settings, in one place.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ when enough of them apply; the remaining seats go to everyone left by score, ear
 application first on a tie. Leaving-care applicants are admitted on top of capacity.
 Everyone else forms the ordered waitlist.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -47,10 +48,11 @@ def rank_key(c: Candidate) -> tuple[float, datetime, str]:
     return (-c.score, c.applied_at, str(c.application_id))
 
 
-def select(candidates: list[Candidate], capacity: int,
-           quota_percent: int = PRIORITY_QUOTA_PERCENT) -> SelectionResult:
+def select(candidates: list[Candidate], capacity: int, quota_percent: int = PRIORITY_QUOTA_PERCENT) -> SelectionResult:
     result = SelectionResult(quota=priority_quota(capacity, quota_percent))
-    result.above_capacity = [c.application_id for c in sorted((c for c in candidates if c.above_capacity), key=rank_key)]
+    result.above_capacity = [
+        c.application_id for c in sorted((c for c in candidates if c.above_capacity), key=rank_key)
+    ]
     ranked = sorted((c for c in candidates if not c.above_capacity), key=rank_key)
     quota_taken = [c for c in ranked if c.priority][: min(result.quota, capacity)]
     taken_ids = {c.application_id for c in quota_taken}

@@ -1,4 +1,5 @@
 """A cohort's timetable turned into dated sessions."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,15 @@ def session_hours(start: time, end: time, break_minutes: int = 0) -> float:
     return round(max(minutes, 0) / 60, 2)
 
 
-def expand(start_date: date, end_date: date, weekdays: list[int], start: time, end: time,
-           break_minutes: int = 0, holidays: frozenset[date] = frozenset()) -> list[Session]:
+def expand(
+    start_date: date,
+    end_date: date,
+    weekdays: list[int],
+    start: time,
+    end: time,
+    break_minutes: int = 0,
+    holidays: frozenset[date] = frozenset(),
+) -> list[Session]:
     """Every ``weekdays`` date (Monday=0) from start to end, holidays left out."""
     hours = session_hours(start, end, break_minutes)
     days = (end_date - start_date).days + 1

@@ -1,4 +1,5 @@
 """What enrollment does with other services' events."""
+
 from __future__ import annotations
 
 from services.enrollment.service_layer.history import record_outcome
@@ -7,13 +8,25 @@ from shared.consumer import Handler, HandlerContext
 
 
 def on_completed(ctx: HandlerContext, data: events.TraineeCompleted, _event: events.CloudEvent) -> None:
-    record_outcome(ctx.uow, trainee_id=data.trainee_id, cohort_id=data.cohort_id, status="completed",
-                   on=data.completion_date, final_rate=data.final_rate)
+    record_outcome(
+        ctx.uow,
+        trainee_id=data.trainee_id,
+        cohort_id=data.cohort_id,
+        status="completed",
+        on=data.completion_date,
+        final_rate=data.final_rate,
+    )
 
 
 def on_not_completed(ctx: HandlerContext, data: events.TraineeNotCompleted, _event: events.CloudEvent) -> None:
-    record_outcome(ctx.uow, trainee_id=data.trainee_id, cohort_id=data.cohort_id, status="not_completed",
-                   on=data.date, final_rate=data.final_rate)
+    record_outcome(
+        ctx.uow,
+        trainee_id=data.trainee_id,
+        cohort_id=data.cohort_id,
+        status="not_completed",
+        on=data.date,
+        final_rate=data.final_rate,
+    )
 
 
 HANDLERS: dict[str, Handler] = {

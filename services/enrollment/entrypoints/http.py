@@ -1,4 +1,5 @@
 """Enrollment's HTTP API: thin views over the use cases (each opens and commits its own unit of work)."""
+
 from __future__ import annotations
 
 import uuid
@@ -47,8 +48,9 @@ from shared.unit_of_work import ClockDep, UnitOfWork, get_unit_of_work
 
 Reader = Annotated[Principal, Depends(require_roles("admissions", "auditor", "instructor", "finance", "placement"))]
 Writer = Annotated[Principal, Depends(require_roles("admissions"))]
-ApplicationStatus = Literal["submitted", "ineligible", "selected", "waitlisted", "accepted", "declined", "rejected",
-                            "withdrawn"]
+ApplicationStatus = Literal[
+    "submitted", "ineligible", "selected", "waitlisted", "accepted", "declined", "rejected", "withdrawn"
+]
 
 
 async def _policy(request: Request) -> AdmissionsPolicy:
@@ -77,8 +79,9 @@ def create_programme(body: ProgrammeIn, uow: Uow, principal: Writer) -> Programm
 
 
 @router.get("/programmes", response_model=Page[ProgrammeOut], tags=["programmes"])
-def list_programmes(uow: Uow, principal: Reader, page: PageDep, campus: str | None = None,
-                    track: str | None = None) -> Page[ProgrammeOut]:
+def list_programmes(
+    uow: Uow, principal: Reader, page: PageDep, campus: str | None = None, track: str | None = None
+) -> Page[ProgrammeOut]:
     return catalogue.list_programmes(uow, principal=principal, page=page, campus=campus, track=track)
 
 
@@ -88,19 +91,29 @@ def get_programme(programme_id: uuid.UUID, uow: Uow, principal: Reader) -> Progr
 
 
 # -- cohorts ------------------------------------------------------------------
-@router.post("/cohorts", response_model=CohortOut, status_code=201, tags=["cohorts"],
-             summary="Publish a cohort: its sessions come from the timetable; cohort.published goes out")
+@router.post(
+    "/cohorts",
+    response_model=CohortOut,
+    status_code=201,
+    tags=["cohorts"],
+    summary="Publish a cohort: its sessions come from the timetable; cohort.published goes out",
+)
 def create_cohort(body: CohortIn, uow: Uow, principal: Writer) -> CohortOut:
     return catalogue.create_cohort(uow, principal=principal, body=body)
 
 
 @router.get("/cohorts", response_model=Page[CohortOut], tags=["cohorts"])
-def list_cohorts(uow: Uow, principal: Reader, page: PageDep, campus: str | None = None,
-                 programme_id: uuid.UUID | None = None,
-                 open_on: Annotated[Day | None, Query(description="application window open on this day")] = None,
-                 ) -> Page[CohortOut]:
-    return catalogue.list_cohorts(uow, principal=principal, page=page, campus=campus, programme_id=programme_id,
-                                  open_on=open_on)
+def list_cohorts(
+    uow: Uow,
+    principal: Reader,
+    page: PageDep,
+    campus: str | None = None,
+    programme_id: uuid.UUID | None = None,
+    open_on: Annotated[Day | None, Query(description="application window open on this day")] = None,
+) -> Page[CohortOut]:
+    return catalogue.list_cohorts(
+        uow, principal=principal, page=page, campus=campus, programme_id=programme_id, open_on=open_on
+    )
 
 
 @router.get("/cohorts/{cohort_id}", response_model=CohortOut, tags=["cohorts"])
@@ -113,14 +126,22 @@ def cohort_sessions(cohort_id: uuid.UUID, uow: Uow, principal: Reader) -> list[S
     return catalogue.sessions_of(uow, principal=principal, cohort_id=cohort_id)
 
 
-@router.get("/cohorts/{cohort_id}/stats", response_model=CohortStats, tags=["cohorts"],
-            summary="Applications, competition ratio and seats")
+@router.get(
+    "/cohorts/{cohort_id}/stats",
+    response_model=CohortStats,
+    tags=["cohorts"],
+    summary="Applications, competition ratio and seats",
+)
 def cohort_stats(cohort_id: uuid.UUID, uow: Uow, principal: Reader, policy: PolicyDep) -> CohortStats:
     return catalogue.cohort_stats(uow, principal=principal, policy=policy, cohort_id=cohort_id)
 
 
-@router.post("/cohorts/{cohort_id}/selection", response_model=SelectionOut, tags=["selection"],
-             summary="Run selection: priority quota, then score and application time; the rest are waitlisted")
+@router.post(
+    "/cohorts/{cohort_id}/selection",
+    response_model=SelectionOut,
+    tags=["selection"],
+    summary="Run selection: priority quota, then score and application time; the rest are waitlisted",
+)
 def run_selection(cohort_id: uuid.UUID, uow: Uow, principal: Writer, policy: PolicyDep) -> SelectionOut:
     return selection.run_selection(uow, principal=principal, policy=policy, cohort_id=cohort_id)
 
@@ -141,29 +162,57 @@ def get_applicant(applicant_id: uuid.UUID, uow: Uow, principal: Reader) -> Appli
     return applicants.get_applicant(uow, principal=principal, applicant_id=applicant_id)
 
 
-@router.post("/applications", response_model=ApplicationOut, status_code=201, tags=["applications"],
-             summary="Apply; an ineligible application is kept with every failed rule in `reasons`")
-def submit_application(body: ApplicationIn, uow: Uow, principal: Writer, policy: PolicyDep,
-                       clock: ClockDep) -> ApplicationOut:
+@router.post(
+    "/applications",
+    response_model=ApplicationOut,
+    status_code=201,
+    tags=["applications"],
+    summary="Apply; an ineligible application is kept with every failed rule in `reasons`",
+)
+def submit_application(
+    body: ApplicationIn, uow: Uow, principal: Writer, policy: PolicyDep, clock: ClockDep
+) -> ApplicationOut:
     return applications.submit_application(uow, principal=principal, policy=policy, clock=clock, body=body)
 
 
-@router.post("/applications/import", response_model=ImportReport, tags=["applications"],
-             summary="Bulk import from CSV or XLSX, with a report of every row")
-def import_applications(uow: Uow, principal: Writer, policy: PolicyDep, clock: ClockDep,
-                        cohort_id: Annotated[uuid.UUID, Form()],
-                        file: Annotated[UploadFile, File(description=".csv or .xlsx")]) -> ImportReport:
+@router.post(
+    "/applications/import",
+    response_model=ImportReport,
+    tags=["applications"],
+    summary="Bulk import from CSV or XLSX, with a report of every row",
+)
+def import_applications(
+    uow: Uow,
+    principal: Writer,
+    policy: PolicyDep,
+    clock: ClockDep,
+    cohort_id: Annotated[uuid.UUID, Form()],
+    file: Annotated[UploadFile, File(description=".csv or .xlsx")],
+) -> ImportReport:
     content = file.file.read()
-    return imports.import_applications(uow, principal=principal, policy=policy, clock=clock, cohort_id=cohort_id,
-                                       content=content, filename=file.filename or "")
+    return imports.import_applications(
+        uow,
+        principal=principal,
+        policy=policy,
+        clock=clock,
+        cohort_id=cohort_id,
+        content=content,
+        filename=file.filename or "",
+    )
 
 
 @router.get("/applications", response_model=Page[ApplicationOut], tags=["applications"])
-def list_applications(uow: Uow, principal: Reader, page: PageDep, campus: str | None = None,
-                      cohort_id: uuid.UUID | None = None,
-                      status: ApplicationStatus | None = None) -> Page[ApplicationOut]:
-    return applications.list_applications(uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id,
-                                          status=status)
+def list_applications(
+    uow: Uow,
+    principal: Reader,
+    page: PageDep,
+    campus: str | None = None,
+    cohort_id: uuid.UUID | None = None,
+    status: ApplicationStatus | None = None,
+) -> Page[ApplicationOut]:
+    return applications.list_applications(
+        uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id, status=status
+    )
 
 
 @router.get("/applications/{application_id:uuid}", response_model=ApplicationOut, tags=["applications"])
@@ -181,28 +230,42 @@ def reject(application_id: uuid.UUID, body: RejectIn, uow: Uow, principal: Write
     return applications.reject(uow, principal=principal, application_id=application_id, reason=body.reason)
 
 
-@router.post("/applications/{application_id}/accept", response_model=ApplicationOut, tags=["seats"],
-             summary="Take the offered seat (send an Idempotency-Key to retry safely); trainee.enrolled goes out")
-def accept(application_id: uuid.UUID, uow: Uow, principal: Writer, policy: PolicyDep, clock: ClockDep,
-           idem: IdempotencyDep) -> ApplicationOut:
-    return seats.accept(uow, principal=principal, policy=policy, clock=clock, application_id=application_id,
-                        idem=idem)
+@router.post(
+    "/applications/{application_id}/accept",
+    response_model=ApplicationOut,
+    tags=["seats"],
+    summary="Take the offered seat (send an Idempotency-Key to retry safely); trainee.enrolled goes out",
+)
+def accept(
+    application_id: uuid.UUID, uow: Uow, principal: Writer, policy: PolicyDep, clock: ClockDep, idem: IdempotencyDep
+) -> ApplicationOut:
+    return seats.accept(uow, principal=principal, policy=policy, clock=clock, application_id=application_id, idem=idem)
 
 
-@router.post("/applications/{application_id}/decline", response_model=ApplicationOut, tags=["seats"],
-             summary="Decline the offered seat; the next on the waitlist is offered it")
+@router.post(
+    "/applications/{application_id}/decline",
+    response_model=ApplicationOut,
+    tags=["seats"],
+    summary="Decline the offered seat; the next on the waitlist is offered it",
+)
 def decline(application_id: uuid.UUID, uow: Uow, principal: Writer) -> ApplicationOut:
     return seats.decline(uow, principal=principal, application_id=application_id)
 
 
 # -- enrollments --------------------------------------------------------------
 @router.get("/enrollments", response_model=Page[EnrollmentOut], tags=["enrollments"])
-def list_enrollments(uow: Uow, principal: Reader, page: PageDep, campus: str | None = None,
-                     cohort_id: uuid.UUID | None = None, trainee_id: uuid.UUID | None = None,
-                     status: Literal["enrolled", "withdrawn", "completed", "not_completed"] | None = None,
-                     ) -> Page[EnrollmentOut]:
-    return enrollments.list_enrollments(uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id,
-                                        trainee_id=trainee_id, status=status)
+def list_enrollments(
+    uow: Uow,
+    principal: Reader,
+    page: PageDep,
+    campus: str | None = None,
+    cohort_id: uuid.UUID | None = None,
+    trainee_id: uuid.UUID | None = None,
+    status: Literal["enrolled", "withdrawn", "completed", "not_completed"] | None = None,
+) -> Page[EnrollmentOut]:
+    return enrollments.list_enrollments(
+        uow, principal=principal, page=page, campus=campus, cohort_id=cohort_id, trainee_id=trainee_id, status=status
+    )
 
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentOut, tags=["enrollments"])
@@ -210,7 +273,11 @@ def get_enrollment(enrollment_id: uuid.UUID, uow: Uow, principal: Reader) -> Enr
     return enrollments.get_enrollment(uow, principal=principal, enrollment_id=enrollment_id)
 
 
-@router.post("/enrollments/{enrollment_id}/withdraw", response_model=EnrollmentOut, tags=["enrollments"],
-             summary="Withdraw; before the start the seat goes to the next on the waitlist")
+@router.post(
+    "/enrollments/{enrollment_id}/withdraw",
+    response_model=EnrollmentOut,
+    tags=["enrollments"],
+    summary="Withdraw; before the start the seat goes to the next on the waitlist",
+)
 def withdraw(enrollment_id: uuid.UUID, body: WithdrawIn, uow: Uow, principal: Writer) -> EnrollmentOut:
     return enrollments.withdraw(uow, principal=principal, enrollment_id=enrollment_id, body=body)

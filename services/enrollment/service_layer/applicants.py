@@ -1,4 +1,5 @@
 """Applicants: the people who apply, and who sees them."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,8 +26,13 @@ def born_before(body: ApplicantIn, today: date, *, field: str | None = "body") -
     """A birth date is in the past: the same refusal the request's validation gives (422, ``value_error``)."""
     if body.birth_date >= today:
         where = field or "body"
-        raise Problem(422, "validation-error", "The request is not valid", f"Invalid: {where}.",
-                      errors=[RuleFailure("value_error", f"Value error, {BIRTH_DATE_RULE}", field)])
+        raise Problem(
+            422,
+            "validation-error",
+            "The request is not valid",
+            f"Invalid: {where}.",
+            errors=[RuleFailure("value_error", f"Value error, {BIRTH_DATE_RULE}", field)],
+        )
 
 
 def new_applicant(repo: EnrollmentRepository, principal: Principal, body: ApplicantIn) -> Applicant:

@@ -1,4 +1,5 @@
 """Applications: applying (eligibility and the re-admission limit), scoring, rejecting, reading them."""
+
 from __future__ import annotations
 
 import uuid
@@ -23,14 +24,30 @@ Uow = UnitOfWork[EnrollmentRepository]
 
 def application_out(app: Application, enrollment_id: uuid.UUID | None = None) -> ApplicationOut:
     return ApplicationOut(
-        id=app.id, applicant_id=app.applicant_id, cohort_id=app.cohort_id, campus=app.campus, score=app.score,
-        applied_at=app.applied_at, status=app.status, priority=app.priority, above_capacity=app.above_capacity,
-        waitlist_position=app.waitlist_position, reasons=[Reason(**r) for r in app.reasons],
-        enrollment_id=enrollment_id)
+        id=app.id,
+        applicant_id=app.applicant_id,
+        cohort_id=app.cohort_id,
+        campus=app.campus,
+        score=app.score,
+        applied_at=app.applied_at,
+        status=app.status,
+        priority=app.priority,
+        above_capacity=app.above_capacity,
+        waitlist_position=app.waitlist_position,
+        reasons=[Reason(**r) for r in app.reasons],
+        enrollment_id=enrollment_id,
+    )
 
 
-def apply(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, body: ApplicationIn, today: date,
-          applied_at: datetime | None = None) -> Application:
+def apply(
+    uow: Uow,
+    *,
+    principal: Principal,
+    policy: AdmissionsPolicy,
+    body: ApplicationIn,
+    today: date,
+    applied_at: datetime | None = None,
+) -> Application:
     """Take an application in the open work (the caller commits); an ineligible one is kept with every
     failed rule named, and its decision goes out."""
     repo = uow.repo
@@ -42,9 +59,12 @@ def apply(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, body: App
         raise RuleViolation([RuleFailure("reference.applicant", "no such applicant", "applicant_id")])
     refusals = []
     if not cohort.application_opens <= today <= cohort.application_closes:
-        refusals.append(RuleFailure("application.window-closed",
-                                    f"applications are taken from {cohort.application_opens} "
-                                    f"to {cohort.application_closes}"))
+        refusals.append(
+            RuleFailure(
+                "application.window-closed",
+                f"applications are taken from {cohort.application_opens} to {cohort.application_closes}",
+            )
+        )
     if cohort.selection_done_at is not None:
         refusals.append(RuleFailure("application.selection-done", "selection for this cohort has already run"))
     if refusals:
@@ -55,22 +75,28 @@ def apply(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, body: App
     assert programme is not None
     person = facts(applicant)
     failures = eligibility.check_eligibility(eligibility_policy(programme), person, cohort.start_date)
-    failures += history.check_history(repo.participations(applicant.id), terms(cohort, programme),
-                                      policy.readmission)
+    failures += history.check_history(repo.participations(applicant.id), terms(cohort, programme), policy.readmission)
     app = Application(
-        applicant_id=applicant.id, cohort_id=cohort.id, campus=cohort.campus, score=body.score,
-        applied_at=applied_at or utcnow(), priority=eligibility.is_priority(person),
+        applicant_id=applicant.id,
+        cohort_id=cohort.id,
+        campus=cohort.campus,
+        score=body.score,
+        applied_at=applied_at or utcnow(),
+        priority=eligibility.is_priority(person),
         above_capacity=eligibility.admitted_above_capacity(person, cohort.start_date),
-        status="ineligible" if failures else "submitted", reasons=[f.as_dict() for f in failures],
-        decided_at=utcnow() if failures else None)
+        status="ineligible" if failures else "submitted",
+        reasons=[f.as_dict() for f in failures],
+        decided_at=utcnow() if failures else None,
+    )
     repo.add(app)
     if failures:
         uow.emit(*outgoing.application_decided(app, "ineligible", failures))
     return app
 
 
-def submit_application(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, clock: Clock,
-                       body: ApplicationIn) -> ApplicationOut:
+def submit_application(
+    uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, clock: Clock, body: ApplicationIn
+) -> ApplicationOut:
     with uow:
         app = apply(uow, principal=principal, policy=policy, body=body, today=clock.today())
         uow.commit()
@@ -83,8 +109,15 @@ def get_application(uow: Uow, *, principal: Principal, application_id: uuid.UUID
         return application_out(app, uow.repo.enrollment_id_of(app.id))
 
 
-def list_applications(uow: Uow, *, principal: Principal, page: PageParams, campus: str | None,
-                      cohort_id: uuid.UUID | None, status: str | None) -> Page[ApplicationOut]:
+def list_applications(
+    uow: Uow,
+    *,
+    principal: Principal,
+    page: PageParams,
+    campus: str | None,
+    cohort_id: uuid.UUID | None,
+    status: str | None,
+) -> Page[ApplicationOut]:
     with uow:
         items, total = uow.repo.applications(principal, page, campus=campus, cohort_id=cohort_id, status=status)
         return Page(items=[application_out(a) for a in items], total=total, limit=page.limit, offset=page.offset)
@@ -94,9 +127,15 @@ def set_score(uow: Uow, *, principal: Principal, application_id: uuid.UUID, scor
     with uow:
         app = uow.repo.visible_application(principal, application_id)
         if app.status != "submitted":
-            raise RuleViolation([RuleFailure("application.already-decided",
-                                             f"the application is {app.status}; scores change only before "
-                                             "selection")], status=409)
+            raise RuleViolation(
+                [
+                    RuleFailure(
+                        "application.already-decided",
+                        f"the application is {app.status}; scores change only before selection",
+                    )
+                ],
+                status=409,
+            )
         app.score = score
         app.updated_at = utcnow()
         uow.repo.save()
@@ -109,8 +148,7 @@ def reject(uow: Uow, *, principal: Principal, application_id: uuid.UUID, reason:
     with uow:
         app, cohort = seat_change(uow.repo, principal, application_id)
         if app.status not in ("submitted", "waitlisted", "selected"):
-            raise RuleViolation([RuleFailure("application.not-open", f"the application is {app.status}")],
-                                status=409)
+            raise RuleViolation([RuleFailure("application.not-open", f"the application is {app.status}")], status=409)
         freed_seat = app.status == "selected" and not app.above_capacity
         failure = RuleFailure("application.rejected-by-staff", reason)
         app.status, app.reasons, app.decided_at, app.updated_at = "rejected", [failure.as_dict()], utcnow(), utcnow()

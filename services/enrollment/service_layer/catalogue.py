@@ -1,4 +1,5 @@
 """Campuses, programmes and cohorts: what admissions publishes."""
+
 from __future__ import annotations
 
 import uuid
@@ -78,8 +79,9 @@ def get_programme(uow: Uow, *, principal: Principal, programme_id: uuid.UUID) ->
         return programme_out(uow.repo.visible_programme(principal, programme_id))
 
 
-def list_programmes(uow: Uow, *, principal: Principal, page: PageParams, campus: str | None,
-                    track: str | None) -> Page[ProgrammeOut]:
+def list_programmes(
+    uow: Uow, *, principal: Principal, page: PageParams, campus: str | None, track: str | None
+) -> Page[ProgrammeOut]:
     with uow:
         items, total = uow.repo.programmes(principal, page, campus=campus, track=track)
         return Page(items=[programme_out(p) for p in items], total=total, limit=page.limit, offset=page.offset)
@@ -87,32 +89,57 @@ def list_programmes(uow: Uow, *, principal: Principal, page: PageParams, campus:
 
 # -- cohorts ----------------------------------------------------------------
 def cohort_out(cohort: Cohort, programme: Programme) -> CohortOut:
-    return CohortOut(id=cohort.id, programme_id=cohort.programme_id, programme_code=programme.code,
-                     campus=cohort.campus, label=cohort.label, capacity=cohort.capacity,
-                     application_opens=cohort.application_opens, application_closes=cohort.application_closes,
-                     start_date=cohort.start_date, end_date=cohort.end_date,
-                     selection_done=cohort.selection_done_at is not None, session_count=len(cohort.sessions))
+    return CohortOut(
+        id=cohort.id,
+        programme_id=cohort.programme_id,
+        programme_code=programme.code,
+        campus=cohort.campus,
+        label=cohort.label,
+        capacity=cohort.capacity,
+        application_opens=cohort.application_opens,
+        application_closes=cohort.application_closes,
+        start_date=cohort.start_date,
+        end_date=cohort.end_date,
+        selection_done=cohort.selection_done_at is not None,
+        session_count=len(cohort.sessions),
+    )
 
 
 def create_cohort(uow: Uow, *, principal: Principal, body: CohortIn) -> CohortOut:
     tt = body.timetable
-    sessions = timetable.expand(body.start_date, body.end_date, tt.weekdays, tt.start, tt.end,
-                                tt.break_minutes, frozenset(tt.holidays))
+    sessions = timetable.expand(
+        body.start_date, body.end_date, tt.weekdays, tt.start, tt.end, tt.break_minutes, frozenset(tt.holidays)
+    )
     with uow:
         programme = uow.repo.programme(body.programme_id)
         if programme is None or not principal.sees_campus(programme.campus):
-            raise RuleViolation([RuleFailure("reference.programme", "no such programme is visible to you",
-                                             "programme_id")])
+            raise RuleViolation(
+                [RuleFailure("reference.programme", "no such programme is visible to you", "programme_id")]
+            )
         if not sessions:
-            raise RuleViolation([RuleFailure("cohort.no-sessions",
-                                             "the timetable gives no session between the start and end dates",
-                                             "timetable")])
+            raise RuleViolation(
+                [
+                    RuleFailure(
+                        "cohort.no-sessions",
+                        "the timetable gives no session between the start and end dates",
+                        "timetable",
+                    )
+                ]
+            )
         cohort = Cohort(
-            programme_id=programme.id, campus=programme.campus, label=body.label, capacity=body.capacity,
-            application_opens=body.application_opens, application_closes=body.application_closes,
-            start_date=body.start_date, end_date=body.end_date, timetable=tt.model_dump(mode="json"),
-            sessions=[events.SessionSlot(date=s.date, start=s.start, end=s.end, hours=s.hours).model_dump(mode="json")
-                      for s in sessions],
+            programme_id=programme.id,
+            campus=programme.campus,
+            label=body.label,
+            capacity=body.capacity,
+            application_opens=body.application_opens,
+            application_closes=body.application_closes,
+            start_date=body.start_date,
+            end_date=body.end_date,
+            timetable=tt.model_dump(mode="json"),
+            sessions=[
+                events.SessionSlot(date=s.date, start=s.start, end=s.end, hours=s.hours).model_dump(mode="json")
+                for s in sessions
+            ],
         )
         uow.repo.add(cohort)
         uow.emit(*outgoing.cohort_published(cohort, programme))
@@ -128,8 +155,15 @@ def get_cohort(uow: Uow, *, principal: Principal, cohort_id: uuid.UUID) -> Cohor
         return cohort_out(cohort, programme)
 
 
-def list_cohorts(uow: Uow, *, principal: Principal, page: PageParams, campus: str | None,
-                 programme_id: uuid.UUID | None, open_on: date | None) -> Page[CohortOut]:
+def list_cohorts(
+    uow: Uow,
+    *,
+    principal: Principal,
+    page: PageParams,
+    campus: str | None,
+    programme_id: uuid.UUID | None,
+    open_on: date | None,
+) -> Page[CohortOut]:
     with uow:
         items, total = uow.repo.cohorts(principal, page, campus=campus, programme_id=programme_id, open_on=open_on)
         return Page(items=[cohort_out(c, p) for c, p in items], total=total, limit=page.limit, offset=page.offset)
@@ -155,15 +189,24 @@ def cohort_stats(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, co
                     priority_selected += n
         applications = sum(count.values())
         ineligible = count.get("ineligible", 0)
-        seats_taken = sum(n for status, _p, above_capacity, n in rows
-                          if status in ("selected", "accepted") and not above_capacity)
+        seats_taken = sum(
+            n for status, _p, above_capacity, n in rows if status in ("selected", "accepted") and not above_capacity
+        )
         return CohortStats(
-            cohort_id=cohort.id, capacity=cohort.capacity, applications=applications,
-            eligible=applications - ineligible, ineligible=ineligible,
+            cohort_id=cohort.id,
+            capacity=cohort.capacity,
+            applications=applications,
+            eligible=applications - ineligible,
+            ineligible=ineligible,
             competition_ratio=selection.competition_ratio(applications, cohort.capacity),
             priority_quota=selection.priority_quota(cohort.capacity, policy.selection.priority_quota_percent),
-            selected=count.get("selected", 0), priority_selected=priority_selected, above_capacity=above,
-            waitlisted=count.get("waitlisted", 0), accepted=count.get("accepted", 0),
-            declined=count.get("declined", 0), withdrawn=count.get("withdrawn", 0),
-            seats_taken=seats_taken, seats_free=max(cohort.capacity - seats_taken, 0),
+            selected=count.get("selected", 0),
+            priority_selected=priority_selected,
+            above_capacity=above,
+            waitlisted=count.get("waitlisted", 0),
+            accepted=count.get("accepted", 0),
+            declined=count.get("declined", 0),
+            withdrawn=count.get("withdrawn", 0),
+            seats_taken=seats_taken,
+            seats_free=max(cohort.capacity - seats_taken, 0),
         )

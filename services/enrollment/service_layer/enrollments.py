@@ -1,4 +1,5 @@
 """Enrollments: the trainees who took a seat, and withdrawals."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,9 +19,19 @@ Uow = UnitOfWork[EnrollmentRepository]
 
 
 def enrollment_out(e: Enrollment) -> EnrollmentOut:
-    return EnrollmentOut(id=e.id, application_id=e.application_id, trainee_id=e.applicant_id, cohort_id=e.cohort_id,
-                         campus=e.campus, status=e.status, enrolled_on=e.enrolled_on, withdrawn_on=e.withdrawn_on,
-                         withdraw_reason=e.withdraw_reason, outcome_date=e.outcome_date, final_rate=e.final_rate)
+    return EnrollmentOut(
+        id=e.id,
+        application_id=e.application_id,
+        trainee_id=e.applicant_id,
+        cohort_id=e.cohort_id,
+        campus=e.campus,
+        status=e.status,
+        enrolled_on=e.enrolled_on,
+        withdrawn_on=e.withdrawn_on,
+        withdraw_reason=e.withdraw_reason,
+        outcome_date=e.outcome_date,
+        final_rate=e.final_rate,
+    )
 
 
 def get_enrollment(uow: Uow, *, principal: Principal, enrollment_id: uuid.UUID) -> EnrollmentOut:
@@ -28,12 +39,20 @@ def get_enrollment(uow: Uow, *, principal: Principal, enrollment_id: uuid.UUID) 
         return enrollment_out(uow.repo.visible_enrollment(principal, enrollment_id))
 
 
-def list_enrollments(uow: Uow, *, principal: Principal, page: PageParams, campus: str | None,
-                     cohort_id: uuid.UUID | None, trainee_id: uuid.UUID | None,
-                     status: str | None) -> Page[EnrollmentOut]:
+def list_enrollments(
+    uow: Uow,
+    *,
+    principal: Principal,
+    page: PageParams,
+    campus: str | None,
+    cohort_id: uuid.UUID | None,
+    trainee_id: uuid.UUID | None,
+    status: str | None,
+) -> Page[EnrollmentOut]:
     with uow:
-        items, total = uow.repo.enrollments(principal, page, campus=campus, cohort_id=cohort_id,
-                                            trainee_id=trainee_id, status=status)
+        items, total = uow.repo.enrollments(
+            principal, page, campus=campus, cohort_id=cohort_id, trainee_id=trainee_id, status=status
+        )
         return Page(items=[enrollment_out(e) for e in items], total=total, limit=page.limit, offset=page.offset)
 
 
@@ -45,14 +64,19 @@ def withdraw(uow: Uow, *, principal: Principal, enrollment_id: uuid.UUID, body: 
         cohort = repo.visible_cohort(principal, enrollment.cohort_id, lock=True)
         repo.reread(enrollment)  # as it is now that the cohort is ours
         if enrollment.status != "enrolled":
-            raise RuleViolation([RuleFailure("enrollment.not-active", f"the enrollment is {enrollment.status}")],
-                                status=409)
+            raise RuleViolation(
+                [RuleFailure("enrollment.not-active", f"the enrollment is {enrollment.status}")], status=409
+            )
         if body.date > cohort.end_date:
-            raise RuleViolation([RuleFailure("withdrawal.after-end", f"the cohort ended on {cohort.end_date}",
-                                             "date")])
+            raise RuleViolation([RuleFailure("withdrawal.after-end", f"the cohort ended on {cohort.end_date}", "date")])
         if body.date < enrollment.enrolled_on:
-            raise RuleViolation([RuleFailure("withdrawal.before-enrollment",
-                                             f"the trainee enrolled on {enrollment.enrolled_on}", "date")])
+            raise RuleViolation(
+                [
+                    RuleFailure(
+                        "withdrawal.before-enrollment", f"the trainee enrolled on {enrollment.enrolled_on}", "date"
+                    )
+                ]
+            )
         before_start = body.date < cohort.start_date
         enrollment.status, enrollment.withdrawn_on, enrollment.withdraw_reason = "withdrawn", body.date, body.reason
         enrollment.withdrawn_before_start, enrollment.updated_at = before_start, utcnow()

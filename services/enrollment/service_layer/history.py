@@ -3,6 +3,7 @@
 The handlers in ``entrypoints/events.py`` call this with the consumer's open unit of work; the consumer
 commits the batch.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -14,8 +15,15 @@ from shared.db import utcnow
 from shared.unit_of_work import UnitOfWork
 
 
-def record_outcome(uow: UnitOfWork[EnrollmentRepository], *, trainee_id: uuid.UUID, cohort_id: uuid.UUID,
-                   status: str, on: date, final_rate: float) -> None:
+def record_outcome(
+    uow: UnitOfWork[EnrollmentRepository],
+    *,
+    trainee_id: uuid.UUID,
+    cohort_id: uuid.UUID,
+    status: str,
+    on: date,
+    final_rate: float,
+) -> None:
     """Attendance's completion decision, kept as admission history for the re-admission rule."""
     enrollment = uow.repo.enrollment_of(trainee_id, cohort_id)
     if enrollment is None:

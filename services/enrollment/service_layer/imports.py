@@ -5,6 +5,7 @@ Columns: name, birth_date, residency_status, gender, career_break, priority_cate
 (separated by ';'), leaving_care, email, phone, score, applicant_id (to reuse a
 known applicant instead of the person columns).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -41,12 +42,22 @@ def _number(value: str | None) -> float | str:
 
 
 def _errors(exc: ValidationError) -> list[Reason]:
-    return [Reason(rule=str(e["type"]), message=str(e["msg"]), field=".".join(str(p) for p in e["loc"]) or None)
-            for e in exc.errors()]
+    return [
+        Reason(rule=str(e["type"]), message=str(e["msg"]), field=".".join(str(p) for p in e["loc"]) or None)
+        for e in exc.errors()
+    ]
 
 
-def import_applications(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, clock: Clock,
-                        cohort_id: uuid.UUID, content: bytes, filename: str) -> ImportReport:
+def import_applications(
+    uow: Uow,
+    *,
+    principal: Principal,
+    policy: AdmissionsPolicy,
+    clock: Clock,
+    cohort_id: uuid.UUID,
+    content: bytes,
+    filename: str,
+) -> ImportReport:
     today = clock.today()
     with uow:
         repo = uow.repo
@@ -62,32 +73,52 @@ def import_applications(uow: Uow, *, principal: Principal, policy: AdmissionsPol
                             raise Problem(422, "reference.applicant", "Unknown applicant", "no such applicant")
                     else:
                         person = ApplicantIn(
-                            campus=row.get("campus") or cohort.campus, name=row.get("name", ""),
-                            birth_date=row.get("birth_date", ""), gender=row.get("gender") or None,
+                            campus=row.get("campus") or cohort.campus,
+                            name=row.get("name", ""),
+                            birth_date=row.get("birth_date", ""),
+                            gender=row.get("gender") or None,
                             residency_status=row.get("residency_status", ""),
                             career_break=_flag(row.get("career_break")),
-                            priority_categories=[p.strip() for p in (row.get("priority_categories") or "").split(";")
-                                                 if p.strip()],
-                            leaving_care=_flag(row.get("leaving_care")), email=row.get("email") or None,
-                            phone=row.get("phone") or None)
+                            priority_categories=[
+                                p.strip() for p in (row.get("priority_categories") or "").split(";") if p.strip()
+                            ],
+                            leaving_care=_flag(row.get("leaving_care")),
+                            email=row.get("email") or None,
+                            phone=row.get("phone") or None,
+                        )
                         born_before(person, today, field=None)
                         applicant = new_applicant(repo, principal, person)
-                    body = ApplicationIn(applicant_id=applicant.id, cohort_id=cohort.id,
-                                         score=_number(row.get("score")))
+                    body = ApplicationIn(
+                        applicant_id=applicant.id, cohort_id=cohort.id, score=_number(row.get("score"))
+                    )
                     app = apply(uow, principal=principal, policy=policy, body=body, today=today)
-                report.append(ImportRow(row=number, status="imported", application_id=app.id,
-                                        applicant_id=applicant.id, application_status=app.status,
-                                        errors=[Reason(**r) for r in app.reasons]))
+                report.append(
+                    ImportRow(
+                        row=number,
+                        status="imported",
+                        application_id=app.id,
+                        applicant_id=applicant.id,
+                        application_status=app.status,
+                        errors=[Reason(**r) for r in app.reasons],
+                    )
+                )
             except ValidationError as exc:
                 report.append(ImportRow(row=number, status="refused", errors=_errors(exc)))
             except ValueError as exc:
-                report.append(ImportRow(row=number, status="refused",
-                                        errors=[Reason(rule="invalid", message=str(exc), field="applicant_id")]))
+                report.append(
+                    ImportRow(
+                        row=number,
+                        status="refused",
+                        errors=[Reason(rule="invalid", message=str(exc), field="applicant_id")],
+                    )
+                )
             except Problem as exc:
-                errors = [Reason(rule=e.rule, message=e.message, field=e.field) for e in exc.errors] or \
-                    [Reason(rule=exc.code, message=exc.detail)]
+                errors = [Reason(rule=e.rule, message=e.message, field=e.field) for e in exc.errors] or [
+                    Reason(rule=exc.code, message=exc.detail)
+                ]
                 report.append(ImportRow(row=number, status="refused", errors=errors))
         uow.commit()
         imported = sum(1 for r in report if r.status == "imported")
-        return ImportReport(cohort_id=cohort.id, rows=len(report), imported=imported,
-                            refused=len(report) - imported, report=report)
+        return ImportReport(
+            cohort_id=cohort.id, rows=len(report), imported=imported, refused=len(report) - imported, report=report
+        )

@@ -2,6 +2,7 @@
 
 The mirror of ``entrypoints/events.py`` (what enrollment does with other services' events).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -22,10 +23,17 @@ def _reasons(failures: Iterable[RuleFailure]) -> list[events.Reason]:
 def snapshot(cohort: Cohort, programme: Programme) -> events.CohortSnapshot:
     """What other services keep of a cohort (it travels in ``cohort.published`` and ``trainee.enrolled``)."""
     return events.CohortSnapshot(
-        cohort_id=cohort.id, programme_code=programme.code, programme_title=programme.title,
-        campus=cohort.campus, track=programme.track, total_hours=programme.total_hours,
-        completion_threshold=programme.completion_threshold, qualification_codes=programme.qualification_codes,
-        start_date=cohort.start_date, end_date=cohort.end_date, capacity=cohort.capacity,
+        cohort_id=cohort.id,
+        programme_code=programme.code,
+        programme_title=programme.title,
+        campus=cohort.campus,
+        track=programme.track,
+        total_hours=programme.total_hours,
+        completion_threshold=programme.completion_threshold,
+        qualification_codes=programme.qualification_codes,
+        start_date=cohort.start_date,
+        end_date=cohort.end_date,
+        capacity=cohort.capacity,
         sessions=[events.SessionSlot.model_validate(s) for s in cohort.sessions],
     )
 
@@ -36,31 +44,70 @@ def cohort_published(cohort: Cohort, programme: Programme) -> Outgoing:
 
 def application_decided(app: Application, decision: str, reasons: list[RuleFailure]) -> Outgoing:
     return events.APPLICATION_DECIDED, events.ApplicationDecided(
-        application_id=app.id, trainee_id=app.applicant_id, cohort_id=app.cohort_id, campus=app.campus,
-        decision=decision, reasons=_reasons(reasons), waitlist_position=app.waitlist_position)
+        application_id=app.id,
+        trainee_id=app.applicant_id,
+        cohort_id=app.cohort_id,
+        campus=app.campus,
+        decision=decision,
+        reasons=_reasons(reasons),
+        waitlist_position=app.waitlist_position,
+    )
 
 
-def selection_decided(cohort: Cohort, decisions: Iterable[tuple[uuid.UUID, str, int | None, list[RuleFailure]]],
-                      applicant_of: dict[uuid.UUID, uuid.UUID]) -> Iterator[Outgoing]:
+def selection_decided(
+    cohort: Cohort,
+    decisions: Iterable[tuple[uuid.UUID, str, int | None, list[RuleFailure]]],
+    applicant_of: dict[uuid.UUID, uuid.UUID],
+) -> Iterator[Outgoing]:
     """One ``application.decided`` per decision of a selection run, lazily (they may be built on a worker thread)."""
     cohort_id, campus = cohort.id, cohort.campus
-    return ((events.APPLICATION_DECIDED, events.ApplicationDecided(
-        application_id=app_id, trainee_id=applicant_of[app_id], cohort_id=cohort_id, campus=campus,
-        decision=status, waitlist_position=position, reasons=_reasons(why)))
-        for app_id, status, position, why in decisions)
+    return (
+        (
+            events.APPLICATION_DECIDED,
+            events.ApplicationDecided(
+                application_id=app_id,
+                trainee_id=applicant_of[app_id],
+                cohort_id=cohort_id,
+                campus=campus,
+                decision=status,
+                waitlist_position=position,
+                reasons=_reasons(why),
+            ),
+        )
+        for app_id, status, position, why in decisions
+    )
 
 
-def trainee_enrolled(app: Application, *, enrollment_id: uuid.UUID, name: str, birth_date: date, enrolled_on: date,
-                     cohort: Cohort, programme: Programme) -> Outgoing:
+def trainee_enrolled(
+    app: Application,
+    *,
+    enrollment_id: uuid.UUID,
+    name: str,
+    birth_date: date,
+    enrolled_on: date,
+    cohort: Cohort,
+    programme: Programme,
+) -> Outgoing:
     return events.TRAINEE_ENROLLED, events.TraineeEnrolled(
-        trainee_id=app.applicant_id, enrollment_id=enrollment_id, name=name, birth_date=birth_date,
-        enrolled_on=enrolled_on, cohort=snapshot(cohort, programme))
+        trainee_id=app.applicant_id,
+        enrollment_id=enrollment_id,
+        name=name,
+        birth_date=birth_date,
+        enrolled_on=enrolled_on,
+        cohort=snapshot(cohort, programme),
+    )
 
 
 def trainee_withdrawn(enrollment: Enrollment, cohort: Cohort, programme: Programme) -> Outgoing:
     assert enrollment.withdrawn_on is not None and enrollment.withdraw_reason is not None
     return events.TRAINEE_WITHDRAWN, events.TraineeWithdrawn(
-        trainee_id=enrollment.applicant_id, enrollment_id=enrollment.id, cohort_id=cohort.id, campus=cohort.campus,
-        programme_code=programme.code, date=enrollment.withdrawn_on, reason=enrollment.withdraw_reason,
+        trainee_id=enrollment.applicant_id,
+        enrollment_id=enrollment.id,
+        cohort_id=cohort.id,
+        campus=cohort.campus,
+        programme_code=programme.code,
+        date=enrollment.withdrawn_on,
+        reason=enrollment.withdraw_reason,
         early_employment=enrollment.withdraw_reason == "early_employment",
-        before_start=enrollment.withdrawn_before_start)
+        before_start=enrollment.withdrawn_before_start,
+    )

@@ -1,4 +1,5 @@
 """The admissions policy the use cases apply, built from the service's settings (here only)."""
+
 from __future__ import annotations
 
 from services.enrollment.domain.history import ReadmissionPolicy
@@ -9,7 +10,10 @@ from services.enrollment.settings import Settings
 
 def admissions_policy(settings: Settings) -> AdmissionsPolicy:
     return AdmissionsPolicy(
-        readmission=ReadmissionPolicy(short_course_max_hours=settings.short_course_max_hours,
-                                      max_readmissions=settings.max_readmissions,
-                                      window_years=settings.readmission_window_years),
-        selection=SelectionPolicy(priority_quota_percent=settings.priority_quota_percent))
+        readmission=ReadmissionPolicy(
+            short_course_max_hours=settings.short_course_max_hours,
+            max_readmissions=settings.max_readmissions,
+            window_years=settings.readmission_window_years,
+        ),
+        selection=SelectionPolicy(priority_quota_percent=settings.priority_quota_percent),
+    )

@@ -1,4 +1,5 @@
 """Offered seats: accepting one (the enrollment, ``trainee.enrolled``) or declining it."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,14 +21,21 @@ from shared.unit_of_work import UnitOfWork
 Uow = UnitOfWork[EnrollmentRepository]
 
 
-def accept(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, clock: Clock, application_id: uuid.UUID,
-           idem: Idempotency | None) -> ApplicationOut:
+def accept(
+    uow: Uow,
+    *,
+    principal: Principal,
+    policy: AdmissionsPolicy,
+    clock: Clock,
+    application_id: uuid.UUID,
+    idem: Idempotency | None,
+) -> ApplicationOut:
     """The selected applicant takes the seat: enrolled, and ``trainee.enrolled`` goes out.
 
     This is the busiest write of an admissions round, so it reads everything it needs in one statement
     (``seat_to_accept``) and writes with plain statements (``enroll_accepted``)."""
     with uow:
-        if (replayed := uow.replay(idem, ApplicationOut)):
+        if replayed := uow.replay(idem, ApplicationOut):
             return replayed
         # Accepting turns an offered seat into an enrollment: the seat count does not change, so the cohort is
         # not locked (accepts run in parallel). The application row lock orders it against a decline or a
@@ -38,20 +46,32 @@ def accept(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, clock: C
             raise not_found("application", application_id)
         app, name, birth_date, cohort, programme = found
         if app.status == "accepted":
-            raise RuleViolation([RuleFailure("seat.already-accepted", "this seat has already been accepted")],
-                                status=409)
+            raise RuleViolation(
+                [RuleFailure("seat.already-accepted", "this seat has already been accepted")], status=409
+            )
         if app.status != "selected":
-            raise RuleViolation([RuleFailure("seat.not-offered", f"the application is {app.status}, not selected")],
-                                status=409)
-        failures = history.check_history(uow.repo.participations(app.applicant_id), terms(cohort, programme),
-                                         policy.readmission)
+            raise RuleViolation(
+                [RuleFailure("seat.not-offered", f"the application is {app.status}, not selected")], status=409
+            )
+        failures = history.check_history(
+            uow.repo.participations(app.applicant_id), terms(cohort, programme), policy.readmission
+        )
         if failures:
             raise RuleViolation(failures)
         today = clock.today()
         enrollment_id = uuid.uuid4()
         uow.repo.enroll_accepted(app, cohort, enrollment_id=enrollment_id, on=today, now=utcnow())
-        uow.emit(*outgoing.trainee_enrolled(app, enrollment_id=enrollment_id, name=name, birth_date=birth_date,
-                                            enrolled_on=today, cohort=cohort, programme=programme))
+        uow.emit(
+            *outgoing.trainee_enrolled(
+                app,
+                enrollment_id=enrollment_id,
+                name=name,
+                birth_date=birth_date,
+                enrolled_on=today,
+                cohort=cohort,
+                programme=programme,
+            )
+        )
         result = application_out(app, enrollment_id)
         uow.remember(idem, result)
         uow.commit()
@@ -63,8 +83,9 @@ def decline(uow: Uow, *, principal: Principal, application_id: uuid.UUID) -> App
     with uow:
         app, cohort = seat_change(uow.repo, principal, application_id)
         if app.status != "selected":
-            raise RuleViolation([RuleFailure("seat.not-offered", f"the application is {app.status}, not selected")],
-                                status=409)
+            raise RuleViolation(
+                [RuleFailure("seat.not-offered", f"the application is {app.status}, not selected")], status=409
+            )
         app.status, app.updated_at = "declined", utcnow()
         uow.repo.save()
         if not app.above_capacity:

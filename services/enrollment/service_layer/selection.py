@@ -4,6 +4,7 @@ Every change of seat counts (selection, a decline, a withdrawal, a rejection) lo
 cohort row first, so on PostgreSQL they run one at a time per cohort and capacity holds under any
 concurrency; SQLite serialises all writers anyway.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -27,33 +28,49 @@ def run_selection(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, c
     with uow:
         cohort = uow.repo.visible_cohort(principal, cohort_id, lock=True)
         if cohort.selection_done_at is not None:
-            raise RuleViolation([RuleFailure("selection.already-run", "selection has already run for this cohort")],
-                                status=409)
+            raise RuleViolation(
+                [RuleFailure("selection.already-run", "selection has already run for this cohort")], status=409
+            )
         found = uow.repo.candidates(cohort.id)
         result = select_for([c for c, _ in found], cohort.capacity, policy.selection.priority_quota_percent)
         now = utcnow()
         decisions: list[Decision] = []
         priority = set(result.under_quota)  # a priority applicant beyond the quota got in on score, and says so
         for app_id in result.selected:
-            why = [RuleFailure("selection.priority-quota", "selected under the priority quota")] \
-                if app_id in priority else [RuleFailure("selection.score", "selected by score")]
+            why = (
+                [RuleFailure("selection.priority-quota", "selected under the priority quota")]
+                if app_id in priority
+                else [RuleFailure("selection.score", "selected by score")]
+            )
             decisions.append((app_id, "selected", None, why))
         low, high = LEAVING_CARE_AGES
         for app_id in result.above_capacity:
-            decisions.append((app_id, "selected", None,
-                              [RuleFailure("selection.leaving-care",
-                                           f"admitted above capacity (leaving care, {low}-{high})")]))
+            decisions.append(
+                (
+                    app_id,
+                    "selected",
+                    None,
+                    [RuleFailure("selection.leaving-care", f"admitted above capacity (leaving care, {low}-{high})")],
+                )
+            )
         for position, app_id in enumerate(result.waitlist, start=1):
-            decisions.append((app_id, "waitlisted", position,
-                              [RuleFailure("selection.waitlist", f"waitlist position {position}")]))
+            decisions.append(
+                (app_id, "waitlisted", position, [RuleFailure("selection.waitlist", f"waitlist position {position}")])
+            )
         decided = outgoing.selection_decided(cohort, decisions, {c.application_id: a for c, a in found})
         uow.emit_many_alongside(decided, lambda: uow.repo.record_decisions(decisions, now))
         cohort.selection_done_at = now
         uow.repo.save()
         uow.commit()
-        return SelectionOut(cohort_id=cohort.id, capacity=cohort.capacity, priority_quota=result.quota,
-                            selected=len(result.selected), priority_selected=len(result.priority_selected),
-                            above_capacity=len(result.above_capacity), waitlisted=len(result.waitlist))
+        return SelectionOut(
+            cohort_id=cohort.id,
+            capacity=cohort.capacity,
+            priority_quota=result.quota,
+            selected=len(result.selected),
+            priority_selected=len(result.priority_selected),
+            above_capacity=len(result.above_capacity),
+            waitlisted=len(result.waitlist),
+        )
 
 
 def promote_next(uow: Uow, cohort: Cohort) -> Application | None:
@@ -71,8 +88,9 @@ def promote_next(uow: Uow, cohort: Cohort) -> Application | None:
     return nxt
 
 
-def seat_change(repo: EnrollmentRepository, principal: Principal,
-                application_id: uuid.UUID) -> tuple[Application, Cohort]:
+def seat_change(
+    repo: EnrollmentRepository, principal: Principal, application_id: uuid.UUID
+) -> tuple[Application, Cohort]:
     """Lock the cohort (seat counts change), then the application, in that order everywhere."""
     app = repo.visible_application(principal, application_id)
     cohort = repo.visible_cohort(principal, app.cohort_id, lock=True)

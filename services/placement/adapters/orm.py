@@ -1,4 +1,5 @@
 """Placement's tables (its own database; no other service reads them)."""
+
 from __future__ import annotations
 
 import uuid
@@ -39,8 +40,13 @@ class Graduate(Base, table=True):
 class Followup(Base, table=True):
     __table_args__ = (
         UniqueConstraint("graduate_id", "months", name="uq_followup_graduate_months"),
-        Index("ix_followup_open_window", "campus", "window_opens",
-              postgresql_where=text("done_at IS NULL"), sqlite_where=text("done_at IS NULL")),
+        Index(
+            "ix_followup_open_window",
+            "campus",
+            "window_opens",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -93,8 +99,9 @@ class Outcome(Base, table=True):
 class Qualification(Base, table=True):
     """A qualification obtained; kept even when the graduate has not arrived yet."""
 
-    __table_args__ = (UniqueConstraint("trainee_id", "qualification_code", "obtained_on",
-                                       name="uq_qualification_trainee_code_date"),)
+    __table_args__ = (
+        UniqueConstraint("trainee_id", "qualification_code", "obtained_on", name="uq_qualification_trainee_code_date"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     trainee_id: uuid.UUID = Field(index=True)

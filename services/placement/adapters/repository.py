@@ -4,6 +4,7 @@ The use cases (``service_layer/``) ask for graduates, follow-ups, outcomes, empl
 incentives and targets by what they mean; this module knows how that is read from and written to the tables.
 Campus scope is passed as ``scope``: the campuses the caller sees, or ``None`` for all of them.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -119,8 +120,7 @@ class PlacementRepository:
     # -- graduates ---------------------------------------------------------------------------------
     def graduate(self, graduate_id: uuid.UUID, *, lock: bool = False) -> Graduate | None:
         if lock:
-            return self.session.execute(select(Graduate).where(Graduate.id == graduate_id)
-                                        .with_for_update()).scalar()
+            return self.session.execute(select(Graduate).where(Graduate.id == graduate_id).with_for_update()).scalar()
         return self.session.get(Graduate, graduate_id)
 
     def add_graduate(self, graduate: Graduate, followups: Iterable[Followup]) -> None:
@@ -130,8 +130,9 @@ class PlacementRepository:
             self.session.add(f)
         self.session.flush()
 
-    def graduates(self, *, scope: Scope, page: PageParams, campus: str | None, cohort_id: uuid.UUID | None,
-                  officer: str | None) -> tuple[list[Graduate], int]:
+    def graduates(
+        self, *, scope: Scope, page: PageParams, campus: str | None, cohort_id: uuid.UUID | None, officer: str | None
+    ) -> tuple[list[Graduate], int]:
         query = _scoped(select(Graduate).order_by(Graduate.completion_date, Graduate.id), Graduate.campus, scope)
         query = _given(query, (Graduate.campus, campus), (Graduate.cohort_id, cohort_id), (Graduate.officer, officer))
         return paginate(self.session, query, page)
@@ -141,39 +142,58 @@ class PlacementRepository:
 
     def still_looking(self, campus: str) -> list[tuple[Graduate, int | None]]:
         """The campus's graduates not in an active internship, each with the sort key of their latest outcome."""
-        latest = (select(Outcome.graduate_id, func.max(Outcome.sort_key).label("k"))
-                  .where(Outcome.campus == campus).group_by(Outcome.graduate_id).subquery())
+        latest = (
+            select(Outcome.graduate_id, func.max(Outcome.sort_key).label("k"))
+            .where(Outcome.campus == campus)
+            .group_by(Outcome.graduate_id)
+            .subquery()
+        )
         interning = select(Internship.graduate_id).where(Internship.status == "active")
         rows = self.session.execute(
-            select(Graduate, latest.c.k).outerjoin(latest, latest.c.graduate_id == Graduate.id)
-            .where(Graduate.campus == campus, Graduate.id.not_in(interning))).all()
+            select(Graduate, latest.c.k)
+            .outerjoin(latest, latest.c.graduate_id == Graduate.id)
+            .where(Graduate.campus == campus, Graduate.id.not_in(interning))
+        ).all()
         return [(g, k) for g, k in rows]
 
     # -- qualifications ------------------------------------------------------------------------------
     def first_qualification(self, trainee_id: uuid.UUID) -> date | None:
-        return self.session.execute(select(func.min(Qualification.obtained_on))
-                                    .where(Qualification.trainee_id == trainee_id)).scalar_one()
+        return self.session.execute(
+            select(func.min(Qualification.obtained_on)).where(Qualification.trainee_id == trainee_id)
+        ).scalar_one()
 
     def qualification_known(self, trainee_id: uuid.UUID, code: str, obtained_on: date) -> bool:
-        return self.session.execute(select(Qualification.id).where(
-            Qualification.trainee_id == trainee_id, Qualification.qualification_code == code,
-            Qualification.obtained_on == obtained_on)).first() is not None
+        return (
+            self.session.execute(
+                select(Qualification.id).where(
+                    Qualification.trainee_id == trainee_id,
+                    Qualification.qualification_code == code,
+                    Qualification.obtained_on == obtained_on,
+                )
+            ).first()
+            is not None
+        )
 
     def add_qualification(self, qualification: Qualification) -> None:
         self.session.add(qualification)
         self.session.flush()
 
     def qualifications_of(self, trainee_id: uuid.UUID) -> list[Qualification]:
-        return list(self.session.execute(select(Qualification).where(Qualification.trainee_id == trainee_id)
-                                         .order_by(Qualification.obtained_on)).scalars())
+        return list(
+            self.session.execute(
+                select(Qualification).where(Qualification.trainee_id == trainee_id).order_by(Qualification.obtained_on)
+            ).scalars()
+        )
 
     def holders(self, codes: Collection[str]) -> dict[uuid.UUID, set[str]]:
         """Who obtained which of these qualifications."""
         held: dict[uuid.UUID, set[str]] = {}
         if codes:
             for trainee_id, code in self.session.execute(
-                    select(Qualification.trainee_id, Qualification.qualification_code)
-                    .where(Qualification.qualification_code.in_(list(codes)))):
+                select(Qualification.trainee_id, Qualification.qualification_code).where(
+                    Qualification.qualification_code.in_(list(codes))
+                )
+            ):
                 held.setdefault(trainee_id, set()).add(code)
         return held
 
@@ -182,16 +202,31 @@ class PlacementRepository:
         return self.session.get(Followup, followup_id)
 
     def followups_of(self, graduate_id: uuid.UUID) -> list[Followup]:
-        return list(self.session.execute(select(Followup).where(Followup.graduate_id == graduate_id)
-                                         .order_by(Followup.months)).scalars())
+        return list(
+            self.session.execute(
+                select(Followup).where(Followup.graduate_id == graduate_id).order_by(Followup.months)
+            ).scalars()
+        )
 
     def open_followups(self, graduate_id: uuid.UUID) -> list[Followup]:
-        return list(self.session.execute(select(Followup).where(
-            and_(Followup.graduate_id == graduate_id, Followup.done_at.is_(None)))).scalars())
+        return list(
+            self.session.execute(
+                select(Followup).where(and_(Followup.graduate_id == graduate_id, Followup.done_at.is_(None)))
+            ).scalars()
+        )
 
-    def worklist(self, *, scope: Scope, page: PageParams, on: date, campus: str | None, officer: str | None,
-                 cohort_id: uuid.UUID | None, status: str | None,
-                 unassigned: bool) -> tuple[list[tuple[Followup, Graduate]], int]:
+    def worklist(
+        self,
+        *,
+        scope: Scope,
+        page: PageParams,
+        on: date,
+        campus: str | None,
+        officer: str | None,
+        cohort_id: uuid.UUID | None,
+        status: str | None,
+        unassigned: bool,
+    ) -> tuple[list[tuple[Followup, Graduate]], int]:
         """Open follow-ups whose window has opened by ``on`` (or those of one status), oldest due first."""
         query = select(Followup, Graduate).join(Graduate, Graduate.id == Followup.graduate_id)
         query = _scoped(query, Followup.campus, scope)
@@ -212,8 +247,9 @@ class PlacementRepository:
         else:
             query = query.where(Followup.done_at.is_not(None))
         total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = self.session.execute(query.order_by(Followup.due_date, Followup.id)
-                                    .limit(page.limit).offset(page.offset)).all()
+        rows = self.session.execute(
+            query.order_by(Followup.due_date, Followup.id).limit(page.limit).offset(page.offset)
+        ).all()
         return [(f, g) for f, g in rows], total
 
     def add_contact(self, attempt: ContactAttempt) -> None:
@@ -221,8 +257,13 @@ class PlacementRepository:
         self.session.flush()
 
     def contacts_of(self, followup_id: uuid.UUID) -> list[ContactAttempt]:
-        return list(self.session.execute(select(ContactAttempt).where(ContactAttempt.followup_id == followup_id)
-                                         .order_by(ContactAttempt.attempted_at, ContactAttempt.id)).scalars())
+        return list(
+            self.session.execute(
+                select(ContactAttempt)
+                .where(ContactAttempt.followup_id == followup_id)
+                .order_by(ContactAttempt.attempted_at, ContactAttempt.id)
+            ).scalars()
+        )
 
     # -- outcomes -----------------------------------------------------------------------------------
     def add_outcome(self, outcome: Outcome) -> None:
@@ -230,14 +271,19 @@ class PlacementRepository:
         self.session.flush()
 
     def outcomes_of(self, graduate_id: uuid.UUID) -> list[Outcome]:
-        return list(self.session.execute(select(Outcome).where(Outcome.graduate_id == graduate_id)
-                                         .order_by(Outcome.as_of, Outcome.seq)).scalars())
+        return list(
+            self.session.execute(
+                select(Outcome).where(Outcome.graduate_id == graduate_id).order_by(Outcome.as_of, Outcome.seq)
+            ).scalars()
+        )
 
-    def outcomes(self, *, scope: Scope, page: PageParams, graduate_id: uuid.UUID | None, campus: str | None,
-                 category: str | None) -> tuple[list[Outcome], int]:
+    def outcomes(
+        self, *, scope: Scope, page: PageParams, graduate_id: uuid.UUID | None, campus: str | None, category: str | None
+    ) -> tuple[list[Outcome], int]:
         query = _scoped(select(Outcome).order_by(Outcome.recorded_at, Outcome.id), Outcome.campus, scope)
-        query = _given(query, (Outcome.graduate_id, graduate_id), (Outcome.campus, campus),
-                       (Outcome.category, category))
+        query = _given(
+            query, (Outcome.graduate_id, graduate_id), (Outcome.campus, campus), (Outcome.category, category)
+        )
         return paginate(self.session, query, page)
 
     # -- employers and postings ---------------------------------------------------------------------
@@ -259,8 +305,9 @@ class PlacementRepository:
         self.session.add(posting)
         self.session.flush()
 
-    def postings(self, *, scope: Scope, page: PageParams, campus: str | None, employer_id: uuid.UUID | None,
-                 status: str | None) -> tuple[list[Posting], int]:
+    def postings(
+        self, *, scope: Scope, page: PageParams, campus: str | None, employer_id: uuid.UUID | None, status: str | None
+    ) -> tuple[list[Posting], int]:
         query = _scoped(select(Posting).order_by(Posting.created_at, Posting.id), Posting.campus, scope)
         query = _given(query, (Posting.campus, campus), (Posting.employer_id, employer_id), (Posting.status, status))
         return paginate(self.session, query, page)
@@ -271,18 +318,24 @@ class PlacementRepository:
         return self.session.execute(query.with_for_update() if lock else query).scalar()
 
     def in_active_internship(self, graduate_id: uuid.UUID) -> bool:
-        return self.session.execute(select(Internship.id).where(Internship.graduate_id == graduate_id,
-                                                                Internship.status == "active")).first() is not None
+        return (
+            self.session.execute(
+                select(Internship.id).where(Internship.graduate_id == graduate_id, Internship.status == "active")
+            ).first()
+            is not None
+        )
 
     def add_internship(self, internship: Internship) -> None:
         self.session.add(internship)
         self.session.flush()
 
-    def internships(self, *, scope: Scope, page: PageParams, campus: str | None, status: str | None,
-                    graduate_id: uuid.UUID | None) -> tuple[list[Internship], int]:
+    def internships(
+        self, *, scope: Scope, page: PageParams, campus: str | None, status: str | None, graduate_id: uuid.UUID | None
+    ) -> tuple[list[Internship], int]:
         query = _scoped(select(Internship).order_by(Internship.start_date, Internship.id), Internship.campus, scope)
-        query = _given(query, (Internship.campus, campus), (Internship.status, status),
-                       (Internship.graduate_id, graduate_id))
+        query = _given(
+            query, (Internship.campus, campus), (Internship.status, status), (Internship.graduate_id, graduate_id)
+        )
         return paginate(self.session, query, page)
 
     def incentive_of(self, internship_id: uuid.UUID) -> Incentive | None:
@@ -313,8 +366,9 @@ class PlacementRepository:
         self.session.refresh(row)
 
     # -- the employment report ----------------------------------------------------------------------
-    def employment_counts(self, where: ReportFilter,
-                          group_by: str | None) -> tuple[list[IndicatorCounts], IndicatorCounts]:
+    def employment_counts(
+        self, where: ReportFilter, group_by: str | None
+    ) -> tuple[list[IndicatorCounts], IndicatorCounts]:
         """The report's rows (one per group; none without ``group_by``) and its total, in one SQL aggregation.
 
         The inner query makes one row per graduate with, for each checkpoint, ``max(sort_key)`` over the
@@ -346,21 +400,35 @@ class PlacementRepository:
             return [r for is_total, r in rows if not is_total], totals[0] if totals else IndicatorCounts.empty()
         return [r for _, r in rows], self._aggregate(conds, where.as_of, None, postgres)[0][1]
 
-    def _aggregate(self, conds: list[ColumnElement], as_of: date, group_col: Any,
-                   postgres: bool) -> list[tuple[bool, IndicatorCounts]]:
+    def _aggregate(
+        self, conds: list[ColumnElement], as_of: date, group_col: Any, postgres: bool
+    ) -> list[tuple[bool, IndicatorCounts]]:
         key = Outcome.sort_key
-        inner_cols = [Graduate.id.label("gid"), Graduate.at_6m, Graduate.at_12m, Graduate.q2_end, Graduate.q4_end,
-                      Graduate.cert_deadline, Graduate.first_qualification,
-                      func.max(key).filter(Outcome.as_of <= as_of).label("k_now"),
-                      func.max(key).filter(Outcome.as_of <= Graduate.at_6m).label("k6"),
-                      func.max(key).filter(Outcome.as_of <= Graduate.at_12m).label("k12"),
-                      func.max(key).filter(Outcome.as_of <= Graduate.q2_end).label("kq2"),
-                      func.max(key).filter(Outcome.as_of <= Graduate.q4_end).label("kq4")]
+        inner_cols = [
+            Graduate.id.label("gid"),
+            Graduate.at_6m,
+            Graduate.at_12m,
+            Graduate.q2_end,
+            Graduate.q4_end,
+            Graduate.cert_deadline,
+            Graduate.first_qualification,
+            func.max(key).filter(Outcome.as_of <= as_of).label("k_now"),
+            func.max(key).filter(Outcome.as_of <= Graduate.at_6m).label("k6"),
+            func.max(key).filter(Outcome.as_of <= Graduate.at_12m).label("k12"),
+            func.max(key).filter(Outcome.as_of <= Graduate.q2_end).label("kq2"),
+            func.max(key).filter(Outcome.as_of <= Graduate.q4_end).label("kq4"),
+        ]
         group_cols = [Graduate.id]
         if group_col is not None:
             inner_cols.insert(0, group_col.label("grp"))
-        inner = (select(*inner_cols).select_from(Graduate).outerjoin(Outcome, Outcome.graduate_id == Graduate.id)
-                 .where(*conds).group_by(*group_cols, *([group_col] if group_col is not None else [])).subquery())
+        inner = (
+            select(*inner_cols)
+            .select_from(Graduate)
+            .outerjoin(Outcome, Outcome.graduate_id == Graduate.id)
+            .where(*conds)
+            .group_by(*group_cols, *([group_col] if group_col is not None else []))
+            .subquery()
+        )
         c = inner.c
         reached6, reached12 = c.at_6m <= as_of, c.at_12m <= as_of
         reached_q2, reached_q4 = c.q2_end <= as_of, c.q4_end <= as_of
@@ -385,23 +453,32 @@ class PlacementRepository:
             _count(wage_q2_ok).label("earn_n"),
         ]
         if postgres:
-            cols += [func.percentile_cont(0.5).within_group(_wage(c.k_now)).filter(wage_now_ok).label("wage_median"),
-                     func.percentile_cont(0.5).within_group(_wage(c.kq2) * 3).filter(wage_q2_ok).label("earn_median")]
+            cols += [
+                func.percentile_cont(0.5).within_group(_wage(c.k_now)).filter(wage_now_ok).label("wage_median"),
+                func.percentile_cont(0.5).within_group(_wage(c.kq2) * 3).filter(wage_q2_ok).label("earn_median"),
+            ]
         grouped = "grp" in c
         query = select(*([c.grp] if grouped else [literal(None).label("grp")]), *cols).select_from(inner)
         if grouped and postgres:
-            query = (query.add_columns(func.grouping(c.grp).label("is_total"))
-                     .group_by(func.grouping_sets(c.grp, tuple_())).order_by(func.grouping(c.grp), c.grp))
+            query = (
+                query.add_columns(func.grouping(c.grp).label("is_total"))
+                .group_by(func.grouping_sets(c.grp, tuple_()))
+                .order_by(func.grouping(c.grp), c.grp)
+            )
         elif grouped:
             query = query.group_by(c.grp).order_by(c.grp)
         result = self.session.execute(query).mappings().all()
         medians: dict[Any, tuple[list[int], list[int]]] = {}
         if not postgres:
             wage_rows = self.session.execute(
-                select(*([c.grp] if grouped else [literal(None).label("grp")]),
-                       case((wage_now_ok, _wage(c.k_now)), else_=None).label("w"),
-                       case((wage_q2_ok, _wage(c.kq2) * 3), else_=None).label("e"))
-                .select_from(inner).where((wage_now_ok) | (wage_q2_ok))).all()
+                select(
+                    *([c.grp] if grouped else [literal(None).label("grp")]),
+                    case((wage_now_ok, _wage(c.k_now)), else_=None).label("w"),
+                    case((wage_q2_ok, _wage(c.kq2) * 3), else_=None).label("e"),
+                )
+                .select_from(inner)
+                .where((wage_now_ok) | (wage_q2_ok))
+            ).all()
             for grp, w, e in wage_rows:
                 bucket = medians.setdefault(grp, ([], []))
                 if w is not None:
@@ -417,14 +494,32 @@ class PlacementRepository:
                 w, e = medians.get(r["grp"], ([], []))
                 wage, earn, wage_n, earn_n = outcomes.median(w), outcomes.median(e), len(w), len(e)
             grp = r["grp"]
-            out.append((bool(r.get("is_total") or 0), IndicatorCounts(
-                group=None if grp is None else str(grp), completers=int(r["completers"]),
-                employed_now=int(r["emp_now"]), excluded_now=int(r["exc_now"]),
-                reached_6m=int(r["reached6"]), employed_6m=int(r["emp6"]), excluded_6m=int(r["exc6"]),
-                reached_12m=int(r["reached12"]), employed_12m=int(r["emp12"]), excluded_12m=int(r["exc12"]),
-                certified=int(r["certified"]), reached_q2=int(r["reached_q2"]), employed_q2=int(r["emp_q2"]),
-                reached_q4=int(r["reached_q4"]), employed_q4=int(r["emp_q4"]),
-                wage_median=wage, wage_count=wage_n, earnings_median=earn, earnings_count=earn_n)))
+            out.append(
+                (
+                    bool(r.get("is_total") or 0),
+                    IndicatorCounts(
+                        group=None if grp is None else str(grp),
+                        completers=int(r["completers"]),
+                        employed_now=int(r["emp_now"]),
+                        excluded_now=int(r["exc_now"]),
+                        reached_6m=int(r["reached6"]),
+                        employed_6m=int(r["emp6"]),
+                        excluded_6m=int(r["exc6"]),
+                        reached_12m=int(r["reached12"]),
+                        employed_12m=int(r["emp12"]),
+                        excluded_12m=int(r["exc12"]),
+                        certified=int(r["certified"]),
+                        reached_q2=int(r["reached_q2"]),
+                        employed_q2=int(r["emp_q2"]),
+                        reached_q4=int(r["reached_q4"]),
+                        employed_q4=int(r["emp_q4"]),
+                        wage_median=wage,
+                        wage_count=wage_n,
+                        earnings_median=earn,
+                        earnings_count=earn_n,
+                    ),
+                )
+            )
         if not out:
             out.append((False, IndicatorCounts.empty()))
         return out

@@ -1,4 +1,5 @@
 """Calendar arithmetic the placement rules share: months after a date, calendar quarters."""
+
 from __future__ import annotations
 
 import calendar

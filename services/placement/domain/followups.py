@@ -4,6 +4,7 @@ A follow-up enters the officer's worklist ``lead_days`` before its due date (sta
 ``due``) and becomes ``overdue`` when still open ``grace_days`` after it. Recording an
 outcome closes every open follow-up whose window has opened by the outcome's date.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ def schedule(completion_date: date, policy: FollowupPolicy = FollowupPolicy()) -
     out = []
     for m in sorted(set(policy.months)):
         due = add_months(completion_date, m)
-        out.append(PlannedFollowup(m, due, due - timedelta(days=policy.lead_days),
-                                   due + timedelta(days=policy.grace_days)))
+        out.append(
+            PlannedFollowup(m, due, due - timedelta(days=policy.lead_days), due + timedelta(days=policy.grace_days))
+        )
     return out
 
 

@@ -18,6 +18,7 @@ outcomes dated on or before it: ``sort_key`` packs, most significant first, the
 outcome date, the recording sequence, the category code and the wage, so the
 maximum is the latest outcome and carries its category and wage with it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -73,9 +74,13 @@ class Checkpoints:
 
 
 def checkpoints(completion_date: date) -> Checkpoints:
-    return Checkpoints(at_6m=add_months(completion_date, 6), at_12m=add_months(completion_date, 12),
-                       cert_deadline=add_months(completion_date, 12),
-                       q2_end=quarter_after(completion_date, 2)[1], q4_end=quarter_after(completion_date, 4)[1])
+    return Checkpoints(
+        at_6m=add_months(completion_date, 6),
+        at_12m=add_months(completion_date, 12),
+        cert_deadline=add_months(completion_date, 12),
+        q2_end=quarter_after(completion_date, 2)[1],
+        q4_end=quarter_after(completion_date, 4)[1],
+    )
 
 
 @dataclass
@@ -130,8 +135,15 @@ def compute(graduates: list[GraduateFacts], as_of: date) -> Indicators:
         if g.first_qualification is not None and g.first_qualification <= min(cp.cert_deadline, as_of):
             certified += 1
     return Indicators(
-        completers=len(graduates), employment_rate=employment_rate(now), employment_rate_6m=employment_rate(six),
-        employment_rate_12m=employment_rate(twelve), median_monthly_wage=median(wages), wage_count=len(wages),
+        completers=len(graduates),
+        employment_rate=employment_rate(now),
+        employment_rate_6m=employment_rate(six),
+        employment_rate_12m=employment_rate(twelve),
+        median_monthly_wage=median(wages),
+        wage_count=len(wages),
         certificate_attainment=Ratio(certified, len(graduates)),
-        wioa_employment_q2=Ratio(sum(q2), len(q2)), wioa_employment_q4=Ratio(sum(q4), len(q4)),
-        wioa_median_earnings_q2=median(q2_earnings), wioa_earnings_count=len(q2_earnings))
+        wioa_employment_q2=Ratio(sum(q2), len(q2)),
+        wioa_employment_q4=Ratio(sum(q4), len(q4)),
+        wioa_median_earnings_q2=median(q2_earnings),
+        wioa_earnings_count=len(q2_earnings),
+    )

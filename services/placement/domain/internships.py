@@ -6,6 +6,7 @@ rounded down to the won. A 3-month internship pays three such months. When the
 employer converts the intern to a permanent hire, 3,000,000 KRW is due to the
 employer, once per internship.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,18 +51,27 @@ def end_date(start: date, policy: PayPolicy) -> date:
 
 def check_start(weekly_hours: int, policy: PayPolicy) -> list[RuleFailure]:
     if not 1 <= weekly_hours <= policy.full_time_weekly_hours:
-        return [RuleFailure("internship.weekly-hours",
-                            f"weekly hours must be between 1 and {policy.full_time_weekly_hours}", "weekly_hours")]
+        return [
+            RuleFailure(
+                "internship.weekly-hours",
+                f"weekly hours must be between 1 and {policy.full_time_weekly_hours}",
+                "weekly_hours",
+            )
+        ]
     return []
 
 
 def check_conversion(status: str, incentive_already_due: bool, start: date, hire_date: date) -> list[RuleFailure]:
     if status == "converted" or incentive_already_due:
-        return [RuleFailure("incentive.once-per-internship",
-                            "this internship was already converted; its incentive is due only once")]
+        return [
+            RuleFailure(
+                "incentive.once-per-internship", "this internship was already converted; its incentive is due only once"
+            )
+        ]
     if status == "cancelled":
         return [RuleFailure("internship.cancelled", "a cancelled internship cannot be converted")]
     if hire_date < start:
-        return [RuleFailure("internship.hire-before-start", "the permanent hire cannot predate the internship",
-                            "hire_date")]
+        return [
+            RuleFailure("internship.hire-before-start", "the permanent hire cannot predate the internship", "hire_date")
+        ]
     return []

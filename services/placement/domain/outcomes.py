@@ -9,6 +9,7 @@ Employment rate (취업률) = (employed + self-employed) / (completers − furth
 − military service − not seeking). A completer with no outcome yet, or one seeking
 work or unreachable, stays in the denominator. Seoul 2017: 1,323 / 2,006 → 66%.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,15 @@ from fractions import Fraction
 from shared.rules import RuleFailure
 
 # The order is the stored code: never reorder, only append.
-CATEGORIES = ("employed", "self_employed", "further_education", "military_service", "not_seeking",
-              "seeking_work", "unreachable")
+CATEGORIES = (
+    "employed",
+    "self_employed",
+    "further_education",
+    "military_service",
+    "not_seeking",
+    "seeking_work",
+    "unreachable",
+)
 EMPLOYED = frozenset({"employed", "self_employed"})
 NOT_TARGETS = frozenset({"further_education", "military_service", "not_seeking"})
 EMPLOYMENT_TYPES = ("regular", "contract", "intern")
@@ -44,36 +52,58 @@ class Employment:
     monthly_wage: int | None
 
 
-def check_outcome(category: str, as_of: date, completion_date: date, employment: Employment | None) -> list[RuleFailure]:
+def check_outcome(
+    category: str, as_of: date, completion_date: date, employment: Employment | None
+) -> list[RuleFailure]:
     """Every reason an outcome cannot be recorded, named."""
     failures: list[RuleFailure] = []
     if category not in CATEGORIES:
         failures.append(RuleFailure("outcome.category", f"unknown category {category!r}", "category"))
     if as_of < completion_date:
-        failures.append(RuleFailure("outcome.before-completion",
-                                    "an outcome cannot be dated before the completion date", "as_of"))
+        failures.append(
+            RuleFailure("outcome.before-completion", "an outcome cannot be dated before the completion date", "as_of")
+        )
     if employment is not None:
         if employment.monthly_wage is not None and employment.monthly_wage < 0:
-            failures.append(RuleFailure("outcome.wage-negative", "the monthly wage cannot be below zero",
-                                        "employment.monthly_wage"))
+            failures.append(
+                RuleFailure("outcome.wage-negative", "the monthly wage cannot be below zero", "employment.monthly_wage")
+            )
         if employment.monthly_wage is not None and employment.monthly_wage > MAX_MONTHLY_WAGE:
-            failures.append(RuleFailure("outcome.wage-implausible", "the monthly wage is above 1,000,000,000 KRW",
-                                        "employment.monthly_wage"))
+            failures.append(
+                RuleFailure(
+                    "outcome.wage-implausible", "the monthly wage is above 1,000,000,000 KRW", "employment.monthly_wage"
+                )
+            )
         if employment.employment_type is not None and employment.employment_type not in EMPLOYMENT_TYPES:
-            failures.append(RuleFailure("outcome.employment-type", "type is regular, contract or intern",
-                                        "employment.employment_type"))
+            failures.append(
+                RuleFailure(
+                    "outcome.employment-type", "type is regular, contract or intern", "employment.employment_type"
+                )
+            )
         if employment.start_date is not None and employment.start_date > as_of:
-            failures.append(RuleFailure("outcome.start-after-as-of",
-                                        "the job cannot start after the date the outcome is recorded as of",
-                                        "employment.start_date"))
+            failures.append(
+                RuleFailure(
+                    "outcome.start-after-as-of",
+                    "the job cannot start after the date the outcome is recorded as of",
+                    "employment.start_date",
+                )
+            )
         if category not in EMPLOYED:
-            failures.append(RuleFailure("outcome.employment-details",
-                                        "employment details belong to the employed or self-employed categories",
-                                        "employment"))
+            failures.append(
+                RuleFailure(
+                    "outcome.employment-details",
+                    "employment details belong to the employed or self-employed categories",
+                    "employment",
+                )
+            )
     elif category == "employed":
-        failures.append(RuleFailure("outcome.employment-required",
-                                    "an employed outcome needs employer, start date, type, insurance and wage",
-                                    "employment"))
+        failures.append(
+            RuleFailure(
+                "outcome.employment-required",
+                "an employed outcome needs employer, start date, type, insurance and wage",
+                "employment",
+            )
+        )
     return failures
 
 

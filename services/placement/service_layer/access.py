@@ -1,4 +1,5 @@
 """Loading what the caller may see: a row of another campus is answered as not found, like a missing one."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,8 +10,9 @@ from shared.auth import Principal
 from shared.problems import not_found
 
 
-def load_graduate(repo: PlacementRepository, principal: Principal, graduate_id: uuid.UUID, *,
-                  lock: bool = False) -> Graduate:
+def load_graduate(
+    repo: PlacementRepository, principal: Principal, graduate_id: uuid.UUID, *, lock: bool = False
+) -> Graduate:
     graduate = repo.graduate(graduate_id, lock=lock)
     if graduate is None:
         raise not_found("graduate", graduate_id)
@@ -18,8 +20,7 @@ def load_graduate(repo: PlacementRepository, principal: Principal, graduate_id: 
     return graduate
 
 
-def load_followup(repo: PlacementRepository, principal: Principal,
-                  followup_id: uuid.UUID) -> tuple[Followup, Graduate]:
+def load_followup(repo: PlacementRepository, principal: Principal, followup_id: uuid.UUID) -> tuple[Followup, Graduate]:
     f = repo.followup(followup_id)
     if f is None or not principal.sees_campus(f.campus):
         raise not_found("follow-up", followup_id)
@@ -42,8 +43,9 @@ def load_posting(repo: PlacementRepository, principal: Principal, posting_id: uu
     return posting
 
 
-def load_internship(repo: PlacementRepository, principal: Principal, internship_id: uuid.UUID, *,
-                    lock: bool = False) -> Internship:
+def load_internship(
+    repo: PlacementRepository, principal: Principal, internship_id: uuid.UUID, *, lock: bool = False
+) -> Internship:
     internship = repo.internship(internship_id, lock=lock)
     if internship is None or not principal.sees_campus(internship.campus):
         raise not_found("internship", internship_id)

@@ -3,6 +3,7 @@
 They answer as the schema's validators did: a 422 ``validation-error`` problem naming the body field, with
 the rule ``date.future``, so moving the check out of the schema changed nothing a client sees.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -13,8 +14,7 @@ from shared.rules import RuleFailure
 
 
 def _future(field: str, today: date) -> Problem:
-    failure = RuleFailure("date.future", f"this is something that already happened: not after today ({today})",
-                          field)
+    failure = RuleFailure("date.future", f"this is something that already happened: not after today ({today})", field)
     return Problem(422, "validation-error", "The request is not valid", f"Invalid: {field}.", errors=[failure])
 
 

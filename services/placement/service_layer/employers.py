@@ -1,4 +1,5 @@
 """The employers' pool and their postings, and the graduates still looking who match a posting."""
+
 from __future__ import annotations
 
 import uuid
@@ -36,15 +37,23 @@ def campus_known(repo: PlacementRepository, settings: Settings, code: str) -> bo
     return code in settings.campuses or repo.has_graduate_from(code)
 
 
-def create_employer(uow: Uow, clock: Clock, *, principal: Principal, settings: Settings,
-                    body: EmployerIn) -> EmployerOut:
+def create_employer(
+    uow: Uow, clock: Clock, *, principal: Principal, settings: Settings, body: EmployerIn
+) -> EmployerOut:
     day_not_after_today(body.joined_on, clock, "body.joined_on")
     with uow:
         principal.check_campus(body.campus, "campus", body.campus)
         if not campus_known(uow.repo, settings, body.campus):
-            raise RuleViolation([RuleFailure(
-                "reference.campus", f"placement knows no campus '{body.campus}': it has had no graduate from it "
-                "and it is not in PLACEMENT_CAMPUSES", "campus")])
+            raise RuleViolation(
+                [
+                    RuleFailure(
+                        "reference.campus",
+                        f"placement knows no campus '{body.campus}': it has had no graduate from it "
+                        "and it is not in PLACEMENT_CAMPUSES",
+                        "campus",
+                    )
+                ]
+            )
         employer = Employer(**body.model_dump())
         uow.repo.add_employer(employer)
         out = employer_out(employer)
@@ -83,12 +92,21 @@ def get_posting(uow: Uow, *, principal: Principal, settings: Settings, posting_i
         return posting_out(load_posting(uow.repo, principal, posting_id), policies(settings).pay)
 
 
-def list_postings(uow: Uow, *, principal: Principal, settings: Settings, page: PageParams, campus: str | None,
-                  employer_id: uuid.UUID | None, status: str | None) -> Page[PostingOut]:
+def list_postings(
+    uow: Uow,
+    *,
+    principal: Principal,
+    settings: Settings,
+    page: PageParams,
+    campus: str | None,
+    employer_id: uuid.UUID | None,
+    status: str | None,
+) -> Page[PostingOut]:
     pay = policies(settings).pay
     with uow:
-        items, total = uow.repo.postings(scope=principal.campus_filter(), page=page, campus=campus,
-                                         employer_id=employer_id, status=status)
+        items, total = uow.repo.postings(
+            scope=principal.campus_filter(), page=page, campus=campus, employer_id=employer_id, status=status
+        )
         return Page(items=[posting_out(p, pay) for p in items], total=total, limit=page.limit, offset=page.offset)
 
 
@@ -110,9 +128,17 @@ def matches(uow: Uow, *, principal: Principal, posting_id: uuid.UUID, limit: int
             held = obtained.get(g.id, set())
             trained = required & set(g.qualification_codes)
             score = 2 * len(held) + len(trained - held)
-            out.append(MatchOut(graduate_id=g.id, name=g.name, cohort_id=g.cohort_id,
-                                programme_code=g.programme_code, completion_date=g.completion_date,
-                                latest_outcome=category, matching_qualifications=sorted(held | trained),
-                                score=score))
+            out.append(
+                MatchOut(
+                    graduate_id=g.id,
+                    name=g.name,
+                    cohort_id=g.cohort_id,
+                    programme_code=g.programme_code,
+                    completion_date=g.completion_date,
+                    latest_outcome=category,
+                    matching_qualifications=sorted(held | trained),
+                    score=score,
+                )
+            )
     out.sort(key=lambda m: (-m.score, -m.completion_date.toordinal(), str(m.graduate_id)))
     return out[:limit]

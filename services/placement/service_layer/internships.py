@@ -1,4 +1,5 @@
 """Internships at the living wage, and the employer's conversion incentive (once per internship)."""
+
 from __future__ import annotations
 
 import uuid
@@ -29,11 +30,12 @@ def internship_out(i: Internship, incentive: Incentive | None = None) -> Interns
     return InternshipOut(**i.model_dump(), incentive=incentive_out(incentive) if incentive else None)
 
 
-def start_internship(uow: Uow, *, principal: Principal, settings: Settings, body: InternshipIn,
-                     idem: Idempotency | None) -> InternshipOut:
+def start_internship(
+    uow: Uow, *, principal: Principal, settings: Settings, body: InternshipIn, idem: Idempotency | None
+) -> InternshipOut:
     pay = policies(settings).pay
     with uow:
-        if (replayed := uow.replay(idem, InternshipOut)):
+        if replayed := uow.replay(idem, InternshipOut):
             return replayed
         repo = uow.repo
         posting = load_posting(repo, principal, body.posting_id)
@@ -41,21 +43,32 @@ def start_internship(uow: Uow, *, principal: Principal, settings: Settings, body
         weekly = body.weekly_hours or posting.weekly_hours
         failures = internships.check_start(weekly, pay)
         if graduate.campus != posting.campus:
-            failures.append(RuleFailure("internship.campus",
-                                        "the graduate and the posting belong to different campuses", "graduate_id"))
+            failures.append(
+                RuleFailure(
+                    "internship.campus", "the graduate and the posting belong to different campuses", "graduate_id"
+                )
+            )
         if posting.status != "open":
             failures.append(RuleFailure("posting.closed", "the posting is not open", "posting_id"))
         active = repo.in_active_internship(graduate.id)
         if active:
-            failures.append(RuleFailure("internship.already-active", "the graduate is already in an internship",
-                                        "graduate_id"))
+            failures.append(
+                RuleFailure("internship.already-active", "the graduate is already in an internship", "graduate_id")
+            )
         if failures:
             raise RuleViolation(failures, status=409 if active else 422)
-        internship = Internship(posting_id=posting.id, employer_id=posting.employer_id, graduate_id=graduate.id,
-                                campus=posting.campus, start_date=body.start_date,
-                                end_date=internships.end_date(body.start_date, pay), weekly_hours=weekly,
-                                hourly_krw=pay.hourly_krw, monthly_pay=internships.monthly_pay(pay, weekly),
-                                total_pay=internships.total_pay(pay, weekly))
+        internship = Internship(
+            posting_id=posting.id,
+            employer_id=posting.employer_id,
+            graduate_id=graduate.id,
+            campus=posting.campus,
+            start_date=body.start_date,
+            end_date=internships.end_date(body.start_date, pay),
+            weekly_hours=weekly,
+            hourly_krw=pay.hourly_krw,
+            monthly_pay=internships.monthly_pay(pay, weekly),
+            total_pay=internships.total_pay(pay, weekly),
+        )
         repo.add_internship(internship)
         result = internship_out(internship)
         uow.remember(idem, result, 201)
@@ -69,43 +82,71 @@ def get_internship(uow: Uow, *, principal: Principal, internship_id: uuid.UUID) 
         return internship_out(i, uow.repo.incentive_of(i.id))
 
 
-def list_internships(uow: Uow, *, principal: Principal, page: PageParams, campus: str | None,
-                     status: str | None, graduate_id: uuid.UUID | None) -> Page[InternshipOut]:
+def list_internships(
+    uow: Uow,
+    *,
+    principal: Principal,
+    page: PageParams,
+    campus: str | None,
+    status: str | None,
+    graduate_id: uuid.UUID | None,
+) -> Page[InternshipOut]:
     with uow:
-        items, total = uow.repo.internships(scope=principal.campus_filter(), page=page, campus=campus,
-                                            status=status, graduate_id=graduate_id)
+        items, total = uow.repo.internships(
+            scope=principal.campus_filter(), page=page, campus=campus, status=status, graduate_id=graduate_id
+        )
         return Page(items=[internship_out(i) for i in items], total=total, limit=page.limit, offset=page.offset)
 
 
-def convert(uow: Uow, *, principal: Principal, settings: Settings, internship_id: uuid.UUID, body: ConvertIn,
-            idem: Idempotency | None) -> InternshipOut:
+def convert(
+    uow: Uow,
+    *,
+    principal: Principal,
+    settings: Settings,
+    internship_id: uuid.UUID,
+    body: ConvertIn,
+    idem: Idempotency | None,
+) -> InternshipOut:
     """Permanent hire: the incentive falls due once (a unique row per internship) and is published."""
     amount = policies(settings).incentive.amount_krw
     with uow:
-        if (replayed := uow.replay(idem, InternshipOut)):
+        if replayed := uow.replay(idem, InternshipOut):
             return replayed
         repo = uow.repo
         internship = load_internship(repo, principal, internship_id, lock=True)
         already = repo.incentive_of(internship.id)
-        failures = internships.check_conversion(internship.status, already is not None, internship.start_date,
-                                                body.hire_date)
+        failures = internships.check_conversion(
+            internship.status, already is not None, internship.start_date, body.hire_date
+        )
         if failures:
             status = 409 if failures[0].rule in ("incentive.once-per-internship", "internship.cancelled") else 422
             raise RuleViolation(failures, status=status)
         internship.status, internship.hire_date = "converted", body.hire_date
-        incentive = Incentive(internship_id=internship.id, employer_id=internship.employer_id,
-                              graduate_id=internship.graduate_id, campus=internship.campus, amount=amount,
-                              due_on=body.hire_date)
+        incentive = Incentive(
+            internship_id=internship.id,
+            employer_id=internship.employer_id,
+            graduate_id=internship.graduate_id,
+            campus=internship.campus,
+            amount=amount,
+            due_on=body.hire_date,
+        )
         repo.add_incentive(incentive)
         uow.emit(*outgoing.incentive_due(internship, incentive))
         graduate = repo.graduate(internship.graduate_id)
         employer = repo.employer(internship.employer_id)
         assert graduate is not None and employer is not None
         as_of = max(body.hire_date, graduate.completion_date)
-        add_outcome(uow, graduate, category="employed", as_of=as_of,
-                    employment=outcomes.Employment(employer.name, body.hire_date, "regular", body.insured,
-                                                   body.monthly_wage),
-                    source="internship_conversion", recorded_by=principal.sub, note="", employer_id=employer.id)
+        add_outcome(
+            uow,
+            graduate,
+            category="employed",
+            as_of=as_of,
+            employment=outcomes.Employment(employer.name, body.hire_date, "regular", body.insured, body.monthly_wage),
+            source="internship_conversion",
+            recorded_by=principal.sub,
+            note="",
+            employer_id=employer.id,
+        )
         result = internship_out(internship, incentive)
         uow.remember(idem, result)
         uow.commit()

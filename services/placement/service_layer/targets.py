@@ -2,6 +2,7 @@
 
 Targets are the centre's, not a campus's: a programme runs on several campuses and aims at one rate.
 """
+
 from __future__ import annotations
 
 from services.placement.adapters.orm import ProgrammeTarget
@@ -16,8 +17,9 @@ Uow = UnitOfWork[PlacementRepository]
 
 
 def target_out(t: ProgrammeTarget) -> TargetOut:
-    return TargetOut(programme_code=t.programme_code, employment_rate=t.employment_rate, set_by=t.set_by,
-                     set_at=t.set_at)
+    return TargetOut(
+        programme_code=t.programme_code, employment_rate=t.employment_rate, set_by=t.set_by, set_at=t.set_at
+    )
 
 
 def list_targets(uow: Uow) -> list[TargetOut]:
@@ -37,8 +39,9 @@ def set_target(uow: Uow, *, principal: Principal, programme_code: str, body: Tar
     with uow:
         t = uow.repo.target(programme_code, lock=True)
         if t is None:
-            t = ProgrammeTarget(programme_code=programme_code, employment_rate=body.employment_rate,
-                                set_by=principal.sub)
+            t = ProgrammeTarget(
+                programme_code=programme_code, employment_rate=body.employment_rate, set_by=principal.sub
+            )
             uow.repo.add_target(t)
         else:
             t.employment_rate, t.set_by, t.set_at = body.employment_rate, principal.sub, utcnow()

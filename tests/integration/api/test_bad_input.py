@@ -1,5 +1,6 @@
 """Bad input on all four services: NUL bytes, resident registration numbers, loose flags and dates, unknown
 campuses. Each is a 422 problem naming the field (and why), never a 500, and nothing personal reaches a log."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,10 +22,19 @@ RRN = "910307-2345678"
 @pytest.fixture(scope="module")
 def clients(kafka, databases):
     with contextlib.ExitStack() as stack:
-        yield {s: stack.enter_context(running_service(
-            s, database_url=databases.new(f"bad{s[:3]}"), kafka_bootstrap_servers=kafka, consumer_enabled=False,
-            relay_enabled=False, **({"campuses": ["configured-campus"]} if s == "placement" else {})))
-            for s in SERVICES}
+        yield {
+            s: stack.enter_context(
+                running_service(
+                    s,
+                    database_url=databases.new(f"bad{s[:3]}"),
+                    kafka_bootstrap_servers=kafka,
+                    consumer_enabled=False,
+                    relay_enabled=False,
+                    **({"campuses": ["configured-campus"]} if s == "placement" else {}),
+                )
+            )
+            for s in SERVICES
+        }
 
 
 def refused(r, field: str, rule: str | None = None) -> dict:
@@ -58,8 +68,9 @@ def test_a_nul_byte_in_any_query_or_path_string_is_a_422_naming_it(clients, serv
     for path, where, name in _string_parameters(client.app):
         url = path
         for other in (seg[1:-1] for seg in path.split("/") if seg.startswith("{")):
-            url = url.replace("{" + other + "}", "bad%00code" if (where, other) == ("path", name)
-                              else str(uuid.uuid4()))
+            url = url.replace(
+                "{" + other + "}", "bad%00code" if (where, other) == ("path", name) else str(uuid.uuid4())
+            )
         params = {name: "x\x00"} if where == "query" else {}
         refused(client.get(url, params=params, headers=ADMIN), f"{where}.{name}", "text.control-character")
         checked += 1
@@ -73,11 +84,18 @@ def test_the_reported_nul_requests_are_422(clients):
 
 
 def test_a_nul_byte_in_a_body_is_a_422_and_nothing_personal_is_logged(clients, caplog):
-    applicant = {"campus": "jungbu", "name": "Kim Nul\u0000ja", "birth_date": "1987-11-23",
-                 "residency_status": "city_resident", "email": "nulja.kim@example.org", "phone": "010-5555-8123"}
+    applicant = {
+        "campus": "jungbu",
+        "name": "Kim Nul\u0000ja",
+        "birth_date": "1987-11-23",
+        "residency_status": "city_resident",
+        "email": "nulja.kim@example.org",
+        "phone": "010-5555-8123",
+    }
     with caplog.at_level(logging.DEBUG):
-        r = clients["enrollment"].post("/enrollment/v1/applicants", json=applicant,
-                                       headers=token(["admissions"], ["*"]))
+        r = clients["enrollment"].post(
+            "/enrollment/v1/applicants", json=applicant, headers=token(["admissions"], ["*"])
+        )
     refused(r, "body.name", "text.control-character")
     logged = caplog.text + "".join(str(rec.__dict__) for rec in caplog.records)
     for value in ("Nul", "1987-11-23", "1987, 11, 23", "nulja.kim", "5555-8123"):
@@ -101,26 +119,62 @@ def test_a_database_error_never_carries_its_parameters(databases):
 def rrn_cases():  # type: ignore[no-untyped-def]
     sid, tid, other = (uuid.UUID(int=n) for n in (1, 2, 3))  # fixed: test ids must not change between workers
     return [
-        ("enrollment", "post", "/enrollment/v1/applicants", {"campus": "jungbu", "name": f"Kim {RRN}",
-         "birth_date": "1991-03-07", "residency_status": "city_resident"}, "body.name"),
-        ("enrollment", "post", "/enrollment/v1/campuses", {"code": "c1", "name": "Jungbu", "city": f"RRN {RRN}"},
-         "body.city"),
-        ("attendance", "put", f"/attendance/v1/sessions/{sid}/marks/{tid}",
-         {"mark": "excused", "reason": "see 9103072345678", "reason_code": "illness"}, "body.reason"),
-        ("certification", "put", "/certification/v1/qualifications/Q1",
-         {"code": "Q1", "name": "Welding 910307 2345678", "grade": "craftsman"}, "body.name"),
-        ("certification", "post", f"/certification/v1/claims/{other}/reject",
-         {"reasons": [{"code": "evidence.unreadable", "message": f"slip shows {RRN}"}]}, "body.reasons.0.message"),
-        ("placement", "post", f"/placement/v1/followups/{other}/contacts",
-         {"channel": "phone", "result": "reached", "note": f"confirmed {RRN}"}, "body.note"),
-        ("placement", "post", "/placement/v1/employers",
-         {"campus": "configured-campus", "name": "Hanbit", "industry": f"owner {RRN}"}, "body.industry"),
+        (
+            "enrollment",
+            "post",
+            "/enrollment/v1/applicants",
+            {"campus": "jungbu", "name": f"Kim {RRN}", "birth_date": "1991-03-07", "residency_status": "city_resident"},
+            "body.name",
+        ),
+        (
+            "enrollment",
+            "post",
+            "/enrollment/v1/campuses",
+            {"code": "c1", "name": "Jungbu", "city": f"RRN {RRN}"},
+            "body.city",
+        ),
+        (
+            "attendance",
+            "put",
+            f"/attendance/v1/sessions/{sid}/marks/{tid}",
+            {"mark": "excused", "reason": "see 9103072345678", "reason_code": "illness"},
+            "body.reason",
+        ),
+        (
+            "certification",
+            "put",
+            "/certification/v1/qualifications/Q1",
+            {"code": "Q1", "name": "Welding 910307 2345678", "grade": "craftsman"},
+            "body.name",
+        ),
+        (
+            "certification",
+            "post",
+            f"/certification/v1/claims/{other}/reject",
+            {"reasons": [{"code": "evidence.unreadable", "message": f"slip shows {RRN}"}]},
+            "body.reasons.0.message",
+        ),
+        (
+            "placement",
+            "post",
+            f"/placement/v1/followups/{other}/contacts",
+            {"channel": "phone", "result": "reached", "note": f"confirmed {RRN}"},
+            "body.note",
+        ),
+        (
+            "placement",
+            "post",
+            "/placement/v1/employers",
+            {"campus": "configured-campus", "name": "Hanbit", "industry": f"owner {RRN}"},
+            "body.industry",
+        ),
     ]
 
 
 @pytest.mark.parametrize("service,method,path,body,field", rrn_cases(), ids=[c[-1] + "@" + c[0] for c in rrn_cases()])
-def test_free_text_holding_a_resident_registration_number_is_refused_saying_why(clients, service, method, path,
-                                                                               body, field):
+def test_free_text_holding_a_resident_registration_number_is_refused_saying_why(
+    clients, service, method, path, body, field
+):
     r = getattr(clients[service], method)(path, json=body, headers=ADMIN)
     problem = refused(r, field, "personal-data.resident-registration-number")
     message = next(e["message"] for e in problem["errors"] if e["field"] == field)
@@ -128,9 +182,16 @@ def test_free_text_holding_a_resident_registration_number_is_refused_saying_why(
 
 
 def test_phone_numbers_business_numbers_and_receipts_are_not_taken_for_one(clients):
-    r = clients["placement"].post("/placement/v1/employers", headers=ADMIN, json={
-        "campus": "configured-campus", "name": "Hanbit Robotics 010-1234-5678", "business_number": "123-45-67890",
-        "industry": "robotics, receipt QN-2027-0001234"})
+    r = clients["placement"].post(
+        "/placement/v1/employers",
+        headers=ADMIN,
+        json={
+            "campus": "configured-campus",
+            "name": "Hanbit Robotics 010-1234-5678",
+            "business_number": "123-45-67890",
+            "industry": "robotics, receipt QN-2027-0001234",
+        },
+    )
     assert r.status_code == 201, r.text
 
 
@@ -141,39 +202,73 @@ def test_flags_and_dates_are_strict(clients):
     refused(e.get("/enrollment/v1/cohorts", params={"open_on": "0"}, headers=staff), "query.open_on")
     refused(e.get("/enrollment/v1/cohorts", params={"open_on": "20270104"}, headers=staff), "query.open_on")
     assert e.get("/enrollment/v1/cohorts", params={"open_on": "2027-01-04"}, headers=staff).status_code == 200
-    applicant = {"campus": "jungbu", "name": "Kim Minji", "birth_date": "1994-05-17",
-                 "residency_status": "city_resident"}
-    refused(e.post("/enrollment/v1/applicants", json={**applicant, "leaving_care": 0}, headers=staff),
-            "body.leaving_care")
-    refused(e.post("/enrollment/v1/applicants", json={**applicant, "career_break": "yes"}, headers=staff),
-            "body.career_break")
-    refused(e.post("/enrollment/v1/applicants", json={**applicant, "birth_date": 0}, headers=staff),
-            "body.birth_date")
+    applicant = {
+        "campus": "jungbu",
+        "name": "Kim Minji",
+        "birth_date": "1994-05-17",
+        "residency_status": "city_resident",
+    }
+    refused(
+        e.post("/enrollment/v1/applicants", json={**applicant, "leaving_care": 0}, headers=staff), "body.leaving_care"
+    )
+    refused(
+        e.post("/enrollment/v1/applicants", json={**applicant, "career_break": "yes"}, headers=staff),
+        "body.career_break",
+    )
+    refused(e.post("/enrollment/v1/applicants", json={**applicant, "birth_date": 0}, headers=staff), "body.birth_date")
     refused(p.get("/placement/v1/followups", params={"unassigned": "1"}, headers=ADMIN), "query.unassigned")
     assert p.get("/placement/v1/followups", params={"unassigned": "true"}, headers=ADMIN).status_code == 200
-    refused(p.post(f"/placement/v1/internships/{uuid.uuid4()}/convert", headers=ADMIN,
-                   json={"hire_date": "2026-06-01", "insured": 1}), "body.insured")
+    refused(
+        p.post(
+            f"/placement/v1/internships/{uuid.uuid4()}/convert",
+            headers=ADMIN,
+            json={"hire_date": "2026-06-01", "insured": 1},
+        ),
+        "body.insured",
+    )
 
 
 def test_dates_out_of_bounds_are_refused(clients):
     p = clients["placement"]
     body = {"graduate_id": str(uuid.uuid4()), "category": "seeking_work"}
-    refused(p.post("/placement/v1/outcomes", json={**body, "as_of": "2199-12-31"}, headers=ADMIN), "body.as_of",
-            "date.out-of-range")
+    refused(
+        p.post("/placement/v1/outcomes", json={**body, "as_of": "2199-12-31"}, headers=ADMIN),
+        "body.as_of",
+        "date.out-of-range",
+    )
     from datetime import date, timedelta
+
     tomorrow = str(date.today() + timedelta(days=1))
-    refused(p.post(f"/placement/v1/followups/{uuid.UUID(int=5)}/contacts", headers=ADMIN, json={
-        "channel": "phone", "result": "reached", "attempted_at": f"{tomorrow}T10:00:00+09:00"}),
-        "body.attempted_at", "date.future")
-    refused(p.post("/placement/v1/employers", headers=ADMIN, json={
-        "campus": "configured-campus", "name": "Later Ltd", "joined_on": tomorrow}), "body.joined_on", "date.future")
-    refused(p.post("/placement/v1/outcomes", json={**body, "as_of": "1899-12-31"}, headers=ADMIN), "body.as_of",
-            "date.out-of-range")
+    refused(
+        p.post(
+            f"/placement/v1/followups/{uuid.UUID(int=5)}/contacts",
+            headers=ADMIN,
+            json={"channel": "phone", "result": "reached", "attempted_at": f"{tomorrow}T10:00:00+09:00"},
+        ),
+        "body.attempted_at",
+        "date.future",
+    )
+    refused(
+        p.post(
+            "/placement/v1/employers",
+            headers=ADMIN,
+            json={"campus": "configured-campus", "name": "Later Ltd", "joined_on": tomorrow},
+        ),
+        "body.joined_on",
+        "date.future",
+    )
+    refused(
+        p.post("/placement/v1/outcomes", json={**body, "as_of": "1899-12-31"}, headers=ADMIN),
+        "body.as_of",
+        "date.out-of-range",
+    )
     # today is a date an outcome may have: the graduate is unknown, so it gets as far as the lookup
-    assert p.post("/placement/v1/outcomes", json={**body, "as_of": str(date.today())},
-                  headers=ADMIN).status_code == 404
-    refused(clients["enrollment"].get("/enrollment/v1/cohorts", params={"open_on": "9999-01-01"},
-                                      headers=ADMIN), "query.open_on", "date.out-of-range")
+    assert p.post("/placement/v1/outcomes", json={**body, "as_of": str(date.today())}, headers=ADMIN).status_code == 404
+    refused(
+        clients["enrollment"].get("/enrollment/v1/cohorts", params={"open_on": "9999-01-01"}, headers=ADMIN),
+        "query.open_on",
+        "date.out-of-range",
+    )
 
 
 # -- references ---------------------------------------------------------------------
@@ -181,8 +276,11 @@ def test_an_applicant_on_an_unknown_campus_is_refused(clients):
     e = clients["enrollment"]
     staff = token(["admissions"], ["*"])
     applicant = {"name": "Kim Minji", "birth_date": "1994-05-17", "residency_status": "city_resident"}
-    body = refused(e.post("/enrollment/v1/applicants", json={**applicant, "campus": "no-such-campus"},
-                          headers=staff), "campus", "reference.campus")
+    body = refused(
+        e.post("/enrollment/v1/applicants", json={**applicant, "campus": "no-such-campus"}, headers=staff),
+        "campus",
+        "reference.campus",
+    )
     assert body["code"] == "business-rule-violation"
     code = f"c{uuid.uuid4().hex[:8]}"
     assert e.post("/enrollment/v1/campuses", json={"code": code, "name": "Real"}, headers=staff).status_code == 201
@@ -192,11 +290,16 @@ def test_an_applicant_on_an_unknown_campus_is_refused(clients):
 def test_an_employer_on_a_campus_placement_does_not_know_is_refused(clients):
     p = clients["placement"]
     employer = {"name": "Hanbit Robotics", "industry": "robotics"}
-    body = refused(p.post("/placement/v1/employers", json={**employer, "campus": "no-such-campus"}, headers=ADMIN),
-                   "campus", "reference.campus")
+    body = refused(
+        p.post("/placement/v1/employers", json={**employer, "campus": "no-such-campus"}, headers=ADMIN),
+        "campus",
+        "reference.campus",
+    )
     assert "PLACEMENT_CAMPUSES" in body["errors"][0]["message"]
-    assert p.post("/placement/v1/employers", json={**employer, "campus": "configured-campus"},
-                  headers=ADMIN).status_code == 201
+    assert (
+        p.post("/placement/v1/employers", json={**employer, "campus": "configured-campus"}, headers=ADMIN).status_code
+        == 201
+    )
 
 
 # -- what the OpenAPI documents is what is answered ------------------------------------
@@ -217,8 +320,10 @@ def test_an_undeclared_method_is_a_405_whose_allow_lists_the_declared_ones(clien
 
 
 def test_an_import_path_is_not_taken_for_an_id(clients):
-    for service, path in (("enrollment", "/enrollment/v1/applications/import"),
-                          ("certification", "/certification/v1/qualifications/import")):
+    for service, path in (
+        ("enrollment", "/enrollment/v1/applications/import"),
+        ("certification", "/certification/v1/qualifications/import"),
+    ):
         for method in ("GET", "PUT"):
             r = clients[service].request(method, path, headers=ADMIN)
             assert (r.status_code, r.headers.get("allow")) == (405, "POST"), (method, path, r.text)
@@ -234,19 +339,33 @@ def test_metrics_answer_the_content_type_they_document(clients):
 def test_session_times_match_their_schema(clients):
     import re
     from datetime import date, timedelta
+
     e = clients["enrollment"]
     staff = token(["admissions"], ["*"])
     spec = e.app.openapi()["components"]["schemas"]["SessionOut"]["properties"]["start"]
     assert "format" not in spec  # OpenAPI's format: time is RFC 3339 full-time, with an offset
     code = f"c{uuid.uuid4().hex[:8]}"
     e.post("/enrollment/v1/campuses", json={"code": code, "name": "Times"}, headers=staff)
-    programme = e.post("/enrollment/v1/programmes", headers=staff, json={
-        "code": f"P{uuid.uuid4().hex[:8]}", "title": "t", "campus": code, "track": "other", "total_hours": 100}).json()
+    programme = e.post(
+        "/enrollment/v1/programmes",
+        headers=staff,
+        json={"code": f"P{uuid.uuid4().hex[:8]}", "title": "t", "campus": code, "track": "other", "total_hours": 100},
+    ).json()
     today = date.today()
-    cohort = e.post("/enrollment/v1/cohorts", headers=staff, json={
-        "programme_id": programme["id"], "label": "t", "capacity": 5, "application_opens": str(today),
-        "application_closes": str(today + timedelta(3)), "start_date": str(today + timedelta(7)),
-        "end_date": str(today + timedelta(20)), "timetable": {"start": "09:30", "end": "17:00"}})
+    cohort = e.post(
+        "/enrollment/v1/cohorts",
+        headers=staff,
+        json={
+            "programme_id": programme["id"],
+            "label": "t",
+            "capacity": 5,
+            "application_opens": str(today),
+            "application_closes": str(today + timedelta(3)),
+            "start_date": str(today + timedelta(7)),
+            "end_date": str(today + timedelta(20)),
+            "timetable": {"start": "09:30", "end": "17:00"},
+        },
+    )
     assert cohort.status_code == 201, cohort.text
     sessions = e.get(f"/enrollment/v1/cohorts/{cohort.json()['id']}/sessions", headers=staff).json()
     assert sessions and {(s["start"], s["end"]) for s in sessions} == {("09:30:00", "17:00:00")}

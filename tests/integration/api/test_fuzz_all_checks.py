@@ -11,6 +11,7 @@ Configuration: schemathesis.toml next to this file (one setting differs from the
 The same run unbounded, by hand:
 ``schemathesis run --config-file tests/integration/api/schemathesis.toml --checks all <url>/<service>/openapi.json``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,10 +34,11 @@ STATEFUL_EXAMPLES, STATEFUL_STEPS = 8, 6
 
 # Why a request the schema allows may still be refused (see schemathesis.toml): rules no JSON Schema can state.
 REASONS_BEYOND_THE_SCHEMA = {
-    "value_error",                                  # one field against another: end before start, max < min age
-    "date.out-of-range", "date.future",             # 1900 to ten years ahead; not after today
-    "text.control-character",                       # NUL and other control characters
-    "personal-data.resident-registration-number",   # DOMAIN.md's personal-data rule
+    "value_error",  # one field against another: end before start, max < min age
+    "date.out-of-range",
+    "date.future",  # 1900 to ten years ahead; not after today
+    "text.control-character",  # NUL and other control characters
+    "personal-data.resident-registration-number",  # DOMAIN.md's personal-data rule
 }
 
 
@@ -51,9 +53,14 @@ SCHEMAS = {s: _schema(s) for s in SERVICES}
 @pytest.fixture(scope="module")
 def urls(kafka, databases):
     with contextlib.ExitStack() as stack:
-        yield {s: stack.enter_context(serving(s, database_url=databases.new(f"fz{s[:3]}"),
-                                              kafka_bootstrap_servers=kafka, consumer_enabled=False))
-               for s in SERVICES}
+        yield {
+            s: stack.enter_context(
+                serving(
+                    s, database_url=databases.new(f"fz{s[:3]}"), kafka_bootstrap_servers=kafka, consumer_enabled=False
+                )
+            )
+            for s in SERVICES
+        }
 
 
 def _content_type(response) -> str:  # type: ignore[no-untyped-def]
@@ -64,8 +71,9 @@ def _content_type(response) -> str:  # type: ignore[no-untyped-def]
 def errors_are_problems(ctx, response, case):  # type: ignore[no-untyped-def]
     """Every 4xx and 5xx is an RFC 9457 problem whose status is the response's."""
     if response.status_code >= 400:
-        assert _content_type(response).startswith("application/problem+json"), \
+        assert _content_type(response).startswith("application/problem+json"), (
             f"{response.status_code} answered as {_content_type(response)!r}: {response.text[:300]}"
+        )
         body = response.json()
         assert body["status"] == response.status_code and body["type"] and body["title"] and body["code"]
     return None
@@ -127,9 +135,17 @@ def test_stateful_link_following_conforms(service, urls):  # type: ignore[no-unt
             return {"base_url": url, "headers": ADMIN, "timeout": 30}
 
         def validate_response(self, response, case, additional_checks=(), **kwargs):  # type: ignore[no-untyped-def]
-            case.validate_response(response, additional_checks=list(additional_checks) + CHECKS,
-                                   transport_kwargs=self.get_call_kwargs(case))
+            case.validate_response(
+                response,
+                additional_checks=list(additional_checks) + CHECKS,
+                transport_kwargs=self.get_call_kwargs(case),
+            )
 
-    Machine.TestCase.settings = settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS,
-                                         deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    Machine.TestCase.settings = settings(
+        max_examples=STATEFUL_EXAMPLES,
+        stateful_step_count=STATEFUL_STEPS,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     Machine.TestCase().runTest()

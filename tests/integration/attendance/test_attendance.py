@@ -1,4 +1,5 @@
 """Attendance end to end on the real broker and PostgreSQL: events in, HTTP, marks, warnings, completion out."""
+
 from __future__ import annotations
 
 import io
@@ -17,8 +18,9 @@ API = "/attendance/v1"
 
 @pytest.fixture(scope="module")
 def svc(kafka, databases):
-    with running_service("attendance", database_url=databases.new("att"), kafka_bootstrap_servers=kafka,
-                         closer_interval_s=1.0) as client:
+    with running_service(
+        "attendance", database_url=databases.new("att"), kafka_bootstrap_servers=kafka, closer_interval_s=1.0
+    ) as client:
         yield client
 
 
@@ -61,7 +63,7 @@ def test_roster_from_events_in_any_order(svc, enrollment):
     code = campus()
     snap = snapshot(code, today() - timedelta(days=14), today() + timedelta(days=30))
     h = staff(code)
-    a = enrollment.enroll(snap, name="Lee Jiwoo")   # enrolled (with the snapshot) before cohort.published
+    a = enrollment.enroll(snap, name="Lee Jiwoo")  # enrolled (with the snapshot) before cohort.published
     enrollment.publish(snap)
     b = enrollment.enroll(snap, name="Park Sora")
     rows = wait_roster(svc, snap, h, 2)
@@ -86,18 +88,20 @@ def test_marks_from_times_and_bad_input(svc, enrollment):
 
     def punch(s, kind, hh, mm=0, who=trainee):
         d = s["date"]
-        return svc.post(f"{API}/sessions/{s['id']}/check-ins", headers=h,
-                        json={"trainee_id": str(who), "kind": kind, "method": "card",
-                              "at": f"{d}T{hh:02d}:{mm:02d}:00+09:00"})
+        return svc.post(
+            f"{API}/sessions/{s['id']}/check-ins",
+            headers=h,
+            json={"trainee_id": str(who), "kind": kind, "method": "card", "at": f"{d}T{hh:02d}:{mm:02d}:00+09:00"},
+        )
 
-    assert punch(s1, "in", 9, 10).json()["mark"] == "present"   # within the 10-minute grace
-    assert punch(s1, "in", 9, 10).status_code == 200             # a duplicate is harmless
+    assert punch(s1, "in", 9, 10).json()["mark"] == "present"  # within the 10-minute grace
+    assert punch(s1, "in", 9, 10).status_code == 200  # a duplicate is harmless
     assert punch(s2, "in", 9, 11).json()["mark"] == "late"
     assert punch(s3, "in", 9).json()["mark"] == "present"
     assert punch(s3, "out", 11).json()["mark"] == "absent"  # no return yet: 7 of 8 hours missed so far
     r = punch(s3, "in", 12)
     assert r.json()["mark"] == "out" and len(r.json()["punches"]) == 3
-    assert punch(s4, "in", 13).json()["mark"] == "absent"        # half of the 8 hours missed
+    assert punch(s4, "in", 13).json()["mark"] == "absent"  # half of the 8 hours missed
 
     # bad input: each a problem naming the cause
     stranger = punch(s1, "in", 9, who=uuid.uuid4())
@@ -105,33 +109,54 @@ def test_marks_from_times_and_bad_input(svc, enrollment):
     assert stranger.headers["content-type"].startswith("application/problem+json")
     late_night = punch(s1, "in", 21)
     assert late_night.status_code == 422 and late_night.json()["errors"][0]["rule"] == "check-in.outside-window"
-    other_campus = svc.post(f"{API}/sessions/{s1['id']}/check-ins", headers=staff("elsewhere"),
-                            json={"trainee_id": str(trainee), "kind": "in"})
+    other_campus = svc.post(
+        f"{API}/sessions/{s1['id']}/check-ins",
+        headers=staff("elsewhere"),
+        json={"trainee_id": str(trainee), "kind": "in"},
+    )
     assert other_campus.status_code == 404
     me = token(["trainee"], [], sub=str(trainee))
     mine_past = svc.post(f"{API}/sessions/{s1['id']}/check-ins", headers=me, json={"trainee_id": str(trainee)})
     assert mine_past.status_code == 422 and mine_past.json()["errors"][0]["rule"] == "check-in.outside-window"
     someone_else = svc.post(f"{API}/sessions/{s1['id']}/check-ins", headers=me, json={"trainee_id": str(uuid.uuid4())})
     assert someone_else.status_code == 403 and someone_else.json()["code"] == "check-in-self-only"
-    bad_reason = svc.put(f"{API}/sessions/{s4['id']}/marks/{trainee}", headers=h,
-                         json={"mark": "excused", "reason": "holiday", "reason_code": "holiday", "evidence_ref": "x"})
+    bad_reason = svc.put(
+        f"{API}/sessions/{s4['id']}/marks/{trainee}",
+        headers=h,
+        json={"mark": "excused", "reason": "holiday", "reason_code": "holiday", "evidence_ref": "x"},
+    )
     assert bad_reason.status_code == 422 and bad_reason.json()["errors"][0]["rule"] == "excuse.reason-code"
-    no_evidence = svc.put(f"{API}/sessions/{s4['id']}/marks/{trainee}", headers=h,
-                          json={"mark": "excused", "reason": "drill", "reason_code": "reserve_forces"})
+    no_evidence = svc.put(
+        f"{API}/sessions/{s4['id']}/marks/{trainee}",
+        headers=h,
+        json={"mark": "excused", "reason": "drill", "reason_code": "reserve_forces"},
+    )
     assert no_evidence.json()["errors"][0]["rule"] == "excuse.evidence"
     garbage = svc.post(f"{API}/sessions/{s1['id']}/check-ins", headers=h, json={"trainee_id": "not-a-uuid"})
     assert garbage.status_code == 422 and garbage.json()["code"] == "validation-error"
 
     # an excuse, then a correction: the history keeps who, when, why and the previous value
-    ok = svc.put(f"{API}/sessions/{s4['id']}/marks/{trainee}", headers=h,
-                 json={"mark": "excused", "reason": "reserve-forces drill", "reason_code": "reserve_forces",
-                       "evidence_ref": "MND-2027-0042"})
+    ok = svc.put(
+        f"{API}/sessions/{s4['id']}/marks/{trainee}",
+        headers=h,
+        json={
+            "mark": "excused",
+            "reason": "reserve-forces drill",
+            "reason_code": "reserve_forces",
+            "evidence_ref": "MND-2027-0042",
+        },
+    )
     assert ok.status_code == 200 and ok.json()["mark"] == "excused"
-    svc.put(f"{API}/sessions/{s4['id']}/marks/{trainee}", headers=h,
-            json={"mark": "present", "reason": "the drill was cancelled"})
+    svc.put(
+        f"{API}/sessions/{s4['id']}/marks/{trainee}",
+        headers=h,
+        json={"mark": "present", "reason": "the drill was cancelled"},
+    )
     detail = svc.get(f"{API}/sessions/{s4['id']}/marks/{trainee}", headers=me).json()
-    assert [(c["previous_mark"], c["new_mark"]) for c in detail["history"]] == [("absent", "excused"),
-                                                                                  ("excused", "present")]
+    assert [(c["previous_mark"], c["new_mark"]) for c in detail["history"]] == [
+        ("absent", "excused"),
+        ("excused", "present"),
+    ]
     assert detail["history"][0]["evidence_ref"] == "MND-2027-0042" and detail["history"][1]["changed_by"]
 
     roster = svc.get(f"{API}/sessions/{s2['id']}/roster", headers=h).json()
@@ -141,23 +166,35 @@ def test_marks_from_times_and_bad_input(svc, enrollment):
 def test_trainee_checks_in_only_during_its_session(svc, enrollment):
     code = campus()
     now = datetime.now(SEOUL).replace(tzinfo=None)
-    begin = max(now - timedelta(minutes=5), datetime.combine(now.date(), time(0, 0))).time().replace(second=0,
-                                                                                                      microsecond=0)
-    snap = snapshot(code, today(), today() + timedelta(days=7), days=[today()], slot=(begin, time(23, 59)),
-                    hours=8.0 if now.hour < 15 else 1.0)
+    begin = (
+        max(now - timedelta(minutes=5), datetime.combine(now.date(), time(0, 0)))
+        .time()
+        .replace(second=0, microsecond=0)
+    )
+    snap = snapshot(
+        code,
+        today(),
+        today() + timedelta(days=7),
+        days=[today()],
+        slot=(begin, time(23, 59)),
+        hours=8.0 if now.hour < 15 else 1.0,
+    )
     trainee = enrollment.enroll(snap)
     wait_roster(svc, snap, staff(code), 1)
     [s] = sessions_of(svc, snap, staff(code))
     me = token(["trainee"], [], sub=str(trainee))
     shown = svc.get(f"{API}/sessions/{s['id']}/qr-code", headers=staff(code)).json()["code"]
-    r = svc.post(f"{API}/sessions/{s['id']}/check-ins", headers=me, json={"trainee_id": str(trainee), "method": "qr",
-                                                                          "at": "2000-01-01T09:00:00+09:00",
-                                                                          "code": shown})
+    r = svc.post(
+        f"{API}/sessions/{s['id']}/check-ins",
+        headers=me,
+        json={"trainee_id": str(trainee), "method": "qr", "at": "2000-01-01T09:00:00+09:00", "code": shown},
+    )
     assert r.status_code == 200 and r.json()["mark"] == "present"  # arrived within the grace
     assert r.json()["punches"][0]["at"][:10] == today().isoformat()  # a trainee cannot choose the time
     stranger = token(["trainee"], [], sub=str(uuid.uuid4()))
-    assert svc.post(f"{API}/sessions/{s['id']}/check-ins", headers=stranger,
-                    json={"trainee_id": str(trainee)}).status_code in (403, 404)
+    assert svc.post(
+        f"{API}/sessions/{s['id']}/check-ins", headers=stranger, json={"trainee_id": str(trainee)}
+    ).status_code in (403, 404)
 
 
 def test_bulk_marks_rate_allowance_and_sheet(svc, enrollment):
@@ -174,22 +211,35 @@ def test_bulk_marks_rate_allowance_and_sheet(svc, enrollment):
     first_month = [s for s in sessions if s["date"].startswith(month)]
     good, lates, bad = trainees
     for i, s in enumerate(sessions):
-        items = [{"trainee_id": str(good), "kind": "in", "at": local_date(s, 8, 55)},
-                 {"trainee_id": str(good), "kind": "out", "at": local_date(s, 18)},
-                 {"trainee_id": str(lates), "kind": "in", "at": local_date(s, 9, 30 if i < 3 else 9)}]
+        items = [
+            {"trainee_id": str(good), "kind": "in", "at": local_date(s, 8, 55)},
+            {"trainee_id": str(good), "kind": "out", "at": local_date(s, 18)},
+            {"trainee_id": str(lates), "kind": "in", "at": local_date(s, 9, 30 if i < 3 else 9)},
+        ]
         if i % 2 == 0:
             items.append({"trainee_id": str(bad), "kind": "in", "at": local_date(s, 9)})
         rep = svc.post(f"{API}/sessions/{s['id']}/check-ins/bulk", headers=h, json={"items": items}).json()
         assert rep["refused"] == 0 and rep["accepted"] == len(items)
-    again = svc.post(f"{API}/sessions/{sessions[0]['id']}/check-ins/bulk", headers=h,
-                     json={"items": [{"trainee_id": str(good), "kind": "in", "at": local_date(sessions[0], 8, 55)},
-                                     {"trainee_id": str(uuid.uuid4()), "kind": "in"}]}).json()
+    again = svc.post(
+        f"{API}/sessions/{sessions[0]['id']}/check-ins/bulk",
+        headers=h,
+        json={
+            "items": [
+                {"trainee_id": str(good), "kind": "in", "at": local_date(sessions[0], 8, 55)},
+                {"trainee_id": str(uuid.uuid4()), "kind": "in"},
+            ]
+        },
+    ).json()
     assert (again["duplicates"], again["refused"], again["rows"][1]["rule"]) == (1, 1, "roster.not-on-roster")
 
     [g] = svc.get(f"{API}/trainees/{good}/attendance", headers=h).json()
     assert (g["current_rate"], g["attended_days"], g["at_risk"]) == (1.0, len(sessions), False)
     [late] = svc.get(f"{API}/trainees/{lates}/attendance", headers=h).json()
-    assert (late["lates_early_leaves_outs"], late["converted_absences"], late["attended_days"]) == (3, 1, len(sessions) - 1)
+    assert (late["lates_early_leaves_outs"], late["converted_absences"], late["attended_days"]) == (
+        3,
+        1,
+        len(sessions) - 1,
+    )
     [b] = svc.get(f"{API}/trainees/{bad}/attendance", headers=h).json()
     assert b["at_risk"] and b["current_rate"] < 0.8
     m = g["months"][0]
@@ -206,8 +256,9 @@ def test_bulk_marks_rate_allowance_and_sheet(svc, enrollment):
     assert svc.get(f"{API}/cohorts/{snap.cohort_id}/sheet", headers=h, params={"month": "2027-13"}).status_code == 422
 
     # unrecorded sessions are absences: the background sweep (every second here) flags the trainee
-    risky = wait_until(lambda: (page := svc.get(f"{API}/at-risk", headers=h, params={"campus": code}).json())
-                       ["total"] == 1 and page)
+    risky = wait_until(
+        lambda: (page := svc.get(f"{API}/at-risk", headers=h, params={"campus": code}).json())["total"] == 1 and page
+    )
     assert [r["trainee_id"] for r in risky["items"]] == [str(bad)]
     assert svc.get(f"{API}/at-risk", headers=staff("elsewhere")).json()["total"] == 0
 
@@ -229,23 +280,36 @@ def test_at_risk_once_per_crossing(svc, enrollment, out):
     past = [s for s in sessions_of(svc, snap, h) if s["date"] < today().isoformat()]
     mine = lambda evs: [e for e in evs if e.type.endswith("at_risk.v1") and e.data["trainee_id"] == str(trainee)]  # noqa: E731
     for s in past:  # all present (on the way, the unrecorded past sessions may warn once)
-        svc.post(f"{API}/sessions/{s['id']}/check-ins/bulk", headers=h,
-                 json={"items": [{"trainee_id": str(trainee), "kind": "in", "at": local_date(s, 9)}]})
+        svc.post(
+            f"{API}/sessions/{s['id']}/check-ins/bulk",
+            headers=h,
+            json={"items": [{"trainee_id": str(trainee), "kind": "in", "at": local_date(s, 9)}]},
+        )
     [st] = svc.get(f"{API}/trainees/{trainee}/attendance", headers=h).json()
     assert not st["at_risk"] and st["current_rate"] == 1.0
     import time as _t
+
     _t.sleep(2)
     out.poll()
     base = len(mine(out.events))
     for s in past[:4]:  # four absences: below the threshold
-        assert svc.put(f"{API}/sessions/{s['id']}/marks/{trainee}", headers=h,
-                       json={"mark": "absent", "reason": "did not come"}).status_code == 200
+        assert (
+            svc.put(
+                f"{API}/sessions/{s['id']}/marks/{trainee}",
+                headers=h,
+                json={"mark": "absent", "reason": "did not come"},
+            ).status_code
+            == 200
+        )
     for s in past[4:7]:  # more absences: still at risk, no second warning
         svc.put(f"{API}/sessions/{s['id']}/marks/{trainee}", headers=h, json={"mark": "absent", "reason": "no show"})
     out.wait_for(lambda evs: len(mine(evs)) >= base + 1)
     for s in past[:7]:  # excused: climbs back above, re-armed
-        svc.put(f"{API}/sessions/{s['id']}/marks/{trainee}", headers=h,
-                json={"mark": "excused", "reason": "interview", "reason_code": "job_interview", "evidence_ref": "E-1"})
+        svc.put(
+            f"{API}/sessions/{s['id']}/marks/{trainee}",
+            headers=h,
+            json={"mark": "excused", "reason": "interview", "reason_code": "job_interview", "evidence_ref": "E-1"},
+        )
     [st] = svc.get(f"{API}/trainees/{trainee}/attendance", headers=h).json()
     assert not st["at_risk"]
     for s in past[:7]:  # falls again: a second crossing, a second warning
@@ -278,12 +342,19 @@ def test_cohort_end_decides_completion_once(svc, enrollment, out):
     assert r.status_code == 200 and (r.json()["completed"], r.json()["not_completed"]) == (1, 2)
     again = svc.post(f"{API}/cohorts/{snap.cohort_id}/close", headers=h)
     assert again.status_code == 409 and again.json()["errors"][0]["rule"] == "cohort.already-closed"
-    closed = svc.post(f"{API}/sessions/{sessions[0]['id']}/check-ins", headers=h,
-                      json={"trainee_id": str(done), "at": local_date(sessions[0], 9)})
+    closed = svc.post(
+        f"{API}/sessions/{sessions[0]['id']}/check-ins",
+        headers=h,
+        json={"trainee_id": str(done), "at": local_date(sessions[0], 9)},
+    )
     assert closed.status_code == 409 and closed.json()["errors"][0]["rule"] == "cohort.closed"
 
-    mine = lambda evs: [e for e in evs if e.data.get("cohort_id") == str(snap.cohort_id)  # noqa: E731
-                        and "completed" in e.type]
+    mine = lambda evs: [
+        e
+        for e in evs
+        if e.data.get("cohort_id") == str(snap.cohort_id)  # noqa: E731
+        and "completed" in e.type
+    ]
     out.wait_for(lambda evs: len(mine(evs)) >= 3)
     by_trainee = {e.data["trainee_id"]: e for e in mine(out.events)}
     assert by_trainee[str(done)].type.endswith("trainee.completed.v1")
@@ -299,8 +370,12 @@ def test_background_job_closes_ended_cohorts(svc, enrollment, out):
     start = today() - timedelta(days=20)
     snap = snapshot(code, start, today() - timedelta(days=1))
     trainee = enrollment.enroll(snap)
-    mine = lambda evs: [e for e in evs if e.data.get("cohort_id") == str(snap.cohort_id)  # noqa: E731
-                        and "completed" in e.type]
+    mine = lambda evs: [
+        e
+        for e in evs
+        if e.data.get("cohort_id") == str(snap.cohort_id)  # noqa: E731
+        and "completed" in e.type
+    ]
     out.wait_for(lambda evs: len(mine(evs)) >= 1, timeout=30)
     [event] = mine(out.events)
     assert event.type.endswith("not_completed.v1") and event.data["trainee_id"] == str(trainee)
@@ -318,14 +393,21 @@ def test_redelivered_events_have_no_second_effect(svc, kafka, enrollment):
     b = enrollment.enroll(snap)
     enrollment.withdraw(snap, b, today())
     # a's enrollment and b's withdrawal travel on different keys (partitions): wait for both
-    wait_until(lambda: sorted((r["trainee_id"], r["status"]) for r in roster_of(svc, snap, h))
-               == sorted([(str(a), "active"), (str(b), "withdrawn")]))
+    wait_until(
+        lambda: (
+            sorted((r["trainee_id"], r["status"]) for r in roster_of(svc, snap, h))
+            == sorted([(str(a), "active"), (str(b), "withdrawn")])
+        )
+    )
     before = (roster_of(svc, snap, h), sessions_of(svc, snap, h))
 
     def duplicates() -> float:
         text = svc.get("/metrics").text
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith("trainingops_events_consumed_total") and 'result="duplicate"' in line)
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("trainingops_events_consumed_total") and 'result="duplicate"' in line
+        )
 
     seen = duplicates()
     n = enrollment.redeliver_all()
@@ -345,11 +427,15 @@ def test_a_card_tapped_many_times_at_once_makes_one_mark(svc, enrollment):
     wait_roster(svc, snap, h, 1)
     s = next(x for x in sessions_of(svc, snap, h) if x["date"] < today().isoformat())
     day = datetime.fromisoformat(s["date"]).date()
-    taps = [{"trainee_id": str(trainee), "kind": "in", "method": "card", "at": local(day, 8, 55)}] * 6 + \
-        [{"trainee_id": str(trainee), "kind": "out", "method": "card", "at": local(day, 18, 5)}] * 6
+    taps = [{"trainee_id": str(trainee), "kind": "in", "method": "card", "at": local(day, 8, 55)}] * 6 + [
+        {"trainee_id": str(trainee), "kind": "out", "method": "card", "at": local(day, 18, 5)}
+    ] * 6
     with ThreadPoolExecutor(len(taps)) as pool:
-        statuses = list(pool.map(lambda body: svc.post(f"{API}/sessions/{s['id']}/check-ins", headers=h,
-                                                       json=body).status_code, taps))
+        statuses = list(
+            pool.map(
+                lambda body: svc.post(f"{API}/sessions/{s['id']}/check-ins", headers=h, json=body).status_code, taps
+            )
+        )
     assert statuses == [200] * len(taps)
     mark = svc.get(f"{API}/sessions/{s['id']}/marks/{trainee}", headers=h).json()
     assert mark["mark"] == "present"
@@ -367,14 +453,17 @@ def test_two_kiosks_sending_the_same_trainees_at_once_both_count(svc, enrollment
     wait_roster(svc, snap, h, 30)
     s = next(x for x in sessions_of(svc, snap, h) if x["date"] < today().isoformat())
     day = datetime.fromisoformat(s["date"]).date()
-    arrivals = {"items": [{"trainee_id": str(t), "kind": "in", "method": "card", "at": local(day, 8, 50)}
-                          for t in trainees]}
-    departures = {"items": [{"trainee_id": str(t), "kind": "out", "method": "card", "at": local(day, 18, 10)}
-                            for t in trainees]}
+    arrivals = {
+        "items": [{"trainee_id": str(t), "kind": "in", "method": "card", "at": local(day, 8, 50)} for t in trainees]
+    }
+    departures = {
+        "items": [{"trainee_id": str(t), "kind": "out", "method": "card", "at": local(day, 18, 10)} for t in trainees]
+    }
     batches = [arrivals, departures] * 3
     with ThreadPoolExecutor(len(batches)) as pool:
-        reports = list(pool.map(lambda body: svc.post(f"{API}/sessions/{s['id']}/check-ins/bulk", headers=h,
-                                                      json=body), batches))
+        reports = list(
+            pool.map(lambda body: svc.post(f"{API}/sessions/{s['id']}/check-ins/bulk", headers=h, json=body), batches)
+        )
     assert [r.status_code for r in reports] == [200] * len(batches), [r.text[:200] for r in reports]
     assert sum(r.json()["accepted"] for r in reports) == 60  # each reading taken once, the rest duplicates
     for t in trainees[:5]:

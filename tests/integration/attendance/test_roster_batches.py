@@ -1,4 +1,5 @@
 """Enrollment events applied as a batch leave exactly what applying them one by one leaves (no broker)."""
+
 from __future__ import annotations
 
 import uuid
@@ -38,14 +39,24 @@ def make_consumer(request, tmp_path):  # noqa: ANN001, ANN201
     made = []
 
     def make() -> EventConsumer:
-        db = Database(request.getfixturevalue("databases").new("rosterb") if request.param == "postgresql"
-                      else f"sqlite:///{tmp_path}/roster{len(made)}.db")
+        db = Database(
+            request.getfixturevalue("databases").new("rosterb")
+            if request.param == "postgresql"
+            else f"sqlite:///{tmp_path}/roster{len(made)}.db"
+        )
         Base.metadata.create_all(db.engine)
         KERNEL_METADATA.create_all(db.engine)
         producer = FakeProducer()
-        consumer = EventConsumer(service="attendance", db=db, handlers=HANDLERS, consumer_factory=lambda: None,
-                                 unit_of_work=lambda: SqlUnitOfWork(db, AttendanceRepository),
-                                 producer_factory=lambda: producer, retries=0, retry_backoff_s=0)
+        consumer = EventConsumer(
+            service="attendance",
+            db=db,
+            handlers=HANDLERS,
+            consumer_factory=lambda: None,
+            unit_of_work=lambda: SqlUnitOfWork(db, AttendanceRepository),
+            producer_factory=lambda: producer,
+            retries=0,
+            retry_backoff_s=0,
+        )
         consumer.producer = producer
         made.append(db)
         return consumer
@@ -56,34 +67,70 @@ def make_consumer(request, tmp_path):  # noqa: ANN001, ANN201
 
 
 def enrolled(snap: events.CohortSnapshot, tid: uuid.UUID, name: str) -> events.CloudEvent:
-    return build_event(events.TRAINEE_ENROLLED, events.TraineeEnrolled(
-        trainee_id=tid, enrollment_id=uuid.uuid5(tid, name), name=name, birth_date=date(1990, 1, 1),
-        enrolled_on=snap.start_date, cohort=snap))[0]
+    return build_event(
+        events.TRAINEE_ENROLLED,
+        events.TraineeEnrolled(
+            trainee_id=tid,
+            enrollment_id=uuid.uuid5(tid, name),
+            name=name,
+            birth_date=date(1990, 1, 1),
+            enrolled_on=snap.start_date,
+            cohort=snap,
+        ),
+    )[0]
 
 
 def withdrawn(snap: events.CohortSnapshot, tid: uuid.UUID) -> events.CloudEvent:
-    return build_event(events.TRAINEE_WITHDRAWN, events.TraineeWithdrawn(
-        trainee_id=tid, enrollment_id=uuid.uuid4(), cohort_id=snap.cohort_id, campus=snap.campus,
-        programme_code=snap.programme_code, date=snap.start_date, reason="personal"))[0]
+    return build_event(
+        events.TRAINEE_WITHDRAWN,
+        events.TraineeWithdrawn(
+            trainee_id=tid,
+            enrollment_id=uuid.uuid4(),
+            cohort_id=snap.cohort_id,
+            campus=snap.campus,
+            programme_code=snap.programme_code,
+            date=snap.start_date,
+            reason="personal",
+        ),
+    )[0]
 
 
 def state(db: Database) -> tuple:
     with db.session() as s:
-        roster = sorted((str(e.cohort_id), str(e.trainee_id), str(e.enrollment_id), e.campus, e.name,
-                         e.enrolled_on, e.status, e.withdrawn_on) for e in s.execute(select(RosterEntry)).scalars())
-        cohorts = sorted((str(c.id), c.campus, c.programme_title, c.snapshot_hash)
-                         for c in s.execute(select(Cohort)).scalars())
-        sessions = sorted((str(t.id), str(t.cohort_id), t.date, t.start, t.end, t.hours)
-                          for t in s.execute(select(TrainingSession)).scalars())
+        roster = sorted(
+            (
+                str(e.cohort_id),
+                str(e.trainee_id),
+                str(e.enrollment_id),
+                e.campus,
+                e.name,
+                e.enrolled_on,
+                e.status,
+                e.withdrawn_on,
+            )
+            for e in s.execute(select(RosterEntry)).scalars()
+        )
+        cohorts = sorted(
+            (str(c.id), c.campus, c.programme_title, c.snapshot_hash) for c in s.execute(select(Cohort)).scalars()
+        )
+        sessions = sorted(
+            (str(t.id), str(t.cohort_id), t.date, t.start, t.end, t.hours)
+            for t in s.execute(select(TrainingSession)).scalars()
+        )
     return roster, cohorts, sessions
 
 
 def test_a_batch_of_enrollment_events_leaves_what_one_by_one_leaves(make_consumer, monkeypatch):
     start = date(2030, 3, 4)
     x1 = snapshot("cx", start, start + timedelta(days=30))
-    x2 = x1.model_copy(update=dict(programme_title="Renamed", campus="cx2",
-                                   sessions=x1.sessions[1:] + [events.SessionSlot(
-                                       date=start + timedelta(days=31), start=time(9), end=time(13), hours=4)]))
+    x2 = x1.model_copy(
+        update=dict(
+            programme_title="Renamed",
+            campus="cx2",
+            sessions=x1.sessions[1:]
+            + [events.SessionSlot(date=start + timedelta(days=31), start=time(9), end=time(13), hours=4)],
+        )
+    )
     y1 = snapshot("cy", start, start + timedelta(days=20))
     y2 = y1.model_copy(update=dict(programme_title="Y again"))
     a, b, c, d, e = (uuid.uuid4() for _ in range(5))
@@ -92,16 +139,16 @@ def test_a_batch_of_enrollment_events_leaves_what_one_by_one_leaves(make_consume
         first,
         enrolled(y1, b, "B in Y"),
         enrolled(x1, b, "B"),
-        enrolled(x1, a, "A again"),           # the same trainee twice in one run: the later name wins
-        withdrawn(x1, b),                     # ends the run; applied after B's enrollment
-        enrolled(x2, c, "C"),                 # a new snapshot of the cohort: sessions and campus change
-        enrolled(x2, b, "B back"),            # re-enrolled after the withdrawal: renamed, still withdrawn
-        enrolled(x1, d, "D"),                 # an older snapshot again, as one by one would apply it
-        first,                                # the same event twice in the batch
-        withdrawn(x1, uuid.uuid4()),          # not on the roster: dead-lettered, alone
+        enrolled(x1, a, "A again"),  # the same trainee twice in one run: the later name wins
+        withdrawn(x1, b),  # ends the run; applied after B's enrollment
+        enrolled(x2, c, "C"),  # a new snapshot of the cohort: sessions and campus change
+        enrolled(x2, b, "B back"),  # re-enrolled after the withdrawal: renamed, still withdrawn
+        enrolled(x1, d, "D"),  # an older snapshot again, as one by one would apply it
+        first,  # the same event twice in the batch
+        withdrawn(x1, uuid.uuid4()),  # not on the roster: dead-lettered, alone
         build_event(events.COHORT_PUBLISHED, events.CohortPublished(**y2.model_dump()))[0],
         enrolled(y2, e, "E"),
-        withdrawn(x1, b),                     # the entry was loaded, then upserted: read again, not stale
+        withdrawn(x1, b),  # the entry was loaded, then upserted: read again, not stale
     ]
     recs = [Record(topic_for("enrollment"), 0, i, b"k", ev.to_bytes()) for i, ev in enumerate(evs)]
 
@@ -129,8 +176,17 @@ def test_a_clean_batch_is_applied_in_runs_and_matches_one_by_one(make_consumer, 
     y1 = snapshot("cy", start, start + timedelta(days=20))
     x2 = x1.model_copy(update=dict(campus="cx2"))
     a, b, c = (uuid.uuid4() for _ in range(3))
-    evs = [enrolled(x1, a, "A"), enrolled(y1, a, "A in Y"), enrolled(x1, b, "B"), enrolled(x1, a, "A2"),
-           enrolled(x2, c, "C"), enrolled(x1, b, "B2"), withdrawn(x1, a), enrolled(x1, a, "A3"), withdrawn(x1, a)]
+    evs = [
+        enrolled(x1, a, "A"),
+        enrolled(y1, a, "A in Y"),
+        enrolled(x1, b, "B"),
+        enrolled(x1, a, "A2"),
+        enrolled(x2, c, "C"),
+        enrolled(x1, b, "B2"),
+        withdrawn(x1, a),
+        enrolled(x1, a, "A3"),
+        withdrawn(x1, a),
+    ]
     recs = [Record(topic_for("enrollment"), 0, i, b"k", ev.to_bytes()) for i, ev in enumerate(evs)]
 
     batched = make_consumer()

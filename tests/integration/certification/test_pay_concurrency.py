@@ -1,4 +1,5 @@
 """50 concurrent pay requests on PostgreSQL: one payout, one claim.paid, whatever the keys."""
+
 from __future__ import annotations
 
 import time
@@ -15,8 +16,7 @@ from tests.support import EventReader, running_service, token
 
 @pytest.fixture(scope="module")
 def cert(kafka, databases):
-    with running_service("certification", database_url=databases.new("cert_pay"),
-                         kafka_bootstrap_servers=kafka) as c:
+    with running_service("certification", database_url=databases.new("cert_pay"), kafka_bootstrap_servers=kafka) as c:
         yield c
 
 
@@ -78,13 +78,16 @@ def test_fifty_concurrent_pays_make_one_payout(cert, kafka, keys):
 def test_batch_pay_pays_each_approved_claim_once_and_exports(cert, kafka):
     finance = token(["finance"], ["*"])
     t = eligible_trainee(cert, kafka, finance)
-    claims = [approved_claim(cert, finance, t["trainee"], t["code"], exam_date=str(date.today() - timedelta(days=d)))
-              for d in (3, 10, 20)]
+    claims = [
+        approved_claim(cert, finance, t["trainee"], t["code"], exam_date=str(date.today() - timedelta(days=d)))
+        for d in (3, 10, 20)
+    ]
     key = {"Idempotency-Key": f"batch-{uuid.uuid4()}"}
     body = {"campus": t["campus"]}
     with ThreadPoolExecutor(max_workers=10) as pool:
-        responses = list(pool.map(lambda _: cert.post(f"{C}/payouts", json=body, headers={**finance, **key}),
-                                  range(10)))
+        responses = list(
+            pool.map(lambda _: cert.post(f"{C}/payouts", json=body, headers={**finance, **key}), range(10))
+        )
     assert {r.status_code for r in responses} == {201}
     batch = responses[0].json()
     assert all(r.json() == batch for r in responses)

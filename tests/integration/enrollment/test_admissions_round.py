@@ -1,4 +1,5 @@
 """A full admissions round through HTTP, PostgreSQL, the outbox and the real broker."""
+
 from __future__ import annotations
 
 import io
@@ -26,8 +27,9 @@ def staff():
 def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staff):
     campus = new_campus(client, staff)
     cohort = new_cohort(client, staff, new_programme(client, staff, campus), capacity=3)
-    people = [new_applicant(client, staff, campus, priority_categories=["disabled"] if i == 0 else [])
-              for i in range(5)]
+    people = [
+        new_applicant(client, staff, campus, priority_categories=["disabled"] if i == 0 else []) for i in range(5)
+    ]
     outsider = new_applicant(client, staff, campus, residency_status="non_resident")
     for i, person in enumerate(people):
         apply(client, staff, person, cohort, score=90 - i * 10)  # 90, 80, 70, 60, 50
@@ -38,10 +40,21 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
     selection_cid = f"selection-{cohort}"
     r = client.post(f"{E}/cohorts/{cohort}/selection", headers={**staff, "X-Correlation-ID": selection_cid})
     assert r.status_code == 200, r.text
-    assert r.json() == {"cohort_id": cohort, "capacity": 3, "priority_quota": 1, "selected": 3,
-                        "priority_selected": 1, "above_capacity": 0, "waitlisted": 2}
-    apps = {a["applicant_id"]: a for a in client.get(f"{E}/applications", params={"cohort_id": cohort, "limit": 50},
-                                                     headers=staff).json()["items"]}
+    assert r.json() == {
+        "cohort_id": cohort,
+        "capacity": 3,
+        "priority_quota": 1,
+        "selected": 3,
+        "priority_selected": 1,
+        "above_capacity": 0,
+        "waitlisted": 2,
+    }
+    apps = {
+        a["applicant_id"]: a
+        for a in client.get(f"{E}/applications", params={"cohort_id": cohort, "limit": 50}, headers=staff).json()[
+            "items"
+        ]
+    }
     # the priority applicant (score 90) would win anyway; the quota is met, then 80 and 70 by score
     assert [apps[p]["status"] for p in people] == ["selected", "selected", "selected", "waitlisted", "waitlisted"]
     assert apps[people[3]]["waitlist_position"] == 1
@@ -55,8 +68,11 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
     assert promoted["reasons"][0]["rule"] == "selection.promoted"
 
     enrollment_id = accepted.json()["enrollment_id"]
-    r = client.post(f"{E}/enrollments/{enrollment_id}/withdraw", json={"date": str(__import__("datetime").date.today()),
-                                                                       "reason": "personal"}, headers=staff)
+    r = client.post(
+        f"{E}/enrollments/{enrollment_id}/withdraw",
+        json={"date": str(__import__("datetime").date.today()), "reason": "personal"},
+        headers=staff,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "withdrawn"
     # withdrawn before the start: the next on the waitlist gets the seat
@@ -69,15 +85,21 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
 
     reader = EventReader(kafka, "trainingops.enrollment.events")
     try:
-        mine = lambda evs: [e for e in evs if e.data.get("cohort_id") == cohort or  # noqa: E731
-                            e.data.get("cohort", {}).get("cohort_id") == cohort]
+        mine = lambda evs: [
+            e
+            for e in evs
+            if e.data.get("cohort_id") == cohort  # noqa: E731
+            or e.data.get("cohort", {}).get("cohort_id") == cohort
+        ]
         reader.wait_for(lambda evs: any(e.type.endswith("trainee.withdrawn.v1") for e in mine(evs)))
         events = mine(reader.events)
         types = {e.type for e in events}
-        assert types == {"trainingops.enrollment.cohort.published.v1",
-                         "trainingops.enrollment.application.decided.v1",
-                         "trainingops.enrollment.trainee.enrolled.v1",
-                         "trainingops.enrollment.trainee.withdrawn.v1"}
+        assert types == {
+            "trainingops.enrollment.cohort.published.v1",
+            "trainingops.enrollment.application.decided.v1",
+            "trainingops.enrollment.trainee.enrolled.v1",
+            "trainingops.enrollment.trainee.withdrawn.v1",
+        }
         published = next(e for e in events if e.type.endswith("cohort.published.v1"))
         assert published.subject == cohort and published.source == "/services/enrollment"
         assert published.data["completion_threshold"] == 0.8 and len(published.data["sessions"]) > 0
@@ -85,14 +107,19 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
         assert enrolled.subject == people[0] and enrolled.data["cohort"]["cohort_id"] == cohort
         assert enrolled.correlationid  # carried from the HTTP request
         # selection builds its events on a worker thread: they still carry the request's correlation id
-        decided = [e for e in events if e.type.endswith("application.decided.v1") and
-                   e.data["decision"] in ("selected", "waitlisted") and not e.data["reasons"][0]["code"]
-                   .endswith("promoted")]
+        decided = [
+            e
+            for e in events
+            if e.type.endswith("application.decided.v1")
+            and e.data["decision"] in ("selected", "waitlisted")
+            and not e.data["reasons"][0]["code"].endswith("promoted")
+        ]
         assert len(decided) == 5 and {e.correlationid for e in decided} == {selection_cid}
         for event, key, headers in zip(reader.events, reader.keys, reader.raw_headers):
             if event in events:
-                expected = event.data["cohort_id"] if event.type.endswith("cohort.published.v1") else \
-                    event.data["trainee_id"]
+                expected = (
+                    event.data["cohort_id"] if event.type.endswith("cohort.published.v1") else event.data["trainee_id"]
+                )
                 assert key == expected
                 assert ("content-type", CONTENT_TYPE.encode()) in headers
         assert len({e.id for e in events}) == len(events)  # nothing twice
@@ -110,8 +137,9 @@ def test_accept_is_idempotent_with_a_key(client, staff):
     again = client.post(f"{E}/applications/{app['id']}/accept", headers={**staff, **key})
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
-    other_key = client.post(f"{E}/applications/{app['id']}/accept",
-                            headers={**staff, "Idempotency-Key": f"other-{uuid.uuid4()}"})
+    other_key = client.post(
+        f"{E}/applications/{app['id']}/accept", headers={**staff, "Idempotency-Key": f"other-{uuid.uuid4()}"}
+    )
     assert other_key.status_code == 409
     assert other_key.json()["errors"][0]["rule"] == "seat.already-accepted"
     enrollments = client.get(f"{E}/enrollments", params={"cohort_id": cohort}, headers=staff).json()
@@ -139,14 +167,20 @@ def test_bulk_import_reports_every_row(client, staff):
     campus = new_campus(client, staff)
     cohort = new_cohort(client, staff, new_programme(client, staff, campus, max_age=39))
     header = ["name", "birth_date", "residency_status", "gender", "priority_categories", "score"]
-    rows = [header,
-            ["Lee", "1996-02-03", "city_resident", "female", "single_parent;disabled", "77"],
-            ["Park", "1970-01-01", "city_resident", "male", "", "60"],        # too old: kept, ineligible
-            ["Choi", "not-a-date", "city_resident", "", "", "50"],           # refused: bad date
-            ["Jung", "1999-09-09", "martian", "", "", "50"],                 # refused: unknown residency
-            ["Kang", "2000-01-01", "city_resident", "", "", "150"]]          # refused: score out of range
-    r = client.post(f"{E}/applications/import", data={"cohort_id": cohort},
-                    files={"file": ("applications.csv", _csv(rows), "text/csv")}, headers=staff)
+    rows = [
+        header,
+        ["Lee", "1996-02-03", "city_resident", "female", "single_parent;disabled", "77"],
+        ["Park", "1970-01-01", "city_resident", "male", "", "60"],  # too old: kept, ineligible
+        ["Choi", "not-a-date", "city_resident", "", "", "50"],  # refused: bad date
+        ["Jung", "1999-09-09", "martian", "", "", "50"],  # refused: unknown residency
+        ["Kang", "2000-01-01", "city_resident", "", "", "150"],
+    ]  # refused: score out of range
+    r = client.post(
+        f"{E}/applications/import",
+        data={"cohort_id": cohort},
+        files={"file": ("applications.csv", _csv(rows), "text/csv")},
+        headers=staff,
+    )
     assert r.status_code == 200, r.text
     report = r.json()
     assert (report["rows"], report["imported"], report["refused"]) == (5, 2, 3)
@@ -165,10 +199,18 @@ def test_bulk_import_reports_every_row(client, staff):
     ws.append(["Yoon", "1998-07-07", "marriage_immigrant", "female", "", 88])
     buf = io.BytesIO()
     wb.save(buf)
-    r = client.post(f"{E}/applications/import", data={"cohort_id": cohort},
-                    files={"file": ("applications.xlsx", buf.getvalue(),
-                                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
-                    headers=staff)
+    r = client.post(
+        f"{E}/applications/import",
+        data={"cohort_id": cohort},
+        files={
+            "file": (
+                "applications.xlsx",
+                buf.getvalue(),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        },
+        headers=staff,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["imported"] == 1 and r.json()["report"][0]["application_status"] == "submitted"
 
@@ -187,8 +229,12 @@ def test_a_large_selection_publishes_every_decision_once_in_waitlist_order(clien
 
     reader = EventReader(kafka, "trainingops.enrollment.events")
     try:
-        mine = lambda evs: [e for e in evs if e.type.endswith("application.decided.v1")  # noqa: E731
-                            and e.data["cohort_id"] == cohort]
+        mine = lambda evs: [
+            e
+            for e in evs
+            if e.type.endswith("application.decided.v1")  # noqa: E731
+            and e.data["cohort_id"] == cohort
+        ]
         reader.wait_for(lambda evs: len(mine(evs)) >= 60)
         events = mine(reader.events)
     finally:

@@ -1,4 +1,5 @@
 """Attendance's completion events become admission history: the re-admission rule, redelivery, dead letters."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -29,8 +30,9 @@ def send(producer: KafkaProducer, event: events.CloudEvent, key: str) -> None:
 
 
 def enrol(client, staff, campus: str, person: str, start_in_days: int) -> tuple[str, str]:
-    cohort = new_cohort(client, staff, new_programme(client, staff, campus, hours=300), capacity=1,
-                        start_in_days=start_in_days, weeks=1)
+    cohort = new_cohort(
+        client, staff, new_programme(client, staff, campus, hours=300), capacity=1, start_in_days=start_in_days, weeks=1
+    )
     app = apply(client, staff, person, cohort)
     client.post(f"{E}/cohorts/{cohort}/selection", headers=staff)
     r = client.post(f"{E}/applications/{app['id']}/accept", headers=staff)
@@ -38,19 +40,26 @@ def enrol(client, staff, campus: str, person: str, start_in_days: int) -> tuple[
     return cohort, r.json()["enrollment_id"]
 
 
-def test_completions_count_towards_the_readmission_limit_and_redelivery_has_no_second_effect(client, producer,
-                                                                                          kafka):
+def test_completions_count_towards_the_readmission_limit_and_redelivery_has_no_second_effect(client, producer, kafka):
     staff = token(["admissions"], ["*"])
     campus = new_campus(client, staff)
     person = new_applicant(client, staff, campus)
     finished = []
     for n in range(3):  # three short courses, one after another
         cohort, enrollment = enrol(client, staff, campus, person, start_in_days=10 + 10 * n)
-        event, key = events.build_event(events.TRAINEE_COMPLETED if n < 2 else events.TRAINEE_NOT_COMPLETED, {
-            "trainee_id": person, "cohort_id": cohort, "campus": campus, "programme_code": "P",
-            "completion_date": str(date.today() + timedelta(days=20 + 10 * n)),
-            "date": str(date.today() + timedelta(days=20 + 10 * n)), "final_rate": 0.9 if n < 2 else 0.5,
-            "reason": "below_threshold"})
+        event, key = events.build_event(
+            events.TRAINEE_COMPLETED if n < 2 else events.TRAINEE_NOT_COMPLETED,
+            {
+                "trainee_id": person,
+                "cohort_id": cohort,
+                "campus": campus,
+                "programme_code": "P",
+                "completion_date": str(date.today() + timedelta(days=20 + 10 * n)),
+                "date": str(date.today() + timedelta(days=20 + 10 * n)),
+                "final_rate": 0.9 if n < 2 else 0.5,
+                "reason": "below_threshold",
+            },
+        )
         send(producer, event, key)
         send(producer, event, key)  # redelivered: must have no second effect
         finished.append((enrollment, "completed" if n < 2 else "not_completed"))
@@ -77,14 +86,28 @@ def test_an_unusable_message_goes_to_the_dead_letter_topic_and_the_consumer_move
     campus = new_campus(client, staff)
     person = new_applicant(client, staff, campus)
     cohort, enrollment = enrol(client, staff, campus, person, start_in_days=10)
-    event, key = events.build_event(events.TRAINEE_COMPLETED, {
-        "trainee_id": person, "cohort_id": cohort, "campus": campus, "programme_code": "P",
-        "completion_date": str(date.today() + timedelta(days=30)), "final_rate": 0.85})
+    event, key = events.build_event(
+        events.TRAINEE_COMPLETED,
+        {
+            "trainee_id": person,
+            "cohort_id": cohort,
+            "campus": campus,
+            "programme_code": "P",
+            "completion_date": str(date.today() + timedelta(days=30)),
+            "final_rate": 0.85,
+        },
+    )
     send(producer, event, key)
     wait_until(lambda: client.get(f"{E}/enrollments/{enrollment}", headers=staff).json()["status"] == "completed")
     from kafka import KafkaConsumer
-    consumer = KafkaConsumer("trainingops.enrollment.dlq", bootstrap_servers=kafka, auto_offset_reset="earliest",
-                             group_id=None, consumer_timeout_ms=3000)
+
+    consumer = KafkaConsumer(
+        "trainingops.enrollment.dlq",
+        bootstrap_servers=kafka,
+        auto_offset_reset="earliest",
+        group_id=None,
+        consumer_timeout_ms=3000,
+    )
     try:
         records = [r for r in consumer if r.value == b"{this is not an event"]
     finally:

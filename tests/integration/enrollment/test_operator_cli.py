@@ -1,4 +1,5 @@
 """Operator commands against the real broker and a running enrollment service: DLQ replay, bulk import."""
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,9 @@ def own_kafka():
 def test_a_dead_letter_is_replayed_once_after_its_cause_is_fixed(own_kafka, databases):
     kafka = own_kafka
     staff = token(["admissions"], ["*"])
-    with running_service("enrollment", database_url=databases.new("enrdlq"), kafka_bootstrap_servers=kafka,
-                         consumer_retries=1) as client:
+    with running_service(
+        "enrollment", database_url=databases.new("enrdlq"), kafka_bootstrap_servers=kafka, consumer_retries=1
+    ) as client:
         campus = new_campus(client, staff)
         person = new_applicant(client, staff, campus)
         cohort = new_cohort(client, staff, new_programme(client, staff, campus, hours=300), capacity=1)
@@ -41,9 +43,17 @@ def test_a_dead_letter_is_replayed_once_after_its_cause_is_fixed(own_kafka, data
         assert dlq.pending(kafka, "enrollment") == 0
 
         # attendance reports a completion before enrollment has the enrollment: it cannot be applied yet
-        event, key = events.build_event(events.TRAINEE_COMPLETED, {
-            "trainee_id": person, "cohort_id": cohort, "campus": campus, "programme_code": "P",
-            "completion_date": str(date.today() + timedelta(days=40)), "final_rate": 0.92})
+        event, key = events.build_event(
+            events.TRAINEE_COMPLETED,
+            {
+                "trainee_id": person,
+                "cohort_id": cohort,
+                "campus": campus,
+                "programme_code": "P",
+                "completion_date": str(date.today() + timedelta(days=40)),
+                "final_rate": 0.92,
+            },
+        )
         producer = KafkaProducer(bootstrap_servers=kafka)
         producer.send("trainingops.attendance.events", key=key.encode(), value=event.to_bytes()).get(timeout=10)
         producer.close()
@@ -59,8 +69,7 @@ def test_a_dead_letter_is_replayed_once_after_its_cause_is_fixed(own_kafka, data
         replayed = runner.invoke(app, ["dlq", "replay", "enrollment", "--bootstrap", kafka])
         assert replayed.exit_code == 0, replayed.output
         assert "replayed 1 message(s)" in replayed.output
-        wait_until(lambda: client.get(f"{E}/enrollments/{enrollment}", headers=staff).json()["status"]
-                   == "completed")
+        wait_until(lambda: client.get(f"{E}/enrollments/{enrollment}", headers=staff).json()["status"] == "completed")
         time.sleep(1)
         # applied this time: not dead-lettered again, and a second replay has nothing to send
         assert len(dlq.list_dead_letters(kafka, "enrollment")) == 1
@@ -72,9 +81,11 @@ def test_a_dead_letter_is_replayed_once_after_its_cause_is_fixed(own_kafka, data
 
 def test_import_command_reports_every_row_of_a_large_file(kafka, databases, tmp_path, monkeypatch):
     staff = token(["admissions"], ["*"])
-    with serving("enrollment", database_url=databases.new("enrcli"), kafka_bootstrap_servers=kafka,
-                 consumer_enabled=False) as base:
+    with serving(
+        "enrollment", database_url=databases.new("enrcli"), kafka_bootstrap_servers=kafka, consumer_enabled=False
+    ) as base:
         import httpx
+
         with httpx.Client(base_url=base) as c:
             campus = new_campus(c, staff)
             cohort = new_cohort(c, staff, new_programme(c, staff, campus))
@@ -85,8 +96,9 @@ def test_import_command_reports_every_row_of_a_large_file(kafka, databases, tmp_
         source.write_text("\n".join(rows))
         report = tmp_path / "report.csv"
         monkeypatch.setenv("ENROLLMENT_URL", base)
-        result = runner.invoke(app, ["import", "applications", str(source), "--cohort", cohort, "--chunk", "100",
-                                     "--report", str(report)])
+        result = runner.invoke(
+            app, ["import", "applications", str(source), "--cohort", cohort, "--chunk", "100", "--report", str(report)]
+        )
         assert result.exit_code == 0, result.output
         assert "450 imported, 1 refused" in result.output
         lines = report.read_text(encoding="utf-8-sig").splitlines()

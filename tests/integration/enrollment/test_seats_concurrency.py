@@ -1,4 +1,5 @@
 """Capacity holds under concurrency on PostgreSQL: 50 concurrent seat requests."""
+
 from __future__ import annotations
 
 import uuid
@@ -15,8 +16,14 @@ CAPACITY = 10
 
 @pytest.fixture(scope="module")
 def base_url(kafka, databases):
-    with serving("enrollment", database_url=databases.new("enrconc"), kafka_bootstrap_servers=kafka,
-                 consumer_enabled=False, db_pool_size=30, db_max_overflow=30) as url:
+    with serving(
+        "enrollment",
+        database_url=databases.new("enrconc"),
+        kafka_bootstrap_servers=kafka,
+        consumer_enabled=False,
+        db_pool_size=30,
+        db_max_overflow=30,
+    ) as url:
         yield url
 
 
@@ -31,8 +38,12 @@ def test_fifty_concurrent_accepts_and_declines_never_exceed_capacity(base_url):
 
     # 10 declines (each promotes the next waitlisted) race 40 accepts: 5 by the selected, 35 by waitlisted
     # applicants who may or may not have been promoted yet, each with its own idempotency key.
-    requests = [("decline", a["id"]) for a in selected[:5]] + [("accept", a["id"]) for a in selected[5:]] + \
-        [("decline", a["id"]) for a in waitlisted[:5]] + [("accept", a["id"]) for a in waitlisted[5:]]
+    requests = (
+        [("decline", a["id"]) for a in selected[:5]]
+        + [("accept", a["id"]) for a in selected[5:]]
+        + [("decline", a["id"]) for a in waitlisted[:5]]
+        + [("accept", a["id"]) for a in waitlisted[5:]]
+    )
     assert len(requests) == 50
 
     def send(req: tuple[str, str]) -> int:
@@ -61,8 +72,9 @@ def test_fifty_concurrent_accepts_and_declines_never_exceed_capacity(base_url):
     # each successful decline offered its seat to the next on the waitlist, in waitlist order
     declines_ok = sum(1 for (action, _), status in zip(requests, statuses) if action == "decline" and status == 200)
     assert declines_ok >= 5
-    promoted = {a["id"] for a in listed["items"] if a["status"] != "waitlisted" and a["id"] in
-                {w["id"] for w in waitlisted}}
+    promoted = {
+        a["id"] for a in listed["items"] if a["status"] != "waitlisted" and a["id"] in {w["id"] for w in waitlisted}
+    }
     assert promoted == {w["id"] for w in waitlisted[:declines_ok]}
 
 
@@ -86,4 +98,4 @@ def test_accept_and_decline_of_one_offer_at_once_end_one_way(base_url):
         statuses = list(pool.map(send, requests))
     assert set(statuses) <= {200, 409}, statuses
     for i in range(0, len(statuses), 2):  # each offer was either taken or declined, not both, not neither
-        assert sorted(statuses[i:i + 2]) == [200, 409], (requests[i], statuses[i:i + 2])
+        assert sorted(statuses[i : i + 2]) == [200, 409], (requests[i], statuses[i : i + 2])

@@ -1,4 +1,5 @@
 """emit_many keeps the order it was given, in one statement on PostgreSQL and row by row elsewhere."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,14 @@ from shared.tables import outbox
 
 
 def decided(position: int) -> events.ApplicationDecided:
-    return events.ApplicationDecided(application_id=uuid.uuid4(), trainee_id=uuid.uuid4(), cohort_id=uuid.uuid4(),
-                                     campus="seoul-a", decision="waitlisted", waitlist_position=position)
+    return events.ApplicationDecided(
+        application_id=uuid.uuid4(),
+        trainee_id=uuid.uuid4(),
+        cohort_id=uuid.uuid4(),
+        campus="seoul-a",
+        decision="waitlisted",
+        waitlist_position=position,
+    )
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])

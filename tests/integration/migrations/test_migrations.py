@@ -1,4 +1,5 @@
 """Each service's Alembic history builds exactly the schema its models declare, and goes down and up again."""
+
 from __future__ import annotations
 
 import importlib

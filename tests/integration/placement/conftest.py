@@ -1,4 +1,5 @@
 """Placement runs once per test module; outside systems' events are produced with a plain Kafka producer."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -20,8 +21,12 @@ class Outside:
             event, key = build_event(event_type, data)
         else:
             key = str(event.data[EVENTS[event.type].key])
-        self.producer.send(EVENTS[event_type].topic, key=key.encode(), value=event.to_bytes(),
-                           headers=[("content-type", CONTENT_TYPE.encode())]).get(timeout=15)
+        self.producer.send(
+            EVENTS[event_type].topic,
+            key=key.encode(),
+            value=event.to_bytes(),
+            headers=[("content-type", CONTENT_TYPE.encode())],
+        ).get(timeout=15)
         return event
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
 """Employers, postings, matching, internships at the living wage, the incentive once; bad input as problems."""
+
 from __future__ import annotations
 
 import uuid
@@ -28,22 +29,42 @@ def placement_events(kafka):
 
 def new_graduate(svc, outside, campus: str, done: date = date(2024, 6, 28), quals=("BIGDATA-ENG",)) -> str:
     trainee = str(uuid.uuid4())
-    outside.send(events.TRAINEE_COMPLETED, dict(
-        trainee_id=trainee, cohort_id=str(uuid.uuid4()), campus=campus, name="Han Seoyeon",
-        programme_code="WU-DATA-2024", qualification_codes=list(quals), completion_date=done.isoformat(),
-        final_rate=0.9))
+    outside.send(
+        events.TRAINEE_COMPLETED,
+        dict(
+            trainee_id=trainee,
+            cohort_id=str(uuid.uuid4()),
+            campus=campus,
+            name="Han Seoyeon",
+            programme_code="WU-DATA-2024",
+            qualification_codes=list(quals),
+            completion_date=done.isoformat(),
+            final_rate=0.9,
+        ),
+    )
     wait_until(lambda: svc.get(f"/placement/v1/graduates/{trainee}", headers=STAFF).status_code == 200, timeout=40)
     return trainee
 
 
 def employer_and_posting(svc, campus: str, **posting) -> tuple[str, str]:
-    r = svc.post("/placement/v1/employers", headers=STAFF, json={
-        "campus": campus, "name": "Hanbit Robotics", "business_number": "123-45-67890", "industry": "robotics"})
+    r = svc.post(
+        "/placement/v1/employers",
+        headers=STAFF,
+        json={"campus": campus, "name": "Hanbit Robotics", "business_number": "123-45-67890", "industry": "robotics"},
+    )
     assert r.status_code == 201, r.text
     employer = r.json()["id"]
-    r = svc.post("/placement/v1/postings", headers=STAFF, json={
-        "employer_id": employer, "role": "Junior data analyst", "conditions": "Seongsu, 09-18",
-        "required_qualifications": ["BIGDATA-ENG"], **posting})
+    r = svc.post(
+        "/placement/v1/postings",
+        headers=STAFF,
+        json={
+            "employer_id": employer,
+            "role": "Junior data analyst",
+            "conditions": "Seongsu, 09-18",
+            "required_qualifications": ["BIGDATA-ENG"],
+            **posting,
+        },
+    )
     assert r.status_code == 201, r.text
     return employer, r.json()["id"]
 
@@ -57,8 +78,14 @@ def test_matching_internship_pay_and_incentive_once(svc, outside, placement_even
     trained = new_graduate(svc, outside, c)
     other = new_graduate(svc, outside, c, quals=("WELD-CRAFTSMAN",))
     employed = new_graduate(svc, outside, c)
-    assert svc.post("/placement/v1/outcomes", headers=STAFF, json={
-        "graduate_id": employed, "category": "self_employed", "as_of": "2024-08-01"}).status_code == 201
+    assert (
+        svc.post(
+            "/placement/v1/outcomes",
+            headers=STAFF,
+            json={"graduate_id": employed, "category": "self_employed", "as_of": "2024-08-01"},
+        ).status_code
+        == 201
+    )
     employer, posting = employer_and_posting(svc, c)
     assert svc.get(f"/placement/v1/postings/{posting}", headers=STAFF).json()["monthly_pay"] == 2_390_124
 
@@ -66,18 +93,30 @@ def test_matching_internship_pay_and_incentive_once(svc, outside, placement_even
     assert [m["graduate_id"] for m in matches] == [trained, other]  # the self-employed one is not a candidate
     assert matches[0]["matching_qualifications"] == ["BIGDATA-ENG"] and matches[0]["score"] > matches[1]["score"]
 
-    r = svc.post("/placement/v1/internships", headers={**STAFF, "Idempotency-Key": f"start-{trained}"},
-                 json={"posting_id": posting, "graduate_id": trained, "start_date": "2024-09-02"})
+    r = svc.post(
+        "/placement/v1/internships",
+        headers={**STAFF, "Idempotency-Key": f"start-{trained}"},
+        json={"posting_id": posting, "graduate_id": trained, "start_date": "2024-09-02"},
+    )
     assert r.status_code == 201, r.text
     internship = r.json()
     assert (internship["monthly_pay"], internship["total_pay"], internship["hourly_krw"]) == (
-        2_390_124, 7_170_372, 11_436)
+        2_390_124,
+        7_170_372,
+        11_436,
+    )
     assert internship["end_date"] == "2024-12-01"
-    again = svc.post("/placement/v1/internships", headers=STAFF,
-                     json={"posting_id": posting, "graduate_id": trained, "start_date": "2024-09-02"})
+    again = svc.post(
+        "/placement/v1/internships",
+        headers=STAFF,
+        json={"posting_id": posting, "graduate_id": trained, "start_date": "2024-09-02"},
+    )
     assert again.status_code == 409 and again.json()["errors"][0]["rule"] == "internship.already-active"
-    part_time = svc.post("/placement/v1/internships", headers=STAFF, json={
-        "posting_id": posting, "graduate_id": other, "start_date": "2024-09-02", "weekly_hours": 20})
+    part_time = svc.post(
+        "/placement/v1/internships",
+        headers=STAFF,
+        json={"posting_id": posting, "graduate_id": other, "start_date": "2024-09-02", "weekly_hours": 20},
+    )
     assert part_time.status_code == 201 and part_time.json()["monthly_pay"] == 1_195_062
 
     url = f"/placement/v1/internships/{internship['id']}/convert"
@@ -94,39 +133,67 @@ def test_matching_internship_pay_and_incentive_once(svc, outside, placement_even
 
     incentives = svc.get("/placement/v1/incentives", params={"campus": c}, headers=STAFF).json()
     assert incentives["total"] == 1 and incentives["items"][0]["employer_id"] == employer
-    placement_events.wait_for(lambda evs: any(e.type == events.INCENTIVE_DUE
-                                              and e.data["internship_id"] == internship["id"] for e in evs))
+    placement_events.wait_for(
+        lambda evs: any(e.type == events.INCENTIVE_DUE and e.data["internship_id"] == internship["id"] for e in evs)
+    )
     placement_events.poll()
     due = [e for e in placement_events.of_type("incentive.due.v1") if e.data["internship_id"] == internship["id"]]
     assert len(due) == 1
-    assert due[0].data == {"internship_id": internship["id"], "employer_id": employer, "trainee_id": trained,
-                           "campus": c, "amount": 3_000_000}
+    assert due[0].data == {
+        "internship_id": internship["id"],
+        "employer_id": employer,
+        "trainee_id": trained,
+        "campus": c,
+        "amount": 3_000_000,
+    }
     # The permanent hire is an employed outcome: the graduate is no longer a candidate.
     g = svc.get(f"/placement/v1/graduates/{trained}", headers=STAFF).json()
     assert [(o["category"], o["source"], o["employment_type"], o["monthly_wage"]) for o in g["outcomes"]] == [
-        ("employed", "internship_conversion", "regular", 2_700_000)]
+        ("employed", "internship_conversion", "regular", 2_700_000)
+    ]
 
 
 def test_outcome_for_an_unknown_graduate_is_a_404_problem(svc):
-    r = svc.post("/placement/v1/outcomes", headers=STAFF, json={
-        "graduate_id": str(uuid.uuid4()), "category": "seeking_work", "as_of": "2024-08-01"})
+    r = svc.post(
+        "/placement/v1/outcomes",
+        headers=STAFF,
+        json={"graduate_id": str(uuid.uuid4()), "category": "seeking_work", "as_of": "2024-08-01"},
+    )
     assert r.status_code == 404 and r.json()["code"] == "not-found" and "graduate" in r.json()["detail"]
 
 
 def test_wage_below_zero_is_refused_naming_the_rule(svc, outside):
     trainee = new_graduate(svc, outside, campus())
-    r = svc.post("/placement/v1/outcomes", headers=STAFF, json={
-        "graduate_id": trainee, "category": "employed", "as_of": "2024-08-01",
-        "employment": {"employer_name": "A", "start_date": "2024-07-15", "employment_type": "regular",
-                       "insured": True, "monthly_wage": -1}})
+    r = svc.post(
+        "/placement/v1/outcomes",
+        headers=STAFF,
+        json={
+            "graduate_id": trainee,
+            "category": "employed",
+            "as_of": "2024-08-01",
+            "employment": {
+                "employer_name": "A",
+                "start_date": "2024-07-15",
+                "employment_type": "regular",
+                "insured": True,
+                "monthly_wage": -1,
+            },
+        },
+    )
     assert r.status_code == 422
     assert [e["rule"] for e in r.json()["errors"]] == ["outcome.wage-negative"]
-    r = svc.post("/placement/v1/outcomes", headers=STAFF, json={
-        "graduate_id": trainee, "category": "employed", "as_of": "2024-06-01"})
+    r = svc.post(
+        "/placement/v1/outcomes",
+        headers=STAFF,
+        json={"graduate_id": trainee, "category": "employed", "as_of": "2024-06-01"},
+    )
     assert r.status_code == 422
     assert {e["rule"] for e in r.json()["errors"]} == {"outcome.before-completion", "outcome.employment-required"}
-    r = svc.post("/placement/v1/outcomes", headers=STAFF, json={
-        "graduate_id": trainee, "category": "retired", "as_of": "2024-08-01"})
+    r = svc.post(
+        "/placement/v1/outcomes",
+        headers=STAFF,
+        json={"graduate_id": trainee, "category": "retired", "as_of": "2024-08-01"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "validation-error"
 
 
@@ -136,12 +203,17 @@ def test_staff_of_another_campus_see_nothing(svc, outside):
     _, posting = employer_and_posting(svc, c)
     elsewhere = token(["placement"], ["somewhere-else"])
     assert svc.get(f"/placement/v1/graduates/{trainee}", headers=elsewhere).status_code == 404
-    r = svc.post("/placement/v1/outcomes", headers=elsewhere, json={
-        "graduate_id": trainee, "category": "seeking_work", "as_of": "2024-08-01"})
+    r = svc.post(
+        "/placement/v1/outcomes",
+        headers=elsewhere,
+        json={"graduate_id": trainee, "category": "seeking_work", "as_of": "2024-08-01"},
+    )
     assert r.status_code == 404 and r.json()["code"] == "not-found"
     assert svc.get(f"/placement/v1/postings/{posting}", headers=elsewhere).status_code == 404
-    assert svc.get("/placement/v1/followups", params={"on": "2030-01-01", "campus": c},
-                   headers=elsewhere).json()["total"] == 0
+    assert (
+        svc.get("/placement/v1/followups", params={"on": "2030-01-01", "campus": c}, headers=elsewhere).json()["total"]
+        == 0
+    )
     assert svc.get("/placement/v1/reports/employment", params={"campus": c}, headers=elsewhere).status_code == 404
 
 
@@ -150,13 +222,17 @@ def test_roles_and_bad_parameters_are_problems(svc):
     r = svc.get("/placement/v1/followups", headers=trainee_token)
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
     assert svc.get("/placement/v1/followups").status_code == 401
-    r = svc.get("/placement/v1/reports/employment", headers=STAFF,
-                params={"completed_from": "2024-06-01", "completed_to": "2024-01-01"})
+    r = svc.get(
+        "/placement/v1/reports/employment",
+        headers=STAFF,
+        params={"completed_from": "2024-06-01", "completed_to": "2024-01-01"},
+    )
     assert r.status_code == 400 and r.json()["code"] == "bad-request"
     r = svc.get("/placement/v1/reports/employment", headers=STAFF, params={"group_by": "planet"})
     assert r.status_code == 422
     r = svc.post(f"/placement/v1/internships/{uuid.uuid4()}/convert", headers=STAFF, json={"hire_date": "2024-01-01"})
     assert r.status_code == 404
-    r = svc.post("/placement/v1/followups/not-a-uuid/contacts", headers=STAFF, json={"channel": "phone",
-                                                                                 "result": "reached"})
+    r = svc.post(
+        "/placement/v1/followups/not-a-uuid/contacts", headers=STAFF, json={"channel": "phone", "result": "reached"}
+    )
     assert r.status_code == 422

@@ -1,4 +1,5 @@
 """The report's SQL against PostgreSQL: Seoul 2017's figure, agreement with the domain's reference, XLSX."""
+
 from __future__ import annotations
 
 import io
@@ -35,11 +36,26 @@ def report(svc, **params):
 
 def test_seoul_2017_1323_of_2006_employed_targets_is_66_percent(svc, report_db):
     done, cohort = date(2017, 2, 28), uuid.uuid4()
-    mix = (["employed"] * 1200 + ["self_employed"] * 123 + ["seeking_work"] * 450 + ["unreachable"] * 133
-           + ["further_education"] * 60 + ["military_service"] * 25 + ["not_seeking"] * 15)
-    grads = [Seeded(uuid.uuid4(), cohort, "seoul2017", "SEOUL", done,
-                    outcomes=[Outcome(c, date(2017, 12, 31), 0, 2_000_000 if c == "employed" else None)])
-             for c in mix]
+    mix = (
+        ["employed"] * 1200
+        + ["self_employed"] * 123
+        + ["seeking_work"] * 450
+        + ["unreachable"] * 133
+        + ["further_education"] * 60
+        + ["military_service"] * 25
+        + ["not_seeking"] * 15
+    )
+    grads = [
+        Seeded(
+            uuid.uuid4(),
+            cohort,
+            "seoul2017",
+            "SEOUL",
+            done,
+            outcomes=[Outcome(c, date(2017, 12, 31), 0, 2_000_000 if c == "employed" else None)],
+        )
+        for c in mix
+    ]
     grads += [Seeded(uuid.uuid4(), cohort, "seoul2017", "SEOUL", done) for _ in range(100)]  # never reached
     copy_in(report_db, grads)
     total = report(svc, campus="seoul2017", as_of="2017-12-31")["total"]
@@ -60,13 +76,21 @@ def test_sql_report_agrees_with_the_reference_computation(svc, report_db):
             expected = indicators.compute([g.facts() for g in mine], as_of)
             got = report(svc, campus=campus, as_of=as_of.isoformat())["total"]
             assert got["completers"] == expected.completers
-            for name in ("employment_rate", "employment_rate_6m", "employment_rate_12m", "certificate_attainment",
-                         "wioa_employment_q2", "wioa_employment_q4"):
+            for name in (
+                "employment_rate",
+                "employment_rate_6m",
+                "employment_rate_12m",
+                "certificate_attainment",
+                "wioa_employment_q2",
+                "wioa_employment_q4",
+            ):
                 ratio = getattr(expected, name)
                 assert (got[name]["numerator"], got[name]["denominator"]) == (ratio.numerator, ratio.denominator), name
             assert got["median_monthly_wage"] == {"value": expected.median_monthly_wage, "count": expected.wage_count}
-            assert got["wioa_median_earnings_q2"] == {"value": expected.wioa_median_earnings_q2,
-                                                      "count": expected.wioa_earnings_count}
+            assert got["wioa_median_earnings_q2"] == {
+                "value": expected.wioa_median_earnings_q2,
+                "count": expected.wioa_earnings_count,
+            }
         assert expected.completers > 0
 
 
@@ -85,14 +109,17 @@ def test_groups_by_cohort_and_programme_and_date_range(svc, report_db):
     row = [r for r in by_cohort["rows"] if r["group"] == str(cohort)][0]
     expected = indicators.compute([g.facts() for g in one], as_of)
     assert (row["employment_rate_12m"]["numerator"], row["employment_rate_12m"]["denominator"]) == (
-        expected.employment_rate_12m.numerator, expected.employment_rate_12m.denominator)
+        expected.employment_rate_12m.numerator,
+        expected.employment_rate_12m.denominator,
+    )
     assert report(svc, cohort_id=str(cohort), as_of=as_of.isoformat())["total"] == {**row, "group": None}
     programme = grads[0].programme_code
     by_prog = report(svc, campus=f"grp-{tag}", programme_code=programme, as_of=as_of.isoformat())
     assert by_prog["total"]["completers"] == sum(1 for g in grads if g.programme_code == programme)
     lo, hi = date(2022, 6, 1), date(2022, 12, 31)
-    ranged = report(svc, campus=f"grp-{tag}", completed_from=lo.isoformat(), completed_to=hi.isoformat(),
-                    as_of=as_of.isoformat())
+    ranged = report(
+        svc, campus=f"grp-{tag}", completed_from=lo.isoformat(), completed_to=hi.isoformat(), as_of=as_of.isoformat()
+    )
     assert ranged["total"]["completers"] == sum(1 for g in grads if lo <= g.completion_date <= hi)
 
 
@@ -114,5 +141,9 @@ def test_xlsx_report_has_numerators_and_denominators(svc, report_db):
     total_rate = [row for row in rows if row[0] == "TOTAL" and row[2] == "employment_rate"][0]
     expected = json_report["total"]["employment_rate"]
     assert (total_rate[1], total_rate[3], total_rate[4], total_rate[6]) == (
-        50, expected["numerator"], expected["denominator"], expected["percent"])
+        50,
+        expected["numerator"],
+        expected["denominator"],
+        expected["percent"],
+    )
     assert len(rows) == 1 + 8 * (len(json_report["rows"]) + 1)

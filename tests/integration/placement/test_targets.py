@@ -1,4 +1,5 @@
 """A programme's employment-rate target (the dashboard's target line) on PostgreSQL: set, changed, read, refused."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,11 @@ def test_a_programme_target_is_set_changed_and_read(svc):
     first = svc.put(f"{API}/targets/WELD-101", headers=OFFICER, json={"employment_rate": 0.75})
     assert first.status_code == 200, first.text
     assert (first.json()["employment_rate"], first.json()["set_by"]) == (0.75, "officer-1")
-    changed = svc.put(f"{API}/targets/WELD-101", headers=token(["placement"], ["namgu"], sub="officer-2"),
-                      json={"employment_rate": 0.7})
+    changed = svc.put(
+        f"{API}/targets/WELD-101",
+        headers=token(["placement"], ["namgu"], sub="officer-2"),
+        json={"employment_rate": 0.7},
+    )
     assert (changed.json()["employment_rate"], changed.json()["set_by"]) == (0.7, "officer-2")
     svc.put(f"{API}/targets/CNC-201", headers=OFFICER, json={"employment_rate": 0.8})
     listed = svc.get(f"{API}/targets", headers=token(["auditor"], ["*"])).json()
@@ -37,7 +41,9 @@ def test_a_target_outside_0_to_1_is_refused_by_name(svc, body):
 
 
 def test_only_placement_staff_set_targets(svc):
-    assert svc.put(f"{API}/targets/WELD-101", headers=token(["auditor"], ["*"]),
-                   json={"employment_rate": 0.5}).status_code == 403
+    assert (
+        svc.put(f"{API}/targets/WELD-101", headers=token(["auditor"], ["*"]), json={"employment_rate": 0.5}).status_code
+        == 403
+    )
     assert svc.put(f"{API}/targets/bad%20code", headers=OFFICER, json={"employment_rate": 0.5}).status_code == 422
     assert svc.get(f"{API}/targets", headers=token(["trainee"], [], sub="x")).status_code == 403

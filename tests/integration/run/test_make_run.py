@@ -2,6 +2,7 @@
 
 Each run gets free ports and a data directory of its own, so these tests neither need nor disturb 9092/8001-8004.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,17 +31,29 @@ class Run:
     def __init__(self, tmp_path: Path, **extra: str) -> None:
         self.ports = {"kafka": free_port(), "web": free_port(), **{s: free_port() for s in SERVICES}}
         self.env = {k: v for k, v in os.environ.items() if k != "TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS"}
-        self.env.update({"TRAININGOPS_KAFKA_PORT": str(self.ports["kafka"]), "TRAININGOPS_DATA_DIR": str(tmp_path),
-                         "PYTHONUNBUFFERED": "1", "WEB_PORT": str(self.ports["web"]),
-                         **{f"{s.upper()}_PORT": str(self.ports[s]) for s in SERVICES},
-                         **extra})
+        self.env.update(
+            {
+                "TRAININGOPS_KAFKA_PORT": str(self.ports["kafka"]),
+                "TRAININGOPS_DATA_DIR": str(tmp_path),
+                "PYTHONUNBUFFERED": "1",
+                "WEB_PORT": str(self.ports["web"]),
+                **{f"{s.upper()}_PORT": str(self.ports[s]) for s in SERVICES},
+                **extra,
+            }
+        )
         self.lines: list[str] = []
         self.process: subprocess.Popen[str] | None = None
 
     def start(self, command: list[str] | None = None) -> Run:
-        self.process = subprocess.Popen(command or [sys.executable, "-m", "trainingops.run"], cwd=ROOT, env=self.env,
-                                        text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command or [sys.executable, "-m", "trainingops.run"],
+            cwd=ROOT,
+            env=self.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()  # type: ignore
         return self
 
@@ -80,8 +93,11 @@ def port_in_use(host: str, port: int) -> bool:
 
 def served(children: dict[int, str]) -> dict[str, int]:
     """What each uvicorn child serves (a service's name, or "console") -> its pid."""
-    return {(cmd.split("services.")[1].split(".")[0] if "services." in cmd else "console"): pid
-            for pid, cmd in children.items() if "uvicorn" in cmd}
+    return {
+        (cmd.split("services.")[1].split(".")[0] if "services." in cmd else "console"): pid
+        for pid, cmd in children.items()
+        if "uvicorn" in cmd
+    }
 
 
 def alive(pid: int) -> bool:
@@ -122,8 +138,14 @@ def test_a_taken_port_stops_make_run_at_once_naming_the_port_and_its_setting(tmp
     with holding(run.ports[what]):
         started = time.monotonic()
         try:
-            done = subprocess.run([sys.executable, "-m", "trainingops.run"], cwd=ROOT, env=run.env, text=True,
-                                  capture_output=True, timeout=30)
+            done = subprocess.run(
+                [sys.executable, "-m", "trainingops.run"],
+                cwd=ROOT,
+                env=run.env,
+                text=True,
+                capture_output=True,
+                timeout=30,
+            )
         except subprocess.TimeoutExpired as exc:
             raise AssertionError(f"make run went on with port {run.ports[what]} taken:\n{exc.stdout}") from None
     setting = "TRAININGOPS_KAFKA_PORT" if what == "kafka" else "ATTENDANCE_PORT"

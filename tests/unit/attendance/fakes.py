@@ -4,6 +4,7 @@ It keeps what the real one keeps and answers as it answers (ordering, campus sco
 flip, insert-if-none of a first mark), without a database. It does not roll back changes made to the objects
 it handed out: the use cases refuse before they change anything, which is what the tests check.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -57,20 +58,27 @@ class FakeAttendanceRepository:
 
     def cohort_page(self, principal: Principal, campus: str | None, page: PageParams) -> tuple[list[Cohort], int]:
         scope = principal.campus_filter()
-        found = sorted((c for c in self.cohorts.values() if (scope is None or c.campus in scope)
-                        and (not campus or c.campus == campus)), key=lambda c: (c.start_date, c.id))
-        return found[page.offset:page.offset + page.limit], len(found)
+        found = sorted(
+            (
+                c
+                for c in self.cohorts.values()
+                if (scope is None or c.campus in scope) and (not campus or c.campus == campus)
+            ),
+            key=lambda c: (c.start_date, c.id),
+        )
+        return found[page.offset : page.offset + page.limit], len(found)
 
     def cohort_sizes(self, cohort_id: uuid.UUID) -> tuple[int, int]:
-        return (sum(1 for s in self.sessions.values() if s.cohort_id == cohort_id),
-                sum(1 for e in self.roster.values() if e.cohort_id == cohort_id))
+        return (
+            sum(1 for s in self.sessions.values() if s.cohort_id == cohort_id),
+            sum(1 for e in self.roster.values() if e.cohort_id == cohort_id),
+        )
 
     def ended_cohort_ids(self, today: date) -> list[uuid.UUID]:
         return [c.id for c in self.cohorts.values() if c.closed_at is None and c.end_date < today]
 
     def running_cohort_ids(self, today: date) -> list[uuid.UUID]:
-        return [c.id for c in self.cohorts.values()
-                if c.closed_at is None and c.start_date <= today <= c.end_date]
+        return [c.id for c in self.cohorts.values() if c.closed_at is None and c.start_date <= today <= c.end_date]
 
     def sessions_of(self, cohort_id: uuid.UUID) -> list[TrainingSession]:
         return sorted((s for s in self.sessions.values() if s.cohort_id == cohort_id), key=lambda s: (s.date, s.start))
@@ -96,10 +104,10 @@ class FakeAttendanceRepository:
     def roster_entries(self, cohort_id: uuid.UUID, trainee_ids: list[uuid.UUID]) -> dict[uuid.UUID, RosterEntry]:
         return {t: self.roster[(cohort_id, t)] for t in trainee_ids if (cohort_id, t) in self.roster}
 
-    def roster_of(self, cohort_id: uuid.UUID, *, active_only: bool = False, by_name: bool = True
-                  ) -> list[RosterEntry]:
-        found = [e for e in self.roster.values() if e.cohort_id == cohort_id
-                 and (not active_only or e.status == "active")]
+    def roster_of(self, cohort_id: uuid.UUID, *, active_only: bool = False, by_name: bool = True) -> list[RosterEntry]:
+        found = [
+            e for e in self.roster.values() if e.cohort_id == cohort_id and (not active_only or e.status == "active")
+        ]
         return sorted(found, key=lambda e: (e.name, str(e.trainee_id))) if by_name else found
 
     def add_roster_entry(self, entry: RosterEntry) -> None:
@@ -110,40 +118,60 @@ class FakeAttendanceRepository:
             entry = self.roster.get((cohort.id, t))
             if entry is None:
                 self.roster[(cohort.id, t)] = RosterEntry(
-                    cohort_id=cohort.id, trainee_id=t, enrollment_id=latest[t].enrollment_id, campus=cohort.campus,
-                    name=latest[t].name, enrolled_on=data.enrolled_on)
+                    cohort_id=cohort.id,
+                    trainee_id=t,
+                    enrollment_id=latest[t].enrollment_id,
+                    campus=cohort.campus,
+                    name=latest[t].name,
+                    enrolled_on=data.enrolled_on,
+                )
             else:
                 entry.name, entry.enrollment_id = latest[t].name, latest[t].enrollment_id
 
-    def trainee_cohorts(self, trainee_id: uuid.UUID, cohort_id: uuid.UUID | None = None
-                        ) -> list[tuple[RosterEntry, Cohort]]:
-        rows = [(e, self.cohorts[c]) for (c, t), e in self.roster.items()
-                if t == trainee_id and (not cohort_id or c == cohort_id)]
+    def trainee_cohorts(
+        self, trainee_id: uuid.UUID, cohort_id: uuid.UUID | None = None
+    ) -> list[tuple[RosterEntry, Cohort]]:
+        rows = [
+            (e, self.cohorts[c])
+            for (c, t), e in self.roster.items()
+            if t == trainee_id and (not cohort_id or c == cohort_id)
+        ]
         return sorted(rows, key=lambda row: row[1].start_date)
 
     def cohorts_of_trainee(self, trainee_id: uuid.UUID) -> list[Cohort]:
         return [self.cohorts[c] for (c, t) in self.roster if t == trainee_id]
 
-    def at_risk_page(self, principal: Principal, campus: str | None, cohort_id: uuid.UUID | None,
-                     page: PageParams) -> tuple[list[RosterEntry], int]:
+    def at_risk_page(
+        self, principal: Principal, campus: str | None, cohort_id: uuid.UUID | None, page: PageParams
+    ) -> tuple[list[RosterEntry], int]:
         scope = principal.campus_filter()
-        found = sorted((e for e in self.roster.values() if e.at_risk and e.status == "active"
-                        and (scope is None or e.campus in scope) and (not campus or e.campus == campus)
-                        and (not cohort_id or e.cohort_id == cohort_id)),
-                       key=lambda e: (e.campus, str(e.cohort_id), e.current_rate or 0, str(e.trainee_id)))
-        return found[page.offset:page.offset + page.limit], len(found)
+        found = sorted(
+            (
+                e
+                for e in self.roster.values()
+                if e.at_risk
+                and e.status == "active"
+                and (scope is None or e.campus in scope)
+                and (not campus or e.campus == campus)
+                and (not cohort_id or e.cohort_id == cohort_id)
+            ),
+            key=lambda e: (e.campus, str(e.cohort_id), e.current_rate or 0, str(e.trainee_id)),
+        )
+        return found[page.offset : page.offset + page.limit], len(found)
 
     # -- standing ------------------------------------------------------------------------------------
-    def marks_by_trainee(self, cohort_id: uuid.UUID, trainee_ids: list[uuid.UUID] | None = None
-                         ) -> dict[uuid.UUID, dict[uuid.UUID, str]]:
+    def marks_by_trainee(
+        self, cohort_id: uuid.UUID, trainee_ids: list[uuid.UUID] | None = None
+    ) -> dict[uuid.UUID, dict[uuid.UUID, str]]:
         out: dict[uuid.UUID, dict[uuid.UUID, str]] = defaultdict(dict)
         for m in self.marks.values():
             if m.cohort_id == cohort_id and (trainee_ids is None or m.trainee_id in trainee_ids):
                 out[m.trainee_id][m.session_id] = m.mark
         return out
 
-    def save_standing(self, entry: RosterEntry, *, current_rate: float, max_possible_rate: float,
-                      at_risk_reason: str | None) -> bool:
+    def save_standing(
+        self, entry: RosterEntry, *, current_rate: float, max_possible_rate: float, at_risk_reason: str | None
+    ) -> bool:
         stored = self.roster[(entry.cohort_id, entry.trainee_id)]
         flipped = stored.at_risk == (at_risk_reason is None)
         for target in {id(stored): stored, id(entry): entry}.values():
@@ -169,8 +197,9 @@ class FakeAttendanceRepository:
             self.completions[(d.cohort_id, d.trainee_id)] = d
 
     # -- marks --------------------------------------------------------------------------------------
-    def check_in_target(self, session_id: uuid.UUID, trainee_id: uuid.UUID
-                        ) -> tuple[TrainingSession, Cohort, RosterEntry | None] | None:
+    def check_in_target(
+        self, session_id: uuid.UUID, trainee_id: uuid.UUID
+    ) -> tuple[TrainingSession, Cohort, RosterEntry | None] | None:
         ts = self.sessions.get(session_id)
         if ts is None:
             return None
@@ -212,9 +241,13 @@ class FakeAttendanceRepository:
     def mark_history(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> list[MarkChange]:
         return [c for c in self.changes if c.session_id == session_id and c.trainee_id == trainee_id]
 
-    def timetable_with_marks(self, trainee_id: uuid.UUID, cohort_ids: list[uuid.UUID], date_from: date | None,
-                             date_to: date | None) -> list[tuple[TrainingSession, Mark | None]]:
-        return [(s, self.marks.get((s.id, trainee_id))) for s in sorted(self.sessions.values(),
-                                                                        key=lambda s: (s.date, s.start))
-                if s.cohort_id in cohort_ids and (not date_from or s.date >= date_from)
-                and (not date_to or s.date <= date_to)]
+    def timetable_with_marks(
+        self, trainee_id: uuid.UUID, cohort_ids: list[uuid.UUID], date_from: date | None, date_to: date | None
+    ) -> list[tuple[TrainingSession, Mark | None]]:
+        return [
+            (s, self.marks.get((s.id, trainee_id)))
+            for s in sorted(self.sessions.values(), key=lambda s: (s.date, s.start))
+            if s.cohort_id in cohort_ids
+            and (not date_from or s.date >= date_from)
+            and (not date_to or s.date <= date_to)
+        ]

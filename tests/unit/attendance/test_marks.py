@@ -1,4 +1,5 @@
 """Marks from check-in/out times, with DOMAIN.md's figures: 10-minute grace, early leave, out, half-session."""
+
 from datetime import datetime, timedelta
 
 import pytest
@@ -33,18 +34,30 @@ def mark(*punches: tuple[str, datetime]) -> str:
     return decide([Punch(k, t) for k, t in punches], START, END, HOURS)
 
 
-@pytest.mark.parametrize("arrive, expected", [
-    (at(8, 50), PRESENT), (at(9, 0), PRESENT), (at(9, 10), PRESENT),  # up to 10 minutes late is on time
-    (at(9, 11), LATE), (at(9, 10) + timedelta(seconds=1), LATE), (at(12, 59), LATE),
-])
+@pytest.mark.parametrize(
+    "arrive, expected",
+    [
+        (at(8, 50), PRESENT),
+        (at(9, 0), PRESENT),
+        (at(9, 10), PRESENT),  # up to 10 minutes late is on time
+        (at(9, 11), LATE),
+        (at(9, 10) + timedelta(seconds=1), LATE),
+        (at(12, 59), LATE),
+    ],
+)
 def test_grace_of_ten_minutes(arrive, expected):
     assert mark((IN, arrive), (OUT_PUNCH, at(18))) == expected
 
 
-@pytest.mark.parametrize("leave, expected", [
-    (at(18), PRESENT), (at(17, 50), PRESENT),  # leaving 10 minutes early is still fine
-    (at(17, 49), EARLY_LEAVE), (at(14, 30), EARLY_LEAVE),
-])
+@pytest.mark.parametrize(
+    "leave, expected",
+    [
+        (at(18), PRESENT),
+        (at(17, 50), PRESENT),  # leaving 10 minutes early is still fine
+        (at(17, 49), EARLY_LEAVE),
+        (at(14, 30), EARLY_LEAVE),
+    ],
+)
 def test_leaving_more_than_ten_minutes_early(leave, expected):
     assert mark((IN, at(9)), (OUT_PUNCH, leave)) == expected
 

@@ -1,4 +1,5 @@
 """The rotating check-in code: current and previous window accepted; older, foreign, malformed, missing refused."""
+
 from __future__ import annotations
 
 import uuid
@@ -31,10 +32,10 @@ def test_code_is_eight_digits_and_changes_every_window() -> None:
 def test_current_and_previous_window_accepted_older_expired() -> None:
     code = qr.issue(POLICY, SESSION, T0).code
     assert rule(code, T0) is None
-    assert rule(code, T0 + 59.9) is None                 # the next window: still accepted
-    assert rule(code, T0 + 60) == qr.EXPIRED             # two windows on: expired
-    assert rule(code, T0 + 3 * 3600) == qr.EXPIRED       # a photo from the morning
-    assert rule(code, T0 - 1) == qr.FOREIGN              # never this session's code before its window
+    assert rule(code, T0 + 59.9) is None  # the next window: still accepted
+    assert rule(code, T0 + 60) == qr.EXPIRED  # two windows on: expired
+    assert rule(code, T0 + 3 * 3600) == qr.EXPIRED  # a photo from the morning
+    assert rule(code, T0 - 1) == qr.FOREIGN  # never this session's code before its window
 
 
 def test_expired_message_says_how_old() -> None:
@@ -54,9 +55,18 @@ def test_another_secret_makes_other_codes() -> None:
     assert rule(forged, T0) == qr.FOREIGN
 
 
-@pytest.mark.parametrize("code, expected", [(None, qr.REQUIRED), ("", qr.REQUIRED), ("  ", qr.REQUIRED),
-                                            ("1234567", qr.MALFORMED), ("123456789", qr.MALFORMED),
-                                            ("abcdefgh", qr.MALFORMED), ("1234 567x", qr.MALFORMED)])
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        (None, qr.REQUIRED),
+        ("", qr.REQUIRED),
+        ("  ", qr.REQUIRED),
+        ("1234567", qr.MALFORMED),
+        ("123456789", qr.MALFORMED),
+        ("abcdefgh", qr.MALFORMED),
+        ("1234 567x", qr.MALFORMED),
+    ],
+)
 def test_missing_or_malformed(code: str | None, expected: str) -> None:
     assert rule(code, T0) == expected
 

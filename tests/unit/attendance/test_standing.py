@@ -1,4 +1,5 @@
 """Rate, three-to-one, 80% completion, maximum possible rate, at-risk crossing, monthly allowance."""
+
 from datetime import date, timedelta
 from fractions import Fraction
 
@@ -42,10 +43,10 @@ def test_excused_counts_as_attended():
 
 
 def test_eighty_percent_completes():
-    assert completed(counts(days(*[ABSENT] * 2, *[PRESENT] * 8)), 0.8)          # exactly 80%
-    assert not completed(counts(days(*[ABSENT] * 3, *[PRESENT] * 7)), 0.8)      # 70%
+    assert completed(counts(days(*[ABSENT] * 2, *[PRESENT] * 8)), 0.8)  # exactly 80%
+    assert not completed(counts(days(*[ABSENT] * 3, *[PRESENT] * 7)), 0.8)  # 70%
     assert not completed(counts(days(ABSENT, ABSENT, LATE, LATE, LATE, *[PRESENT] * 5)), 0.8)  # 7/10 after conversion
-    assert completed(counts(days(*[ABSENT] * 3, *[PRESENT] * 7)), 0.7)          # threshold per programme
+    assert completed(counts(days(*[ABSENT] * 3, *[PRESENT] * 7)), 0.7)  # threshold per programme
 
 
 def test_maximum_possible_rate_and_at_risk():
@@ -64,7 +65,7 @@ def test_maximum_possible_rate_and_at_risk():
 
 def test_warn_once_per_crossing():
     assert should_warn(False, True)
-    assert not should_warn(True, True)   # still at risk: no second warning
+    assert not should_warn(True, True)  # still at risk: no second warning
     assert not should_warn(True, False)  # climbed back: re-armed, no warning
     assert not should_warn(False, False)
 
@@ -119,8 +120,14 @@ def test_excuse_needs_a_known_reason_and_evidence():
     assert check_excuse("reserve_forces", "MND-2027-0042") == []
     assert [f.rule for f in check_excuse("holiday", "x")] == ["excuse.reason-code"]
     assert [f.rule for f in check_excuse("voting", " ")] == ["excuse.evidence"]
-    assert {"reserve_forces", "civil_defence", "job_interview", "voting", "business_start_exam",
-            "skills_competition"} <= set(REASON_CODES)
+    assert {
+        "reserve_forces",
+        "civil_defence",
+        "job_interview",
+        "voting",
+        "business_start_exam",
+        "skills_competition",
+    } <= set(REASON_CODES)
 
 
 marks = st.sampled_from([PRESENT, LATE, EARLY_LEAVE, OUT, ABSENT, EXCUSED, None])
@@ -138,8 +145,10 @@ def test_rate_arithmetic_properties(ms):
     assert sum(p.held_days for p in monthly_periods(days(*ms))) == c.held
 
 
-@given(st.lists(st.sampled_from([PRESENT, LATE, EARLY_LEAVE, OUT, ABSENT, EXCUSED]), min_size=1, max_size=60),
-       st.sampled_from([PRESENT, EXCUSED]))
+@given(
+    st.lists(st.sampled_from([PRESENT, LATE, EARLY_LEAVE, OUT, ABSENT, EXCUSED]), min_size=1, max_size=60),
+    st.sampled_from([PRESENT, EXCUSED]),
+)
 def test_attending_never_lowers_the_rate(ms, better):
     worse = counts(days(*ms, ABSENT))
     good = counts(days(*ms, better))

@@ -3,6 +3,7 @@
 No database, no broker: roster upkeep from enrollment's events, check-in (window, roster, rotating code),
 marks (late, early leave, excuses, bulk), at-risk warnings, monthly allowance periods and closing a cohort.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -33,17 +34,32 @@ POLICY = policy_of(SETTINGS)
 
 def snapshot(days: list[date] = DAYS, threshold: float = 0.8, hours: float = 8.0) -> events.CohortSnapshot:
     return events.CohortSnapshot(
-        cohort_id=uuid.uuid4(), programme_code="P-WELD", programme_title="Special Welding", campus=CAMPUS,
-        track="national_qualification", total_hours=80, completion_threshold=threshold,
-        qualification_codes=["WELD-CRAFTSMAN"], start_date=days[0], end_date=days[-1],
-        sessions=[events.SessionSlot(date=d, start=time(9), end=time(18), hours=hours) for d in days])
+        cohort_id=uuid.uuid4(),
+        programme_code="P-WELD",
+        programme_title="Special Welding",
+        campus=CAMPUS,
+        track="national_qualification",
+        total_hours=80,
+        completion_threshold=threshold,
+        qualification_codes=["WELD-CRAFTSMAN"],
+        start_date=days[0],
+        end_date=days[-1],
+        sessions=[events.SessionSlot(date=d, start=time(9), end=time(18), hours=hours) for d in days],
+    )
 
 
-def enrolled(snap: events.CohortSnapshot, name: str = "Kim Minji", trainee: uuid.UUID | None = None
-             ) -> events.TraineeEnrolled:
+def enrolled(
+    snap: events.CohortSnapshot, name: str = "Kim Minji", trainee: uuid.UUID | None = None
+) -> events.TraineeEnrolled:
     trainee = trainee or uuid.uuid4()
-    return events.TraineeEnrolled(trainee_id=trainee, enrollment_id=uuid.uuid5(trainee, name), name=name,
-                                  birth_date=date(1990, 1, 1), enrolled_on=snap.start_date, cohort=snap)
+    return events.TraineeEnrolled(
+        trainee_id=trainee,
+        enrollment_id=uuid.uuid5(trainee, name),
+        name=name,
+        birth_date=date(1990, 1, 1),
+        enrolled_on=snap.start_date,
+        cohort=snap,
+    )
 
 
 class World:
@@ -64,17 +80,37 @@ class World:
             handler(HandlerContext(uow=self.uow, settings=SETTINGS, clock=self.clock), data, None)
             self.uow.commit()
 
-    def check_in(self, trainee: uuid.UUID, at: str | None = None, day: int = 0, *, principal: Principal = STAFF,
-                 kind: str = "in", code: str | None = None):  # noqa: ANN201
-        return marks.check_in(self.uow, principal=principal, policy=POLICY, clock=self.clock,
-                              session_id=self.sessions[day].id,
-                              body=CheckInIn(trainee_id=trainee, kind=kind, method="card",
-                                             at=f"{DAYS[day]}T{at}:00+09:00" if at else None, code=code))
+    def check_in(
+        self,
+        trainee: uuid.UUID,
+        at: str | None = None,
+        day: int = 0,
+        *,
+        principal: Principal = STAFF,
+        kind: str = "in",
+        code: str | None = None,
+    ):  # noqa: ANN201
+        return marks.check_in(
+            self.uow,
+            principal=principal,
+            policy=POLICY,
+            clock=self.clock,
+            session_id=self.sessions[day].id,
+            body=CheckInIn(
+                trainee_id=trainee, kind=kind, method="card", at=f"{DAYS[day]}T{at}:00+09:00" if at else None, code=code
+            ),
+        )
 
     def set_mark(self, trainee: uuid.UUID, day: int, mark: str, **extra: str):  # noqa: ANN201
-        return marks.set_mark(self.uow, principal=STAFF, policy=POLICY, clock=self.clock,
-                              session_id=self.sessions[day].id, trainee_id=trainee,
-                              body=MarkIn(mark=mark, reason=extra.pop("reason", "staff entry"), **extra))
+        return marks.set_mark(
+            self.uow,
+            principal=STAFF,
+            policy=POLICY,
+            clock=self.clock,
+            session_id=self.sessions[day].id,
+            trainee_id=trainee,
+            body=MarkIn(mark=mark, reason=extra.pop("reason", "staff entry"), **extra),
+        )
 
     def entry(self, trainee: uuid.UUID):  # noqa: ANN201
         return self.repo.roster[(self.snap.cohort_id, trainee)]
@@ -117,9 +153,15 @@ def test_a_batch_of_enrollments_of_one_snapshot_takes_one_row_per_trainee():
 
 def test_a_withdrawal_marks_the_entry_and_an_unknown_trainee_is_a_permanent_error():
     w = World()
-    withdrawal = events.TraineeWithdrawn(trainee_id=w.trainees[0], enrollment_id=uuid.uuid4(),
-                                         cohort_id=w.snap.cohort_id, campus=CAMPUS, programme_code="P-WELD",
-                                         date=DAYS[3], reason="personal")
+    withdrawal = events.TraineeWithdrawn(
+        trainee_id=w.trainees[0],
+        enrollment_id=uuid.uuid4(),
+        cohort_id=w.snap.cohort_id,
+        campus=CAMPUS,
+        programme_code="P-WELD",
+        date=DAYS[3],
+        reason="personal",
+    )
     w.handle(on_withdrawn, withdrawal)
     assert (w.entry(w.trainees[0]).status, w.entry(w.trainees[0]).withdrawn_on) == ("withdrawn", DAYS[3])
     with pytest.raises(PermanentEventError):
@@ -193,7 +235,8 @@ def test_an_early_leave_and_a_staff_correction_with_its_history():
     detail = w.set_mark(w.trainees[0], 0, "present", reason="left for the dentist, agreed")
     assert (detail.mark, detail.source) == ("present", "staff")
     assert [(h.previous_mark, h.new_mark, h.changed_by) for h in detail.history] == [
-        ("early_leave", "present", "instructor-1")]
+        ("early_leave", "present", "instructor-1")
+    ]
 
 
 def test_an_excuse_needs_a_reason_code_and_evidence():
@@ -211,18 +254,26 @@ def test_bulk_readings_are_accepted_duplicate_or_refused_row_by_row():
     w.clock.set(DAYS[0], time(12))
     a, b = w.trainees
     stranger = uuid.uuid4()
-    body = BulkCheckInIn(items=[
-        CheckInIn(trainee_id=a, method="card", at=f"{DAYS[0]}T08:58:00+09:00"),
-        CheckInIn(trainee_id=a, method="card", at=f"{DAYS[0]}T08:58:00+09:00"),
-        CheckInIn(trainee_id=b, method="card", at=f"{DAYS[0]}T09:15:00+09:00"),
-        CheckInIn(trainee_id=b, method="card", at=f"{DAYS[0]}T09:04:00+09:00"),  # the first reading counts
-        CheckInIn(trainee_id=stranger, method="card", at=f"{DAYS[0]}T09:00:00+09:00")])
-    report = marks.bulk_check_in(w.uow, principal=STAFF, policy=POLICY, clock=w.clock,
-                                 session_id=w.sessions[0].id, body=body)
+    body = BulkCheckInIn(
+        items=[
+            CheckInIn(trainee_id=a, method="card", at=f"{DAYS[0]}T08:58:00+09:00"),
+            CheckInIn(trainee_id=a, method="card", at=f"{DAYS[0]}T08:58:00+09:00"),
+            CheckInIn(trainee_id=b, method="card", at=f"{DAYS[0]}T09:15:00+09:00"),
+            CheckInIn(trainee_id=b, method="card", at=f"{DAYS[0]}T09:04:00+09:00"),  # the first reading counts
+            CheckInIn(trainee_id=stranger, method="card", at=f"{DAYS[0]}T09:00:00+09:00"),
+        ]
+    )
+    report = marks.bulk_check_in(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, session_id=w.sessions[0].id, body=body
+    )
     assert (report.received, report.accepted, report.duplicates, report.refused) == (5, 3, 1, 1)
     assert [(r.status, r.mark, r.rule) for r in report.rows] == [
-        ("accepted", "present", None), ("duplicate", "present", None), ("accepted", "present", None),
-        ("accepted", "present", None), ("refused", None, "roster.not-on-roster")]
+        ("accepted", "present", None),
+        ("duplicate", "present", None),
+        ("accepted", "present", None),
+        ("accepted", "present", None),
+        ("refused", None, "roster.not-on-roster"),
+    ]
     assert {t: m.mark for (_, t), m in w.repo.marks.items()} == {a: "present", b: "present"}
 
 
@@ -231,8 +282,7 @@ def test_a_bulk_request_beyond_the_limit_is_refused_whole():
     few = POLICY.__class__(**{**POLICY.__dict__, "check_in": POLICY.check_in.__class__(bulk_max_readings=1)})
     body = BulkCheckInIn(items=[CheckInIn(trainee_id=w.trainees[0], method="card")] * 2)
     with pytest.raises(RuleViolation) as refused:
-        marks.bulk_check_in(w.uow, principal=STAFF, policy=few, clock=w.clock, session_id=w.sessions[0].id,
-                            body=body)
+        marks.bulk_check_in(w.uow, principal=STAFF, policy=few, clock=w.clock, session_id=w.sessions[0].id, body=body)
     assert rules_of(refused) == ["bulk.too-many"] and w.repo.marks == {}
 
 
@@ -278,13 +328,15 @@ def test_monthly_periods_pay_per_attended_day_and_nothing_below_the_month_thresh
     for day in range(3):
         w.set_mark(trainee, day, "present")
     w.set_mark(trainee, 3, "present")  # April: one of two attended, 50%
-    [out] = standing.trainee_attendance(w.uow, principal=STAFF, policy=POLICY, clock=w.clock, trainee_id=trainee,
-                                        cohort_id=None)
+    [out] = standing.trainee_attendance(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, trainee_id=trainee, cohort_id=None
+    )
     march, april = out.months
     assert (march.month, march.attended_days, march.rate, march.allowance_krw) == ("2027-03", 3, 1.0, 3 * 5_800)
     assert (april.month, april.attended_days, april.rate, april.allowance_krw) == ("2027-04", 1, 0.5, 0)
-    sheet = standing.month_sheet(w.uow, principal=STAFF, policy=POLICY, clock=w.clock,
-                                 cohort_id=w.snap.cohort_id, month="2027-03")
+    sheet = standing.month_sheet(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, cohort_id=w.snap.cohort_id, month="2027-03"
+    )
     assert [(r.attended_days, r.allowance_krw) for r in sheet.rows] == [(3, 17_400)]
 
 
@@ -294,20 +346,37 @@ def test_closing_decides_every_trainee_once_by_the_80_percent_rule_and_publishes
     good, short, gone = w.trainees
     w.clock.set(DAYS[-1], time(19))
     for day in range(10):
-        w.set_mark(good, day, "present" if day < 8 else "absent")   # 8/10: completes
+        w.set_mark(good, day, "present" if day < 8 else "absent")  # 8/10: completes
         w.set_mark(short, day, "present" if day < 7 else "absent")  # 7/10: does not
-    w.handle(on_withdrawn, events.TraineeWithdrawn(trainee_id=gone, enrollment_id=uuid.uuid4(),
-                                                   cohort_id=w.snap.cohort_id, campus=CAMPUS,
-                                                   programme_code="P-WELD", date=DAYS[2], reason="personal"))
+    w.handle(
+        on_withdrawn,
+        events.TraineeWithdrawn(
+            trainee_id=gone,
+            enrollment_id=uuid.uuid4(),
+            cohort_id=w.snap.cohort_id,
+            campus=CAMPUS,
+            programme_code="P-WELD",
+            date=DAYS[2],
+            reason="personal",
+        ),
+    )
     out = standing.close_cohort(w.uow, principal=STAFF, policy=POLICY, clock=w.clock, cohort_id=w.snap.cohort_id)
     assert (out.closed_on, out.completed, out.not_completed, out.already_decided) == (DAYS[-1], 1, 2, 0)
     [completed] = w.uow.emitted(events.TRAINEE_COMPLETED)
     assert (completed["trainee_id"], completed["final_rate"], completed["completion_date"]) == (
-        str(good), 0.8, DAYS[-1].isoformat())
+        str(good),
+        0.8,
+        DAYS[-1].isoformat(),
+    )
     assert {(d["trainee_id"], d["reason"]) for d in w.uow.emitted(events.TRAINEE_NOT_COMPLETED)} == {
-        (str(short), "below_threshold"), (str(gone), "withdrawn")}
+        (str(short), "below_threshold"),
+        (str(gone), "withdrawn"),
+    }
     assert {t: c.outcome for (_, t), c in w.repo.completions.items()} == {
-        good: "completed", short: "not_completed", gone: "not_completed"}
+        good: "completed",
+        short: "not_completed",
+        gone: "not_completed",
+    }
     assert w.repo.locked == [w.snap.cohort_id]
 
 
@@ -351,5 +420,9 @@ def test_the_settings_defaults_are_the_domain_s_policy():
     from services.attendance.domain.standing import AllowancePolicy, StandingPolicy
 
     assert (POLICY.marks, POLICY.check_in, POLICY.standing, POLICY.allowance) == (
-        MarkPolicy(), CheckInPolicy(), StandingPolicy(), AllowancePolicy())
+        MarkPolicy(),
+        CheckInPolicy(),
+        StandingPolicy(),
+        AllowancePolicy(),
+    )
     assert (POLICY.qr.window_s, POLICY.qr.lookback_windows) == (QrPolicy(b"").window_s, QrPolicy(b"").lookback_windows)

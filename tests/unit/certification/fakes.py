@@ -4,6 +4,7 @@ It stores the service's own ORM objects, never attached to a session. What a uni
 does not commit is taken out again on rollback (and what a failed savepoint added), as the database would;
 the unique indexes a claim and a payout rely on are checked on insert.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -20,7 +21,7 @@ from shared.pagination import PageParams
 
 
 def _page(items: list[Any], page: PageParams) -> tuple[list[Any], int]:
-    return items[page.offset:page.offset + page.limit], len(items)
+    return items[page.offset : page.offset + page.limit], len(items)
 
 
 def _given(row: Any, **filters: Any) -> bool:
@@ -90,10 +91,14 @@ class FakeCertificationRepository:
     def save_qualification(self, row: orm.Qualification) -> None:
         self._put(self.qualifications, row.code, row)
 
-    def qualifications_page(self, page: PageParams, *, grade: str | None,
-                            programme_code: str | None) -> tuple[list[orm.Qualification], int]:
-        rows = [q for _, q in sorted(self.qualifications.items()) if _given(q, grade=grade)
-                and (not programme_code or programme_code in q.programme_codes)]
+    def qualifications_page(
+        self, page: PageParams, *, grade: str | None, programme_code: str | None
+    ) -> tuple[list[orm.Qualification], int]:
+        rows = [
+            q
+            for _, q in sorted(self.qualifications.items())
+            if _given(q, grade=grade) and (not programme_code or programme_code in q.programme_codes)
+        ]
         return _page(rows, page)
 
     # -- windows --------------------------------------------------------------------------------------------
@@ -112,8 +117,11 @@ class FakeCertificationRepository:
 
     # -- claims ----------------------------------------------------------------------------------------------
     def prior_claims(self, trainee_id: uuid.UUID, qualification_code: str, stage: str) -> list[PriorClaim]:
-        return [to_prior(c) for c in self.claims.values() if c.trainee_id == trainee_id
-                and c.qualification_code == qualification_code and c.stage == stage]
+        return [
+            to_prior(c)
+            for c in self.claims.values()
+            if c.trainee_id == trainee_id and c.qualification_code == qualification_code and c.stage == stage
+        ]
 
     def receipt_in_use(self, receipt_key: str) -> bool:
         return any(c.receipt_key == receipt_key and c.status in LIVE_STATUSES for c in self.claims.values())
@@ -124,8 +132,9 @@ class FakeCertificationRepository:
             if other.status == "rejected":
                 continue
             if other.receipt_key == claim.receipt_key or (
-                    (other.trainee_id, other.qualification_code, other.stage, other.exam_date)
-                    == (claim.trainee_id, claim.qualification_code, claim.stage, claim.exam_date)):
+                (other.trainee_id, other.qualification_code, other.stage, other.exam_date)
+                == (claim.trainee_id, claim.qualification_code, claim.stage, claim.exam_date)
+            ):
                 raise ClaimTaken()
         self._put(self.claims, claim.id, claim)
 
@@ -137,21 +146,44 @@ class FakeCertificationRepository:
         return self.claims.get(claim_id)
 
     def reimbursed_attempts(self, claim: orm.Claim) -> int:
-        return sum(1 for c in self.claims.values() if c.trainee_id == claim.trainee_id
-                   and c.qualification_code == claim.qualification_code and c.stage == claim.stage
-                   and c.status in REIMBURSED_STATUSES and c.id != claim.id)
+        return sum(
+            1
+            for c in self.claims.values()
+            if c.trainee_id == claim.trainee_id
+            and c.qualification_code == claim.qualification_code
+            and c.stage == claim.stage
+            and c.status in REIMBURSED_STATUSES
+            and c.id != claim.id
+        )
 
-    def claims_page(self, page: PageParams, *, campuses: Campuses, of_trainee: uuid.UUID | None,
-                    campus: str | None, cohort_id: uuid.UUID | None, trainee_id: uuid.UUID | None,
-                    status: str | None) -> tuple[list[orm.Claim], int]:
-        rows = [c for c in self.claims.values()
-                if (c.trainee_id == of_trainee if of_trainee is not None else _seen(c.campus, campuses))
-                and _given(c, campus=campus, cohort_id=cohort_id, trainee_id=trainee_id, status=status)]
+    def claims_page(
+        self,
+        page: PageParams,
+        *,
+        campuses: Campuses,
+        of_trainee: uuid.UUID | None,
+        campus: str | None,
+        cohort_id: uuid.UUID | None,
+        trainee_id: uuid.UUID | None,
+        status: str | None,
+    ) -> tuple[list[orm.Claim], int]:
+        rows = [
+            c
+            for c in self.claims.values()
+            if (c.trainee_id == of_trainee if of_trainee is not None else _seen(c.campus, campuses))
+            and _given(c, campus=campus, cohort_id=cohort_id, trainee_id=trainee_id, status=status)
+        ]
         return _page(sorted(rows, key=lambda c: (c.submitted_at, str(c.id))), page)
 
     def lock_payable_claims(self, campus: str, claim_ids: list[uuid.UUID] | None) -> list[orm.Claim]:
-        rows = sorted((c for c in self.claims.values() if c.campus == campus and c.status == "approved"
-                       and (claim_ids is None or c.id in claim_ids)), key=lambda c: str(c.id))
+        rows = sorted(
+            (
+                c
+                for c in self.claims.values()
+                if c.campus == campus and c.status == "approved" and (claim_ids is None or c.id in claim_ids)
+            ),
+            key=lambda c: str(c.id),
+        )
         self.locked += [c.id for c in rows]
         return rows
 
@@ -177,8 +209,9 @@ class FakeCertificationRepository:
     def payouts_of_batch(self, batch_id: uuid.UUID) -> list[orm.Payout]:
         return sorted((p for p in self.payouts.values() if p.batch_id == batch_id), key=lambda p: p.reference)
 
-    def batches_page(self, page: PageParams, *, campuses: Campuses,
-                     campus: str | None) -> tuple[list[orm.PayoutBatch], int]:
+    def batches_page(
+        self, page: PageParams, *, campuses: Campuses, campus: str | None
+    ) -> tuple[list[orm.PayoutBatch], int]:
         rows = [b for b in self.batches.values() if _seen(b.campus, campuses) and _given(b, campus=campus)]
         return _page(sorted(rows, key=lambda b: b.created_at, reverse=True), page)
 
@@ -186,9 +219,21 @@ class FakeCertificationRepository:
         rows = []
         for p in self.payouts_of_batch(batch_id):
             c = self.claims[p.claim_id]
-            rows.append((p.reference, p.amount, str(p.trainee_id), p.campus, str(p.claim_id), c.qualification_code,
-                         c.stage, c.exam_date.isoformat(), c.receipt_number, c.admission_slip_number,
-                         p.paid_at.date().isoformat()))
+            rows.append(
+                (
+                    p.reference,
+                    p.amount,
+                    str(p.trainee_id),
+                    p.campus,
+                    str(p.claim_id),
+                    c.qualification_code,
+                    c.stage,
+                    c.exam_date.isoformat(),
+                    c.receipt_number,
+                    c.admission_slip_number,
+                    p.paid_at.date().isoformat(),
+                )
+            )
         return rows
 
     # -- qualifications obtained -----------------------------------------------------------------------------
@@ -200,9 +245,18 @@ class FakeCertificationRepository:
             raise AssertionError("the unique (trainee, qualification) index refuses a second result")
         self._put(self.results, None, result)
 
-    def results_page(self, page: PageParams, *, campuses: Campuses, campus: str | None,
-                     cohort_id: uuid.UUID | None,
-                     trainee_id: uuid.UUID | None) -> tuple[list[orm.QualificationObtained], int]:
-        rows = [r for r in self.results if _seen(r.campus, campuses)
-                and _given(r, campus=campus, cohort_id=cohort_id, trainee_id=trainee_id)]
+    def results_page(
+        self,
+        page: PageParams,
+        *,
+        campuses: Campuses,
+        campus: str | None,
+        cohort_id: uuid.UUID | None,
+        trainee_id: uuid.UUID | None,
+    ) -> tuple[list[orm.QualificationObtained], int]:
+        rows = [
+            r
+            for r in self.results
+            if _seen(r.campus, campuses) and _given(r, campus=campus, cohort_id=cohort_id, trainee_id=trainee_id)
+        ]
         return _page(sorted(rows, key=lambda r: (r.obtained_on, str(r.id))), page)

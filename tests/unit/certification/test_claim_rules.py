@@ -1,4 +1,5 @@
 """Every certification rule of DOMAIN.md, with its figures, in milliseconds."""
+
 from __future__ import annotations
 
 import uuid
@@ -29,21 +30,34 @@ from services.certification.domain.results import result_failures
 from services.certification.domain.window import ClaimWindow, add_months, window_failures
 
 WELD = Qualification("WELD-CRAFTSMAN", "craftsman", written_fee=14_500, practical_fee=None)
-WELD_WITH_PRACTICAL = Qualification("WELD-CRAFTSMAN", "craftsman", written_fee=14_500,
-                                    practical_fee=HIGHEST_KNOWN_PRACTICAL_FEE)
+WELD_WITH_PRACTICAL = Qualification(
+    "WELD-CRAFTSMAN", "craftsman", written_fee=14_500, practical_fee=HIGHEST_KNOWN_PRACTICAL_FEE
+)
 COHORT = uuid.uuid4()
 
 
 def window(**kw) -> ClaimWindow:
-    base = dict(cohort_id=COHORT, campus="jungbu", programme_code="JB-WELD", qualification_codes=frozenset({"WELD-CRAFTSMAN"}),
-                start_date=date(2026, 1, 5), status="enrolled")
+    base = dict(
+        cohort_id=COHORT,
+        campus="jungbu",
+        programme_code="JB-WELD",
+        qualification_codes=frozenset({"WELD-CRAFTSMAN"}),
+        start_date=date(2026, 1, 5),
+        status="enrolled",
+    )
     base.update(kw)
     return ClaimWindow(**base)
 
 
 def request(**kw) -> ClaimRequest:
-    base = dict(qualification_code="WELD-CRAFTSMAN", stage="written", exam_date=date(2026, 3, 10), amount_paid=14_500,
-                receipt_number="R-1", admission_slip_number="S-1")
+    base = dict(
+        qualification_code="WELD-CRAFTSMAN",
+        stage="written",
+        exam_date=date(2026, 3, 10),
+        amount_paid=14_500,
+        receipt_number="R-1",
+        admission_slip_number="S-1",
+    )
     base.update(kw)
     return ClaimRequest(**base)
 
@@ -51,11 +65,25 @@ def request(**kw) -> ClaimRequest:
 DEFAULT_POLICY = ClaimPolicy()
 
 
-def assess(req=None, *, qualification=WELD, windows=None, prior=(), receipt_in_use=False, today=date(2026, 3, 20),
-           policy=DEFAULT_POLICY):
-    return assess_claim(request=req or request(), qualification=qualification,
-                        windows=[window()] if windows is None else windows, prior=list(prior),
-                        receipt_in_use=receipt_in_use, today=today, policy=policy)
+def assess(
+    req=None,
+    *,
+    qualification=WELD,
+    windows=None,
+    prior=(),
+    receipt_in_use=False,
+    today=date(2026, 3, 20),
+    policy=DEFAULT_POLICY,
+):
+    return assess_claim(
+        request=req or request(),
+        qualification=qualification,
+        windows=[window()] if windows is None else windows,
+        prior=list(prior),
+        receipt_in_use=receipt_in_use,
+        today=today,
+        policy=policy,
+    )
 
 
 def rules(assessment) -> list[str]:
@@ -108,8 +136,9 @@ def test_unknown_qualification_is_named():
 # -- linked to the programme -------------------------------------------------------
 def test_qualification_must_be_linked_to_the_programme():
     other = Qualification("ELEC-CRAFTSMAN", "craftsman", written_fee=14_500)
-    assert rules(assess(request(qualification_code="ELEC-CRAFTSMAN"), qualification=other)) == \
-        ["claim.qualification.not-linked"]
+    assert rules(assess(request(qualification_code="ELEC-CRAFTSMAN"), qualification=other)) == [
+        "claim.qualification.not-linked"
+    ]
 
 
 def test_catalogue_link_by_programme_code_counts_too():
@@ -123,8 +152,9 @@ def test_no_known_enrollment_is_named():
 
 # -- the window: enrolled -> completion + 12 months; closed at withdrawal / dropout --------
 def test_exam_before_the_cohort_start_is_outside():
-    assert rules(assess(request(exam_date=date(2026, 1, 4)), today=date(2026, 1, 10))) == \
-        ["claim.window.before-enrollment"]
+    assert rules(assess(request(exam_date=date(2026, 1, 4)), today=date(2026, 1, 10))) == [
+        "claim.window.before-enrollment"
+    ]
 
 
 def test_exam_within_12_months_of_completion_is_inside():
@@ -182,8 +212,9 @@ def test_claim_within_30_days_of_the_exam():
 
 def test_deadline_is_a_setting():
     exam = date(2026, 3, 10)
-    assert rules(assess(request(exam_date=exam), today=exam + timedelta(days=11),
-                        policy=ClaimPolicy(deadline_days=10))) == ["claim.deadline"]
+    assert rules(
+        assess(request(exam_date=exam), today=exam + timedelta(days=11), policy=ClaimPolicy(deadline_days=10))
+    ) == ["claim.deadline"]
 
 
 def test_exam_in_the_future_is_refused():
@@ -226,11 +257,19 @@ def test_the_same_receipt_is_never_used_twice():
 def test_every_failed_rule_is_named_at_once():
     gone = window(status="withdrawn", closed_on=date(2026, 2, 1))
     prior = [PriorClaim("WELD-CRAFTSMAN", "written", date(2026, 3, 10), "submitted")]
-    a = assess(request(stage="practical", exam_date=date(2026, 1, 10)), windows=[gone],
-               prior=[PriorClaim("WELD-CRAFTSMAN", "practical", date(2026, 1, 10), "paid")] + prior,
-               receipt_in_use=True, today=date(2026, 3, 20))
-    assert set(rules(a)) == {"claim.qualification.no-standard-fee", "claim.deadline", "claim.duplicate",
-                             "claim.receipt-reused"}
+    a = assess(
+        request(stage="practical", exam_date=date(2026, 1, 10)),
+        windows=[gone],
+        prior=[PriorClaim("WELD-CRAFTSMAN", "practical", date(2026, 1, 10), "paid")] + prior,
+        receipt_in_use=True,
+        today=date(2026, 3, 20),
+    )
+    assert set(rules(a)) == {
+        "claim.qualification.no-standard-fee",
+        "claim.deadline",
+        "claim.duplicate",
+        "claim.receipt-reused",
+    }
     b = assess(request(exam_date=date(2026, 3, 5)), windows=[gone], receipt_in_use=True)
     assert set(rules(b)) == {"claim.window.after-withdrawal", "claim.receipt-reused"}
 
@@ -260,8 +299,17 @@ def test_payout_reference_is_stable_per_claim():
 
 # -- results ---------------------------------------------------------------------------
 def test_result_rules():
-    assert result_failures(qualification=WELD, code=WELD.code, obtained_on=date(2026, 3, 1), today=date(2026, 3, 2),
-                           already_recorded=False) == []
-    fails = result_failures(qualification=None, code="X", obtained_on=date(2026, 3, 3), today=date(2026, 3, 2),
-                            already_recorded=True)
+    assert (
+        result_failures(
+            qualification=WELD,
+            code=WELD.code,
+            obtained_on=date(2026, 3, 1),
+            today=date(2026, 3, 2),
+            already_recorded=False,
+        )
+        == []
+    )
+    fails = result_failures(
+        qualification=None, code="X", obtained_on=date(2026, 3, 3), today=date(2026, 3, 2), already_recorded=True
+    )
     assert [f.rule for f in fails] == ["result.qualification.unknown", "result.date.future", "result.duplicate"]

@@ -4,6 +4,7 @@ Claim, review, pay once, pay a batch and export it, record a qualification obtai
 the consumer keeps from enrollment's events. Each test asserts the answer, the rows in the fake repository,
 the events that committed work emitted, and, for a refusal, the rule named and that nothing went out.
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,9 +39,14 @@ POLICY = ClaimPolicy()
 @pytest.fixture
 def repo() -> FakeCertificationRepository:
     repo = FakeCertificationRepository()
-    repo.qualifications[WELD] = orm.Qualification(code=WELD, name="Welding Craftsman", grade="craftsman",
-                                                  written_fee=14_500, practical_fee=None,
-                                                  programme_codes=["JB-WELD"])
+    repo.qualifications[WELD] = orm.Qualification(
+        code=WELD,
+        name="Welding Craftsman",
+        grade="craftsman",
+        written_fee=14_500,
+        practical_fee=None,
+        programme_codes=["JB-WELD"],
+    )
     return repo
 
 
@@ -54,19 +60,40 @@ def clock() -> FixedClock:
     return FixedClock(TODAY)
 
 
-def enrol(repo: FakeCertificationRepository, trainee: uuid.UUID | None = None, *, campus: str = CAMPUS,
-          programme: str = "JB-WELD", start: date = TODAY - timedelta(days=60), **extra: Any) -> uuid.UUID:
+def enrol(
+    repo: FakeCertificationRepository,
+    trainee: uuid.UUID | None = None,
+    *,
+    campus: str = CAMPUS,
+    programme: str = "JB-WELD",
+    start: date = TODAY - timedelta(days=60),
+    **extra: Any,
+) -> uuid.UUID:
     trainee = trainee or uuid.uuid4()
-    repo.windows.append(orm.ClaimWindow(trainee_id=trainee, cohort_id=uuid.uuid4(), campus=campus,
-                                        programme_code=programme, start_date=start,
-                                        end_date=start + timedelta(days=120), **extra))
+    repo.windows.append(
+        orm.ClaimWindow(
+            trainee_id=trainee,
+            cohort_id=uuid.uuid4(),
+            campus=campus,
+            programme_code=programme,
+            start_date=start,
+            end_date=start + timedelta(days=120),
+            **extra,
+        )
+    )
     return trainee
 
 
 def body(trainee: uuid.UUID, **extra: Any) -> ClaimIn:
-    data = dict(trainee_id=trainee, qualification_code=WELD, stage="written", exam_date=TODAY - timedelta(days=5),
-                amount_paid=14_500, receipt_number=f"R-{uuid.uuid4().hex[:8]}",
-                admission_slip_number="S-1")
+    data = dict(
+        trainee_id=trainee,
+        qualification_code=WELD,
+        stage="written",
+        exam_date=TODAY - timedelta(days=5),
+        amount_paid=14_500,
+        receipt_number=f"R-{uuid.uuid4().hex[:8]}",
+        admission_slip_number="S-1",
+    )
     data.update(extra)
     return ClaimIn(**data)
 
@@ -109,16 +136,22 @@ def test_a_refused_claim_names_every_failed_rule_and_stores_nothing(uow, repo, c
     trainee = enrol(repo, programme="OTHER")  # the qualification is not linked to this programme
     problem = refused(submit, uow, clock, trainee, exam_date=TODAY + timedelta(days=1), stage="practical")
     assert problem.status == 422
-    assert set(rules_of(problem)) == {"claim.qualification.no-standard-fee", "claim.qualification.not-linked",
-                                      "claim.exam-date.future"}
+    assert set(rules_of(problem)) == {
+        "claim.qualification.no-standard-fee",
+        "claim.qualification.not-linked",
+        "claim.exam-date.future",
+    }
     assert repo.claims == {} and uow.committed == 0 and uow.events == []
 
 
-@pytest.mark.parametrize(("extra", "rule"), [
-    ({"qualification_code": "NOPE"}, "claim.qualification.unknown"),
-    ({"exam_date": TODAY - timedelta(days=31)}, "claim.deadline"),
-    ({"exam_date": TODAY - timedelta(days=61)}, "claim.deadline"),
-])
+@pytest.mark.parametrize(
+    ("extra", "rule"),
+    [
+        ({"qualification_code": "NOPE"}, "claim.qualification.unknown"),
+        ({"exam_date": TODAY - timedelta(days=31)}, "claim.deadline"),
+        ({"exam_date": TODAY - timedelta(days=61)}, "claim.deadline"),
+    ],
+)
 def test_each_rule_is_named_on_its_own(uow, repo, clock, extra, rule) -> None:
     trainee = enrol(repo, start=TODAY - timedelta(days=90))
     assert rule in rules_of(refused(submit, uow, clock, trainee, **extra))
@@ -137,8 +170,12 @@ def test_one_receipt_is_never_used_twice_until_its_claim_is_rejected(uow, repo, 
     out = submit(uow, clock, first, receipt_number="A-1")
     problem = refused(submit, uow, clock, second, receipt_number="a1")  # same receipt, another spelling
     assert rules_of(problem) == ["claim.receipt-reused"] and problem.errors[0].field == "receipt_number"
-    claims.reject(uow, principal=FINANCE, claim_id=out.id,
-                  body=RejectIn(reasons=[{"code": "evidence.unreadable", "message": "unreadable scan"}]))
+    claims.reject(
+        uow,
+        principal=FINANCE,
+        claim_id=out.id,
+        body=RejectIn(reasons=[{"code": "evidence.unreadable", "message": "unreadable scan"}]),
+    )
     assert submit(uow, clock, second, receipt_number="a1").status == "submitted"
 
 
@@ -154,11 +191,13 @@ def test_one_claim_per_exam_and_at_most_three_attempts(uow, repo, clock) -> None
 def test_the_window_closes_at_withdrawal_and_twelve_months_after_completion(uow, repo, clock) -> None:
     withdrawn = enrol(repo, status="withdrawn", closed_on=TODAY - timedelta(days=10))
     assert rules_of(refused(submit, uow, clock, withdrawn, exam_date=TODAY - timedelta(days=9))) == [
-        "claim.window.after-withdrawal"]
+        "claim.window.after-withdrawal"
+    ]
     assert submit(uow, clock, withdrawn, exam_date=TODAY - timedelta(days=10)).status == "submitted"  # that day is in
     completed = enrol(repo, start=date(2025, 9, 1), status="completed", completion_date=date(2026, 3, 10))
     assert rules_of(refused(submit, uow, clock, completed, exam_date=date(2027, 3, 11))) == [
-        "claim.window.after-completion"]
+        "claim.window.after-completion"
+    ]
     assert submit(uow, clock, completed, exam_date=date(2027, 3, 10)).status == "submitted"
 
 
@@ -182,9 +221,16 @@ def test_approving_decides_once_and_tells_the_others(uow, repo, clock) -> None:
     out = approved(uow, clock, enrol(repo))
     assert out.status == "approved" and repo.claims[out.id].decided_by == "fin-1"
     assert repo.claims[out.id].decided_at is not None
-    assert uow.emitted(events.CLAIM_DECIDED) == [{"claim_id": str(out.id), "trainee_id": str(out.trainee_id),
-                                                  "campus": CAMPUS, "decision": "approved", "amount": 14_500,
-                                                  "reasons": []}]
+    assert uow.emitted(events.CLAIM_DECIDED) == [
+        {
+            "claim_id": str(out.id),
+            "trainee_id": str(out.trainee_id),
+            "campus": CAMPUS,
+            "decision": "approved",
+            "amount": 14_500,
+            "reasons": [],
+        }
+    ]
     again = refused(claims.approve, uow, principal=FINANCE, policy=POLICY, claim_id=out.id)
     assert (again.status, rules_of(again)) == (409, ["claim.already-decided"])
     assert len(uow.emitted(events.CLAIM_DECIDED)) == 1 and repo.locked == [out.id, out.id]
@@ -203,16 +249,23 @@ def test_approving_recounts_the_attempts_already_reimbursed(uow, repo, clock) ->
 
 def test_rejecting_keeps_the_reasons_and_sends_them(uow, repo, clock) -> None:
     out = submit(uow, clock, enrol(repo))
-    rejected = claims.reject(uow, principal=FINANCE, claim_id=out.id, body=RejectIn(
-        reasons=[{"code": "evidence.unreadable", "message": "the receipt scan is unreadable"}]))
+    rejected = claims.reject(
+        uow,
+        principal=FINANCE,
+        claim_id=out.id,
+        body=RejectIn(reasons=[{"code": "evidence.unreadable", "message": "the receipt scan is unreadable"}]),
+    )
     assert rejected.status == "rejected"
     assert [r.model_dump() for r in rejected.reasons] == [
-        {"rule": "evidence.unreadable", "message": "the receipt scan is unreadable", "field": None}]
-    assert repo.claims[out.id].reasons == [{"rule": "evidence.unreadable",
-                                            "message": "the receipt scan is unreadable"}]
+        {"rule": "evidence.unreadable", "message": "the receipt scan is unreadable", "field": None}
+    ]
+    assert repo.claims[out.id].reasons == [{"rule": "evidence.unreadable", "message": "the receipt scan is unreadable"}]
     [sent] = uow.emitted(events.CLAIM_DECIDED)
     assert (sent["decision"], sent["amount"], sent["reasons"]) == (
-        "rejected", 0, [{"code": "evidence.unreadable", "message": "the receipt scan is unreadable"}])
+        "rejected",
+        0,
+        [{"code": "evidence.unreadable", "message": "the receipt scan is unreadable"}],
+    )
 
 
 def test_a_claim_of_another_campus_is_not_found(uow, repo, clock) -> None:
@@ -233,9 +286,15 @@ def test_an_approved_claim_is_paid_once_and_a_retry_with_its_key_replays(uow, re
     assert repo.batches[paid.batch_id].payout_count == 1
     retry = claims.pay(uow, principal=FINANCE, clock=clock, claim_id=claim.id, idem=key("k1"))
     assert retry == paid and len(repo.payouts) == 1
-    assert uow.emitted(events.CLAIM_PAID) == [{"claim_id": str(claim.id), "trainee_id": str(claim.trainee_id),
-                                               "campus": CAMPUS, "amount": 14_500,
-                                               "payout_reference": paid.reference}]
+    assert uow.emitted(events.CLAIM_PAID) == [
+        {
+            "claim_id": str(claim.id),
+            "trainee_id": str(claim.trainee_id),
+            "campus": CAMPUS,
+            "amount": 14_500,
+            "payout_reference": paid.reference,
+        }
+    ]
 
 
 def test_a_second_payment_is_refused_naming_the_first(uow, repo, clock) -> None:
@@ -273,7 +332,11 @@ def test_a_batch_pays_every_approved_claim_of_the_campus_once_and_exports_them(u
     assert (batch.payout_count, batch.total_amount) == (2, 29_000)
     assert {p.claim_id for p in batch.payouts} == {c.id for c in paid}
     assert [repo.claims[c].status for c in (paid[0].id, paid[1].id, left.id, other.id)] == [
-        "paid", "paid", "submitted", "approved"]
+        "paid",
+        "paid",
+        "submitted",
+        "approved",
+    ]
     assert {e["claim_id"] for e in uow.emitted(events.CLAIM_PAID)} == {str(c.id) for c in paid}
     assert claims.pay_batch(uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS), idem=idem) == batch
     assert len(uow.emitted(events.CLAIM_PAID)) == 2 and len(repo.batches) == 1
@@ -284,10 +347,10 @@ def test_a_batch_pays_every_approved_claim_of_the_campus_once_and_exports_them(u
     assert sorted(r[0] for r in rows[1:]) == sorted(p.reference for p in batch.payouts)
     assert {r[1] for r in rows[1:]} == {"14500"}
     assert claims.get_batch(uow, principal=FINANCE, batch_id=batch.id).payouts == sorted(
-        batch.payouts, key=lambda p: p.reference)
+        batch.payouts, key=lambda p: p.reference
+    )
 
-    nothing = refused(claims.pay_batch, uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS),
-                      idem=None)
+    nothing = refused(claims.pay_batch, uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS), idem=None)
     assert (nothing.status, rules_of(nothing)) == (409, ["payout.nothing-to-pay"])
     assert len(uow.emitted(events.CLAIM_PAID)) == 2
 
@@ -295,8 +358,9 @@ def test_a_batch_pays_every_approved_claim_of_the_campus_once_and_exports_them(u
 def test_a_batch_of_listed_claims_pays_only_those(uow, repo, clock) -> None:
     trainee = enrol(repo)
     a, b = (approved(uow, clock, trainee, exam_date=TODAY - timedelta(days=d)) for d in (3, 4))
-    batch = claims.pay_batch(uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS, claim_ids=[b.id]),
-                             idem=None)
+    batch = claims.pay_batch(
+        uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS, claim_ids=[b.id]), idem=None
+    )
     assert [p.claim_id for p in batch.payouts] == [b.id] and repo.claims[a.id].status == "approved"
 
 
@@ -305,51 +369,82 @@ def test_listing_claims_carries_the_payout_reference_and_a_trainee_sees_only_the
     claim = approved(uow, clock, mine)
     submit(uow, clock, theirs)
     paid = claims.pay(uow, principal=FINANCE, clock=clock, claim_id=claim.id, idem=None)
-    page = claims.list_claims(uow, principal=FINANCE, page=PageParams(), campus=None, cohort_id=None,
-                              trainee_id=None, status="paid")
+    page = claims.list_claims(
+        uow, principal=FINANCE, page=PageParams(), campus=None, cohort_id=None, trainee_id=None, status="paid"
+    )
     assert page.total == 1 and page.items[0].payout_reference == paid.reference
     trainee = Principal(str(mine), frozenset({"trainee"}), frozenset())
-    own = claims.list_claims(uow, principal=trainee, page=PageParams(), campus=None, cohort_id=None,
-                             trainee_id=None, status=None)
+    own = claims.list_claims(
+        uow, principal=trainee, page=PageParams(), campus=None, cohort_id=None, trainee_id=None, status=None
+    )
     assert [c.id for c in own.items] == [claim.id]
     odd = Principal("not-a-uuid", frozenset({"trainee"}), frozenset())
-    assert claims.list_claims(uow, principal=odd, page=PageParams(), campus=None, cohort_id=None,
-                              trainee_id=None, status=None).total == 0
+    assert (
+        claims.list_claims(
+            uow, principal=odd, page=PageParams(), campus=None, cohort_id=None, trainee_id=None, status=None
+        ).total
+        == 0
+    )
 
 
 # -- qualifications obtained ----------------------------------------------------------------------------------
 def test_a_result_counts_for_the_linked_cohort_and_is_announced(uow, repo, clock) -> None:
     trainee = enrol(repo, programme="JB-WELD", start=date(2026, 1, 5))
     enrol(repo, trainee, programme="OTHER", start=date(2026, 9, 1))  # later, but not preparing for WELD
-    out = results.record(uow, principal=FINANCE, clock=clock,
-                         body=ResultIn(trainee_id=trainee, qualification_code=WELD, date=TODAY))
+    out = results.record(
+        uow, principal=FINANCE, clock=clock, body=ResultIn(trainee_id=trainee, qualification_code=WELD, date=TODAY)
+    )
     linked = repo.windows[0]
     assert (out.cohort_id, out.grade, out.obtained_on) == (linked.cohort_id, "craftsman", TODAY)
     assert len(repo.results) == 1 and repo.results[0].recorded_by == "fin-1"
-    assert uow.emitted(events.QUALIFICATION_OBTAINED) == [{
-        "trainee_id": str(trainee), "qualification_code": WELD, "grade": "craftsman", "date": str(TODAY),
-        "campus": CAMPUS, "cohort_id": str(linked.cohort_id)}]
-    again = refused(results.record, uow, principal=FINANCE, clock=clock,
-                    body=ResultIn(trainee_id=trainee, qualification_code=WELD, date=TODAY))
+    assert uow.emitted(events.QUALIFICATION_OBTAINED) == [
+        {
+            "trainee_id": str(trainee),
+            "qualification_code": WELD,
+            "grade": "craftsman",
+            "date": str(TODAY),
+            "campus": CAMPUS,
+            "cohort_id": str(linked.cohort_id),
+        }
+    ]
+    again = refused(
+        results.record,
+        uow,
+        principal=FINANCE,
+        clock=clock,
+        body=ResultIn(trainee_id=trainee, qualification_code=WELD, date=TODAY),
+    )
     assert (again.status, rules_of(again)) == (409, ["result.duplicate"])
     assert len(uow.emitted(events.QUALIFICATION_OBTAINED)) == 1
 
 
 def test_a_result_after_the_clocks_today_or_of_an_unknown_trainee_is_refused(uow, repo, clock) -> None:
     trainee = enrol(repo)
-    future = refused(results.record, uow, principal=FINANCE, clock=clock,
-                     body=ResultIn(trainee_id=trainee, qualification_code=WELD, date=TODAY + timedelta(days=1)))
+    future = refused(
+        results.record,
+        uow,
+        principal=FINANCE,
+        clock=clock,
+        body=ResultIn(trainee_id=trainee, qualification_code=WELD, date=TODAY + timedelta(days=1)),
+    )
     assert (future.status, rules_of(future)) == (422, ["result.date.future"])
     assert future.errors[0].field == "date"
-    unknown = refused(results.record, uow, principal=FINANCE, clock=clock,
-                      body=ResultIn(trainee_id=uuid.uuid4(), qualification_code=WELD, date=TODAY))
+    unknown = refused(
+        results.record,
+        uow,
+        principal=FINANCE,
+        clock=clock,
+        body=ResultIn(trainee_id=uuid.uuid4(), qualification_code=WELD, date=TODAY),
+    )
     assert unknown.status == 404 and repo.results == [] and uow.events == []
 
 
 def test_an_import_keeps_the_good_rows_and_reports_the_refused(uow, repo, clock) -> None:
     trainee = enrol(repo)
-    content = (f"trainee_id,qualification_code,date\n{trainee},{WELD},{TODAY}\n{trainee},{WELD},{TODAY}\n"
-               f"{trainee},NOPE,{TODAY}\n").encode()
+    content = (
+        f"trainee_id,qualification_code,date\n{trainee},{WELD},{TODAY}\n{trainee},{WELD},{TODAY}\n"
+        f"{trainee},NOPE,{TODAY}\n"
+    ).encode()
     report = results.import_results(uow, principal=FINANCE, clock=clock, content=content, filename="r.csv")
     assert (report.imported, report.refused) == (1, 2)
     assert [r.errors[0].rule for r in report.report[1:]] == ["result.duplicate", "result.qualification.unknown"]
@@ -369,24 +464,56 @@ def handle(uow: FakeUnitOfWork, clock: FixedClock, event_type: str, data: dict[s
 
 def test_windows_follow_enrollment_and_completion_in_any_order(uow, repo, clock) -> None:
     trainee, cohort = uuid.uuid4(), uuid.uuid4()
-    handle(uow, clock, events.TRAINEE_COMPLETED, {
-        "trainee_id": str(trainee), "cohort_id": str(cohort), "campus": CAMPUS, "programme_code": "JB-WELD",
-        "qualification_codes": ["EXTRA"], "completion_date": "2026-12-31", "final_rate": 0.9})
-    handle(uow, clock, events.TRAINEE_ENROLLED, {
-        "trainee_id": str(trainee), "enrollment_id": str(uuid.uuid4()), "name": "T", "birth_date": "1995-06-01",
-        "enrolled_on": "2026-06-01",
-        "cohort": {"cohort_id": str(cohort), "programme_code": "JB-WELD", "programme_title": "Welding",
-                   "campus": CAMPUS, "track": "national_qualification", "total_hours": 960,
-                   "completion_threshold": 0.8, "qualification_codes": [WELD], "start_date": "2026-06-01",
-                   "end_date": "2026-12-31"}})
+    handle(
+        uow,
+        clock,
+        events.TRAINEE_COMPLETED,
+        {
+            "trainee_id": str(trainee),
+            "cohort_id": str(cohort),
+            "campus": CAMPUS,
+            "programme_code": "JB-WELD",
+            "qualification_codes": ["EXTRA"],
+            "completion_date": "2026-12-31",
+            "final_rate": 0.9,
+        },
+    )
+    handle(
+        uow,
+        clock,
+        events.TRAINEE_ENROLLED,
+        {
+            "trainee_id": str(trainee),
+            "enrollment_id": str(uuid.uuid4()),
+            "name": "T",
+            "birth_date": "1995-06-01",
+            "enrolled_on": "2026-06-01",
+            "cohort": {
+                "cohort_id": str(cohort),
+                "programme_code": "JB-WELD",
+                "programme_title": "Welding",
+                "campus": CAMPUS,
+                "track": "national_qualification",
+                "total_hours": 960,
+                "completion_threshold": 0.8,
+                "qualification_codes": [WELD],
+                "start_date": "2026-06-01",
+                "end_date": "2026-12-31",
+            },
+        },
+    )
     assert len(repo.windows) == 1  # one row per (trainee, cohort), whichever event came first
     [window] = windows.windows_of(uow, principal=FINANCE, trainee_id=trainee, policy=POLICY)
-    assert (window.status, window.completion_date, window.start_date) == ("completed", date(2026, 12, 31),
-                                                                          date(2026, 6, 1))
+    assert (window.status, window.completion_date, window.start_date) == (
+        "completed",
+        date(2026, 12, 31),
+        date(2026, 6, 1),
+    )
     assert window.qualification_codes == ["EXTRA", WELD]
     assert window.last_exam_date == date(2027, 12, 31)
-    assert windows.windows_of(uow, principal=FINANCE, trainee_id=trainee,
-                              policy=ClaimPolicy(window_months=6))[0].last_exam_date == date(2027, 6, 30)
+    assert windows.windows_of(uow, principal=FINANCE, trainee_id=trainee, policy=ClaimPolicy(window_months=6))[
+        0
+    ].last_exam_date == date(2027, 6, 30)
     # and the claim the window now admits
     assert submit(uow, clock, trainee).status == "submitted"
 
@@ -394,9 +521,20 @@ def test_windows_follow_enrollment_and_completion_in_any_order(uow, repo, clock)
 def test_a_withdrawal_closes_the_window_at_its_date(uow, repo, clock) -> None:
     trainee = enrol(repo)
     cohort = repo.windows[0].cohort_id
-    handle(uow, clock, events.TRAINEE_WITHDRAWN, {
-        "trainee_id": str(trainee), "enrollment_id": str(uuid.uuid4()), "cohort_id": str(cohort), "campus": CAMPUS,
-        "programme_code": "JB-WELD", "date": str(TODAY - timedelta(days=10)), "reason": "personal"})
+    handle(
+        uow,
+        clock,
+        events.TRAINEE_WITHDRAWN,
+        {
+            "trainee_id": str(trainee),
+            "enrollment_id": str(uuid.uuid4()),
+            "cohort_id": str(cohort),
+            "campus": CAMPUS,
+            "programme_code": "JB-WELD",
+            "date": str(TODAY - timedelta(days=10)),
+            "reason": "personal",
+        },
+    )
     assert (repo.windows[0].status, repo.windows[0].closed_on) == ("withdrawn", TODAY - timedelta(days=10))
     assert rules_of(refused(submit, uow, clock, trainee)) == ["claim.window.after-withdrawal"]
     assert uow.events == []

@@ -3,6 +3,7 @@
 Locks mean nothing here (one test, one thread); "visible" follows the principal's campuses as the real
 repository does (``shared.queries.get_visible``: a 404 either way).
 """
+
 from __future__ import annotations
 
 import copy
@@ -29,9 +30,14 @@ class FakeEnrollmentRepository:
         self.enrollments_: dict[uuid.UUID, Enrollment] = {}
 
     def _table(self, row: Any) -> dict[Any, Any]:
-        return {Campus: self.campuses_, Programme: self.programmes_, Cohort: self.cohorts_,
-                Applicant: self.applicants_, Application: self.applications_,
-                Enrollment: self.enrollments_}[type(row)]
+        return {
+            Campus: self.campuses_,
+            Programme: self.programmes_,
+            Cohort: self.cohorts_,
+            Applicant: self.applicants_,
+            Application: self.applications_,
+            Enrollment: self.enrollments_,
+        }[type(row)]
 
     # -- any row --------------------------------------------------------------------------------------
     def add(self, row: Any) -> None:
@@ -98,21 +104,28 @@ class FakeEnrollmentRepository:
             if e.applicant_id == applicant_id:
                 cohort = self.cohorts_[e.cohort_id]
                 hours = self.programmes_[cohort.programme_id].total_hours
-                out.append(history.Participation(cohort.id, cohort.start_date, cohort.end_date, hours, e.status,
-                                                 e.withdrawn_before_start))
+                out.append(
+                    history.Participation(
+                        cohort.id, cohort.start_date, cohort.end_date, hours, e.status, e.withdrawn_before_start
+                    )
+                )
         return out
 
     def enrollment_id_of(self, application_id: uuid.UUID) -> uuid.UUID | None:
         return next((e.id for e in self.enrollments_.values() if e.application_id == application_id), None)
 
     def enrollment_of(self, trainee_id: uuid.UUID, cohort_id: uuid.UUID) -> Enrollment | None:
-        return next((e for e in self.enrollments_.values()
-                     if e.applicant_id == trainee_id and e.cohort_id == cohort_id), None)
+        return next(
+            (e for e in self.enrollments_.values() if e.applicant_id == trainee_id and e.cohort_id == cohort_id), None
+        )
 
     # -- selection and seats --------------------------------------------------------------------------
     def candidates(self, cohort_id: uuid.UUID) -> list[tuple[selection.Candidate, uuid.UUID]]:
-        return [(selection.Candidate(a.id, a.score, a.applied_at, a.priority, a.above_capacity), a.applicant_id)
-                for a in self.applications_.values() if a.cohort_id == cohort_id and a.status == "submitted"]
+        return [
+            (selection.Candidate(a.id, a.score, a.applied_at, a.priority, a.above_capacity), a.applicant_id)
+            for a in self.applications_.values()
+            if a.cohort_id == cohort_id and a.status == "submitted"
+        ]
 
     def record_decisions(self, decisions: list[Decision], now: datetime) -> None:
         for app_id, status, position, why in decisions:
@@ -121,8 +134,11 @@ class FakeEnrollmentRepository:
             app.decided_at = app.updated_at = now
 
     def seats_taken(self, cohort_id: uuid.UUID) -> int:
-        return sum(1 for a in self.applications_.values()
-                   if a.cohort_id == cohort_id and a.status in SEAT_STATUSES and not a.above_capacity)
+        return sum(
+            1
+            for a in self.applications_.values()
+            if a.cohort_id == cohort_id and a.status in SEAT_STATUSES and not a.above_capacity
+        )
 
     def first_waitlisted(self, cohort_id: uuid.UUID) -> Application | None:
         waiting = [a for a in self.applications_.values() if a.cohort_id == cohort_id and a.status == "waitlisted"]
@@ -135,8 +151,18 @@ class FakeEnrollmentRepository:
         applicant, cohort = self.applicants_[app.applicant_id], self.cohorts_[app.cohort_id]
         return app, applicant.name, applicant.birth_date, cohort, self.programmes_[cohort.programme_id]
 
-    def enroll_accepted(self, app: Application, cohort: Cohort, *, enrollment_id: uuid.UUID, on: date,
-                        now: datetime) -> None:
-        self.add(Enrollment(id=enrollment_id, application_id=app.id, applicant_id=app.applicant_id,
-                            cohort_id=cohort.id, campus=cohort.campus, enrolled_on=on, updated_at=now))
+    def enroll_accepted(
+        self, app: Application, cohort: Cohort, *, enrollment_id: uuid.UUID, on: date, now: datetime
+    ) -> None:
+        self.add(
+            Enrollment(
+                id=enrollment_id,
+                application_id=app.id,
+                applicant_id=app.applicant_id,
+                cohort_id=cohort.id,
+                campus=cohort.campus,
+                enrolled_on=on,
+                updated_at=now,
+            )
+        )
         app.status, app.updated_at = "accepted", now

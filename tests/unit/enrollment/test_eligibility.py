@@ -50,10 +50,12 @@ def test_gwangju_age_band_18_to_39():
 def test_woman_up_admits_only_women_with_a_career_break():
     policy = EligibilityPolicy(career_break_women_only=True)
     assert check_eligibility(policy, facts(date(1985, 1, 1), gender="female", career_break=True), START) == []
-    assert rules(check_eligibility(policy, facts(date(1985, 1, 1), gender="female"), START)) == \
-        ["eligibility.career-break-women"]
-    assert rules(check_eligibility(policy, facts(date(1985, 1, 1), gender="male", career_break=True), START)) == \
-        ["eligibility.career-break-women"]
+    assert rules(check_eligibility(policy, facts(date(1985, 1, 1), gender="female"), START)) == [
+        "eligibility.career-break-women"
+    ]
+    assert rules(check_eligibility(policy, facts(date(1985, 1, 1), gender="male", career_break=True), START)) == [
+        "eligibility.career-break-women"
+    ]
 
 
 def test_every_failed_rule_is_named_not_just_the_first():

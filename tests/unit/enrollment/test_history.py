@@ -42,13 +42,17 @@ def test_long_courses_are_not_limited_and_do_not_count():
 
 def test_exactly_350_hours_is_a_short_course():
     history = [past(date(2024, 4, 1), 350), past(date(2025, 1, 6), 350), past(date(2026, 1, 5), 350)]
-    assert rules(check_history(history, CohortTerms(uuid.uuid4(), date(2027, 3, 2), date(2027, 5, 1), 350))) == \
-        ["readmission.limit"]
+    assert rules(check_history(history, CohortTerms(uuid.uuid4(), date(2027, 3, 2), date(2027, 5, 1), 350))) == [
+        "readmission.limit"
+    ]
 
 
 def test_withdrawals_before_the_start_do_not_count():
-    history = [past(date(2024, 4, 1)), past(date(2025, 1, 6)),
-               past(date(2026, 1, 5), status="withdrawn", before_start=True)]
+    history = [
+        past(date(2024, 4, 1)),
+        past(date(2025, 1, 6)),
+        past(date(2026, 1, 5), status="withdrawn", before_start=True),
+    ]
     assert check_history(history, NEW) == []
 
 

@@ -87,9 +87,15 @@ def test_competition_ratio_as_seoul_reported_it():
 
 
 candidates = st.lists(
-    st.builds(lambda s, m, p, a: cand(s, m, p, a), st.integers(0, 100), st.integers(0, 10_000), st.booleans(),
-              st.booleans().map(lambda b: b and False) | st.booleans()),
-    max_size=80)
+    st.builds(
+        lambda s, m, p, a: cand(s, m, p, a),
+        st.integers(0, 100),
+        st.integers(0, 10_000),
+        st.booleans(),
+        st.booleans().map(lambda b: b and False) | st.booleans(),
+    ),
+    max_size=80,
+)
 
 
 @given(candidates, st.integers(1, 50), st.integers(0, 100))

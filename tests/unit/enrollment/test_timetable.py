@@ -4,8 +4,9 @@ from services.enrollment.domain.timetable import expand, session_hours
 
 
 def test_weekday_sessions_skip_weekends_and_holidays():
-    sessions = expand(date(2027, 3, 1), date(2027, 3, 14), [0, 1, 2, 3, 4], time(9), time(18), 60,
-                      frozenset({date(2027, 3, 1)}))
+    sessions = expand(
+        date(2027, 3, 1), date(2027, 3, 14), [0, 1, 2, 3, 4], time(9), time(18), 60, frozenset({date(2027, 3, 1)})
+    )
     assert len(sessions) == 9
     assert all(s.date.weekday() < 5 for s in sessions)
     assert sessions[0].date == date(2027, 3, 2)

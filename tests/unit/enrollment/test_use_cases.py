@@ -1,4 +1,5 @@
 """Enrollment's use cases without a database: apply, select, accept, decline, withdraw, completion history."""
+
 from __future__ import annotations
 
 import uuid
@@ -40,29 +41,48 @@ class World:
         self.uow = FakeUnitOfWork(self.repo)
         self.clock = FixedClock(TODAY)
         self.repo.add(Campus(code="jungbu", name="Jungbu"))
-        self.programme = Programme(code="JB-1", title="Welding", campus="jungbu", track="other",
-                                   total_hours=total_hours, allowed_residency=["city_resident"])
+        self.programme = Programme(
+            code="JB-1",
+            title="Welding",
+            campus="jungbu",
+            track="other",
+            total_hours=total_hours,
+            allowed_residency=["city_resident"],
+        )
         self.repo.add(self.programme)
         self.cohort = self.new_cohort(capacity, start=date(2026, 4, 1))
 
     def new_cohort(self, capacity: int, *, start: date, programme: Programme | None = None) -> Cohort:
         programme = programme or self.programme
-        cohort = Cohort(programme_id=programme.id, campus="jungbu", label=f"c{start}", capacity=capacity,
-                        application_opens=start - timedelta(60), application_closes=start - timedelta(10),
-                        start_date=start, end_date=start + timedelta(60), sessions=[])
+        cohort = Cohort(
+            programme_id=programme.id,
+            campus="jungbu",
+            label=f"c{start}",
+            capacity=capacity,
+            application_opens=start - timedelta(60),
+            application_closes=start - timedelta(10),
+            start_date=start,
+            end_date=start + timedelta(60),
+            sessions=[],
+        )
         self.repo.add(cohort)
         return cohort
 
     def person(self, *, born: date = date(1990, 5, 1), priority: bool = False, leaving_care: bool = False) -> Applicant:
-        applicant = Applicant(campus="jungbu", name="Kim", birth_date=born, residency_status="city_resident",
-                              priority_categories=["single_parent"] if priority else [], leaving_care=leaving_care)
+        applicant = Applicant(
+            campus="jungbu",
+            name="Kim",
+            birth_date=born,
+            residency_status="city_resident",
+            priority_categories=["single_parent"] if priority else [],
+            leaving_care=leaving_care,
+        )
         self.repo.add(applicant)
         return applicant
 
     def apply(self, applicant: Applicant, score: float = 50, cohort: Cohort | None = None) -> ApplicationOut:
         body = ApplicationIn(applicant_id=applicant.id, cohort_id=(cohort or self.cohort).id, score=score)
-        return applications.submit_application(self.uow, principal=STAFF, policy=POLICY, clock=self.clock,
-                                               body=body)
+        return applications.submit_application(self.uow, principal=STAFF, policy=POLICY, clock=self.clock, body=body)
 
     def app(self, out: ApplicationOut) -> Application:
         return self.repo.applications_[out.id]
@@ -71,15 +91,22 @@ class World:
         return selection.run_selection(self.uow, principal=STAFF, policy=POLICY, cohort_id=(cohort or self.cohort).id)
 
     def accept(self, out: ApplicationOut, idem: Idempotency | None = None) -> ApplicationOut:
-        return seats.accept(self.uow, principal=STAFF, policy=POLICY, clock=self.clock, application_id=out.id,
-                            idem=idem)
+        return seats.accept(
+            self.uow, principal=STAFF, policy=POLICY, clock=self.clock, application_id=out.id, idem=idem
+        )
 
     def past_participation(self, applicant: Applicant, start: date, status: str = "completed") -> Enrollment:
         cohort = self.new_cohort(10, start=start)
         app = Application(applicant_id=applicant.id, cohort_id=cohort.id, campus="jungbu", status="accepted")
         self.repo.add(app)
-        enrollment = Enrollment(application_id=app.id, applicant_id=applicant.id, cohort_id=cohort.id,
-                                campus="jungbu", status=status, enrolled_on=start)
+        enrollment = Enrollment(
+            application_id=app.id,
+            applicant_id=applicant.id,
+            cohort_id=cohort.id,
+            campus="jungbu",
+            status=status,
+            enrolled_on=start,
+        )
         self.repo.add(enrollment)
         return enrollment
 
@@ -117,8 +144,10 @@ def test_a_fourth_short_course_in_three_years_is_refused_by_the_readmission_limi
     lenient = AdmissionsPolicy(readmission=ReadmissionPolicy(max_readmissions=3))
     other = w.new_cohort(3, start=date(2026, 4, 2))
     body = ApplicationIn(applicant_id=person.id, cohort_id=other.id, score=1)
-    assert applications.submit_application(w.uow, principal=STAFF, policy=lenient, clock=w.clock,
-                                           body=body).status == "submitted"
+    assert (
+        applications.submit_application(w.uow, principal=STAFF, policy=lenient, clock=w.clock, body=body).status
+        == "submitted"
+    )
 
 
 def test_outside_the_window_nothing_is_stored_and_nothing_goes_out() -> None:
@@ -165,17 +194,30 @@ def test_a_birth_date_of_today_is_refused_against_the_clock() -> None:
 def test_an_import_takes_each_row_on_its_own_and_reports_every_one() -> None:
     w = World()
     known = w.person()
-    rows = ["name,birth_date,residency_status,score,applicant_id",
-            "Lee Ok,1996-02-03,city_resident,70,",
-            f"Han Bit,{TODAY},city_resident,70,",         # refused: born today by the centre's clock
-            f",,,,{uuid.uuid4()}",                        # refused: no such applicant
-            f",,,55,{known.id}",
-            "Young,2015-01-01,city_resident,10,"]         # imported, ineligible
-    report = imports.import_applications(w.uow, principal=STAFF, policy=POLICY, clock=w.clock,
-                                         cohort_id=w.cohort.id, content="\n".join(rows).encode(), filename="a.csv")
+    rows = [
+        "name,birth_date,residency_status,score,applicant_id",
+        "Lee Ok,1996-02-03,city_resident,70,",
+        f"Han Bit,{TODAY},city_resident,70,",  # refused: born today by the centre's clock
+        f",,,,{uuid.uuid4()}",  # refused: no such applicant
+        f",,,55,{known.id}",
+        "Young,2015-01-01,city_resident,10,",
+    ]  # imported, ineligible
+    report = imports.import_applications(
+        w.uow,
+        principal=STAFF,
+        policy=POLICY,
+        clock=w.clock,
+        cohort_id=w.cohort.id,
+        content="\n".join(rows).encode(),
+        filename="a.csv",
+    )
     assert [(r.row, r.status, r.application_status) for r in report.report] == [
-        (2, "imported", "submitted"), (3, "refused", None), (4, "refused", None), (5, "imported", "submitted"),
-        (6, "imported", "ineligible")]
+        (2, "imported", "submitted"),
+        (3, "refused", None),
+        (4, "refused", None),
+        (5, "imported", "submitted"),
+        (6, "imported", "ineligible"),
+    ]
     assert [(e.rule, e.field) for e in report.report[1].errors] == [("value_error", None)]
     assert report.report[2].errors[0].rule == "reference.applicant"
     assert (report.rows, report.imported, report.refused) == (5, 3, 2)
@@ -191,14 +233,21 @@ def test_selection_gives_30_percent_of_the_seats_to_priority_applicants_then_goe
     merit = [w.apply(w.person(), score=90 - n) for n in range(8)]
     care = w.apply(w.person(born=date(2005, 1, 1), leaving_care=True), score=1)
     out = w.select()
-    assert (out.capacity, out.priority_quota, out.selected, out.priority_selected, out.above_capacity,
-            out.waitlisted) == (10, 3, 10, 3, 1, 2)
+    assert (
+        out.capacity,
+        out.priority_quota,
+        out.selected,
+        out.priority_selected,
+        out.above_capacity,
+        out.waitlisted,
+    ) == (10, 3, 10, 3, 1, 2)
     quota = {w.app(a).reasons[0]["rule"] for a in priority[1:]}  # the three best-scored priority applicants
     assert quota == {"selection.priority-quota"} and w.app(priority[0]).status == "waitlisted"
     assert [w.app(a).status for a in merit] == ["selected"] * 7 + ["waitlisted"] * 1
     assert w.app(care).status == "selected" and w.app(care).reasons[0]["rule"] == "selection.leaving-care"
-    waitlist = sorted((a for a in w.repo.applications_.values() if a.status == "waitlisted"),
-                      key=lambda a: a.waitlist_position or 0)
+    waitlist = sorted(
+        (a for a in w.repo.applications_.values() if a.status == "waitlisted"), key=lambda a: a.waitlist_position or 0
+    )
     assert [a.waitlist_position for a in waitlist] == [1, 2]
     assert [a.id for a in waitlist] == [merit[7].id, priority[0].id]  # by score, the rest of them
     assert w.cohort.selection_done_at is not None
@@ -211,8 +260,9 @@ def test_the_quota_is_the_policys() -> None:
     w = World(capacity=10)
     for n in range(4):
         w.apply(w.person(priority=True), score=n)
-    out = selection.run_selection(w.uow, principal=STAFF, policy=admissions_policy(Settings(priority_quota_percent=10)),
-                                  cohort_id=w.cohort.id)
+    out = selection.run_selection(
+        w.uow, principal=STAFF, policy=admissions_policy(Settings(priority_quota_percent=10)), cohort_id=w.cohort.id
+    )
     assert (out.priority_quota, out.selected) == (1, 4)
 
 
@@ -301,13 +351,17 @@ def test_a_withdrawal_before_the_start_gives_the_seat_to_the_next_waiting() -> N
     enrollment_id = w.accept(first).enrollment_id
     assert enrollment_id is not None
     w.uow.events.clear()
-    out = enrollments.withdraw(w.uow, principal=STAFF, enrollment_id=enrollment_id,
-                               body=WithdrawIn(date=TODAY, reason="early_employment"))
+    out = enrollments.withdraw(
+        w.uow, principal=STAFF, enrollment_id=enrollment_id, body=WithdrawIn(date=TODAY, reason="early_employment")
+    )
     assert (out.status, out.withdrawn_on, out.withdraw_reason) == ("withdrawn", TODAY, "early_employment")
     assert w.app(first).status == "withdrawn" and w.app(second).status == "selected"
     [withdrawn] = w.uow.emitted(events.TRAINEE_WITHDRAWN)
-    assert (withdrawn["before_start"], withdrawn["early_employment"], withdrawn["programme_code"]) == \
-        (True, True, "JB-1")
+    assert (withdrawn["before_start"], withdrawn["early_employment"], withdrawn["programme_code"]) == (
+        True,
+        True,
+        "JB-1",
+    )
     assert [d["application_id"] for d in w.uow.emitted(events.APPLICATION_DECIDED)] == [str(second.id)]
 
 
@@ -317,11 +371,19 @@ def test_a_withdrawal_after_the_start_promotes_nobody_and_one_after_the_end_is_r
     assert enrollment_id is not None
     w.uow.events.clear()
     with pytest.raises(RuleViolation) as refused:
-        enrollments.withdraw(w.uow, principal=STAFF, enrollment_id=enrollment_id,
-                             body=WithdrawIn(date=w.cohort.end_date + timedelta(1), reason="personal"))
+        enrollments.withdraw(
+            w.uow,
+            principal=STAFF,
+            enrollment_id=enrollment_id,
+            body=WithdrawIn(date=w.cohort.end_date + timedelta(1), reason="personal"),
+        )
     assert rules(refused) == ["withdrawal.after-end"] and w.uow.events == []
-    enrollments.withdraw(w.uow, principal=STAFF, enrollment_id=enrollment_id,
-                         body=WithdrawIn(date=w.cohort.start_date + timedelta(3), reason="personal"))
+    enrollments.withdraw(
+        w.uow,
+        principal=STAFF,
+        enrollment_id=enrollment_id,
+        body=WithdrawIn(date=w.cohort.start_date + timedelta(3), reason="personal"),
+    )
     assert w.app(second).status == "waitlisted"
     assert w.uow.emitted(events.APPLICATION_DECIDED) == []
     assert w.uow.emitted(events.TRAINEE_WITHDRAWN)[0]["before_start"] is False
@@ -332,16 +394,27 @@ def test_the_completion_decision_is_kept_as_history_without_committing() -> None
     w = World()
     person = w.person()
     enrollment = w.past_participation(person, date(2025, 6, 1), status="enrolled")
-    data = events.TraineeCompleted.model_validate(dict(
-        trainee_id=str(person.id), cohort_id=str(enrollment.cohort_id),
-        campus="jungbu", programme_code="JB-1", completion_date="2025-08-01", final_rate=0.93))
-    event = events.CloudEvent(id=str(uuid.uuid4()), source="attendance", type=events.TRAINEE_COMPLETED,
-                              time=datetime(2025, 8, 1, tzinfo=UTC), data=data.model_dump(mode="json"))
+    data = events.TraineeCompleted.model_validate(
+        dict(
+            trainee_id=str(person.id),
+            cohort_id=str(enrollment.cohort_id),
+            campus="jungbu",
+            programme_code="JB-1",
+            completion_date="2025-08-01",
+            final_rate=0.93,
+        )
+    )
+    event = events.CloudEvent(
+        id=str(uuid.uuid4()),
+        source="attendance",
+        type=events.TRAINEE_COMPLETED,
+        time=datetime(2025, 8, 1, tzinfo=UTC),
+        data=data.model_dump(mode="json"),
+    )
     with w.uow:  # the consumer opens the work, the handler fills it, the consumer commits
         on_completed(HandlerContext(uow=w.uow, settings=Settings(), clock=w.clock), data, event)
         assert w.uow.committed == 0
-    assert (enrollment.status, enrollment.outcome_date, enrollment.final_rate) == \
-        ("completed", date(2025, 8, 1), 0.93)
+    assert (enrollment.status, enrollment.outcome_date, enrollment.final_rate) == ("completed", date(2025, 8, 1), 0.93)
 
 
 def test_a_withdrawal_stays_the_record_and_an_unknown_enrollment_is_permanent() -> None:
@@ -349,10 +422,22 @@ def test_a_withdrawal_stays_the_record_and_an_unknown_enrollment_is_permanent() 
     person = w.person()
     enrollment = w.past_participation(person, date(2025, 6, 1), status="withdrawn")
     with w.uow:
-        history.record_outcome(w.uow, trainee_id=person.id, cohort_id=enrollment.cohort_id, status="not_completed",
-                               on=date(2025, 8, 1), final_rate=0.4)
+        history.record_outcome(
+            w.uow,
+            trainee_id=person.id,
+            cohort_id=enrollment.cohort_id,
+            status="not_completed",
+            on=date(2025, 8, 1),
+            final_rate=0.4,
+        )
         assert enrollment.status == "withdrawn" and enrollment.final_rate is None
         with pytest.raises(PermanentEventError):
-            history.record_outcome(w.uow, trainee_id=uuid.uuid4(), cohort_id=enrollment.cohort_id,
-                                   status="completed", on=date(2025, 8, 1), final_rate=0.9)
+            history.record_outcome(
+                w.uow,
+                trainee_id=uuid.uuid4(),
+                cohort_id=enrollment.cohort_id,
+                status="completed",
+                on=date(2025, 8, 1),
+                final_rate=0.9,
+            )
     assert w.uow.committed == 0

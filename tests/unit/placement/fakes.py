@@ -4,6 +4,7 @@ It stores the same ORM objects the real one does. Rows added since the last comm
 (``FakeUnitOfWork`` calls ``commit``/``rollback`` here), so a refused use case leaves nothing behind. Changes
 to rows already stored are not undone: the use cases refuse before they change anything.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -32,12 +33,16 @@ Scope = Collection[str] | None
 
 
 def _page(rows: list[Any], page: PageParams) -> tuple[list[Any], int]:
-    return rows[page.offset:page.offset + page.limit], len(rows)
+    return rows[page.offset : page.offset + page.limit], len(rows)
 
 
 def _visible(rows: Iterable[Any], scope: Scope, **given: Any) -> list[Any]:
-    return [r for r in rows if (scope is None or r.campus in scope)
-            and all(v is None or v == "" or getattr(r, k) == v for k, v in given.items())]
+    return [
+        r
+        for r in rows
+        if (scope is None or r.campus in scope)
+        and all(v is None or v == "" or getattr(r, k) == v for k, v in given.items())
+    ]
 
 
 class FakePlacementRepository:
@@ -86,15 +91,18 @@ class FakePlacementRepository:
         return min((q.obtained_on for q in self.qualifications.values() if q.trainee_id == trainee_id), default=None)
 
     def qualification_known(self, trainee_id: uuid.UUID, code: str, obtained_on: date) -> bool:
-        return any((q.trainee_id, q.qualification_code, q.obtained_on) == (trainee_id, code, obtained_on)
-                   for q in self.qualifications.values())
+        return any(
+            (q.trainee_id, q.qualification_code, q.obtained_on) == (trainee_id, code, obtained_on)
+            for q in self.qualifications.values()
+        )
 
     def add_qualification(self, qualification: Qualification) -> None:
         self._add(self.qualifications, qualification.id, qualification)
 
     def qualifications_of(self, trainee_id: uuid.UUID) -> list[Qualification]:
-        return sorted((q for q in self.qualifications.values() if q.trainee_id == trainee_id),
-                      key=lambda q: q.obtained_on)
+        return sorted(
+            (q for q in self.qualifications.values() if q.trainee_id == trainee_id), key=lambda q: q.obtained_on
+        )
 
     # -- follow-ups and contacts --------------------------------------------------------------------
     def followup(self, followup_id: uuid.UUID) -> Followup | None:
@@ -114,8 +122,9 @@ class FakePlacementRepository:
         self._add(self.outcomes_, outcome.id, outcome)
 
     def outcomes_of(self, graduate_id: uuid.UUID) -> list[Outcome]:
-        return sorted((o for o in self.outcomes_.values() if o.graduate_id == graduate_id),
-                      key=lambda o: (o.as_of, o.seq))
+        return sorted(
+            (o for o in self.outcomes_.values() if o.graduate_id == graduate_id), key=lambda o: (o.as_of, o.seq)
+        )
 
     # -- employers and postings ---------------------------------------------------------------------
     def employer(self, employer_id: uuid.UUID) -> Employer | None:
@@ -142,8 +151,9 @@ class FakePlacementRepository:
     def add_internship(self, internship: Internship) -> None:
         self._add(self.internships_, internship.id, internship)
 
-    def internships(self, *, scope: Scope, page: PageParams, campus: str | None, status: str | None,
-                    graduate_id: uuid.UUID | None) -> tuple[list[Internship], int]:
+    def internships(
+        self, *, scope: Scope, page: PageParams, campus: str | None, status: str | None, graduate_id: uuid.UUID | None
+    ) -> tuple[list[Internship], int]:
         rows = _visible(self.internships_.values(), scope, campus=campus, status=status, graduate_id=graduate_id)
         return _page(sorted(rows, key=lambda i: (i.start_date, str(i.id))), page)
 
@@ -173,16 +183,20 @@ class FakePlacementRepository:
         pass
 
     # -- the employment report: the domain's reference computation, as the database's counts ----------
-    def employment_counts(self, where: ReportFilter,
-                          group_by: str | None) -> tuple[list[IndicatorCounts], IndicatorCounts]:
-        chosen = [g for g in self.graduates_.values()
-                  if (where.scope is None or g.campus in where.scope)
-                  and (not where.campus or g.campus == where.campus)
-                  and (not where.cohort_id or g.cohort_id == where.cohort_id)
-                  and (not where.programme_code or g.programme_code == where.programme_code)
-                  and (not where.completed_from or g.completion_date >= where.completed_from)
-                  and (not where.completed_to or g.completion_date <= where.completed_to)
-                  and g.completion_date <= where.as_of]
+    def employment_counts(
+        self, where: ReportFilter, group_by: str | None
+    ) -> tuple[list[IndicatorCounts], IndicatorCounts]:
+        chosen = [
+            g
+            for g in self.graduates_.values()
+            if (where.scope is None or g.campus in where.scope)
+            and (not where.campus or g.campus == where.campus)
+            and (not where.cohort_id or g.cohort_id == where.cohort_id)
+            and (not where.programme_code or g.programme_code == where.programme_code)
+            and (not where.completed_from or g.completion_date >= where.completed_from)
+            and (not where.completed_to or g.completion_date <= where.completed_to)
+            and g.completion_date <= where.as_of
+        ]
         total = self._counts(None, chosen, where.as_of)
         if not group_by:
             return [], total
@@ -193,20 +207,35 @@ class FakePlacementRepository:
         return [self._counts(k, groups[k], where.as_of) for k in sorted(groups)], total
 
     def _counts(self, group: str | None, graduates: list[Graduate], as_of: date) -> IndicatorCounts:
-        facts = [indicators.GraduateFacts(
-            completion_date=g.completion_date, first_qualification=g.first_qualification,
-            outcomes=[Fact(o.category, o.as_of, o.seq, o.monthly_wage) for o in self.outcomes_of(g.id)])
-            for g in graduates]
+        facts = [
+            indicators.GraduateFacts(
+                completion_date=g.completion_date,
+                first_qualification=g.first_qualification,
+                outcomes=[Fact(o.category, o.as_of, o.seq, o.monthly_wage) for o in self.outcomes_of(g.id)],
+            )
+            for g in graduates
+        ]
         r = indicators.compute(facts, as_of)
         n = r.completers
         # Only the differences reach the report (reached - excluded), so the excluded go in as 0 there.
         return IndicatorCounts(
-            group=group, completers=n, employed_now=r.employment_rate.numerator,
+            group=group,
+            completers=n,
+            employed_now=r.employment_rate.numerator,
             excluded_now=n - r.employment_rate.denominator,
-            reached_6m=r.employment_rate_6m.denominator, employed_6m=r.employment_rate_6m.numerator, excluded_6m=0,
-            reached_12m=r.employment_rate_12m.denominator, employed_12m=r.employment_rate_12m.numerator,
-            excluded_12m=0, certified=r.certificate_attainment.numerator,
-            reached_q2=r.wioa_employment_q2.denominator, employed_q2=r.wioa_employment_q2.numerator,
-            reached_q4=r.wioa_employment_q4.denominator, employed_q4=r.wioa_employment_q4.numerator,
-            wage_median=r.median_monthly_wage, wage_count=r.wage_count,
-            earnings_median=r.wioa_median_earnings_q2, earnings_count=r.wioa_earnings_count)
+            reached_6m=r.employment_rate_6m.denominator,
+            employed_6m=r.employment_rate_6m.numerator,
+            excluded_6m=0,
+            reached_12m=r.employment_rate_12m.denominator,
+            employed_12m=r.employment_rate_12m.numerator,
+            excluded_12m=0,
+            certified=r.certificate_attainment.numerator,
+            reached_q2=r.wioa_employment_q2.denominator,
+            employed_q2=r.wioa_employment_q2.numerator,
+            reached_q4=r.wioa_employment_q4.denominator,
+            employed_q4=r.wioa_employment_q4.numerator,
+            wage_median=r.median_monthly_wage,
+            wage_count=r.wage_count,
+            earnings_median=r.wioa_median_earnings_q2,
+            earnings_count=r.wioa_earnings_count,
+        )

@@ -1,4 +1,5 @@
 """Placement rules with DOMAIN.md's figures: schedule, outcomes, employment rate, internships, indicators."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -16,7 +17,11 @@ from services.placement.domain.outcomes import Employment, Outcome, Ratio
 def test_follow_ups_are_due_1_3_6_and_12_months_after_completion():
     plan = followups.schedule(date(2024, 7, 31))
     assert [(p.months, p.due_date) for p in plan] == [
-        (1, date(2024, 8, 31)), (3, date(2024, 10, 31)), (6, date(2025, 1, 31)), (12, date(2025, 7, 31))]
+        (1, date(2024, 8, 31)),
+        (3, date(2024, 10, 31)),
+        (6, date(2025, 1, 31)),
+        (12, date(2025, 7, 31)),
+    ]
 
 
 def test_month_end_is_clamped():
@@ -55,8 +60,16 @@ def test_seoul_2017_1323_of_2006_is_66_percent():
 
 
 def test_employment_rate_excludes_further_education_military_and_not_seeking():
-    cats = (["employed"] * 1200 + ["self_employed"] * 123 + ["seeking_work"] * 400 + ["unreachable"] * 183
-            + [None] * 100 + ["further_education"] * 30 + ["military_service"] * 20 + ["not_seeking"] * 10)
+    cats = (
+        ["employed"] * 1200
+        + ["self_employed"] * 123
+        + ["seeking_work"] * 400
+        + ["unreachable"] * 183
+        + [None] * 100
+        + ["further_education"] * 30
+        + ["military_service"] * 20
+        + ["not_seeking"] * 10
+    )
     r = outcomes.employment_rate(cats)
     assert (r.numerator, r.denominator, r.percent) == (1323, 2006, 66)
 
@@ -79,16 +92,24 @@ def test_rate_is_a_fraction_of_the_targets(cats):
 
 
 def test_latest_outcome_as_of_a_date():
-    history = [Outcome("seeking_work", date(2024, 2, 1), 0), Outcome("employed", date(2024, 5, 1), 1, 2_500_000),
-               Outcome("unreachable", date(2024, 5, 1), 2)]
+    history = [
+        Outcome("seeking_work", date(2024, 2, 1), 0),
+        Outcome("employed", date(2024, 5, 1), 1, 2_500_000),
+        Outcome("unreachable", date(2024, 5, 1), 2),
+    ]
     assert outcomes.latest_as_of(history, date(2024, 1, 31)) is None
     assert outcomes.latest_as_of(history, date(2024, 4, 30)).category == "seeking_work"
     assert outcomes.latest_as_of(history, date(2024, 5, 1)).category == "unreachable"  # recorded later, same day
 
 
 def _emp(**kw):
-    base = dict(employer_name="Hanbit Robotics", start_date=date(2024, 3, 4), employment_type="regular",
-                insured=True, monthly_wage=2_600_000)
+    base = dict(
+        employer_name="Hanbit Robotics",
+        start_date=date(2024, 3, 4),
+        employment_type="regular",
+        insured=True,
+        monthly_wage=2_600_000,
+    )
     base.update(kw)
     return Employment(**base)
 
@@ -97,15 +118,18 @@ def test_valid_employed_outcome_passes():
     assert outcomes.check_outcome("employed", date(2024, 4, 1), date(2024, 2, 28), _emp()) == []
 
 
-@pytest.mark.parametrize("category,as_of,employment,rule", [
-    ("employed", date(2024, 4, 1), _emp(monthly_wage=-1), "outcome.wage-negative"),
-    ("employed", date(2024, 4, 1), _emp(employment_type="freelance"), "outcome.employment-type"),
-    ("employed", date(2024, 4, 1), None, "outcome.employment-required"),
-    ("employed", date(2024, 1, 1), _emp(start_date=date(2023, 12, 1)), "outcome.before-completion"),
-    ("employed", date(2024, 4, 1), _emp(start_date=date(2024, 5, 1)), "outcome.start-after-as-of"),
-    ("seeking_work", date(2024, 4, 1), _emp(), "outcome.employment-details"),
-    ("retired", date(2024, 4, 1), None, "outcome.category"),
-])
+@pytest.mark.parametrize(
+    "category,as_of,employment,rule",
+    [
+        ("employed", date(2024, 4, 1), _emp(monthly_wage=-1), "outcome.wage-negative"),
+        ("employed", date(2024, 4, 1), _emp(employment_type="freelance"), "outcome.employment-type"),
+        ("employed", date(2024, 4, 1), None, "outcome.employment-required"),
+        ("employed", date(2024, 1, 1), _emp(start_date=date(2023, 12, 1)), "outcome.before-completion"),
+        ("employed", date(2024, 4, 1), _emp(start_date=date(2024, 5, 1)), "outcome.start-after-as-of"),
+        ("seeking_work", date(2024, 4, 1), _emp(), "outcome.employment-details"),
+        ("retired", date(2024, 4, 1), None, "outcome.category"),
+    ],
+)
 def test_bad_outcomes_name_the_rule(category, as_of, employment, rule):
     failures = outcomes.check_outcome(category, as_of, date(2024, 2, 28), employment)
     assert rule in [f.rule for f in failures]
@@ -140,10 +164,12 @@ def test_conversion_makes_the_incentive_due_once():
     assert internships.check_conversion("active", False, date(2024, 3, 4), date(2024, 6, 4)) == []
     twice = internships.check_conversion("converted", True, date(2024, 3, 4), date(2024, 6, 4))
     assert [f.rule for f in twice] == ["incentive.once-per-internship"]
-    assert [f.rule for f in internships.check_conversion("cancelled", False, date(2024, 3, 4), date(2024, 6, 4))] \
-        == ["internship.cancelled"]
-    assert [f.rule for f in internships.check_conversion("active", False, date(2024, 3, 4), date(2024, 3, 1))] \
-        == ["internship.hire-before-start"]
+    assert [f.rule for f in internships.check_conversion("cancelled", False, date(2024, 3, 4), date(2024, 6, 4))] == [
+        "internship.cancelled"
+    ]
+    assert [f.rule for f in internships.check_conversion("active", False, date(2024, 3, 4), date(2024, 3, 1))] == [
+        "internship.hire-before-start"
+    ]
 
 
 def test_weekly_hours_within_full_time():
@@ -156,22 +182,36 @@ def test_wioa_quarters_after_exit():
     assert quarter_after(date(2024, 2, 15), 2) == (date(2024, 7, 1), date(2024, 9, 30))
     assert quarter_after(date(2024, 11, 30), 4) == (date(2025, 10, 1), date(2025, 12, 31))
     cp = indicators.checkpoints(date(2024, 2, 15))
-    assert (cp.at_6m, cp.at_12m, cp.q2_end, cp.q4_end) == (date(2024, 8, 15), date(2025, 2, 15),
-                                                           date(2024, 9, 30), date(2025, 3, 31))
+    assert (cp.at_6m, cp.at_12m, cp.q2_end, cp.q4_end) == (
+        date(2024, 8, 15),
+        date(2025, 2, 15),
+        date(2024, 9, 30),
+        date(2025, 3, 31),
+    )
 
 
-@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2300, 1, 1)), st.integers(0, 1023),
-       st.sampled_from(outcomes.CATEGORIES), st.one_of(st.none(), st.integers(0, outcomes.MAX_MONTHLY_WAGE)))
+@given(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2300, 1, 1)),
+    st.integers(0, 1023),
+    st.sampled_from(outcomes.CATEGORIES),
+    st.one_of(st.none(), st.integers(0, outcomes.MAX_MONTHLY_WAGE)),
+)
 def test_sort_key_round_trips_category_and_wage(day, seq, category, wage):
     key = indicators.sort_key(day, seq, category, wage)
-    assert key < 2 ** 63
+    assert key < 2**63
     assert indicators.decode_key(key) == (category, wage)
 
 
-@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
-       st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)), st.integers(0, 1023), st.integers(0, 1023),
-       st.sampled_from(outcomes.CATEGORIES), st.sampled_from(outcomes.CATEGORIES),
-       st.integers(0, 10**8), st.integers(0, 10**8))
+@given(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
+    st.integers(0, 1023),
+    st.integers(0, 1023),
+    st.sampled_from(outcomes.CATEGORIES),
+    st.sampled_from(outcomes.CATEGORIES),
+    st.integers(0, 10**8),
+    st.integers(0, 10**8),
+)
 def test_sort_key_orders_by_date_then_recording(d1, d2, s1, s2, c1, c2, w1, w2):
     k1, k2 = indicators.sort_key(d1, s1, c1, w1), indicators.sort_key(d2, s2, c2, w2)
     if (d1, s1) != (d2, s2):
@@ -181,8 +221,11 @@ def test_sort_key_orders_by_date_then_recording(d1, d2, s1, s2, c1, c2, w1, w2):
 def test_reference_indicators():
     done = date(2024, 1, 31)
     grads = [
-        indicators.GraduateFacts(done, [Outcome("seeking_work", date(2024, 3, 1), 0),
-                                        Outcome("employed", date(2024, 6, 1), 1, 2_400_000)], date(2024, 12, 1)),
+        indicators.GraduateFacts(
+            done,
+            [Outcome("seeking_work", date(2024, 3, 1), 0), Outcome("employed", date(2024, 6, 1), 1, 2_400_000)],
+            date(2024, 12, 1),
+        ),
         indicators.GraduateFacts(done, [Outcome("further_education", date(2024, 3, 1), 0)], date(2025, 3, 1)),
         indicators.GraduateFacts(done, [Outcome("self_employed", date(2024, 9, 1), 0)]),
         indicators.GraduateFacts(done, [], date(2023, 12, 1)),

@@ -4,6 +4,7 @@ The graduate's year of follow-up opened from trainee.completed, an outcome recor
 converted (with the employer's incentive, once, and idempotency keys replayed), the employment report and the
 programmes' targets.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -55,18 +56,46 @@ def consume(uow, settings, clock, handler, data) -> None:  # type: ignore[no-unt
         uow.commit()
 
 
-def complete(uow, settings, clock, trainee_id: uuid.UUID | None = None, *,  # type: ignore[no-untyped-def]
-             completion: date = COMPLETED, campus: str = CAMPUS) -> uuid.UUID:
+def complete(
+    uow,
+    settings,
+    clock,
+    trainee_id: uuid.UUID | None = None,
+    *,  # type: ignore[no-untyped-def]
+    completion: date = COMPLETED,
+    campus: str = CAMPUS,
+) -> uuid.UUID:
     trainee_id = trainee_id or uuid.uuid4()
-    consume(uow, settings, clock, on_completed, events.TraineeCompleted(
-        trainee_id=trainee_id, cohort_id=COHORT, campus=campus, name="Kim Jiwoo", programme_code="BIGDATA",
-        qualification_codes=["BIGDATA-ENG"], completion_date=completion, final_rate=0.93))
+    consume(
+        uow,
+        settings,
+        clock,
+        on_completed,
+        events.TraineeCompleted(
+            trainee_id=trainee_id,
+            cohort_id=COHORT,
+            campus=campus,
+            name="Kim Jiwoo",
+            programme_code="BIGDATA",
+            qualification_codes=["BIGDATA-ENG"],
+            completion_date=completion,
+            final_rate=0.93,
+        ),
+    )
     return trainee_id
 
 
 def employment(**over: object) -> EmploymentIn:
-    return EmploymentIn(**{"employer_name": "Hanbit Robotics", "start_date": "2026-03-02",
-                           "employment_type": "regular", "insured": True, "monthly_wage": 2_600_000, **over})
+    return EmploymentIn(
+        **{
+            "employer_name": "Hanbit Robotics",
+            "start_date": "2026-03-02",
+            "employment_type": "regular",
+            "insured": True,
+            "monthly_wage": 2_600_000,
+            **over,
+        }
+    )
 
 
 def idem(key: str, body: object) -> Idempotency:
@@ -79,12 +108,19 @@ def test_a_completer_gets_a_year_of_follow_ups_and_a_second_notice_changes_nothi
     repo = uow.repo
     g = repo.graduates_[trainee]
     assert (g.campus, g.cohort_id, g.completion_date, g.at_6m, g.at_12m) == (
-        CAMPUS, COHORT, COMPLETED, date(2026, 7, 30), date(2027, 1, 30))
+        CAMPUS,
+        COHORT,
+        COMPLETED,
+        date(2026, 7, 30),
+        date(2027, 1, 30),
+    )
     plan = [(f.months, f.due_date, f.window_opens, f.overdue_after) for f in repo.followups_of(trainee)]
-    assert plan == [(1, date(2026, 2, 28), date(2026, 2, 21), date(2026, 3, 14)),
-                    (3, date(2026, 4, 30), date(2026, 4, 23), date(2026, 5, 14)),
-                    (6, date(2026, 7, 30), date(2026, 7, 23), date(2026, 8, 13)),
-                    (12, date(2027, 1, 30), date(2027, 1, 23), date(2027, 2, 13))]
+    assert plan == [
+        (1, date(2026, 2, 28), date(2026, 2, 21), date(2026, 3, 14)),
+        (3, date(2026, 4, 30), date(2026, 4, 23), date(2026, 5, 14)),
+        (6, date(2026, 7, 30), date(2026, 7, 23), date(2026, 8, 13)),
+        (12, date(2027, 1, 30), date(2027, 1, 23), date(2027, 2, 13)),
+    ]
     complete(uow, settings, clock, trainee, completion=date(2026, 2, 27))
     assert len(repo.graduates_) == 1 and len(repo.followups) == 4
     assert repo.graduates_[trainee].completion_date == COMPLETED
@@ -103,29 +139,62 @@ def test_the_follow_up_schedule_is_the_settings_and_the_worklist_reads_the_clock
 
 def test_an_early_employment_leaver_is_followed_and_counted_employed_the_day_they_left(uow, settings, clock):
     trainee = uuid.uuid4()
-    consume(uow, settings, clock, on_withdrawn, events.TraineeWithdrawn(
-        trainee_id=trainee, enrollment_id=uuid.uuid4(), cohort_id=COHORT, campus=CAMPUS, programme_code="BIGDATA",
-        date=date(2026, 1, 12), reason="early_employment", early_employment=True))
+    consume(
+        uow,
+        settings,
+        clock,
+        on_withdrawn,
+        events.TraineeWithdrawn(
+            trainee_id=trainee,
+            enrollment_id=uuid.uuid4(),
+            cohort_id=COHORT,
+            campus=CAMPUS,
+            programme_code="BIGDATA",
+            date=date(2026, 1, 12),
+            reason="early_employment",
+            early_employment=True,
+        ),
+    )
     assert uow.repo.graduates_[trainee].early_employment
     [o] = uow.repo.outcomes_of(trainee)
     assert (o.category, o.as_of, o.source) == ("employed", date(2026, 1, 12), "early_employment")
     assert all(f.done_at is None for f in uow.repo.followups_of(trainee))
-    assert uow.emitted(events.OUTCOME_RECORDED) == [{
-        "trainee_id": str(trainee), "cohort_id": str(COHORT), "campus": CAMPUS, "outcome": "employed",
-        "as_of": "2026-01-12", "months_after_completion": 0}]
+    assert uow.emitted(events.OUTCOME_RECORDED) == [
+        {
+            "trainee_id": str(trainee),
+            "cohort_id": str(COHORT),
+            "campus": CAMPUS,
+            "outcome": "employed",
+            "as_of": "2026-01-12",
+            "months_after_completion": 0,
+        }
+    ]
 
 
 def test_a_withdrawal_for_another_reason_opens_no_file(uow, settings, clock):
-    consume(uow, settings, clock, on_withdrawn, events.TraineeWithdrawn(
-        trainee_id=uuid.uuid4(), enrollment_id=uuid.uuid4(), cohort_id=COHORT, campus=CAMPUS,
-        programme_code="BIGDATA", date=date(2026, 1, 12), reason="personal"))
+    consume(
+        uow,
+        settings,
+        clock,
+        on_withdrawn,
+        events.TraineeWithdrawn(
+            trainee_id=uuid.uuid4(),
+            enrollment_id=uuid.uuid4(),
+            cohort_id=COHORT,
+            campus=CAMPUS,
+            programme_code="BIGDATA",
+            date=date(2026, 1, 12),
+            reason="personal",
+        ),
+    )
     assert uow.repo.graduates_ == {} and uow.events == []
 
 
 def test_a_qualification_obtained_before_the_file_opens_is_the_graduates_first(uow, settings, clock):
     trainee = uuid.uuid4()
-    data = events.QualificationObtained(trainee_id=trainee, qualification_code="BIGDATA-ENG", grade="pass",
-                                        date=date(2026, 1, 20), campus=CAMPUS)
+    data = events.QualificationObtained(
+        trainee_id=trainee, qualification_code="BIGDATA-ENG", grade="pass", date=date(2026, 1, 20), campus=CAMPUS
+    )
     consume(uow, settings, clock, on_qualification, data)
     consume(uow, settings, clock, on_qualification, data)  # redelivered: still one
     complete(uow, settings, clock, trainee)
@@ -136,40 +205,65 @@ def test_a_qualification_obtained_before_the_file_opens_is_the_graduates_first(u
 # -- recording an outcome ------------------------------------------------------------------------------
 def test_recording_employment_closes_the_follow_ups_it_answers_and_publishes_it(uow, settings, clock):
     trainee = complete(uow, settings, clock)
-    out = outcomes.record_outcome(uow, principal=OFFICER, body=OutcomeIn(
-        graduate_id=trainee, category="employed", as_of=date(2026, 3, 31), employment=employment()))
+    out = outcomes.record_outcome(
+        uow,
+        principal=OFFICER,
+        body=OutcomeIn(graduate_id=trainee, category="employed", as_of=date(2026, 3, 31), employment=employment()),
+    )
     assert (out.category, out.months_after_completion, out.closed_followups) == ("employed", 2, [1])
     assert (out.employer_name, out.monthly_wage, out.recorded_by) == ("Hanbit Robotics", 2_600_000, "officer-kim")
     assert ("graduate", trainee) in uow.repo.locked
     [stored] = uow.repo.outcomes_of(trainee)
     assert stored.id == out.id and stored.source == "officer"
     assert [f.months for f in uow.repo.open_followups(trainee)] == [3, 6, 12]
-    assert uow.emitted(events.OUTCOME_RECORDED) == [{
-        "trainee_id": str(trainee), "cohort_id": str(COHORT), "campus": CAMPUS, "outcome": "employed",
-        "as_of": "2026-03-31", "months_after_completion": 2}]
+    assert uow.emitted(events.OUTCOME_RECORDED) == [
+        {
+            "trainee_id": str(trainee),
+            "cohort_id": str(COHORT),
+            "campus": CAMPUS,
+            "outcome": "employed",
+            "as_of": "2026-03-31",
+            "months_after_completion": 2,
+        }
+    ]
 
 
 def test_an_employer_of_the_pool_names_the_job(uow, settings, clock):
     trainee = complete(uow, settings, clock)
     employer = Employer(campus=CAMPUS, name="Seongsu Data")
     uow.repo.employers_[employer.id] = employer
-    out = outcomes.record_outcome(uow, principal=OFFICER, body=OutcomeIn(
-        graduate_id=trainee, category="employed", as_of=date(2026, 3, 31),
-        employment=employment(employer_name=None, employer_id=employer.id)))
+    out = outcomes.record_outcome(
+        uow,
+        principal=OFFICER,
+        body=OutcomeIn(
+            graduate_id=trainee,
+            category="employed",
+            as_of=date(2026, 3, 31),
+            employment=employment(employer_name=None, employer_id=employer.id),
+        ),
+    )
     assert (out.employer_id, out.employer_name) == (employer.id, "Seongsu Data")
 
 
 def test_a_refused_outcome_names_every_rule_and_leaves_nothing(uow, settings, clock):
     trainee = complete(uow, settings, clock)
     with pytest.raises(RuleViolation) as refused:
-        outcomes.record_outcome(uow, principal=OFFICER, body=OutcomeIn(
-            graduate_id=trainee, category="employed", as_of=date(2026, 1, 29)))
+        outcomes.record_outcome(
+            uow, principal=OFFICER, body=OutcomeIn(graduate_id=trainee, category="employed", as_of=date(2026, 1, 29))
+        )
     assert {f.rule for f in refused.value.errors} == {"outcome.before-completion", "outcome.employment-required"}
     assert refused.value.status == 422
     with pytest.raises(RuleViolation) as refused:
-        outcomes.record_outcome(uow, principal=OFFICER, body=OutcomeIn(
-            graduate_id=trainee, category="employed", as_of=date(2026, 3, 31),
-            employment=employment(employer_id=uuid.uuid4())))
+        outcomes.record_outcome(
+            uow,
+            principal=OFFICER,
+            body=OutcomeIn(
+                graduate_id=trainee,
+                category="employed",
+                as_of=date(2026, 3, 31),
+                employment=employment(employer_id=uuid.uuid4()),
+            ),
+        )
     assert [f.rule for f in refused.value.errors] == ["outcome.unknown-employer"]
     assert uow.repo.outcomes_of(trainee) == [] and uow.repo.graduates_[trainee].outcome_count == 0
     assert uow.emitted(events.OUTCOME_RECORDED) == []
@@ -178,8 +272,11 @@ def test_a_refused_outcome_names_every_rule_and_leaves_nothing(uow, settings, cl
 def test_a_graduate_of_another_campus_is_not_found(uow, settings, clock):
     trainee = complete(uow, settings, clock)
     with pytest.raises(Problem) as refused:
-        outcomes.record_outcome(uow, principal=ELSEWHERE, body=OutcomeIn(
-            graduate_id=trainee, category="seeking_work", as_of=date(2026, 3, 31)))
+        outcomes.record_outcome(
+            uow,
+            principal=ELSEWHERE,
+            body=OutcomeIn(graduate_id=trainee, category="seeking_work", as_of=date(2026, 3, 31)),
+        )
     assert refused.value.status == 404 and uow.events == []
 
 
@@ -189,16 +286,31 @@ def test_a_contact_attempt_after_today_is_refused_as_the_schema_did(uow, setting
     [first, *_] = uow.repo.followups_of(trainee)
     tomorrow = datetime(2026, 4, 16, 0, 30, tzinfo=clock.zone)
     with pytest.raises(Problem) as refused:
-        followups.log_contact(uow, clock, principal=OFFICER, followup_id=first.id,
-                              body=ContactIn(attempted_at=tomorrow, channel="phone", result="reached"))
+        followups.log_contact(
+            uow,
+            clock,
+            principal=OFFICER,
+            followup_id=first.id,
+            body=ContactIn(attempted_at=tomorrow, channel="phone", result="reached"),
+        )
     assert (refused.value.status, refused.value.code) == (422, "validation-error")
     assert [(e.field, e.rule) for e in refused.value.errors] == [("body.attempted_at", "date.future")]
     # 15:30 UTC on the 15th is already the 16th in Seoul; 14:59 UTC is still the 15th
     with pytest.raises(Problem):
-        followups.log_contact(uow, clock, principal=OFFICER, followup_id=first.id, body=ContactIn(
-            attempted_at=datetime(2026, 4, 15, 15, 30, tzinfo=UTC), channel="phone", result="reached"))
-    out = followups.log_contact(uow, clock, principal=OFFICER, followup_id=first.id, body=ContactIn(
-        attempted_at=datetime(2026, 4, 15, 14, 59, tzinfo=UTC), channel="phone", result="no_answer"))
+        followups.log_contact(
+            uow,
+            clock,
+            principal=OFFICER,
+            followup_id=first.id,
+            body=ContactIn(attempted_at=datetime(2026, 4, 15, 15, 30, tzinfo=UTC), channel="phone", result="reached"),
+        )
+    out = followups.log_contact(
+        uow,
+        clock,
+        principal=OFFICER,
+        followup_id=first.id,
+        body=ContactIn(attempted_at=datetime(2026, 4, 15, 14, 59, tzinfo=UTC), channel="phone", result="no_answer"),
+    )
     assert [c.id for c in uow.repo.contacts.values()] == [out.id] and out.officer == "officer-kim"
 
 
@@ -208,19 +320,26 @@ def test_an_employer_joining_after_today_is_refused_as_the_schema_did(uow, clock
     with pytest.raises(Problem) as refused:
         employers.create_employer(uow, clock, principal=OFFICER, settings=settings, body=body)
     assert [(e.field, e.rule) for e in refused.value.errors] == [("body.joined_on", "date.future")]
-    out = employers.create_employer(uow, clock, principal=OFFICER, settings=settings,
-                                    body=EmployerIn(campus=CAMPUS, name="Now Ltd", joined_on=date(2026, 4, 15)))
+    out = employers.create_employer(
+        uow,
+        clock,
+        principal=OFFICER,
+        settings=settings,
+        body=EmployerIn(campus=CAMPUS, name="Now Ltd", joined_on=date(2026, 4, 15)),
+    )
     assert list(uow.repo.employers_) == [out.id]
 
 
 def test_an_employer_of_a_campus_placement_does_not_know_is_refused(uow, settings, clock):
     with pytest.raises(RuleViolation) as refused:
-        employers.create_employer(uow, clock, principal=OFFICER, settings=settings,
-                                  body=EmployerIn(campus=CAMPUS, name="Hanbit Robotics"))
+        employers.create_employer(
+            uow, clock, principal=OFFICER, settings=settings, body=EmployerIn(campus=CAMPUS, name="Hanbit Robotics")
+        )
     assert [f.rule for f in refused.value.errors] == ["reference.campus"]
     complete(uow, settings, clock)  # a graduate from the campus makes it known
-    employers.create_employer(uow, clock, principal=OFFICER, settings=settings,
-                              body=EmployerIn(campus=CAMPUS, name="Hanbit Robotics"))
+    employers.create_employer(
+        uow, clock, principal=OFFICER, settings=settings, body=EmployerIn(campus=CAMPUS, name="Hanbit Robotics")
+    )
     assert len(uow.repo.employers_) == 1
 
 
@@ -240,22 +359,36 @@ def test_an_internship_is_paid_at_the_living_wage_and_a_retried_key_replays_it(u
     key = idem("start-1", body)
     out = internships.start_internship(uow, principal=OFFICER, settings=settings, body=body, idem=key)
     assert (out.end_date, out.hourly_krw, out.monthly_pay, out.total_pay, out.status) == (
-        date(2026, 6, 30), 11_436, 2_390_124, 7_170_372, "active")
+        date(2026, 6, 30),
+        11_436,
+        2_390_124,
+        7_170_372,
+        "active",
+    )
     assert list(uow.repo.internships_) == [out.id]
     again = internships.start_internship(uow, principal=OFFICER, settings=settings, body=body, idem=key)
     assert again == out and len(uow.repo.internships_) == 1
     with pytest.raises(Problem) as reused:
-        internships.start_internship(uow, principal=OFFICER, settings=settings, idem=idem("start-1", "other"),
-                                     body=InternshipIn(posting_id=posting.id, graduate_id=trainee,
-                                                       start_date=date(2026, 4, 2)))
+        internships.start_internship(
+            uow,
+            principal=OFFICER,
+            settings=settings,
+            idem=idem("start-1", "other"),
+            body=InternshipIn(posting_id=posting.id, graduate_id=trainee, start_date=date(2026, 4, 2)),
+        )
     assert (reused.value.status, reused.value.code) == (422, "idempotency-key-reused")
     assert uow.events == []
 
 
 def test_a_part_time_internship_is_pro_rata(uow, settings, clock, posting):
     trainee = complete(uow, settings, clock)
-    out = internships.start_internship(uow, principal=OFFICER, settings=settings, idem=None, body=InternshipIn(
-        posting_id=posting.id, graduate_id=trainee, start_date=date(2026, 4, 1), weekly_hours=20))
+    out = internships.start_internship(
+        uow,
+        principal=OFFICER,
+        settings=settings,
+        idem=None,
+        body=InternshipIn(posting_id=posting.id, graduate_id=trainee, start_date=date(2026, 4, 1), weekly_hours=20),
+    )
     assert (out.weekly_hours, out.monthly_pay) == (20, 1_195_062)
 
 
@@ -265,8 +398,7 @@ def test_a_second_active_internship_is_a_conflict_and_a_closed_posting_refuses(u
     internships.start_internship(uow, principal=OFFICER, settings=settings, body=body, idem=None)
     posting.status = "closed"
     with pytest.raises(RuleViolation) as refused:
-        internships.start_internship(uow, principal=OFFICER, settings=settings, body=body,
-                                     idem=idem("start-2", body))
+        internships.start_internship(uow, principal=OFFICER, settings=settings, body=body, idem=idem("start-2", body))
     assert refused.value.status == 409
     assert {f.rule for f in refused.value.errors} == {"internship.already-active", "posting.closed"}
     assert len(uow.repo.internships_) == 1
@@ -275,29 +407,44 @@ def test_a_second_active_internship_is_a_conflict_and_a_closed_posting_refuses(u
 
 def test_converting_an_internship_makes_the_incentive_due_once_and_records_the_job(uow, settings, clock, posting):
     trainee = complete(uow, settings, clock)
-    started = internships.start_internship(uow, principal=OFFICER, settings=settings, idem=None, body=InternshipIn(
-        posting_id=posting.id, graduate_id=trainee, start_date=date(2026, 4, 1)))
+    started = internships.start_internship(
+        uow,
+        principal=OFFICER,
+        settings=settings,
+        idem=None,
+        body=InternshipIn(posting_id=posting.id, graduate_id=trainee, start_date=date(2026, 4, 1)),
+    )
     body = ConvertIn(hire_date=date(2026, 7, 1), monthly_wage=2_700_000)
     key = idem("convert-1", body)
-    out = internships.convert(uow, principal=OFFICER, settings=settings, internship_id=started.id, body=body,
-                              idem=key)
+    out = internships.convert(uow, principal=OFFICER, settings=settings, internship_id=started.id, body=body, idem=key)
     assert (out.status, out.hire_date) == ("converted", date(2026, 7, 1))
     assert out.incentive is not None and (out.incentive.amount, out.incentive.due_on) == (3_000_000, date(2026, 7, 1))
     [incentive] = uow.repo.incentives_.values()
     assert incentive.internship_id == started.id and incentive.employer_id == posting.employer_id
     [job] = uow.repo.outcomes_of(trainee)
     assert (job.category, job.source, job.employer_name, job.monthly_wage) == (
-        "employed", "internship_conversion", "Hanbit Robotics", 2_700_000)
-    assert uow.emitted(events.INCENTIVE_DUE) == [{
-        "internship_id": str(started.id), "employer_id": str(posting.employer_id), "trainee_id": str(trainee),
-        "campus": CAMPUS, "amount": 3_000_000}]
+        "employed",
+        "internship_conversion",
+        "Hanbit Robotics",
+        2_700_000,
+    )
+    assert uow.emitted(events.INCENTIVE_DUE) == [
+        {
+            "internship_id": str(started.id),
+            "employer_id": str(posting.employer_id),
+            "trainee_id": str(trainee),
+            "campus": CAMPUS,
+            "amount": 3_000_000,
+        }
+    ]
     assert len(uow.emitted(events.OUTCOME_RECORDED)) == 1
 
-    assert internships.convert(uow, principal=OFFICER, settings=settings, internship_id=started.id, body=body,
-                               idem=key) == out  # the retry replays the first answer
+    assert (
+        internships.convert(uow, principal=OFFICER, settings=settings, internship_id=started.id, body=body, idem=key)
+        == out
+    )  # the retry replays the first answer
     with pytest.raises(RuleViolation) as refused:
-        internships.convert(uow, principal=OFFICER, settings=settings, internship_id=started.id, body=body,
-                            idem=None)
+        internships.convert(uow, principal=OFFICER, settings=settings, internship_id=started.id, body=body, idem=None)
     assert refused.value.status == 409
     assert [f.rule for f in refused.value.errors] == ["incentive.once-per-internship"]
     assert len(uow.repo.incentives_) == 1 and len(uow.emitted(events.INCENTIVE_DUE)) == 1
@@ -307,10 +454,21 @@ def test_converting_an_internship_makes_the_incentive_due_once_and_records_the_j
 def test_the_incentive_amount_is_the_settings(uow, clock, posting):
     settings = Settings(database_url="sqlite://", conversion_incentive_krw=2_000_000)
     trainee = complete(uow, settings, clock)
-    started = internships.start_internship(uow, principal=OFFICER, settings=settings, idem=None, body=InternshipIn(
-        posting_id=posting.id, graduate_id=trainee, start_date=date(2026, 4, 1)))
-    out = internships.convert(uow, principal=OFFICER, settings=settings, internship_id=started.id,
-                              body=ConvertIn(hire_date=date(2026, 7, 1)), idem=None)
+    started = internships.start_internship(
+        uow,
+        principal=OFFICER,
+        settings=settings,
+        idem=None,
+        body=InternshipIn(posting_id=posting.id, graduate_id=trainee, start_date=date(2026, 4, 1)),
+    )
+    out = internships.convert(
+        uow,
+        principal=OFFICER,
+        settings=settings,
+        internship_id=started.id,
+        body=ConvertIn(hire_date=date(2026, 7, 1)),
+        idem=None,
+    )
     assert out.incentive is not None and out.incentive.amount == 2_000_000
     page = internships.list_incentives(uow, principal=OFFICER, page=PAGE, campus=None)
     assert (page.total, [i.amount for i in page.items]) == (1, [2_000_000])
@@ -319,11 +477,22 @@ def test_the_incentive_amount_is_the_settings(uow, clock, posting):
 
 def test_a_hire_before_the_internship_started_is_refused_and_nothing_is_due(uow, settings, clock, posting):
     trainee = complete(uow, settings, clock)
-    started = internships.start_internship(uow, principal=OFFICER, settings=settings, idem=None, body=InternshipIn(
-        posting_id=posting.id, graduate_id=trainee, start_date=date(2026, 4, 1)))
+    started = internships.start_internship(
+        uow,
+        principal=OFFICER,
+        settings=settings,
+        idem=None,
+        body=InternshipIn(posting_id=posting.id, graduate_id=trainee, start_date=date(2026, 4, 1)),
+    )
     with pytest.raises(RuleViolation) as refused:
-        internships.convert(uow, principal=OFFICER, settings=settings, internship_id=started.id,
-                            body=ConvertIn(hire_date=date(2026, 3, 31)), idem=None)
+        internships.convert(
+            uow,
+            principal=OFFICER,
+            settings=settings,
+            internship_id=started.id,
+            body=ConvertIn(hire_date=date(2026, 3, 31)),
+            idem=None,
+        )
     assert refused.value.status == 422
     assert [f.rule for f in refused.value.errors] == ["internship.hire-before-start"]
     assert uow.repo.incentives_ == {} and uow.events == []
@@ -333,11 +502,22 @@ def test_a_hire_before_the_internship_started_is_refused_and_nothing_is_due(uow,
 def test_the_employment_report_counts_each_completers_latest_outcome_as_of_the_clocks_today(uow, settings, clock):
     employed, studying, seeking, silent = (complete(uow, settings, clock) for _ in range(4))
     late = complete(uow, settings, clock, completion=date(2026, 4, 30))  # completes after the report date
-    for trainee, category, job in ((employed, "employed", employment()), (studying, "further_education", None),
-                                   (seeking, "seeking_work", None), (late, "employed", employment())):
-        outcomes.record_outcome(uow, principal=OFFICER, body=OutcomeIn(
-            graduate_id=trainee, category=category, as_of=date(2026, 3, 31) if trainee != late else date(2026, 5, 4),
-            employment=job))
+    for trainee, category, job in (
+        (employed, "employed", employment()),
+        (studying, "further_education", None),
+        (seeking, "seeking_work", None),
+        (late, "employed", employment()),
+    ):
+        outcomes.record_outcome(
+            uow,
+            principal=OFFICER,
+            body=OutcomeIn(
+                graduate_id=trainee,
+                category=category,
+                as_of=date(2026, 3, 31) if trainee != late else date(2026, 5, 4),
+                employment=job,
+            ),
+        )
     report = reports.build(uow, clock, principal=OFFICER)
     assert report.as_of == date(2026, 4, 15) and report.rows == []
     t = report.total
@@ -371,8 +551,7 @@ def test_a_programme_target_is_set_then_replaced(uow):
     assert missing.value.status == 404
     first = targets.set_target(uow, principal=OFFICER, programme_code="BIGDATA", body=TargetIn(employment_rate=0.7))
     assert (first.employment_rate, first.set_by) == (0.7, "officer-kim")
-    second = targets.set_target(uow, principal=ELSEWHERE, programme_code="BIGDATA",
-                                body=TargetIn(employment_rate=0.75))
+    second = targets.set_target(uow, principal=ELSEWHERE, programme_code="BIGDATA", body=TargetIn(employment_rate=0.75))
     assert (second.employment_rate, second.set_by) == (0.75, "officer-lee")
     assert ("target", "BIGDATA") in uow.repo.locked
     assert [t.programme_code for t in targets.list_targets(uow)] == ["BIGDATA"]

@@ -2,6 +2,7 @@
 
 Driven through ``EventConsumer.handle_batch`` with records made here (no broker), on SQLite and on PostgreSQL.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -20,14 +21,28 @@ from shared.tables import processed_event
 Record = namedtuple("Record", "topic partition offset key value")
 
 META = MetaData()
-state = Table("toy_state", META, Column("trainee_id", String(40), primary_key=True),
-              Column("status", String(200), nullable=False))
-log = Table("toy_log", META, Column("seq", Integer, primary_key=True, autoincrement=True),
-            Column("trainee_id", String(40), nullable=False), Column("what", String(200), nullable=False))
+state = Table(
+    "toy_state", META, Column("trainee_id", String(40), primary_key=True), Column("status", String(200), nullable=False)
+)
+log = Table(
+    "toy_log",
+    META,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("trainee_id", String(40), nullable=False),
+    Column("what", String(200), nullable=False),
+)
 
-SNAP = events.CohortSnapshot(cohort_id=uuid.uuid4(), programme_code="P", programme_title="T", campus="c",
-                             track="t", total_hours=8, completion_threshold=0.8, start_date=date(2030, 1, 1),
-                             end_date=date(2030, 2, 1))
+SNAP = events.CohortSnapshot(
+    cohort_id=uuid.uuid4(),
+    programme_code="P",
+    programme_title="T",
+    campus="c",
+    track="t",
+    total_hours=8,
+    completion_threshold=0.8,
+    start_date=date(2030, 1, 1),
+    end_date=date(2030, 2, 1),
+)
 
 
 class FakeProducer:
@@ -46,9 +61,9 @@ class Toy:
     """A toy service: enrollments are batched, withdrawals are handled one by one."""
 
     def __init__(self) -> None:
-        self.calls: list[list[str]] = []   # the event ids of each apply_many call
-        self.parsed: list[int] = []        # sizes of parse_many calls
-        self.fail_many = 0                 # apply_many raises this many times before working
+        self.calls: list[list[str]] = []  # the event ids of each apply_many call
+        self.parsed: list[int] = []  # sizes of parse_many calls
+        self.fail_many = 0  # apply_many raises this many times before working
 
     def enroll_one(self, ctx, data, event) -> None:  # noqa: ANN001
         session = ctx.uow.repo
@@ -82,8 +97,10 @@ class Toy:
         session.execute(insert(log).values(trainee_id=tid, what="withdrawn"))
 
     def handlers(self) -> dict:
-        return {events.TRAINEE_ENROLLED: BatchHandler(self.enroll_one, self.enroll_many, self.parse_many),
-                events.TRAINEE_WITHDRAWN: self.withdraw}
+        return {
+            events.TRAINEE_ENROLLED: BatchHandler(self.enroll_one, self.enroll_many, self.parse_many),
+            events.TRAINEE_WITHDRAWN: self.withdraw,
+        }
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -107,8 +124,15 @@ def toy() -> Toy:
 @pytest.fixture
 def consumer(db, toy):  # noqa: ANN001, ANN201
     producer = FakeProducer()
-    c = EventConsumer(service="toy", db=db, handlers=toy.handlers(), consumer_factory=lambda: None,
-                      producer_factory=lambda: producer, retries=1, retry_backoff_s=0)
+    c = EventConsumer(
+        service="toy",
+        db=db,
+        handlers=toy.handlers(),
+        consumer_factory=lambda: None,
+        producer_factory=lambda: producer,
+        retries=1,
+        retry_backoff_s=0,
+    )
     c.dead = producer
     return c
 
@@ -118,20 +142,39 @@ def records(*evs: events.CloudEvent) -> list[Record]:
 
 
 def enrolled(tid: uuid.UUID, name: str = "A") -> events.CloudEvent:
-    return build_event(events.TRAINEE_ENROLLED, events.TraineeEnrolled(
-        trainee_id=tid, enrollment_id=uuid.uuid4(), name=name, birth_date=date(1990, 1, 1),
-        enrolled_on=date(2030, 1, 1), cohort=SNAP))[0]
+    return build_event(
+        events.TRAINEE_ENROLLED,
+        events.TraineeEnrolled(
+            trainee_id=tid,
+            enrollment_id=uuid.uuid4(),
+            name=name,
+            birth_date=date(1990, 1, 1),
+            enrolled_on=date(2030, 1, 1),
+            cohort=SNAP,
+        ),
+    )[0]
 
 
 def withdrawn(tid: uuid.UUID) -> events.CloudEvent:
-    return build_event(events.TRAINEE_WITHDRAWN, events.TraineeWithdrawn(
-        trainee_id=tid, enrollment_id=uuid.uuid4(), cohort_id=SNAP.cohort_id, campus="c", programme_code="P",
-        date=date(2030, 1, 5), reason="personal"))[0]
+    return build_event(
+        events.TRAINEE_WITHDRAWN,
+        events.TraineeWithdrawn(
+            trainee_id=tid,
+            enrollment_id=uuid.uuid4(),
+            cohort_id=SNAP.cohort_id,
+            campus="c",
+            programme_code="P",
+            date=date(2030, 1, 5),
+            reason="personal",
+        ),
+    )[0]
 
 
 def other() -> events.CloudEvent:
-    return build_event(events.CLAIM_PAID, events.ClaimPaid(claim_id=uuid.uuid4(), trainee_id=uuid.uuid4(),
-                                                            campus="c", amount=1, payout_reference="r"))[0]
+    return build_event(
+        events.CLAIM_PAID,
+        events.ClaimPaid(claim_id=uuid.uuid4(), trainee_id=uuid.uuid4(), campus="c", amount=1, payout_reference="r"),
+    )[0]
 
 
 def statuses(db: Database) -> dict[str, str]:
@@ -145,7 +188,8 @@ def history(db: Database) -> list[tuple[str, str]]:
 
 
 def test_consecutive_events_of_a_batch_handler_are_applied_in_one_call_and_other_types_keep_their_place(
-        consumer, toy, db):
+    consumer, toy, db
+):
     a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     evs = [enrolled(a), other(), enrolled(b), withdrawn(b), enrolled(c), enrolled(a, "A2")]
     assert consumer.handle_batch(records(*evs)) == ["done", "ignored", "done", "done", "done", "done"]
@@ -153,8 +197,13 @@ def test_consecutive_events_of_a_batch_handler_are_applied_in_one_call_and_other
     assert toy.calls == [[evs[0].id, evs[2].id], [evs[4].id, evs[5].id]]
     assert toy.parsed == [4]
     assert statuses(db) == {str(a): "enrolled:A2", str(b): "withdrawn", str(c): "enrolled:A"}
-    assert history(db) == [(str(a), "enrolled:A"), (str(b), "enrolled:A"), (str(b), "withdrawn"),
-                           (str(c), "enrolled:A"), (str(a), "enrolled:A2")]
+    assert history(db) == [
+        (str(a), "enrolled:A"),
+        (str(b), "enrolled:A"),
+        (str(b), "withdrawn"),
+        (str(c), "enrolled:A"),
+        (str(a), "enrolled:A2"),
+    ]
 
 
 def test_a_redelivered_batch_has_no_second_effect(consumer, toy, db):
@@ -196,7 +245,8 @@ def test_a_transient_failure_of_a_run_is_retried_record_by_record(consumer, toy,
 
 
 def test_data_that_parse_many_refuses_is_validated_one_by_one_and_only_the_invalid_event_dead_letters(
-        consumer, toy, db):
+    consumer, toy, db
+):
     a = uuid.uuid4()
     good = enrolled(a)
     broken = enrolled(uuid.uuid4())

@@ -1,4 +1,5 @@
 """The kernel's own rules: settings, tokens, envelopes, spreadsheets."""
+
 import uuid
 from datetime import date
 
@@ -52,17 +53,37 @@ def test_tokens_carry_roles_and_campuses_and_are_checked():
 
 def test_events_are_cloudevents_keyed_by_trainee_or_cohort():
     trainee, cohort = uuid.uuid4(), uuid.uuid4()
-    event, key = events.build_event(events.TRAINEE_WITHDRAWN, {
-        "trainee_id": trainee, "enrollment_id": uuid.uuid4(), "cohort_id": cohort, "campus": "jungbu",
-        "programme_code": "P", "date": date(2027, 2, 1), "reason": "early_employment", "early_employment": True})
+    event, key = events.build_event(
+        events.TRAINEE_WITHDRAWN,
+        {
+            "trainee_id": trainee,
+            "enrollment_id": uuid.uuid4(),
+            "cohort_id": cohort,
+            "campus": "jungbu",
+            "programme_code": "P",
+            "date": date(2027, 2, 1),
+            "reason": "early_employment",
+            "early_employment": True,
+        },
+    )
     assert key == str(trainee) and event.subject == str(trainee)
     assert event.specversion == "1.0" and event.source == "/services/enrollment"
     again = events.CloudEvent.from_bytes(event.to_bytes())
     assert again == event and isinstance(again.parsed(), events.TraineeWithdrawn)
-    published, key = events.build_event(events.COHORT_PUBLISHED, {
-        "cohort_id": cohort, "programme_code": "P", "programme_title": "T", "campus": "c", "track": "other",
-        "total_hours": 10, "completion_threshold": 0.8, "start_date": date(2027, 1, 1),
-        "end_date": date(2027, 2, 1)})
+    published, key = events.build_event(
+        events.COHORT_PUBLISHED,
+        {
+            "cohort_id": cohort,
+            "programme_code": "P",
+            "programme_title": "T",
+            "campus": "c",
+            "track": "other",
+            "total_hours": 10,
+            "completion_threshold": 0.8,
+            "start_date": date(2027, 1, 1),
+            "end_date": date(2027, 2, 1),
+        },
+    )
     assert key == str(cohort)
     with pytest.raises(ValidationError):
         events.build_event(events.CLAIM_PAID, {"claim_id": "not-a-uuid"})
@@ -88,7 +109,7 @@ def test_spreadsheets_round_trip_csv_and_xlsx():
 def test_spreadsheet_cells_are_safe():
     from shared.spreadsheets import safe_cell, safe_title
 
-    assert safe_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert safe_cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert safe_cell("@SUM(A1)") == "'@SUM(A1)"
     assert safe_cell("a\x00b\x1fc") == "abc"
     assert safe_cell(-5) == -5 and safe_cell("김민지") == "김민지"

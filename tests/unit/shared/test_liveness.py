@@ -1,4 +1,5 @@
 """The process keeps answering its probes, and a slow key server stalls no one but the caller."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,14 @@ from tests.support import service_settings
 
 
 def settings_for(tmp_path, **overrides):
-    return service_settings("enrollment", database_url=f"sqlite:///{tmp_path}/liveness.db",
-                            kafka_bootstrap_servers="127.0.0.1:1", relay_enabled=False, consumer_enabled=False,
-                            **overrides)
+    return service_settings(
+        "enrollment",
+        database_url=f"sqlite:///{tmp_path}/liveness.db",
+        kafka_bootstrap_servers="127.0.0.1:1",
+        relay_enabled=False,
+        consumer_enabled=False,
+        **overrides,
+    )
 
 
 def in_background(call):
@@ -43,8 +49,9 @@ def test_probes_answer_while_every_endpoint_thread_waits(tmp_path):
     with TestClient(app) as client:
         blocked, blocked_result = in_background(lambda: client.get("/test/waits"))
         assert entered.wait(10)
-        probes, answers = in_background(lambda: [client.get(p).status_code
-                                                  for p in ("/healthz", "/readyz", "/metrics")])
+        probes, answers = in_background(
+            lambda: [client.get(p).status_code for p in ("/healthz", "/readyz", "/metrics")]
+        )
         probes.join(10)
         answered_while_blocked = not probes.is_alive() and blocked.is_alive()
         release.set()  # before any assertion, so a failure ends the test instead of hanging it
@@ -79,14 +86,20 @@ def test_a_slow_key_server_stalls_only_the_requests_that_need_it(tmp_path):
     SlowKeys.release = threading.Event()
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowKeys)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    token = jwt.encode({"sub": "staff-1", "roles": ["admissions"], "campuses": ["*"], "exp": int(time.time()) + 600},
-                       key, algorithm="RS256", headers={"kid": "k1"})
-    app = create_app(settings_for(tmp_path, jwt_algorithm="RS256",
-                                  jwks_url=f"http://127.0.0.1:{server.server_port}/jwks"))
+    token = jwt.encode(
+        {"sub": "staff-1", "roles": ["admissions"], "campuses": ["*"], "exp": int(time.time()) + 600},
+        key,
+        algorithm="RS256",
+        headers={"kid": "k1"},
+    )
+    app = create_app(
+        settings_for(tmp_path, jwt_algorithm="RS256", jwks_url=f"http://127.0.0.1:{server.server_port}/jwks")
+    )
     try:
         with TestClient(app) as client:
             authed, authed_result = in_background(
-                lambda: client.get("/enrollment/v1/campuses", headers={"Authorization": f"Bearer {token}"}))
+                lambda: client.get("/enrollment/v1/campuses", headers={"Authorization": f"Bearer {token}"})
+            )
             time.sleep(0.2)  # let it reach the key server
             waiting_for_keys = authed.is_alive()
             health, health_result = in_background(lambda: client.get("/healthz").status_code)
@@ -104,8 +117,12 @@ def test_a_slow_key_server_stalls_only_the_requests_that_need_it(tmp_path):
 
 def test_an_unreachable_key_server_is_a_503_problem(tmp_path):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = jwt.encode({"sub": "staff-1", "roles": ["admissions"], "campuses": ["*"], "exp": int(time.time()) + 600},
-                       key, algorithm="RS256", headers={"kid": "k1"})
+    token = jwt.encode(
+        {"sub": "staff-1", "roles": ["admissions"], "campuses": ["*"], "exp": int(time.time()) + 600},
+        key,
+        algorithm="RS256",
+        headers={"kid": "k1"},
+    )
     app = create_app(settings_for(tmp_path, jwt_algorithm="RS256", jwks_url="http://127.0.0.1:1/jwks"))
     with TestClient(app) as client:
         r = client.get("/enrollment/v1/campuses", headers={"Authorization": f"Bearer {token}"})

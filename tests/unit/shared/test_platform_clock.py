@@ -1,4 +1,5 @@
 """The input types' "not in the future" bound reads the platform clock the service sets, not the OS zone."""
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,15 @@ def test_a_service_app_sets_the_platform_clock_and_leaves_the_process_zone_alone
     monkeypatch.setenv("TZ", "UTC")
     before = platform_clock()
     try:
-        app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/c.db", timezone="Europe/Paris",
-                                  kafka_bootstrap_servers="", relay_enabled=False, consumer_enabled=False))
+        app = create_app(
+            Settings(
+                database_url=f"sqlite:///{tmp_path}/c.db",
+                timezone="Europe/Paris",
+                kafka_bootstrap_servers="",
+                relay_enabled=False,
+                consumer_enabled=False,
+            )
+        )
         assert platform_clock() is app.state.clock and str(app.state.clock.zone) == "Europe/Paris"
         assert os.environ["TZ"] == "UTC"
     finally:

@@ -1,4 +1,5 @@
 """The registry of services is the one list: it names exactly the services there are, each on a port of its own."""
+
 from __future__ import annotations
 
 from pathlib import Path

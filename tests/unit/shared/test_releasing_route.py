@@ -1,4 +1,5 @@
 """ReleasingRoute: a sync endpoint runs in one trip to the thread pool and gives its connection back there."""
+
 from __future__ import annotations
 
 import threading

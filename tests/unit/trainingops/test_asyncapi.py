@@ -8,8 +8,9 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "asyncapi.json"
 
 
 def test_the_committed_catalogue_is_current():
-    assert DOC.read_text() == asyncapi.render(), \
+    assert DOC.read_text() == asyncapi.render(), (
         "docs/asyncapi.json is stale: run `.venv/bin/python -m trainingops.asyncapi > docs/asyncapi.json`"
+    )
 
 
 def test_every_topic_and_event_type_is_in_the_catalogue():
