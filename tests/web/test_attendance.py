@@ -204,14 +204,17 @@ def test_an_instructors_day_in_the_attendance_room(console, cohort, page, check_
 
     # -- closing the cohort, then the refusal of closing it again, in words by the button ----------------------
     page.check("#f-confirm")
-    page.click("#close-cohort")
+    with page.expect_navigation():  # the form posts and the page comes back: wait for it, not for idleness
+        page.click("#close-cohort")
     page.wait_for_load_state("networkidle")
     assert "기수를 종료했습니다." in page.locator(".flash").inner_text()
     assert re.search(r"수료 \d+명, 미수료 \d+명", page.locator("#close-result").inner_text())
     assert "종료" in page.locator("#cohort-state").inner_text()
     check_page(page, "attendance-closed")
     page.check("#f-confirm")
-    page.click("#close-cohort")
+    assert page.is_checked("#f-confirm")  # the box is required: unchecked, the browser would not post at all
+    with page.expect_navigation():
+        page.click("#close-cohort")
     page.wait_for_load_state("networkidle")
     refusal = page.locator("#close-refusal").inner_text()
     assert "이미 종료된 기수입니다. 다시 종료할 수 없습니다." in refusal, refusal
