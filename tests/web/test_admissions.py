@@ -183,10 +183,13 @@ def test_admissions_journey(console, page, check_page, campus, tmp_path) -> None
     first_id = first.get_attribute("id")
     first.locator("button:has-text('등록 확정')").dblclick()
     page.wait_for_selector(f"#{first_id}[data-status=accepted]")
+    # nothing of the double click still in flight: a late swap would move the focus (and the page) under the next click
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
     second = page.locator("#applications tbody tr[data-status=selected]").first
     second_id = second.get_attribute("id")
     second.locator("button:has-text('등록 포기')").click()
     page.wait_for_selector(f"#{second_id}[data-status=declined]")
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
     check_page(page, "admissions-seats")
     api = httpx.Client(
         base_url=console.services["enrollment"] + "/enrollment/v1",
