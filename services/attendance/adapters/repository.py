@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, true, update
+from sqlalchemy import String, Text, and_, bindparam, delete, func, insert, literal, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -42,7 +42,13 @@ def _roster_upsert_pg() -> Any:
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     t = RosterEntry.__table__  # type: ignore[attr-defined]
-    each = lambda name, column: func.unnest(bindparam(name, type_=ARRAY(column.type)))  # noqa: E731
+
+    def each(name: str, column: Any) -> Any:
+        # Strings travel as text[], not as the column's VARCHAR(n)[]: an explicit cast to VARCHAR(n) cuts a longer
+        # value silently, while the insert's assignment to the column refuses it, as the one-by-one path does.
+        kind = Text() if isinstance(getattr(column.type, "impl", column.type), String) else column.type
+        return func.unnest(bindparam(name, type_=ARRAY(kind)))
+
     rows = select(
         each("ids", t.c.id),
         bindparam("cohort_id", type_=t.c.cohort_id.type),

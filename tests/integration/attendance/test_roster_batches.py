@@ -210,3 +210,21 @@ def test_a_clean_batch_is_applied_in_runs_and_matches_one_by_one(make_consumer, 
     before = state(batched.db)
     assert batched.handle_batch(recs) == ["duplicate"] * len(evs)
     assert state(batched.db) == before
+
+
+def test_a_name_too_long_for_the_roster_is_refused_in_a_batch_as_alone(make_consumer):
+    """The batch statement once cast its names to the column's VARCHAR(200), which PostgreSQL cuts silently:
+    the batch path stored a shortened name where the one-by-one path dead-lettered the event."""
+    snap = snapshot("cz", date(2030, 3, 4), date(2030, 4, 4))
+    ok, long = uuid.uuid4(), uuid.uuid4()
+    evs = [enrolled(snap, ok, "OK"), enrolled(snap, long, "N" * 300)]
+    recs = [Record(topic_for("enrollment"), 0, i, b"k", ev.to_bytes()) for i, ev in enumerate(evs)]
+
+    batched, one_by_one = make_consumer(), make_consumer()
+    results = batched.handle_batch(recs)
+    assert results == [one_by_one.handle_record(r) for r in recs]
+    assert state(batched.db) == state(one_by_one.db)
+    if batched.db.engine.dialect.name == "postgresql":  # SQLite does not hold strings to their declared length
+        assert results == ["done", "dead-lettered"]
+        assert batched.producer.dead == [evs[1].id]
+        assert [r[1] for r in state(batched.db)[0]] == [str(ok)]
