@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 from pydantic_core import from_json
 
 from shared.registry import NAMES as SERVICES  # the services that publish and consume, named once
@@ -69,10 +69,29 @@ class CohortSnapshot(EventData):
     end_date: date
     capacity: int | None = None
     sessions: list[SessionSlot] = []
+    plan_version: int = Field(1, ge=1, description="1 when published, one more on each timetable change")
 
 
 class CohortPublished(CohortSnapshot):
     pass
+
+
+class PlanChange(BaseModel):
+    """What one timetable change did: the session cancelled, added or moved (``session`` the old slot,
+    ``new_session`` where it went), or the end date extended (``old_end_date`` to ``new_end_date``)."""
+
+    kind: Literal["cancel", "add", "move", "extend"]
+    session: SessionSlot | None = None
+    new_session: SessionSlot | None = None
+    old_end_date: date | None = None
+    new_end_date: date | None = None
+
+
+class CohortRescheduled(CohortSnapshot):
+    """The cohort's whole new plan (the fields of ``cohort.published``), with what changed and why."""
+
+    change: PlanChange
+    reason: str
 
 
 class ApplicationDecided(EventData):
@@ -86,12 +105,45 @@ class ApplicationDecided(EventData):
 
 
 class TraineeEnrolled(EventData):
+    """A trainee took a seat. The cohort's plan travels on the cohort's own events; ``plan_version`` names the
+    version of it the enrollment was made against. The earlier form carried the whole plan in ``cohort``
+    (and no ``cohort_id``, ``campus``, ``programme_code`` or ``plan_version`` of its own): it is still read,
+    those fields then come from ``cohort``."""
+
     trainee_id: uuid.UUID
     enrollment_id: uuid.UUID
     name: str
     birth_date: date
-    enrolled_on: date
-    cohort: CohortSnapshot
+    cohort_id: uuid.UUID
+    campus: str
+    programme_code: str
+    plan_version: int = Field(ge=1)
+    enrolled_on: date = Field(description="the join date")
+    cohort: CohortSnapshot | None = Field(
+        None, description="earlier form only: the cohort's whole plan (consumers read both forms)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _earlier_form(cls, data: Any) -> Any:
+        """An event of the earlier form names its cohort inside ``cohort`` only."""
+        if isinstance(data, dict) and "cohort_id" not in data and (snap := data.get("cohort")) is not None:
+            get = snap.get if isinstance(snap, dict) else lambda k, default=None: getattr(snap, k, default)
+            data = {
+                **data,
+                "cohort_id": get("cohort_id"),
+                "campus": data.get("campus", get("campus")),
+                "programme_code": data.get("programme_code", get("programme_code")),
+                "plan_version": data.get("plan_version", get("plan_version", 1)),
+            }
+        return data
+
+    @model_serializer(mode="wrap")
+    def _only_the_form_it_has(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        if out.get("cohort", 0) is None:  # the new form has no ``cohort`` at all
+            del out["cohort"]
+        return out
 
 
 class TraineeWithdrawn(EventData):
@@ -198,6 +250,7 @@ def _t(service: str, name: str) -> str:
 
 
 COHORT_PUBLISHED = _t("enrollment", "cohort.published")
+COHORT_RESCHEDULED = _t("enrollment", "cohort.rescheduled")
 APPLICATION_DECIDED = _t("enrollment", "application.decided")
 TRAINEE_ENROLLED = _t("enrollment", "trainee.enrolled")
 TRAINEE_WITHDRAWN = _t("enrollment", "trainee.withdrawn")
@@ -215,6 +268,14 @@ EVENTS: dict[str, EventSpec] = {
     for s in (
         EventSpec(
             COHORT_PUBLISHED, "enrollment", CohortPublished, "cohort_id", "A cohort was published with its timetable."
+        ),
+        EventSpec(
+            COHORT_RESCHEDULED,
+            "enrollment",
+            CohortRescheduled,
+            "cohort_id",
+            "A published cohort's timetable changed (session cancelled, added or moved; end date extended); "
+            "carries the whole new plan.",
         ),
         EventSpec(
             APPLICATION_DECIDED,

@@ -167,6 +167,7 @@ class CohortOut(BaseModel):
     end_date: date
     selection_done: bool
     session_count: int
+    plan_version: int = Field(1, description="1 when published, one more on each timetable change")
 
 
 class CohortStats(BaseModel):
@@ -319,3 +320,72 @@ class ImportReport(BaseModel):
     imported: int
     refused: int
     report: list[ImportRow]
+
+
+class TimetableChangeIn(InputModel):
+    """One change to a published timetable; ``reason`` is required and kept with the change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"kind": "cancel", "session_date": "2027-03-01", "reason": "Independence Movement Day"},
+                {"kind": "add", "date": "2027-03-06", "start": "09:00", "end": "18:00", "reason": "make-up day"},
+                {
+                    "kind": "move",
+                    "session_date": "2027-04-14",
+                    "date": "2027-04-16",
+                    "start": "13:00",
+                    "end": "18:00",
+                    "reason": "workshop closed for inspection",
+                },
+                {"kind": "extend", "end_date": "2027-07-09", "reason": "two weeks of cancelled sessions made up"},
+            ]
+        }
+    )
+    kind: Literal["cancel", "add", "move", "extend"]
+    session_date: Day | None = Field(None, description="cancel, move: the date of the session changed")
+    session_start: WallClock | None = Field(
+        None, description="cancel, move: its start time (needed only when the day has more than one session)"
+    )
+    date: Day | None = Field(None, description="add: the new session's date; move: its new date (default: same)")
+    start: WallClock | None = Field(None, description="add: start time; move: new start (default: same)")
+    end: WallClock | None = Field(None, description="add: end time; move: new end (default: same)")
+    end_date: Day | None = Field(None, description="extend: the cohort's new end date")
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> TimetableChangeIn:
+        if any(t is not None and t.tzinfo is not None for t in (self.session_start, self.start, self.end)):
+            raise ValueError("times are the campus's wall-clock times, without a UTC offset")
+        if self.kind in ("cancel", "move") and self.session_date is None:
+            raise ValueError(f"session_date is required to {self.kind} a session")
+        if self.kind == "add" and (self.date is None or self.start is None or self.end is None):
+            raise ValueError("date, start and end are required to add a session")
+        if self.kind == "move" and self.date is None and self.start is None and self.end is None:
+            raise ValueError("a move needs a new date, start or end")
+        if self.kind == "extend" and self.end_date is None:
+            raise ValueError("end_date is required to extend the cohort")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("a session must end after it starts")
+        return self
+
+
+class PlannedSession(BaseModel):
+    date: date
+    start: WallClock
+    end: WallClock
+    hours: float
+
+
+class TimetableChangeOut(BaseModel):
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    plan_version: int = Field(description="the cohort's plan version this change made")
+    kind: str
+    session: PlannedSession | None = Field(None, description="the session cancelled, or where a moved one was")
+    new_session: PlannedSession | None = Field(None, description="the session added, or where a moved one went")
+    old_end_date: date | None = None
+    new_end_date: date | None = None
+    reason: str
+    changed_by: str
+    changed_at: datetime

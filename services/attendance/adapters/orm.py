@@ -28,13 +28,17 @@ class Cohort(Base, table=True):
     start_date: date
     end_date: date = Field(index=True)
     snapshot_hash: str = Field(default="", max_length=64)
+    plan_version: int = 1  # the version of enrollment's plan these rows follow
     closed_at: datetime | None = None
     closed_on: date | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
 
 class TrainingSession(Base, table=True):
-    """One scheduled training day of a cohort; the id is derived from cohort, date and start."""
+    """One scheduled training day of a cohort; the id is derived from cohort, date and start.
+
+    A session the plan no longer has (cancelled, or moved elsewhere) is deleted if nobody has a mark on it;
+    one with marks stays, ``cancelled``: out of the plan, its marks kept but no longer counted."""
 
     __tablename__ = "training_session"
     __table_args__ = (UniqueConstraint("cohort_id", "date", "start", name="uq_training_session_slot"),)
@@ -45,6 +49,23 @@ class TrainingSession(Base, table=True):
     start: time
     end: time
     hours: float
+    cancelled: bool = False
+
+
+class PendingEnrollment(Base, table=True):
+    """A trainee.enrolled held until the cohort's plan (at its version or later) has arrived."""
+
+    __tablename__ = "pending_enrollment"
+    __table_args__ = (UniqueConstraint("cohort_id", "trainee_id", name="uq_pending_enrollment_cohort_trainee"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    cohort_id: uuid.UUID = Field(index=True)
+    trainee_id: uuid.UUID
+    plan_version: int
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # the event's data
+    withdrawn_on: date | None = None  # a withdrawal that arrived while the enrollment was held
+    withdraw_reason: str | None = Field(default=None, max_length=60)
+    received_at: datetime = Field(default_factory=utcnow)
 
 
 class RosterEntry(Base, table=True):

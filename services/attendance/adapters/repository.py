@@ -23,6 +23,7 @@ from services.attendance.adapters.orm import (
     Completion,
     Mark,
     MarkChange,
+    PendingEnrollment,
     RosterEntry,
     TrainingSession,
 )
@@ -170,7 +171,7 @@ class AttendanceRepository:
     def cohort_sizes(self, cohort_id: uuid.UUID) -> tuple[int, int]:
         """(sessions scheduled, trainees on the roster)."""
         n_sessions = self.session.execute(
-            select(func.count()).where(TrainingSession.cohort_id == cohort_id)
+            select(func.count()).where(TrainingSession.cohort_id == cohort_id, TrainingSession.cancelled.is_(False))
         ).scalar_one()
         n_roster = self.session.execute(select(func.count()).where(RosterEntry.cohort_id == cohort_id)).scalar_one()
         return n_sessions, n_roster
@@ -190,27 +191,67 @@ class AttendanceRepository:
             ).scalars()
         )
 
-    def sessions_of(self, cohort_id: uuid.UUID) -> list[TrainingSession]:
-        """The cohort's timetable in order."""
-        return list(
-            self.session.execute(
-                select(TrainingSession)
-                .where(TrainingSession.cohort_id == cohort_id)
-                .order_by(TrainingSession.date, TrainingSession.start)
-            ).scalars()
-        )
+    def sessions_of(self, cohort_id: uuid.UUID, *, with_cancelled: bool = False) -> list[TrainingSession]:
+        """The cohort's timetable in order (``with_cancelled``: also the marked sessions the plan no longer has)."""
+        query = select(TrainingSession).where(TrainingSession.cohort_id == cohort_id)
+        if not with_cancelled:
+            query = query.where(TrainingSession.cancelled.is_(False))
+        return list(self.session.execute(query.order_by(TrainingSession.date, TrainingSession.start)).scalars())
 
     def training_session(self, session_id: uuid.UUID) -> TrainingSession | None:
         return self.session.get(TrainingSession, session_id)
 
     def save_timetable(self, added: list[TrainingSession], gone: list[uuid.UUID]) -> None:
-        """Add the new sessions and drop the ``gone`` ones that have no mark (a marked session stays)."""
+        """Add the new sessions and take the ``gone`` ones out of the plan: deleted when nobody has a mark on
+        them, else kept as cancelled (their marks stay, uncounted)."""
         self.session.add_all(added)
         if gone:
             marked = set(self.session.execute(select(Mark.session_id).where(Mark.session_id.in_(gone))).scalars())
             removable = [sid for sid in gone if sid not in marked]
             if removable:
                 self.session.execute(delete(TrainingSession).where(TrainingSession.id.in_(removable)))
+            if marked:
+                self.session.execute(
+                    update(TrainingSession).where(TrainingSession.id.in_(marked)).values(cancelled=True)
+                )
+                for obj in list(self.session.identity_map.values()):
+                    if isinstance(obj, TrainingSession) and obj.id in marked:
+                        set_committed_value(obj, "cancelled", True)
+        self.session.flush()
+
+    # -- enrollments held until their cohort's plan arrives ----------------------------------------
+    def hold_enrollments(self, rows: list[PendingEnrollment]) -> None:
+        """Keep these enrollments until their cohort's plan arrives (a later one of a trainee replaces theirs)."""
+        self.session.flush()
+        for row in rows:
+            held = self.pending_enrollment(row.cohort_id, row.trainee_id)
+            if held is None:
+                self.session.add(row)
+            else:
+                held.plan_version, held.data, held.received_at = row.plan_version, row.data, row.received_at
+                held.withdrawn_on = held.withdraw_reason = None
+            self.session.flush()
+
+    def pending_enrollment(self, cohort_id: uuid.UUID, trainee_id: uuid.UUID) -> PendingEnrollment | None:
+        return self.session.execute(
+            select(PendingEnrollment).where(
+                PendingEnrollment.cohort_id == cohort_id, PendingEnrollment.trainee_id == trainee_id
+            )
+        ).scalar_one_or_none()
+
+    def pending_enrollments(self, cohort_id: uuid.UUID, up_to_version: int) -> list[PendingEnrollment]:
+        """The cohort's held enrollments that the plan at ``up_to_version`` covers, oldest first."""
+        return list(
+            self.session.execute(
+                select(PendingEnrollment)
+                .where(PendingEnrollment.cohort_id == cohort_id, PendingEnrollment.plan_version <= up_to_version)
+                .order_by(PendingEnrollment.received_at, PendingEnrollment.id)
+            ).scalars()
+        )
+
+    def release_pending(self, rows: list[PendingEnrollment]) -> None:
+        for row in rows:
+            self.session.delete(row)
         self.session.flush()
 
     # -- rosters ---------------------------------------------------------------------------------
@@ -506,7 +547,7 @@ class AttendanceRepository:
         query = (
             select(TrainingSession, Mark)
             .outerjoin(Mark, and_(Mark.session_id == TrainingSession.id, Mark.trainee_id == trainee_id))
-            .where(TrainingSession.cohort_id.in_(cohort_ids))
+            .where(TrainingSession.cohort_id.in_(cohort_ids), TrainingSession.cancelled.is_(False))
             .order_by(TrainingSession.date, TrainingSession.start)
         )
         if date_from:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from services.attendance.adapters.repository import AttendanceRepository
-from services.attendance.service_layer import roster
+from services.attendance.service_layer import roster, standing
+from services.attendance.service_layer.policy import policy_of
+from services.attendance.service_layer.wall_clock import wall_now
 from shared import events
 from shared.consumer import BatchHandler, Handler, HandlerContext
 
@@ -14,7 +16,16 @@ def _repo(ctx: HandlerContext) -> AttendanceRepository:
 
 
 def on_cohort_published(ctx: HandlerContext, data: events.CohortPublished, _event: events.CloudEvent) -> None:
-    roster.upsert_cohort(_repo(ctx), data)
+    roster.apply_plan(_repo(ctx), data)
+
+
+def on_cohort_rescheduled(ctx: HandlerContext, data: events.CohortRescheduled, _event: events.CloudEvent) -> None:
+    """The new plan replaces the old; every active trainee's rates, at-risk flag (a warning if the new plan
+    makes them at risk) follow it; monthly allowances are computed from the plan when read."""
+    repo = _repo(ctx)
+    cohort = roster.apply_plan(repo, data)
+    entries = repo.roster_of(cohort.id, active_only=True, by_name=False)
+    standing.evaluate(ctx.uow, policy=policy_of(ctx.settings), cohort=cohort, entries=entries, now=wall_now(ctx.clock))
 
 
 def on_enrolled(ctx: HandlerContext, data: events.TraineeEnrolled, _event: events.CloudEvent) -> None:
@@ -51,6 +62,7 @@ def on_withdrawn(ctx: HandlerContext, data: events.TraineeWithdrawn, _event: eve
 
 HANDLERS: dict[str, Handler] = {
     events.COHORT_PUBLISHED: on_cohort_published,
+    events.COHORT_RESCHEDULED: on_cohort_rescheduled,
     events.TRAINEE_ENROLLED: BatchHandler(on_enrolled, enrolled_many, parse_enrolled),
     events.TRAINEE_WITHDRAWN: on_withdrawn,
 }

@@ -69,6 +69,8 @@ def _punches(mark: Mark | None) -> list[rules.Punch]:
 
 
 def _roster_failure(entry: RosterEntry | None, ts: TrainingSession) -> RuleFailure | None:
+    if ts.cancelled:
+        return RuleFailure("session.cancelled", f"the session of {ts.date} is no longer in the cohort's plan")
     if entry is None:
         return RuleFailure("roster.not-on-roster", "the trainee is not on this session's cohort roster", "trainee_id")
     if entry.withdrawn_on is not None and ts.date >= entry.withdrawn_on:

@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from datetime import date
 
-from services.attendance.adapters.orm import Cohort, RosterEntry, TrainingSession
+from services.attendance.adapters.orm import Cohort, PendingEnrollment, RosterEntry, TrainingSession
 from services.attendance.adapters.repository import AttendanceRepository
 from services.attendance.schemas import CohortOut, RosterRow, SessionOut
 from shared import events
@@ -26,10 +26,16 @@ def session_id_for(cohort_id: uuid.UUID, day: date, start: object) -> uuid.UUID:
 
 # -- from enrollment's events (the consumer's unit of work is open: these never commit) -----------------
 def upsert_cohort(repo: AttendanceRepository, snap: events.CohortSnapshot) -> Cohort:
-    """Create or refresh the cohort and its sessions from a snapshot; unchanged snapshots cost one read."""
-    digest = hashlib.sha256(snap.model_dump_json().encode()).hexdigest()
+    """Create or refresh the cohort and its sessions from a snapshot; unchanged snapshots cost one read.
+
+    A snapshot of an older plan version than the one kept (an earlier-form trainee.enrolled still in flight)
+    changes nothing; neither does any snapshot once the cohort is closed. Sessions the plan no longer has
+    leave it (kept, out of the plan, when somebody has a mark on them: see ``save_timetable``)."""
+    digest = hashlib.sha256(snap.model_dump_json(include=SNAPSHOT_FIELDS).encode()).hexdigest()
     cohort = repo.cohort(snap.cohort_id)
-    if cohort is not None and (cohort.snapshot_hash == digest or cohort.closed_at is not None):
+    if cohort is not None and (
+        cohort.snapshot_hash == digest or cohort.closed_at is not None or snap.plan_version < cohort.plan_version
+    ):
         return cohort
     fields = dict(
         campus=snap.campus,
@@ -41,6 +47,7 @@ def upsert_cohort(repo: AttendanceRepository, snap: events.CohortSnapshot) -> Co
         qualification_codes=list(snap.qualification_codes),
         start_date=snap.start_date,
         end_date=snap.end_date,
+        plan_version=snap.plan_version,
         snapshot_hash=digest,
         updated_at=utcnow(),
     )
@@ -51,7 +58,7 @@ def upsert_cohort(repo: AttendanceRepository, snap: events.CohortSnapshot) -> Co
     else:
         for k, v in fields.items():
             setattr(cohort, k, v)
-        existing = {s.id: s for s in repo.sessions_of(cohort.id)}
+        existing = {s.id: s for s in repo.sessions_of(cohort.id, with_cancelled=True)}
     wanted = set()
     added = []
     for slot in snap.sessions:
@@ -65,13 +72,15 @@ def upsert_cohort(repo: AttendanceRepository, snap: events.CohortSnapshot) -> Co
                 )
             )
         else:
-            current.end, current.hours = slot.end, slot.hours
+            current.end, current.hours, current.cancelled = slot.end, slot.hours, False
     repo.save_timetable(added, gone=[sid for sid in existing if sid not in wanted])
     return cohort
 
 
-def enroll(repo: AttendanceRepository, data: events.TraineeEnrolled) -> RosterEntry:
-    cohort = upsert_cohort(repo, data.cohort)
+def enroll(repo: AttendanceRepository, data: events.TraineeEnrolled) -> RosterEntry | None:
+    cohort = cohort_or_hold(repo, [data])
+    if cohort is None:
+        return None
     entry = repo.roster_entry(cohort.id, data.trainee_id)
     if entry is None:
         entry = RosterEntry(
@@ -99,7 +108,7 @@ def enroll_many(repo: AttendanceRepository, items: list[events.TraineeEnrolled])
     """
     by_cohort: dict[uuid.UUID, list[events.TraineeEnrolled]] = {}
     for item in items:
-        by_cohort.setdefault(item.cohort.cohort_id, []).append(item)
+        by_cohort.setdefault(item.cohort_id, []).append(item)
     for group in by_cohort.values():
         start = 0
         for i in range(1, len(group) + 1):
@@ -108,12 +117,14 @@ def enroll_many(repo: AttendanceRepository, items: list[events.TraineeEnrolled])
                 start = i
 
 
-def _same_snapshot(a: events.CohortSnapshot, b: events.CohortSnapshot) -> bool:
+def _same_snapshot(a: events.CohortSnapshot | None, b: events.CohortSnapshot | None) -> bool:
     return a is b or a == b
 
 
 def _enroll_same_snapshot(repo: AttendanceRepository, items: list[events.TraineeEnrolled]) -> None:
-    cohort = upsert_cohort(repo, items[0].cohort)
+    cohort = cohort_or_hold(repo, items)
+    if cohort is None:
+        return
     latest: dict[uuid.UUID, events.TraineeEnrolled] = {}
     first: dict[uuid.UUID, events.TraineeEnrolled] = {}
     for data in items:
@@ -124,10 +135,71 @@ def _enroll_same_snapshot(repo: AttendanceRepository, items: list[events.Trainee
 
 def withdraw(repo: AttendanceRepository, data: events.TraineeWithdrawn) -> None:
     entry = repo.roster_entry(data.cohort_id, data.trainee_id)
+    if entry is None and withdraw_held(repo, data):
+        return
     if entry is None:
         raise PermanentEventError("withdrawal of a trainee who is not on the cohort's roster")
     entry.status, entry.withdrawn_on, entry.withdraw_reason = "withdrawn", data.date, data.reason
     entry.updated_at = utcnow()
+
+
+# -- enrollments that arrive before their cohort's plan ----------------------------------------------------
+SNAPSHOT_FIELDS = set(events.CohortSnapshot.model_fields)  # what a cohort event says of the plan itself
+
+
+def cohort_or_hold(repo: AttendanceRepository, items: list[events.TraineeEnrolled]) -> Cohort | None:
+    """The cohort these enrollments (one cohort's, one form) join, or None when they are held.
+
+    An earlier-form enrollment carries the plan itself: its snapshot is applied as before. A slim one names
+    the plan version it was made against; until the cohort's plan at that version (or a later one) has
+    arrived on the cohort's events, the enrollment is held and applied when it does (``release_held``)."""
+    first = items[0]
+    if first.cohort is not None:
+        return upsert_cohort(repo, first.cohort)
+    cohort = repo.cohort(first.cohort_id)
+    needed = max(item.plan_version for item in items)
+    if cohort is not None and cohort.plan_version >= needed:
+        return cohort
+    repo.hold_enrollments(
+        [
+            PendingEnrollment(
+                cohort_id=item.cohort_id,
+                trainee_id=item.trainee_id,
+                plan_version=item.plan_version,
+                data=item.model_dump(mode="json"),
+            )
+            for item in items
+        ]
+    )
+    return None
+
+
+def release_held(repo: AttendanceRepository, cohort: Cohort) -> int:
+    """Apply the held enrollments that the cohort's plan now covers, in the order they came; returns how many."""
+    rows = repo.pending_enrollments(cohort.id, cohort.plan_version)
+    for row in rows:
+        entry = enroll(repo, events.TraineeEnrolled.model_validate(row.data))
+        if entry is not None and row.withdrawn_on is not None:
+            entry.status, entry.withdrawn_on, entry.withdraw_reason = "withdrawn", row.withdrawn_on, row.withdraw_reason
+            entry.updated_at = utcnow()
+    repo.release_pending(rows)
+    return len(rows)
+
+
+def withdraw_held(repo: AttendanceRepository, data: events.TraineeWithdrawn) -> bool:
+    """A withdrawal of an enrollment still held: kept with it, applied when it is. False if none is held."""
+    held = repo.pending_enrollment(data.cohort_id, data.trainee_id)
+    if held is None:
+        return False
+    held.withdrawn_on, held.withdraw_reason = data.date, data.reason
+    return True
+
+
+def apply_plan(repo: AttendanceRepository, snap: events.CohortSnapshot) -> Cohort:
+    """A cohort event (published or rescheduled): the plan kept, then the enrollments it was awaited by."""
+    cohort = upsert_cohort(repo, snap)
+    release_held(repo, cohort)
+    return cohort
 
 
 # -- staff views --------------------------------------------------------------

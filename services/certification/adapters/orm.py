@@ -27,6 +27,21 @@ class Qualification(Base, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class CohortPlan(Base, table=True):
+    """A cohort as enrollment's cohort events describe it (the dates and qualifications claims depend on)."""
+
+    __tablename__ = "cohort"
+
+    id: uuid.UUID = Field(primary_key=True)
+    campus: str = Field(max_length=40)
+    programme_code: str = Field(max_length=60)
+    qualification_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    start_date: date
+    end_date: date
+    plan_version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class ClaimWindow(Base, table=True):
     """One enrollment of a trainee, as enrollment's and attendance's events told it."""
 

@@ -44,6 +44,7 @@ def to_window(row: orm.ClaimWindow) -> ClaimWindow:
         status=row.status,
         completion_date=row.completion_date,
         closed_on=row.closed_on,
+        end_date=row.end_date,
     )
 
 
@@ -80,6 +81,7 @@ _WINDOWS = (
         _W.status,
         _W.completion_date,
         _W.closed_on,
+        _W.end_date,
     )
     .where(_W.trainee_id == bindparam("b_trainee"))
     .order_by(_W.start_date)
@@ -156,6 +158,7 @@ class CertificationRepository:
                 status=r[5],
                 completion_date=r[6],
                 closed_on=r[7],
+                end_date=r[8],
             )
             for r in rows
         ]
@@ -166,6 +169,18 @@ class CertificationRepository:
                 orm.ClaimWindow.trainee_id == trainee_id, orm.ClaimWindow.cohort_id == cohort_id
             )
         ).scalar_one_or_none()
+
+    def cohort(self, cohort_id: uuid.UUID) -> orm.CohortPlan | None:
+        return self.session.get(orm.CohortPlan, cohort_id)
+
+    def save_cohort(self, row: orm.CohortPlan) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def windows_of_cohort(self, cohort_id: uuid.UUID) -> list[orm.ClaimWindow]:
+        return list(
+            self.session.execute(select(orm.ClaimWindow).where(orm.ClaimWindow.cohort_id == cohort_id)).scalars()
+        )
 
     def save_window(self, row: orm.ClaimWindow) -> None:
         """Write it now: the next event of the same batch for this (trainee, cohort) finds it."""

@@ -4,7 +4,8 @@ A trainee may claim the fee of an exam sat while enrolled (from the cohort start
 within 12 months (setting) of completion. A withdrawn or dropped-out (not completed)
 trainee loses the right for exams after the withdrawal / dropout date; an exam on that
 day is still inside. While the trainee is enrolled and no outcome is known, the window
-is open at its end.
+reaches 12 months past the cohort's end date (the latest completion there can be), and
+moves with it when the cohort is extended; open at its end while that date is unknown.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class ClaimWindow:
     status: str = "enrolled"
     completion_date: date | None = None
     closed_on: date | None = None  # withdrawal or dropout date
+    end_date: date | None = None  # cohort end, as its latest plan has it; None until known
 
     def last_day(self, months_after_completion: int = WINDOW_MONTHS_AFTER_COMPLETION) -> date | None:
         """The last exam date the window admits; None while it is open."""
@@ -44,6 +46,8 @@ class ClaimWindow:
             return add_months(self.completion_date, months_after_completion)
         if self.status in ("withdrawn", "not_completed") and self.closed_on is not None:
             return self.closed_on
+        if self.status == "enrolled" and self.end_date is not None:
+            return add_months(self.end_date, months_after_completion)
         return None
 
 
@@ -68,6 +72,15 @@ def window_failures(
                 "claim.window.after-completion",
                 f"the exam on {exam_date} is more than {months_after_completion} months after "
                 f"completion on {window.completion_date} (last day {last})",
+                "exam_date",
+            )
+        ]
+    if window.status == "enrolled":
+        return [
+            RuleFailure(
+                "claim.window.after-end",
+                f"the exam on {exam_date} is more than {months_after_completion} months after the cohort's "
+                f"end on {window.end_date} (last day {last})",
                 "exam_date",
             )
         ]

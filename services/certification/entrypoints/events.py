@@ -7,8 +7,32 @@ from shared import events
 from shared.consumer import Handler, HandlerContext
 
 
+def on_cohort_planned(ctx: HandlerContext, data: events.CohortSnapshot, _event: events.CloudEvent) -> None:
+    """cohort.published and cohort.rescheduled: the cohort's dates and qualification codes."""
+    windows.planned(
+        ctx.uow.repo,
+        cohort_id=data.cohort_id,
+        campus=data.campus,
+        programme_code=data.programme_code,
+        qualification_codes=data.qualification_codes,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        plan_version=data.plan_version,
+    )
+
+
 def on_enrolled(ctx: HandlerContext, data: events.TraineeEnrolled, _event: events.CloudEvent) -> None:
     c = data.cohort
+    if c is None:  # the slim form: the plan travels on the cohort's events
+        windows.enrolled_in_known_cohort(
+            ctx.uow.repo,
+            trainee_id=data.trainee_id,
+            cohort_id=data.cohort_id,
+            campus=data.campus,
+            programme_code=data.programme_code,
+            enrolled_on=data.enrolled_on,
+        )
+        return
     windows.enrolled(
         ctx.uow.repo,
         trainee_id=data.trainee_id,
@@ -60,6 +84,8 @@ def on_not_completed(ctx: HandlerContext, data: events.TraineeNotCompleted, _eve
 
 
 HANDLERS: dict[str, Handler] = {
+    events.COHORT_PUBLISHED: on_cohort_planned,
+    events.COHORT_RESCHEDULED: on_cohort_planned,
     events.TRAINEE_ENROLLED: on_enrolled,
     events.TRAINEE_WITHDRAWN: on_withdrawn,
     events.TRAINEE_COMPLETED: on_completed,

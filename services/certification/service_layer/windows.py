@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from services.certification.adapters.orm import ClaimWindow
+from services.certification.adapters.orm import ClaimWindow, CohortPlan
 from services.certification.adapters.repository import CertificationRepository, to_window
 from services.certification.domain.claims import ClaimPolicy
 from services.certification.schemas import WindowOut
@@ -48,6 +48,64 @@ def enrolled(
     row.qualification_codes = sorted(set(row.qualification_codes or []) | set(qualification_codes))
     row.start_date, row.end_date, row.enrolled_on = start_date, end_date, enrolled_on
     repo.save_window(row)
+
+
+def enrolled_in_known_cohort(
+    repo: CertificationRepository,
+    *,
+    trainee_id: uuid.UUID,
+    cohort_id: uuid.UUID,
+    campus: str,
+    programme_code: str,
+    enrolled_on: date,
+) -> None:
+    """A slim enrollment: the dates and qualifications come from the cohort kept from its events. Until the
+    cohort has arrived the window is held without them (no start, open end) and the cohort fills them in."""
+    row = _row(repo, trainee_id, cohort_id, campus, programme_code)
+    row.campus, row.programme_code, row.enrolled_on = campus, programme_code, enrolled_on
+    cohort = repo.cohort(cohort_id)
+    if cohort is not None:
+        _follow(row, cohort)
+    repo.save_window(row)
+
+
+def planned(
+    repo: CertificationRepository,
+    *,
+    cohort_id: uuid.UUID,
+    campus: str,
+    programme_code: str,
+    qualification_codes: list[str],
+    start_date: date,
+    end_date: date,
+    plan_version: int,
+) -> None:
+    """cohort.published / cohort.rescheduled: keep the cohort's dates and qualifications (an older plan than
+    the one kept changes nothing); every window of the cohort follows them."""
+    cohort = repo.cohort(cohort_id)
+    if cohort is not None and plan_version < cohort.plan_version:
+        return
+    if cohort is None:
+        cohort = CohortPlan(
+            id=cohort_id, campus=campus, programme_code=programme_code, start_date=start_date, end_date=end_date
+        )
+    cohort.campus, cohort.programme_code, cohort.qualification_codes = campus, programme_code, list(qualification_codes)
+    cohort.start_date, cohort.end_date, cohort.plan_version, cohort.updated_at = (
+        start_date,
+        end_date,
+        plan_version,
+        utcnow(),
+    )
+    repo.save_cohort(cohort)
+    for row in repo.windows_of_cohort(cohort_id):
+        _follow(row, cohort)
+        row.updated_at = utcnow()
+        repo.save_window(row)
+
+
+def _follow(row: ClaimWindow, cohort: CohortPlan) -> None:
+    row.qualification_codes = sorted(set(row.qualification_codes or []) | set(cohort.qualification_codes))
+    row.start_date, row.end_date = cohort.start_date, cohort.end_date
 
 
 def closed(

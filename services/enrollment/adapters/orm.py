@@ -49,8 +49,25 @@ class Cohort(Base, table=True):
     end_date: date
     timetable: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     sessions: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    plan_version: int = 1  # 1 when published, one more on each timetable change
     selection_done_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class TimetableChange(Base, table=True):
+    """Each change to a published timetable: who, when, why and what (the plan version it made)."""
+
+    __tablename__ = "timetable_change"
+    __table_args__ = (UniqueConstraint("cohort_id", "plan_version", name="uq_timetable_change_cohort_version"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    cohort_id: uuid.UUID = Field(foreign_key="cohort.id", index=True)
+    plan_version: int
+    kind: str = Field(max_length=20)  # cancel, add, move, extend
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reason: str = Field(max_length=500)
+    changed_by: str = Field(max_length=200)
+    changed_at: datetime = Field(default_factory=utcnow)
 
 
 class Applicant(Base, table=True):

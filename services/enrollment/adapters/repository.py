@@ -21,7 +21,15 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from services.enrollment.adapters.orm import Applicant, Application, Campus, Cohort, Enrollment, Programme
+from services.enrollment.adapters.orm import (
+    Applicant,
+    Application,
+    Campus,
+    Cohort,
+    Enrollment,
+    Programme,
+    TimetableChange,
+)
 from services.enrollment.domain import eligibility, history, selection
 from shared.auth import Principal
 from shared.pagination import PageParams, paginate
@@ -168,6 +176,11 @@ class EnrollmentRepository:
             ).scalars()
         }
         return [(c, programmes[c.programme_id]) for c in cohorts], total
+
+    def timetable_changes(self, cohort_id: uuid.UUID) -> list[TimetableChange]:
+        """The cohort's timetable changes in the order they were made."""
+        query = select(TimetableChange).where(TimetableChange.cohort_id == cohort_id)
+        return list(self.session.execute(query.order_by(TimetableChange.plan_version)).scalars())
 
     def application_counts(self, cohort_id: uuid.UUID) -> list[tuple[str, bool, bool, int]]:
         """The cohort's applications counted by (status, priority, above capacity)."""

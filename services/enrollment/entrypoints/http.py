@@ -27,6 +27,8 @@ from services.enrollment.schemas import (
     ScoreIn,
     SelectionOut,
     SessionOut,
+    TimetableChangeIn,
+    TimetableChangeOut,
     WithdrawIn,
 )
 from services.enrollment.service_layer import (
@@ -37,6 +39,7 @@ from services.enrollment.service_layer import (
     imports,
     seats,
     selection,
+    timetable,
 )
 from services.enrollment.service_layer.policy import admissions_policy
 from shared.auth import Principal, require_roles
@@ -124,6 +127,25 @@ def get_cohort(cohort_id: uuid.UUID, uow: Uow, principal: Reader) -> CohortOut:
 @router.get("/cohorts/{cohort_id}/sessions", response_model=list[SessionOut], tags=["cohorts"])
 def cohort_sessions(cohort_id: uuid.UUID, uow: Uow, principal: Reader) -> list[SessionOut]:
     return catalogue.sessions_of(uow, principal=principal, cohort_id=cohort_id)
+
+
+@router.post(
+    "/cohorts/{cohort_id}/timetable-changes",
+    response_model=TimetableChangeOut,
+    status_code=201,
+    tags=["cohorts"],
+    summary="Change the published timetable (cancel, add, move a session; extend the end date) with a reason; "
+    "the plan version goes up and cohort.rescheduled goes out",
+)
+def change_timetable(
+    cohort_id: uuid.UUID, body: TimetableChangeIn, uow: Uow, principal: Writer, clock: ClockDep
+) -> TimetableChangeOut:
+    return timetable.change_timetable(uow, principal=principal, clock=clock, cohort_id=cohort_id, body=body)
+
+
+@router.get("/cohorts/{cohort_id}/timetable-changes", response_model=list[TimetableChangeOut], tags=["cohorts"])
+def timetable_changes(cohort_id: uuid.UUID, uow: Uow, principal: Reader) -> list[TimetableChangeOut]:
+    return timetable.changes_of(uow, principal=principal, cohort_id=cohort_id)
 
 
 @router.get(

@@ -102,6 +102,7 @@ def cohort_out(cohort: Cohort, programme: Programme) -> CohortOut:
         end_date=cohort.end_date,
         selection_done=cohort.selection_done_at is not None,
         session_count=len(cohort.sessions),
+        plan_version=cohort.plan_version,
     )
 
 

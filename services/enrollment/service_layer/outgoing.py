@@ -21,7 +21,7 @@ def _reasons(failures: Iterable[RuleFailure]) -> list[events.Reason]:
 
 
 def snapshot(cohort: Cohort, programme: Programme) -> events.CohortSnapshot:
-    """What other services keep of a cohort (it travels in ``cohort.published`` and ``trainee.enrolled``)."""
+    """What other services keep of a cohort (it travels in ``cohort.published`` and ``cohort.rescheduled``)."""
     return events.CohortSnapshot(
         cohort_id=cohort.id,
         programme_code=programme.code,
@@ -35,11 +35,19 @@ def snapshot(cohort: Cohort, programme: Programme) -> events.CohortSnapshot:
         end_date=cohort.end_date,
         capacity=cohort.capacity,
         sessions=[events.SessionSlot.model_validate(s) for s in cohort.sessions],
+        plan_version=cohort.plan_version,
     )
 
 
 def cohort_published(cohort: Cohort, programme: Programme) -> Outgoing:
     return events.COHORT_PUBLISHED, events.CohortPublished(**snapshot(cohort, programme).model_dump())
+
+
+def cohort_rescheduled(cohort: Cohort, programme: Programme, change: events.PlanChange, reason: str) -> Outgoing:
+    """The whole new plan, what changed in it and why."""
+    return events.COHORT_RESCHEDULED, events.CohortRescheduled(
+        **snapshot(cohort, programme).model_dump(), change=change, reason=reason
+    )
 
 
 def application_decided(app: Application, decision: str, reasons: list[RuleFailure]) -> Outgoing:
@@ -88,13 +96,17 @@ def trainee_enrolled(
     cohort: Cohort,
     programme: Programme,
 ) -> Outgoing:
+    """The trainee and the version of the cohort's plan they joined; the plan travels on the cohort's events."""
     return events.TRAINEE_ENROLLED, events.TraineeEnrolled(
         trainee_id=app.applicant_id,
         enrollment_id=enrollment_id,
         name=name,
         birth_date=birth_date,
+        cohort_id=cohort.id,
+        campus=cohort.campus,
+        programme_code=programme.code,
+        plan_version=cohort.plan_version,
         enrolled_on=enrolled_on,
-        cohort=snapshot(cohort, programme),
     )
 
 

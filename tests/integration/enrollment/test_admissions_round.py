@@ -104,7 +104,10 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
         assert published.subject == cohort and published.source == "/services/enrollment"
         assert published.data["completion_threshold"] == 0.8 and len(published.data["sessions"]) > 0
         enrolled = next(e for e in events if e.type.endswith("trainee.enrolled.v1"))
-        assert enrolled.subject == people[0] and enrolled.data["cohort"]["cohort_id"] == cohort
+        assert enrolled.subject == people[0] and enrolled.data["cohort_id"] == cohort
+        # the slim form: the cohort's keys and plan version; the plan travels on cohort.published
+        assert enrolled.data["plan_version"] == published.data["plan_version"] == 1
+        assert "cohort" not in enrolled.data and enrolled.data["campus"] == published.data["campus"]
         assert enrolled.correlationid  # carried from the HTTP request
         # selection builds its events on a worker thread: they still carry the request's correlation id
         decided = [

@@ -107,9 +107,12 @@ def test_enrolled_completed_certified_followed_up_and_reported(kafka, enrollment
         ok(enrollment.post(f"/enrollment/v1/cohorts/{cohort['id']}/selection", headers=ADMISSIONS))
         ok(enrollment.post(f"/enrollment/v1/applications/{application['id']}/accept", headers=ADMISSIONS))
         # the broker is shared with other test modules: take this cohort's enrollment, not the latest of any
-        ours = lambda e: e.type == events.TRAINEE_ENROLLED and e.data["cohort"]["cohort_id"] == cohort["id"]  # noqa: E731
+        ours = lambda e: e.type == events.TRAINEE_ENROLLED and e.data["cohort_id"] == cohort["id"]  # noqa: E731
         enrolled = [e for e in enrollment_events.wait_for(lambda evs: any(ours(e) for e in evs)) if ours(e)][-1]
-        snapshot, trainee = enrolled.data["cohort"], enrolled.data["trainee_id"]
+        trainee = enrolled.data["trainee_id"]
+        # the plan travels on the cohort's own event
+        mine = lambda e: e.type == events.COHORT_PUBLISHED and e.data["cohort_id"] == cohort["id"]  # noqa: E731
+        snapshot = next(e for e in enrollment_events.wait_for(lambda evs: any(mine(e) for e in evs)) if mine(e)).data
 
         # Attendance (outside placement) decides completion when the cohort ends and publishes it.
         outside.send(

@@ -18,6 +18,7 @@ from services.attendance.adapters.orm import (
     Completion,
     Mark,
     MarkChange,
+    PendingEnrollment,
     RosterEntry,
     TrainingSession,
 )
@@ -36,6 +37,7 @@ class FakeAttendanceRepository:
         self.completions: dict[tuple[uuid.UUID, uuid.UUID], Completion] = {}
         self.warnings: list[AtRiskWarning] = []
         self.locked: list[uuid.UUID] = []  # cohorts locked, in order
+        self.pending: dict[tuple[uuid.UUID, uuid.UUID], PendingEnrollment] = {}
 
     # -- cohorts and their timetables ---------------------------------------------------------------
     def cohort(self, cohort_id: uuid.UUID) -> Cohort | None:
@@ -70,7 +72,7 @@ class FakeAttendanceRepository:
 
     def cohort_sizes(self, cohort_id: uuid.UUID) -> tuple[int, int]:
         return (
-            sum(1 for s in self.sessions.values() if s.cohort_id == cohort_id),
+            sum(1 for s in self.sessions.values() if s.cohort_id == cohort_id and not s.cancelled),
             sum(1 for e in self.roster.values() if e.cohort_id == cohort_id),
         )
 
@@ -80,8 +82,11 @@ class FakeAttendanceRepository:
     def running_cohort_ids(self, today: date) -> list[uuid.UUID]:
         return [c.id for c in self.cohorts.values() if c.closed_at is None and c.start_date <= today <= c.end_date]
 
-    def sessions_of(self, cohort_id: uuid.UUID) -> list[TrainingSession]:
-        return sorted((s for s in self.sessions.values() if s.cohort_id == cohort_id), key=lambda s: (s.date, s.start))
+    def sessions_of(self, cohort_id: uuid.UUID, *, with_cancelled: bool = False) -> list[TrainingSession]:
+        return sorted(
+            (s for s in self.sessions.values() if s.cohort_id == cohort_id and (with_cancelled or not s.cancelled)),
+            key=lambda s: (s.date, s.start),
+        )
 
     def training_session(self, session_id: uuid.UUID) -> TrainingSession | None:
         return self.sessions.get(session_id)
@@ -93,6 +98,28 @@ class FakeAttendanceRepository:
         for sid in gone:
             if sid not in marked:
                 del self.sessions[sid]
+            else:
+                self.sessions[sid].cancelled = True
+
+    # -- enrollments held until their cohort's plan arrives ---------------------------------------
+    def hold_enrollments(self, rows: list[PendingEnrollment]) -> None:
+        for row in rows:
+            held = self.pending.get((row.cohort_id, row.trainee_id))
+            if held is None:
+                self.pending[(row.cohort_id, row.trainee_id)] = row
+            else:
+                held.plan_version, held.data, held.received_at = row.plan_version, row.data, row.received_at
+                held.withdrawn_on = held.withdraw_reason = None
+
+    def pending_enrollment(self, cohort_id: uuid.UUID, trainee_id: uuid.UUID) -> PendingEnrollment | None:
+        return self.pending.get((cohort_id, trainee_id))
+
+    def pending_enrollments(self, cohort_id: uuid.UUID, up_to_version: int) -> list[PendingEnrollment]:
+        return [p for p in self.pending.values() if p.cohort_id == cohort_id and p.plan_version <= up_to_version]
+
+    def release_pending(self, rows: list[PendingEnrollment]) -> None:
+        for row in rows:
+            self.pending.pop((row.cohort_id, row.trainee_id), None)
 
     # -- rosters -----------------------------------------------------------------------------------
     def roster_entry(self, cohort_id: uuid.UUID, trainee_id: uuid.UUID | None) -> RosterEntry | None:
@@ -248,6 +275,7 @@ class FakeAttendanceRepository:
             (s, self.marks.get((s.id, trainee_id)))
             for s in sorted(self.sessions.values(), key=lambda s: (s.date, s.start))
             if s.cohort_id in cohort_ids
+            and not s.cancelled
             and (not date_from or s.date >= date_from)
             and (not date_to or s.date <= date_to)
         ]

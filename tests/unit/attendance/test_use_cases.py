@@ -12,7 +12,7 @@ from datetime import date, time, timedelta
 import pytest
 
 from services.attendance.domain import qr
-from services.attendance.entrypoints.events import on_enrolled, on_withdrawn
+from services.attendance.entrypoints.events import on_cohort_published, on_cohort_rescheduled, on_enrolled, on_withdrawn
 from services.attendance.schemas import BulkCheckInIn, CheckInIn, MarkIn
 from services.attendance.service_layer import marks, roster, standing
 from services.attendance.service_layer.policy import policy_of
@@ -317,6 +317,158 @@ def test_the_sweep_counts_unrecorded_past_sessions_as_absences():
     [warning] = w.uow.emitted(events.TRAINEE_AT_RISK)
     assert warning["trainee_id"] == str(w.trainees[0]) and warning["reason"] == "cannot_reach_threshold"
     assert standing.sweep_at_risk(w.uow, policy=POLICY, clock=w.clock) == 0  # once per crossing
+
+
+# -- plan versions: slim enrollments held until their cohort's plan, timetable changes --------------------------
+def slim(snap: events.CohortSnapshot, trainee: uuid.UUID, plan_version: int = 1) -> events.TraineeEnrolled:
+    return events.TraineeEnrolled(
+        trainee_id=trainee,
+        enrollment_id=uuid.uuid5(trainee, "slim"),
+        name="Lee Seoyeon",
+        birth_date=date(1992, 2, 2),
+        cohort_id=snap.cohort_id,
+        campus=snap.campus,
+        programme_code=snap.programme_code,
+        plan_version=plan_version,
+        enrolled_on=snap.start_date,
+    )
+
+
+def published(snap: events.CohortSnapshot) -> events.CohortPublished:
+    return events.CohortPublished(**snap.model_dump())
+
+
+def rescheduled(
+    snap: events.CohortSnapshot, sessions: list[date], version: int, kind: str = "cancel"
+) -> events.CohortRescheduled:
+    data = snap.model_dump()
+    data.update(
+        plan_version=version,
+        sessions=[events.SessionSlot(date=d, start=time(9), end=time(18), hours=8.0) for d in sessions],
+        end_date=max(sessions),
+    )
+    return events.CohortRescheduled(**data, change=events.PlanChange(kind=kind), reason="holiday")
+
+
+def test_a_slim_enrollment_before_its_cohort_is_held_then_applied_when_the_cohort_arrives():
+    w = World(trainees=0)
+    trainee = uuid.uuid4()
+    w.handle(on_enrolled, slim(w.snap, trainee))
+    assert w.repo.roster == {} and list(w.repo.pending) == [(w.snap.cohort_id, trainee)]
+    w.handle(on_cohort_published, published(w.snap))
+    assert w.entry(trainee).name == "Lee Seoyeon" and w.repo.pending == {}
+    assert len(w.repo.sessions_of(w.snap.cohort_id)) == 10
+
+
+def test_a_slim_enrollment_of_a_later_plan_waits_for_that_plan():
+    w = World(trainees=0)
+    w.handle(on_cohort_published, published(w.snap))
+    trainee = uuid.uuid4()
+    w.handle(on_enrolled, slim(w.snap, trainee, plan_version=2))
+    assert w.repo.roster == {}  # plan 1 is here, the enrollment was made against plan 2
+    w.handle(on_cohort_rescheduled, rescheduled(w.snap, DAYS[:9], 2))
+    assert w.entry(trainee).status == "active" and w.repo.pending == {}
+
+
+def test_a_slim_enrollment_of_a_known_plan_is_applied_at_once_and_in_batches():
+    w = World(trainees=0)
+    w.handle(on_cohort_published, published(w.snap))
+    a, b = uuid.uuid4(), uuid.uuid4()
+    with w.uow:
+        roster.enroll_many(w.uow.repo, [slim(w.snap, a), enrolled(w.snap, "old form", b)])
+        w.uow.commit()
+    assert w.entry(a).name == "Lee Seoyeon" and w.entry(b).name == "old form" and w.repo.pending == {}
+
+
+def test_a_withdrawal_of_a_held_enrollment_is_applied_with_it():
+    w = World(trainees=0)
+    trainee = uuid.uuid4()
+    w.handle(on_enrolled, slim(w.snap, trainee))
+    w.handle(
+        on_withdrawn,
+        events.TraineeWithdrawn(
+            trainee_id=trainee,
+            enrollment_id=uuid.uuid4(),
+            cohort_id=w.snap.cohort_id,
+            campus=CAMPUS,
+            programme_code="P-WELD",
+            date=DAYS[2],
+            reason="personal",
+        ),
+    )
+    w.handle(on_cohort_published, published(w.snap))
+    assert (w.entry(trainee).status, w.entry(trainee).withdrawn_on) == ("withdrawn", DAYS[2])
+
+
+def test_an_older_plan_in_an_earlier_form_enrollment_does_not_undo_a_reschedule():
+    w = World(trainees=1)
+    w.handle(on_cohort_rescheduled, rescheduled(w.snap, DAYS[:9], 2))
+    assert len(w.repo.sessions_of(w.snap.cohort_id)) == 9
+    w.handle(on_enrolled, enrolled(w.snap, "late old form"))  # carries plan 1 with ten sessions
+    cohort = w.repo.cohorts[w.snap.cohort_id]
+    assert cohort.plan_version == 2 and len(w.repo.sessions_of(w.snap.cohort_id)) == 9
+
+
+def test_a_cancelled_session_leaves_the_plan_its_marks_kept_but_no_longer_counted():
+    w = World()
+    trainee = w.trainees[0]
+    w.set_mark(trainee, 0, "absent")  # today, day one
+    w.set_mark(trainee, 1, "excused", reason_code="job_interview", evidence_ref="E-1")  # an excuse entered ahead
+    w.handle(on_cohort_rescheduled, rescheduled(w.snap, [d for d in DAYS if d != DAYS[1]], 2))
+    cancelled = w.repo.sessions[w.sessions[1].id]
+    assert cancelled.cancelled and (cancelled.id, trainee) in w.repo.marks  # kept, out of the plan
+    assert len(w.repo.sessions_of(w.snap.cohort_id)) == 9
+    [out] = standing.trainee_attendance(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, trainee_id=trainee, cohort_id=None
+    )
+    assert (out.scheduled_days, out.held_days, out.attended_days) == (9, 1, 0)
+    assert out.max_possible_rate == round(8 / 9, 4)
+    with pytest.raises(RuleViolation) as exc:
+        w.set_mark(trainee, 1, "present")
+    assert rules_of(exc) == ["session.cancelled"]
+
+
+def test_a_new_plan_that_leaves_a_trainee_short_warns_once():
+    w = World()
+    trainee = w.trainees[0]
+    w.clock.set(DAYS[0], time(8))  # before any session: nothing unrecorded counts yet
+    for day in range(1, 5):
+        w.set_mark(trainee, day, "present")
+    w.set_mark(trainee, 0, "absent")
+    w.clock.set(DAYS[4], time(19))
+    w.handle(on_cohort_rescheduled, rescheduled(w.snap, DAYS, 1))  # the same plan again: nothing changes
+    assert w.entry(trainee).current_rate == 0.8 and not w.entry(trainee).at_risk
+    # today's session (attended) is cancelled: 3 attended of 4 held, below the threshold
+    w.handle(on_cohort_rescheduled, rescheduled(w.snap, [d for d in DAYS if d != DAYS[4]], 2))
+    [warning] = w.uow.emitted(events.TRAINEE_AT_RISK)
+    assert (warning["reason"], warning["current_rate"]) == ("below_threshold", 0.75) and w.entry(trainee).at_risk
+    w.handle(on_cohort_rescheduled, rescheduled(w.snap, [d for d in DAYS[:-1] if d != DAYS[4]], 3))
+    assert len(w.uow.emitted(events.TRAINEE_AT_RISK)) == 1  # still at risk: no second warning
+    assert w.entry(trainee).max_possible_rate == round(7 / 8, 4)
+
+
+def test_a_cancelled_day_changes_the_month_s_rate_and_allowance():
+    days = [date(2027, 3, 29), date(2027, 3, 30), date(2027, 3, 31), date(2027, 4, 1), date(2027, 4, 2)]
+    w = World(days=days, hours=6.0)
+    w.clock.set(date(2027, 3, 31), time(8))
+    trainee = w.trainees[0]
+    w.set_mark(trainee, 0, "present")
+    w.set_mark(trainee, 1, "present")
+    w.set_mark(trainee, 2, "excused", reason_code="job_interview", evidence_ref="E-2")
+    w.set_mark(trainee, 3, "present")
+    w.clock.set(date(2027, 4, 5), time(9))  # 2 April passed with nothing recorded: absent; April 1 of 2, 50%
+    [out] = standing.trainee_attendance(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, trainee_id=trainee, cohort_id=None
+    )
+    assert [(m.month, m.allowance_krw) for m in out.months] == [("2027-03", 17_400), ("2027-04", 0)]
+    w.clock.set(date(2027, 3, 31), time(8))  # the 2 April session is cancelled before it took place
+    w.handle(on_cohort_rescheduled, rescheduled(w.snap, days[:4], 2))
+    w.clock.set(date(2027, 4, 5), time(9))
+    [out] = standing.trainee_attendance(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, trainee_id=trainee, cohort_id=None
+    )
+    april = out.months[1]
+    assert (april.scheduled_days, april.attended_days, april.rate, april.allowance_krw) == (1, 1, 1.0, 5_800)
 
 
 # -- monthly allowance periods -------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ class FakeCertificationRepository:
         self.qualifications: dict[str, orm.Qualification] = {}
         self.windows: list[orm.ClaimWindow] = []
         self.claims: dict[uuid.UUID, orm.Claim] = {}
+        self.cohorts: dict[uuid.UUID, orm.CohortPlan] = {}
         self.batches: dict[uuid.UUID, orm.PayoutBatch] = {}
         self.payouts: dict[uuid.UUID, orm.Payout] = {}
         self.results: list[orm.QualificationObtained] = []
@@ -114,6 +115,15 @@ class FakeCertificationRepository:
 
     def save_window(self, row: orm.ClaimWindow) -> None:
         self._put(self.windows, None, row)
+
+    def cohort(self, cohort_id: uuid.UUID) -> orm.CohortPlan | None:
+        return self.cohorts.get(cohort_id)
+
+    def save_cohort(self, row: orm.CohortPlan) -> None:
+        self.cohorts[row.id] = row
+
+    def windows_of_cohort(self, cohort_id: uuid.UUID) -> list[orm.ClaimWindow]:
+        return [w for w in self.windows if w.cohort_id == cohort_id]
 
     # -- claims ----------------------------------------------------------------------------------------------
     def prior_claims(self, trainee_id: uuid.UUID, qualification_code: str, stage: str) -> list[PriorClaim]:

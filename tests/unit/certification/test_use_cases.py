@@ -546,3 +546,66 @@ def test_a_trainee_reads_only_their_own_windows(uow, repo) -> None:
     assert refused(windows.windows_of, uow, principal=other, trainee_id=trainee, policy=POLICY).status == 403
     me = Principal(str(trainee), frozenset({"trainee"}), frozenset())
     assert len(windows.windows_of(uow, principal=me, trainee_id=trainee, policy=POLICY)) == 1
+
+
+# -- cohorts kept from their own events; slim enrollments -------------------------------------------------
+def cohort_event(cohort: uuid.UUID, *, end: date, version: int = 1, codes: list[str] | None = None) -> dict[str, Any]:
+    return dict(
+        cohort_id=str(cohort),
+        programme_code="JB-WELD",
+        programme_title="Welding",
+        campus=CAMPUS,
+        track="other",
+        total_hours=300,
+        completion_threshold=0.8,
+        qualification_codes=codes if codes is not None else [WELD],
+        start_date="2025-09-01",
+        end_date=end.isoformat(),
+        plan_version=version,
+    )
+
+
+def slim_enrolled(trainee: uuid.UUID, cohort: uuid.UUID) -> dict[str, Any]:
+    return dict(
+        trainee_id=str(trainee),
+        enrollment_id=str(uuid.uuid4()),
+        name="Park",
+        birth_date="1990-01-01",
+        cohort_id=str(cohort),
+        campus=CAMPUS,
+        programme_code="JB-WELD",
+        plan_version=1,
+        enrolled_on="2025-09-01",
+    )
+
+
+def test_a_slim_enrollment_takes_its_dates_from_the_cohort_whichever_arrives_first(uow, repo, clock) -> None:
+    early, late = uuid.uuid4(), uuid.uuid4()
+    cohort = uuid.uuid4()
+    handle(uow, clock, events.TRAINEE_ENROLLED, slim_enrolled(early, cohort))  # before the cohort: no dates yet
+    [held] = repo.windows
+    assert (held.start_date, held.end_date, held.qualification_codes) == (None, None, [])
+    handle(uow, clock, events.COHORT_PUBLISHED, cohort_event(cohort, end=date(2026, 2, 27)))
+    handle(uow, clock, events.TRAINEE_ENROLLED, slim_enrolled(late, cohort))
+    for trainee in (early, late):
+        row = repo.window(trainee, cohort)
+        assert row is not None
+        assert (row.start_date, row.end_date, row.qualification_codes) == (date(2025, 9, 1), date(2026, 2, 27), [WELD])
+
+
+def test_an_extension_moves_the_window_of_an_enrolled_trainee(uow, repo, clock) -> None:
+    trainee, cohort = uuid.uuid4(), uuid.uuid4()
+    handle(uow, clock, events.COHORT_PUBLISHED, cohort_event(cohort, end=date(2026, 2, 27)))
+    handle(uow, clock, events.TRAINEE_ENROLLED, slim_enrolled(trainee, cohort))
+    exam = date(2027, 3, 10)  # more than 12 months after the first end date
+    problem = refused(submit, uow, clock, trainee, exam_date=exam)
+    assert rules_of(problem) == ["claim.window.after-end"]
+    rescheduled = cohort_event(cohort, end=date(2026, 3, 31), version=2)
+    rescheduled.update(
+        change={"kind": "extend", "old_end_date": "2026-02-27", "new_end_date": "2026-03-31"}, reason="r"
+    )
+    handle(uow, clock, events.COHORT_RESCHEDULED, rescheduled)
+    assert submit(uow, clock, trainee, exam_date=exam).status == "submitted"
+    # an older plan arriving late changes nothing
+    handle(uow, clock, events.COHORT_PUBLISHED, cohort_event(cohort, end=date(2026, 2, 27)))
+    assert repo.window(trainee, cohort).end_date == date(2026, 3, 31)  # type: ignore[union-attr]

@@ -13,7 +13,15 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from services.enrollment.adapters.orm import Applicant, Application, Campus, Cohort, Enrollment, Programme
+from services.enrollment.adapters.orm import (
+    Applicant,
+    Application,
+    Campus,
+    Cohort,
+    Enrollment,
+    Programme,
+    TimetableChange,
+)
 from services.enrollment.adapters.repository import SEAT_STATUSES, Decision
 from services.enrollment.domain import history, selection
 from shared.auth import Principal
@@ -28,6 +36,7 @@ class FakeEnrollmentRepository:
         self.applicants_: dict[uuid.UUID, Applicant] = {}
         self.applications_: dict[uuid.UUID, Application] = {}
         self.enrollments_: dict[uuid.UUID, Enrollment] = {}
+        self.timetable_changes_: dict[uuid.UUID, TimetableChange] = {}
 
     def _table(self, row: Any) -> dict[Any, Any]:
         return {
@@ -37,6 +46,7 @@ class FakeEnrollmentRepository:
             Applicant: self.applicants_,
             Application: self.applications_,
             Enrollment: self.enrollments_,
+            TimetableChange: self.timetable_changes_,
         }[type(row)]
 
     # -- any row --------------------------------------------------------------------------------------
@@ -52,7 +62,15 @@ class FakeEnrollmentRepository:
     @contextmanager
     def attempt(self) -> Iterator[None]:
         """A savepoint: the tables as they were come back if the block raises."""
-        tables = ("campuses_", "programmes_", "cohorts_", "applicants_", "applications_", "enrollments_")
+        tables = (
+            "campuses_",
+            "programmes_",
+            "cohorts_",
+            "applicants_",
+            "applications_",
+            "enrollments_",
+            "timetable_changes_",
+        )
         saved = {name: copy.copy(getattr(self, name)) for name in tables}
         try:
             yield
@@ -76,6 +94,11 @@ class FakeEnrollmentRepository:
 
     def cohort(self, cohort_id: uuid.UUID) -> Cohort | None:
         return self.cohorts_.get(cohort_id)
+
+    def timetable_changes(self, cohort_id: uuid.UUID) -> list[TimetableChange]:
+        return sorted(
+            (r for r in self.timetable_changes_.values() if r.cohort_id == cohort_id), key=lambda r: r.plan_version
+        )
 
     def visible_cohort(self, principal: Principal, cohort_id: uuid.UUID, *, lock: bool = False) -> Cohort:
         return self._visible(self.cohorts_.get(cohort_id), principal, "cohort", cohort_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -294,7 +294,14 @@ def test_accepting_an_offered_seat_enrolls_the_trainee_today() -> None:
     assert (enrollment.status, enrollment.enrolled_on, enrollment.cohort_id) == ("enrolled", TODAY, w.cohort.id)
     [enrolled] = w.uow.emitted(events.TRAINEE_ENROLLED)
     assert enrolled["enrollment_id"] == str(out.enrollment_id) and enrolled["enrolled_on"] == TODAY.isoformat()
-    assert enrolled["cohort"]["cohort_id"] == str(w.cohort.id)
+    # the slim form: the cohort's keys and the plan version, not the plan itself
+    assert (enrolled["cohort_id"], enrolled["campus"], enrolled["programme_code"], enrolled["plan_version"]) == (
+        str(w.cohort.id),
+        "jungbu",
+        "JB-1",
+        1,
+    )
+    assert "cohort" not in enrolled and "sessions" not in enrolled
 
 
 def test_an_idempotent_retry_replays_the_first_answer_and_enrolls_once() -> None:
@@ -441,3 +448,77 @@ def test_a_withdrawal_stays_the_record_and_an_unknown_enrollment_is_permanent() 
                 final_rate=0.9,
             )
     assert w.uow.committed == 0
+
+
+# -- timetable changes ----------------------------------------------------------------------------------
+def timetable_world() -> World:
+    from services.enrollment.domain.timetable import expand
+
+    w = World()
+    w.cohort.timetable = {"break_minutes": 60}
+    w.cohort.sessions = [
+        events.SessionSlot(date=s.date, start=s.start, end=s.end, hours=s.hours).model_dump(mode="json")
+        for s in expand(w.cohort.start_date, w.cohort.end_date, [0, 1, 2, 3, 4], time(9), time(18), 60)
+    ]
+    return w
+
+
+def change(w: World, principal: Principal = STAFF, **body: object):  # type: ignore[no-untyped-def]
+    from services.enrollment.schemas import TimetableChangeIn
+    from services.enrollment.service_layer import timetable
+
+    return timetable.change_timetable(
+        w.uow, principal=principal, clock=w.clock, cohort_id=w.cohort.id, body=TimetableChangeIn.model_validate(body)
+    )
+
+
+def test_a_cancelled_session_bumps_the_plan_is_kept_and_goes_out_with_the_whole_new_plan() -> None:
+    w = timetable_world()
+    before = len(w.cohort.sessions)
+    out = change(w, kind="cancel", session_date="2026-04-01", reason="holiday")
+    assert (out.plan_version, out.kind, out.session.date, out.changed_by) == (2, "cancel", date(2026, 4, 1), "staff")  # type: ignore[union-attr]
+    assert w.cohort.plan_version == 2 and len(w.cohort.sessions) == before - 1
+    [sent] = w.uow.emitted(events.COHORT_RESCHEDULED)
+    assert (sent["cohort_id"], sent["plan_version"], sent["reason"]) == (str(w.cohort.id), 2, "holiday")
+    assert sent["change"]["kind"] == "cancel" and sent["change"]["session"]["date"] == "2026-04-01"
+    assert len(sent["sessions"]) == before - 1 and sent["programme_code"] == "JB-1"
+    from services.enrollment.service_layer import timetable
+
+    [kept] = timetable.changes_of(w.uow, principal=STAFF, cohort_id=w.cohort.id)
+    assert (kept.reason, kept.plan_version) == ("holiday", 2)
+
+
+def test_an_extension_moves_the_end_and_a_make_up_session_may_then_follow_it() -> None:
+    w = timetable_world()
+    old_end = w.cohort.end_date
+    change(w, kind="extend", end_date=(old_end + timedelta(14)).isoformat(), reason="make-up weeks")
+    assert w.cohort.end_date == old_end + timedelta(14)
+    change(w, kind="add", date=(old_end + timedelta(3)).isoformat(), start="09:00", end="13:00", reason="make-up")
+    assert w.cohort.plan_version == 3
+    [ext, add] = w.uow.emitted(events.COHORT_RESCHEDULED)
+    assert ext["change"] == {
+        "kind": "extend",
+        "session": None,
+        "new_session": None,
+        "old_end_date": old_end.isoformat(),
+        "new_end_date": (old_end + timedelta(14)).isoformat(),
+    }
+    assert (
+        add["end_date"] == (old_end + timedelta(14)).isoformat() and add["change"]["new_session"]["hours"] == 3.0
+    )  # the cohort's hour of break
+
+
+def test_a_refused_change_names_its_rule_and_changes_nothing() -> None:
+    w = timetable_world()
+    w.clock.set(date(2026, 4, 3))
+    with pytest.raises(RuleViolation) as exc:
+        change(w, kind="cancel", session_date="2026-04-01", reason="too late")
+    assert rules(exc) == ["timetable.session-held"] and exc.value.status == 409
+    assert w.cohort.plan_version == 1 and not w.uow.emitted(events.COHORT_RESCHEDULED)
+
+
+def test_another_campus_cannot_change_the_timetable() -> None:
+    w = timetable_world()
+    with pytest.raises(Problem) as exc:
+        change(w, ELSEWHERE, kind="cancel", session_date="2026-04-01", reason="x")
+    assert exc.value.status == 404
