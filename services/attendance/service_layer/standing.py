@@ -264,9 +264,7 @@ def _decide(
         days_for(cohort, entry, sessions, marks, now), policy.standing.minor_per_absence, joined_on=entry.enrolled_on
     )
     rate = round(float(rules.final_rate(c)), 4)
-    outcome, reason = rules.completion_outcome(
-        c, threshold_of(cohort, policy), withdrawn=entry.status == "withdrawn"
-    )
+    outcome, reason = rules.completion_outcome(c, threshold_of(cohort, policy), withdrawn=entry.status == "withdrawn")
     if outcome == "completed":
         uow.emit(*outgoing.trainee_completed(cohort, entry, completion_date=closed_on, final_rate=rate))
     else:

@@ -91,7 +91,8 @@ def enrol_through_enrollment(
     assert r.status_code == 201, r.text
     application = r.json()["id"]
     assert enrollment.post(f"{E}/cohorts/{cohort}/selection", headers=staff).status_code == 200
-    r = enrollment.post(f"{E}/applications/{application}/accept", headers=staff)
+    # the trainee joined on the first day; the seat is recorded today
+    r = enrollment.post(f"{E}/applications/{application}/accept", headers=staff, json={"joined_on": str(start)})
     assert r.status_code == 200, r.text
     return trainee, cohort, programme_code
 

@@ -546,7 +546,12 @@ def test_a_batch_of_enrollments_at_a_closed_cohort_decides_each_new_trainee_once
     standing.close_cohort(w.uow, principal=STAFF, policy=POLICY, clock=w.clock, cohort_id=w.snap.cohort_id)
     before = len(w.uow.events)
     a, b = enrolled(w.snap, "A"), enrolled(w.snap, "B")
-    items = [(a, _event_of(a)), (b, _event_of(b)), (a, _event_of(a)), (again := enrolled(w.snap, "again", w.trainees[0]), _event_of(again))]
+    items = [
+        (a, _event_of(a)),
+        (b, _event_of(b)),
+        (a, _event_of(a)),
+        (again := enrolled(w.snap, "again", w.trainees[0]), _event_of(again)),
+    ]
     with w.uow:
         enrolled_many(HandlerContext(uow=w.uow, settings=SETTINGS, clock=w.clock), items)  # type: ignore[arg-type]
         w.uow.commit()
