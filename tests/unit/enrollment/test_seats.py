@@ -7,7 +7,10 @@ from services.enrollment.domain.seats import LATE_JOIN_MAX_DAYS, JoiningPolicy, 
 START, END = date(2027, 3, 2), date(2027, 6, 30)
 
 
-def rules(today: date, policy: JoiningPolicy = JoiningPolicy()) -> list[str]:
+DEFAULT = JoiningPolicy()
+
+
+def rules(today: date, policy: JoiningPolicy = DEFAULT) -> list[str]:
     return [f.rule for f in joining_failures(START, END, today, policy)]
 
 
