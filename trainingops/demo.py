@@ -278,11 +278,14 @@ def run_selection(enr: httpx.Client, campus: str, cohort_id: str) -> dict:
     return ok(enr.post(f"{E}/cohorts/{cohort_id}/selection", headers=auth(["admissions"], [campus])))
 
 
-def accept_seat(enr: httpx.Client, campus: str, application_id: str) -> dict:
+def accept_seat(enr: httpx.Client, campus: str, application_id: str, joined_on: str | None = None) -> dict:
+    """Take the seat; ``joined_on`` records the day the trainee joined when it was before today (the demo's
+    cohorts started a month ago, and their trainees with them)."""
     return ok(
         enr.post(
             f"{E}/applications/{application_id}/accept",
             headers={**auth(["admissions"], [campus]), "Idempotency-Key": f"accept-{application_id}"},
+            json={"joined_on": joined_on} if joined_on else None,
         )
     )
 
@@ -670,7 +673,7 @@ def run_cohort_journey(
     trainees = {}
     for n, a in apps.items():
         if a["status"] == "selected":
-            accepted = accept_seat(enr, campus, a["id"])
+            accepted = accept_seat(enr, campus, a["id"], joined_on=cohort["start_date"])
             trainees[n] = str(accepted["applicant_id"])
             apps[n] = accepted
     say("enrollment", f"{len(trainees)} seats accepted; trainee.enrolled sent for each")

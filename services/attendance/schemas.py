@@ -220,6 +220,10 @@ class StandingOut(BaseModel):
     at_risk_reason: str | None
     outcome: str | None = None
     final_rate: float | None = None
+    decided_at: datetime | None = Field(None, description="when the completion was decided")
+    late_decision: bool = Field(
+        False, description="decided after the cohort had closed: the enrollment reached the roster late"
+    )
     months: list[MonthOut]
 
 
@@ -232,6 +236,11 @@ class RosterRow(BaseModel):
     at_risk: bool
     current_rate: float | None
     max_possible_rate: float | None
+    outcome: str | None = Field(None, description="completed or not_completed once decided")
+    decided_at: datetime | None = None
+    late_decision: bool = Field(
+        False, description="decided after the cohort had closed: the enrollment reached the roster late"
+    )
 
 
 class SessionRosterRow(BaseModel):

@@ -285,6 +285,15 @@ class SelectionOut(BaseModel):
     waitlisted: int
 
 
+class AcceptIn(InputModel):
+    model_config = _example(joined_on="2027-03-02")
+    joined_on: PastDay | None = Field(
+        None,
+        description="the day the trainee joined, when the seat is recorded after the fact (today when left out); "
+        "attendance measures the trainee from this day",
+    )
+
+
 class WithdrawIn(InputModel):
     model_config = _example(date="2027-02-15", reason="early_employment")
     date: Day

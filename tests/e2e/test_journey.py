@@ -135,9 +135,11 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
 
         trainees = {}
         for name in selected:
-            accepted = demo.accept_seat(enr, campus, apps[name]["id"])
+            accepted = demo.accept_seat(enr, campus, apps[name]["id"], joined_on=cohort["start_date"])
             assert accepted["status"] == "accepted" and accepted["enrollment_id"], accepted
-            assert demo.accept_seat(enr, campus, apps[name]["id"]) == accepted  # same Idempotency-Key: same answer
+            assert (
+                demo.accept_seat(enr, campus, apps[name]["id"], joined_on=cohort["start_date"]) == accepted
+            )  # same Idempotency-Key: same answer
             trainees[name] = accepted["applicant_id"]
         ids = set(trainees.values())
         name_of = {t: n for n, t in trainees.items()}

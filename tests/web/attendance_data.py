@@ -97,7 +97,10 @@ def _build(c: demo.Clients, campus: str) -> AttendanceCohort:
     people = [demo.Person(n, 95 - 3 * i, gender="female" if i % 2 else "male") for i, n in enumerate(NAMES)]
     applied = demo.apply_all(enr, campus, cid, people)
     demo.run_selection(enr, campus, cid)
-    trainees = {name: demo.accept_seat(enr, campus, a["id"])["applicant_id"] for name, a in applied.items()}
+    trainees = {
+        name: demo.accept_seat(enr, campus, a["id"], joined_on=first.isoformat())["applicant_id"]
+        for name, a in applied.items()
+    }
     demo.wait_roster(att, campus, cid, set(trainees.values()))
 
     h = demo.auth(["instructor"], [campus], sub="instructor-park")

@@ -79,7 +79,7 @@ def build(urls: dict[str, str], *, label: str = "web") -> Cohort:
         trainees = {}
         for name, a in applied.items():
             assert apps[a["id"]]["status"] == "selected", apps[a["id"]]
-            trainees[name] = str(demo.accept_seat(enr, campus, a["id"])["applicant_id"])
+            trainees[name] = str(demo.accept_seat(enr, campus, a["id"], joined_on=cohort["start_date"])["applicant_id"])
         ids = set(trainees.values())
         demo.wait_roster(att, campus, cohort["id"], ids)
         demo.record_attendance(att, campus, cohort["id"], {t: "steady" for t in ids})

@@ -151,3 +151,42 @@ def test_vendored_scripts_are_the_pinned_versions_with_their_licences() -> None:
     assert (axe_dir / "LICENSE").exists()
     for template in (WEB / "templates").rglob("*.html"):
         assert not re.search(r'(src|href)="(https?:)?//', template.read_text()), f"{template}: no CDN"
+
+
+@pytest.mark.parametrize(
+    ("lang", "late", "joined"),
+    [("ko", "종료 후 판정", "2027-03-09 입과"), ("en", "Decided after close", "Joined 2027-03-09")],
+)
+def test_the_attendance_roster_tags_a_late_decision_and_a_late_join(lang: str, late: str, joined: str) -> None:
+    from web.core import make_templates
+
+    cohort = {"id": "k1", "start_date": "2027-03-02", "closed_on": "2027-06-30", "completion_threshold": 0.8}
+    row = {
+        "trainee_id": "t1",
+        "name": "김민지",
+        "status": "active",
+        "enrolled_on": "2027-03-02",
+        "current_rate": 0.0,
+        "max_possible_rate": 0.0,
+        "at_risk": False,
+        "outcome": None,
+        "late_decision": False,
+        "decided_at": None,
+    }
+    late_row = {
+        **row,
+        "trainee_id": "t2",
+        "enrolled_on": "2027-03-09",
+        "outcome": "not_completed",
+        "late_decision": True,
+        "decided_at": "2027-07-03T01:00:00Z",
+    }
+    html = (
+        make_templates()
+        .get_template("attendance/cohort.html")
+        .render(lang=lang, cohort=cohort, roster=[row, late_row], sessions=[], months=[], day="2027-07-03")
+    )
+    on_time_cell, late_cell = re.findall(r'<tr data-trainee="t\d">(.*?)</tr>', html, re.S)
+    assert late in late_cell and "late-decision" in late_cell and joined in late_cell
+    assert "2027-07-03" in late_cell  # the day of the decision, in the tag's explanation
+    assert "late-decision" not in on_time_cell and "joined-late" not in on_time_cell

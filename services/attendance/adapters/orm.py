@@ -138,8 +138,9 @@ class Completion(Base, table=True):
     outcome: str = Field(max_length=20)  # completed, not_completed
     final_rate: float
     reason: str | None = Field(default=None, max_length=60)
-    decided_on: date
+    decided_on: date  # the cohort's closing day, also for a late decision
     decided_at: datetime = Field(default_factory=utcnow)
+    late: bool = False  # decided after the close: the enrollment reached the roster of a closed cohort
 
 
 class AtRiskWarning(Base, table=True):

@@ -438,6 +438,13 @@ class AttendanceRepository:
             self.session.execute(select(Completion.trainee_id).where(Completion.cohort_id == cohort_id)).scalars()
         )
 
+    def completions_of(self, cohort_id: uuid.UUID) -> dict[uuid.UUID, Completion]:
+        """trainee -> the completion decision, for the cohort's decided trainees."""
+        return {
+            c.trainee_id: c
+            for c in self.session.execute(select(Completion).where(Completion.cohort_id == cohort_id)).scalars()
+        }
+
     def add_completions(self, decisions: list[Completion]) -> None:
         self.session.add_all(decisions)
         self.session.flush()

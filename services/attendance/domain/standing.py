@@ -2,6 +2,9 @@
 
 Rules (DOMAIN.md, attendance):
 - rate = attended days / scheduled training days; excused counts as attended;
+- a trainee who joins after the start is scheduled from the join date: the sessions before
+  it are not theirs, for the rate, the maximum possible rate, at risk, the monthly
+  allowance and completion alike (``joined_on`` below);
 - every three lates / early leaves / outs count as one absence (the third, sixth, ...
   such day is the one that is no longer attended);
 - completion: final rate >= the programme's threshold (80% by default), decided at the end;
@@ -57,6 +60,18 @@ class Counts:
         return self.marked_absent + self.converted_absences
 
 
+def scheduled_from(days: list[Day], joined_on: date | None) -> list[Day]:
+    """The days scheduled for a trainee who joined on ``joined_on``: those on or after it (all when None)."""
+    if joined_on is None:
+        return days
+    return [d for d in days if d.date >= joined_on]
+
+
+def before_joining(day: date, joined_on: date | None) -> bool:
+    """A session on ``day`` was held before the trainee joined: it is not theirs to attend or be marked for."""
+    return joined_on is not None and day < joined_on
+
+
 def attended_flags(days: list[Day], minor_per_absence: int = 3) -> list[bool | None]:
     """Per day: attended (True), not (False) or not held yet (None), after the three-to-one conversion."""
     flags: list[bool | None] = []
@@ -72,7 +87,9 @@ def attended_flags(days: list[Day], minor_per_absence: int = 3) -> list[bool | N
     return flags
 
 
-def counts(days: list[Day], minor_per_absence: int = 3) -> Counts:
+def counts(days: list[Day], minor_per_absence: int = 3, *, joined_on: date | None = None) -> Counts:
+    """The trainee's tallies over their scheduled days (from ``joined_on`` when given)."""
+    days = scheduled_from(days, joined_on)
     held = [d for d in days if d.mark is not None]
     minor = sum(1 for d in held if d.mark in MINOR)
     marked_absent = sum(1 for d in held if d.mark == ABSENT)
@@ -126,6 +143,15 @@ def completed(c: Counts, threshold: float) -> bool:
     return final_rate(c) >= threshold_fraction(threshold)
 
 
+def completion_outcome(c: Counts, threshold: float, *, withdrawn: bool) -> tuple[str, str | None]:
+    """('completed', None) or ('not_completed', reason): the one completion rule, at the close or after it."""
+    if withdrawn:
+        return "not_completed", "withdrawn"
+    if completed(c, threshold):
+        return "completed", None
+    return "not_completed", "below_threshold"
+
+
 @dataclass(frozen=True)
 class AllowancePolicy:
     month_threshold: float = 0.8
@@ -161,14 +187,19 @@ def allowance(full_days: int, short_days: int, rate: Fraction | None, policy: Al
 
 
 def monthly_periods(
-    days: list[Day], policy: AllowancePolicy = AllowancePolicy(), minor_per_absence: int = 3
+    days: list[Day],
+    policy: AllowancePolicy = AllowancePolicy(),
+    minor_per_absence: int = 3,
+    *,
+    joined_on: date | None = None,
 ) -> list[MonthPeriod]:
     """One unit period per calendar month; the conversion is counted within each month.
 
-    A month still in progress is rated over its sessions held so far (``complete`` False).
+    A month still in progress is rated over its sessions held so far (``complete`` False). The month a
+    trainee joined in is rated over its sessions from ``joined_on``; months before it have no period.
     """
     months: dict[str, list[Day]] = {}
-    for d in sorted(days, key=lambda d: d.date):
+    for d in sorted(scheduled_from(days, joined_on), key=lambda d: d.date):
         months.setdefault(f"{d.date.year:04d}-{d.date.month:02d}", []).append(d)
     out = []
     for month, mdays in months.items():

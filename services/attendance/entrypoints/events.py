@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
+from services.attendance.adapters.orm import RosterEntry
 from services.attendance.adapters.repository import AttendanceRepository
 from services.attendance.service_layer import roster, standing
 from services.attendance.service_layer.policy import policy_of
 from services.attendance.service_layer.wall_clock import wall_now
 from shared import events
-from shared.consumer import BatchHandler, Handler, HandlerContext
+from shared.consumer import BatchHandler, Handler, HandlerContext, event_context
 
 
 def _repo(ctx: HandlerContext) -> AttendanceRepository:
@@ -29,11 +32,39 @@ def on_cohort_rescheduled(ctx: HandlerContext, data: events.CohortRescheduled, _
 
 
 def on_enrolled(ctx: HandlerContext, data: events.TraineeEnrolled, _event: events.CloudEvent) -> None:
-    roster.enroll(_repo(ctx), data)
+    entry = roster.enroll(_repo(ctx), data)
+    decide_if_closed(ctx, [entry] if entry is not None else [])  # None: held until its cohort's plan arrives
 
 
 def enrolled_many(ctx: HandlerContext, items: list[tuple[events.TraineeEnrolled, events.CloudEvent]]) -> None:
     roster.enroll_many(_repo(ctx), [data for data, _event in items])
+    repo = _repo(ctx)
+    closed: dict[uuid.UUID, bool] = {}
+    for data, event in items:
+        cohort_id = data.cohort_id
+        if cohort_id not in closed:
+            cohort = repo.cohort(cohort_id)
+            closed[cohort_id] = cohort is not None and cohort.closed_at is not None
+        if closed[cohort_id]:  # rare: an enrollment that arrives after the close; decided with its event's ids
+            entry = repo.roster_entry(cohort_id, data.trainee_id)
+            with event_context(event):
+                decide_if_closed(ctx, [entry] if entry is not None else [])
+
+
+def decide_if_closed(ctx: HandlerContext, entries: list[RosterEntry]) -> None:
+    """Enrollments that reach the roster of a cohort already closed are decided now (each once)."""
+    repo = _repo(ctx)
+    for cohort_id in {e.cohort_id for e in entries}:
+        cohort = repo.cohort(cohort_id)
+        if cohort is None or cohort.closed_at is None:
+            continue
+        standing.decide_late_entries(
+            ctx.uow,
+            policy=policy_of(ctx.settings),
+            cohort=cohort,
+            entries=[e for e in entries if e.cohort_id == cohort_id],
+            now=wall_now(ctx.clock),
+        )
 
 
 def parse_enrolled(batch: list[events.CloudEvent]) -> list[events.TraineeEnrolled]:

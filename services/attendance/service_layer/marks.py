@@ -10,6 +10,7 @@ from services.attendance.adapters.repository import AttendanceRepository, FirstM
 from services.attendance.domain import marks as rules
 from services.attendance.domain import qr
 from services.attendance.domain.excuses import check_excuse
+from services.attendance.domain.standing import before_joining
 from services.attendance.schemas import (
     BulkCheckInIn,
     BulkReport,
@@ -75,6 +76,12 @@ def _roster_failure(entry: RosterEntry | None, ts: TrainingSession) -> RuleFailu
         return RuleFailure("roster.not-on-roster", "the trainee is not on this session's cohort roster", "trainee_id")
     if entry.withdrawn_on is not None and ts.date >= entry.withdrawn_on:
         return RuleFailure("roster.withdrawn", f"the trainee withdrew on {entry.withdrawn_on}", "trainee_id")
+    if before_joining(ts.date, entry.enrolled_on):
+        return RuleFailure(
+            "roster.before-joining",
+            f"the trainee joined on {entry.enrolled_on}; the sessions before it are not theirs",
+            "trainee_id",
+        )
     return None
 
 
@@ -464,7 +471,8 @@ def get_mark(
     with uow:
         repo = uow.repo
         ts, cohort = load_session(repo, principal, session_id)
-        if repo.roster_entry(cohort.id, trainee_id) is None:
+        entry = repo.roster_entry(cohort.id, trainee_id)
+        if entry is None:
             raise not_found("trainee on this roster", trainee_id)
         row = repo.mark(ts.id, trainee_id)
         if row is None:
@@ -473,7 +481,7 @@ def get_mark(
                 cohort_id=cohort.id,
                 trainee_id=trainee_id,
                 date=ts.date,
-                mark=_virtual_mark(ts, wall_now(clock)),
+                mark=None if before_joining(ts.date, entry.enrolled_on) else _virtual_mark(ts, wall_now(clock)),
                 source="none",
             )
         return _detail(repo, row, ts, clock)
@@ -488,7 +496,7 @@ def session_roster(uow: Uow, *, principal: Principal, clock: Clock, session_id: 
         rows = []
         for e in repo.roster_of(cohort.id):
             m = marks.get(e.trainee_id)
-            if e.withdrawn_on is not None and ts.date >= e.withdrawn_on:
+            if (e.withdrawn_on is not None and ts.date >= e.withdrawn_on) or before_joining(ts.date, e.enrolled_on):
                 mark = None
             else:
                 mark = m.mark if m else virtual

@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from datetime import date
 
-from services.attendance.adapters.orm import Cohort, PendingEnrollment, RosterEntry, TrainingSession
+from services.attendance.adapters.orm import Cohort, Completion, PendingEnrollment, RosterEntry, TrainingSession
 from services.attendance.adapters.repository import AttendanceRepository
 from services.attendance.schemas import CohortOut, RosterRow, SessionOut
 from shared import events
@@ -158,8 +158,8 @@ def cohort_or_hold(repo: AttendanceRepository, items: list[events.TraineeEnrolle
         return upsert_cohort(repo, first.cohort)
     cohort = repo.cohort(first.cohort_id)
     needed = max(item.plan_version for item in items)
-    if cohort is not None and cohort.plan_version >= needed:
-        return cohort
+    if cohort is not None and (cohort.plan_version >= needed or cohort.closed_at is not None):
+        return cohort  # a closed cohort takes no new plan: its late enrollments join it and are decided at once
     repo.hold_enrollments(
         [
             PendingEnrollment(
@@ -224,7 +224,7 @@ def cohort_out(repo: AttendanceRepository, cohort: Cohort) -> CohortOut:
     )
 
 
-def roster_row(e: RosterEntry) -> RosterRow:
+def roster_row(e: RosterEntry, decision: Completion | None = None) -> RosterRow:
     return RosterRow(
         trainee_id=e.trainee_id,
         name=e.name,
@@ -234,6 +234,9 @@ def roster_row(e: RosterEntry) -> RosterRow:
         at_risk=e.at_risk,
         current_rate=e.current_rate,
         max_possible_rate=e.max_possible_rate,
+        outcome=decision.outcome if decision else None,
+        decided_at=decision.decided_at if decision else None,
+        late_decision=decision.late if decision else False,
     )
 
 
@@ -257,4 +260,5 @@ def cohort_sessions(uow: Uow, *, principal: Principal, cohort_id: uuid.UUID) -> 
 def cohort_roster(uow: Uow, *, principal: Principal, cohort_id: uuid.UUID) -> list[RosterRow]:
     with uow:
         cohort = uow.repo.visible_cohort(principal, cohort_id)
-        return [roster_row(e) for e in uow.repo.roster_of(cohort.id)]
+        decisions = uow.repo.completions_of(cohort.id) if cohort.closed_at is not None else {}
+        return [roster_row(e, decisions.get(e.trainee_id)) for e in uow.repo.roster_of(cohort.id)]

@@ -30,7 +30,8 @@ def days_for(
 
     A session held with nothing recorded is absent; a withdrawn trainee accrues nothing from
     the withdrawal date; once the cohort is closed, sessions after the closing day are
-    cancelled and every session up to it counts as held.
+    cancelled and every session up to it counts as held. The sessions before the trainee
+    joined are here too: the domain leaves them out, given ``entry.enrolled_on``.
     """
     out = []
     for s in sessions:
@@ -73,7 +74,9 @@ def evaluate(
         if entry.status != "active":
             continue
         c = rules.counts(
-            days_for(cohort, entry, sessions, marks.get(entry.trainee_id, {}), now), policy.standing.minor_per_absence
+            days_for(cohort, entry, sessions, marks.get(entry.trainee_id, {}), now),
+            policy.standing.minor_per_absence,
+            joined_on=entry.enrolled_on,
         )
         current, maximum = round(float(rules.current_rate(c)), 4), round(float(rules.max_possible_rate(c)), 4)
         reason = rules.at_risk_reason(c, threshold)
@@ -106,7 +109,7 @@ def standing_out(
     marks = repo.marks_by_trainee(cohort.id, [entry.trainee_id]).get(entry.trainee_id, {})
     days = days_for(cohort, entry, sessions, marks, now)
     minor_per_absence = policy.standing.minor_per_absence
-    c = rules.counts(days, minor_per_absence)
+    c = rules.counts(days, minor_per_absence, joined_on=entry.enrolled_on)
     threshold = threshold_of(cohort, policy)
     reason = rules.at_risk_reason(c, threshold) if entry.status == "active" and cohort.closed_at is None else None
     decision = repo.completion(cohort.id, entry.trainee_id)
@@ -122,7 +125,7 @@ def standing_out(
             complete=m.complete,
             allowance_krw=m.allowance_krw,
         )
-        for m in rules.monthly_periods(days, policy.allowance, minor_per_absence)
+        for m in rules.monthly_periods(days, policy.allowance, minor_per_absence, joined_on=entry.enrolled_on)
     ]
     return StandingOut(
         trainee_id=entry.trainee_id,
@@ -144,6 +147,8 @@ def standing_out(
         at_risk_reason=reason,
         outcome=decision.outcome if decision else None,
         final_rate=decision.final_rate if decision else None,
+        decided_at=decision.decided_at if decision else None,
+        late_decision=decision.late if decision else False,
         months=months,
     )
 
@@ -188,7 +193,9 @@ def month_sheet(
         now = wall_now(clock)
         rows = []
         for entry in repo.roster_of(cohort.id):
-            days = days_for(cohort, entry, in_month, marks.get(entry.trainee_id, {}), now)
+            days = rules.scheduled_from(
+                days_for(cohort, entry, in_month, marks.get(entry.trainee_id, {}), now), entry.enrolled_on
+            )
             periods = rules.monthly_periods(days, policy.allowance, policy.standing.minor_per_absence)
             by_date = {d.date.isoformat(): d.mark for d in days}
             p = periods[0] if periods else None
@@ -239,6 +246,42 @@ def at_risk_list(
 
 
 # -- completion --------------------------------------------------------------
+def _decide(
+    uow: Uow,
+    *,
+    policy: AttendancePolicy,
+    cohort: Cohort,
+    entry: RosterEntry,
+    sessions: list[TrainingSession],
+    marks: dict[uuid.UUID, str],
+    now: datetime,
+    late: bool,
+) -> Completion:
+    """One trainee's completion, by the one rule, dated the cohort's closing day; its event goes out with it."""
+    assert cohort.closed_on is not None
+    closed_on = cohort.closed_on
+    c = rules.counts(
+        days_for(cohort, entry, sessions, marks, now), policy.standing.minor_per_absence, joined_on=entry.enrolled_on
+    )
+    rate = round(float(rules.final_rate(c)), 4)
+    outcome, reason = rules.completion_outcome(c, threshold_of(cohort, policy), withdrawn=entry.status == "withdrawn")
+    if outcome == "completed":
+        uow.emit(*outgoing.trainee_completed(cohort, entry, completion_date=closed_on, final_rate=rate))
+    else:
+        uow.emit(*outgoing.trainee_not_completed(cohort, entry, on=closed_on, final_rate=rate, reason=reason or ""))
+    entry.at_risk, entry.current_rate = False, rate
+    return Completion(
+        cohort_id=cohort.id,
+        trainee_id=entry.trainee_id,
+        campus=cohort.campus,
+        outcome=outcome,
+        final_rate=rate,
+        reason=reason,
+        decided_on=closed_on,
+        late=late,
+    )
+
+
 def decide_completion(
     uow: Uow, *, policy: AttendancePolicy, cohort: Cohort, closed_on: date, now: datetime
 ) -> CloseOut:
@@ -248,39 +291,23 @@ def decide_completion(
     sessions = repo.sessions_of(cohort.id)
     marks = repo.marks_by_trainee(cohort.id)
     decided = repo.decided_trainees(cohort.id)
-    threshold = threshold_of(cohort, policy)
     done = {"completed": 0, "not_completed": 0}
     decisions = []
     for entry in repo.roster_of(cohort.id, by_name=False):
         if entry.trainee_id in decided:
             continue
-        c = rules.counts(
-            days_for(cohort, entry, sessions, marks.get(entry.trainee_id, {}), now), policy.standing.minor_per_absence
+        decision = _decide(
+            uow,
+            policy=policy,
+            cohort=cohort,
+            entry=entry,
+            sessions=sessions,
+            marks=marks.get(entry.trainee_id, {}),
+            now=now,
+            late=False,
         )
-        rate = round(float(rules.final_rate(c)), 4)
-        if entry.status == "withdrawn":
-            outcome, reason = "not_completed", "withdrawn"
-        elif rules.completed(c, threshold):
-            outcome, reason = "completed", None
-        else:
-            outcome, reason = "not_completed", "below_threshold"
-        decisions.append(
-            Completion(
-                cohort_id=cohort.id,
-                trainee_id=entry.trainee_id,
-                campus=cohort.campus,
-                outcome=outcome,
-                final_rate=rate,
-                reason=reason,
-                decided_on=closed_on,
-            )
-        )
-        if outcome == "completed":
-            uow.emit(*outgoing.trainee_completed(cohort, entry, completion_date=closed_on, final_rate=rate))
-        else:
-            uow.emit(*outgoing.trainee_not_completed(cohort, entry, on=closed_on, final_rate=rate, reason=reason or ""))
-        entry.at_risk, entry.current_rate = False, rate
-        done[outcome] += 1
+        decisions.append(decision)
+        done[decision.outcome] += 1
     repo.add_completions(decisions)
     return CloseOut(
         cohort_id=cohort.id,
@@ -289,6 +316,39 @@ def decide_completion(
         not_completed=done["not_completed"],
         already_decided=len(decided),
     )
+
+
+def decide_late_entries(
+    uow: Uow, *, policy: AttendancePolicy, cohort: Cohort, entries: list[RosterEntry], now: datetime
+) -> int:
+    """Trainees who reached the roster after the cohort was closed are decided at once, by the same rule and
+    dated the same closing day, each once (a redelivered or repeated enrollment finds the decision made).
+
+    Part of the caller's open unit of work (the consumer's); never commits. Returns the trainees decided."""
+    if cohort.closed_at is None or not entries:
+        return 0
+    repo = uow.repo
+    decided = repo.decided_trainees(cohort.id)
+    pending = {e.trainee_id: e for e in entries if e.trainee_id not in decided}
+    if not pending:
+        return 0
+    sessions = repo.sessions_of(cohort.id)
+    marks = repo.marks_by_trainee(cohort.id, list(pending))
+    decisions = [
+        _decide(
+            uow,
+            policy=policy,
+            cohort=cohort,
+            entry=entry,
+            sessions=sessions,
+            marks=marks.get(trainee_id, {}),
+            now=now,
+            late=True,
+        )
+        for trainee_id, entry in pending.items()
+    ]
+    repo.add_completions(decisions)
+    return len(decisions)
 
 
 def close_cohort(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from services.enrollment.adapters.repository import EnrollmentRepository
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.schemas import (
+    AcceptIn,
     ApplicantIn,
     ApplicantOut,
     ApplicationIn,
@@ -164,8 +165,10 @@ def cohort_stats(cohort_id: uuid.UUID, uow: Uow, principal: Reader, policy: Poli
     tags=["selection"],
     summary="Run selection: priority quota, then score and application time; the rest are waitlisted",
 )
-def run_selection(cohort_id: uuid.UUID, uow: Uow, principal: Writer, policy: PolicyDep) -> SelectionOut:
-    return selection.run_selection(uow, principal=principal, policy=policy, cohort_id=cohort_id)
+def run_selection(
+    cohort_id: uuid.UUID, uow: Uow, principal: Writer, policy: PolicyDep, clock: ClockDep
+) -> SelectionOut:
+    return selection.run_selection(uow, principal=principal, policy=policy, clock=clock, cohort_id=cohort_id)
 
 
 # -- applicants and applications ---------------------------------------------
@@ -248,8 +251,12 @@ def set_score(application_id: uuid.UUID, body: ScoreIn, uow: Uow, principal: Wri
 
 
 @router.post("/applications/{application_id}/reject", response_model=ApplicationOut, tags=["applications"])
-def reject(application_id: uuid.UUID, body: RejectIn, uow: Uow, principal: Writer) -> ApplicationOut:
-    return applications.reject(uow, principal=principal, application_id=application_id, reason=body.reason)
+def reject(
+    application_id: uuid.UUID, body: RejectIn, uow: Uow, principal: Writer, policy: PolicyDep, clock: ClockDep
+) -> ApplicationOut:
+    return applications.reject(
+        uow, principal=principal, policy=policy, clock=clock, application_id=application_id, reason=body.reason
+    )
 
 
 @router.post(
@@ -259,9 +266,17 @@ def reject(application_id: uuid.UUID, body: RejectIn, uow: Uow, principal: Write
     summary="Take the offered seat (send an Idempotency-Key to retry safely); trainee.enrolled goes out",
 )
 def accept(
-    application_id: uuid.UUID, uow: Uow, principal: Writer, policy: PolicyDep, clock: ClockDep, idem: IdempotencyDep
+    application_id: uuid.UUID,
+    uow: Uow,
+    principal: Writer,
+    policy: PolicyDep,
+    clock: ClockDep,
+    idem: IdempotencyDep,
+    body: AcceptIn | None = None,
 ) -> ApplicationOut:
-    return seats.accept(uow, principal=principal, policy=policy, clock=clock, application_id=application_id, idem=idem)
+    return seats.accept(
+        uow, principal=principal, policy=policy, clock=clock, application_id=application_id, idem=idem, body=body
+    )
 
 
 @router.post(
@@ -270,8 +285,10 @@ def accept(
     tags=["seats"],
     summary="Decline the offered seat; the next on the waitlist is offered it",
 )
-def decline(application_id: uuid.UUID, uow: Uow, principal: Writer) -> ApplicationOut:
-    return seats.decline(uow, principal=principal, application_id=application_id)
+def decline(
+    application_id: uuid.UUID, uow: Uow, principal: Writer, policy: PolicyDep, clock: ClockDep
+) -> ApplicationOut:
+    return seats.decline(uow, principal=principal, policy=policy, clock=clock, application_id=application_id)
 
 
 # -- enrollments --------------------------------------------------------------
@@ -301,5 +318,9 @@ def get_enrollment(enrollment_id: uuid.UUID, uow: Uow, principal: Reader) -> Enr
     tags=["enrollments"],
     summary="Withdraw; before the start the seat goes to the next on the waitlist",
 )
-def withdraw(enrollment_id: uuid.UUID, body: WithdrawIn, uow: Uow, principal: Writer) -> EnrollmentOut:
-    return enrollments.withdraw(uow, principal=principal, enrollment_id=enrollment_id, body=body)
+def withdraw(
+    enrollment_id: uuid.UUID, body: WithdrawIn, uow: Uow, principal: Writer, policy: PolicyDep, clock: ClockDep
+) -> EnrollmentOut:
+    return enrollments.withdraw(
+        uow, principal=principal, policy=policy, clock=clock, enrollment_id=enrollment_id, body=body
+    )

@@ -143,7 +143,9 @@ def set_score(uow: Uow, *, principal: Principal, application_id: uuid.UUID, scor
         return application_out(app)
 
 
-def reject(uow: Uow, *, principal: Principal, application_id: uuid.UUID, reason: str) -> ApplicationOut:
+def reject(
+    uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, clock: Clock, application_id: uuid.UUID, reason: str
+) -> ApplicationOut:
     """Staff refuse an application; a seat it held goes to the next on the waitlist."""
     with uow:
         app, cohort = seat_change(uow.repo, principal, application_id)
@@ -155,7 +157,7 @@ def reject(uow: Uow, *, principal: Principal, application_id: uuid.UUID, reason:
         app.waitlist_position = None
         uow.emit(*outgoing.application_decided(app, "rejected", [failure]))
         if freed_seat:
-            promote_next(uow, cohort)
+            promote_next(uow, cohort, policy=policy, today=clock.today())
         uow.repo.save()
         uow.commit()
         return application_out(app)

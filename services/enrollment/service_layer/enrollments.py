@@ -6,10 +6,12 @@ import uuid
 
 from services.enrollment.adapters.orm import Enrollment
 from services.enrollment.adapters.repository import EnrollmentRepository
+from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.schemas import EnrollmentOut, WithdrawIn
 from services.enrollment.service_layer import outgoing
 from services.enrollment.service_layer.selection import promote_next
 from shared.auth import Principal
+from shared.clock import Clock
 from shared.db import utcnow
 from shared.pagination import Page, PageParams
 from shared.problems import RuleFailure, RuleViolation
@@ -56,7 +58,15 @@ def list_enrollments(
         return Page(items=[enrollment_out(e) for e in items], total=total, limit=page.limit, offset=page.offset)
 
 
-def withdraw(uow: Uow, *, principal: Principal, enrollment_id: uuid.UUID, body: WithdrawIn) -> EnrollmentOut:
+def withdraw(
+    uow: Uow,
+    *,
+    principal: Principal,
+    policy: AdmissionsPolicy,
+    clock: Clock,
+    enrollment_id: uuid.UUID,
+    body: WithdrawIn,
+) -> EnrollmentOut:
     """A trainee leaves; before the start the seat goes to the next on the waitlist."""
     with uow:
         repo = uow.repo
@@ -88,6 +98,6 @@ def withdraw(uow: Uow, *, principal: Principal, enrollment_id: uuid.UUID, body: 
         assert programme is not None
         uow.emit(*outgoing.trainee_withdrawn(enrollment, cohort, programme))
         if before_start and not app.above_capacity:
-            promote_next(uow, cohort)
+            promote_next(uow, cohort, policy=policy, today=clock.today())
         uow.commit()
         return enrollment_out(enrollment)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.enrollment.domain.history import ReadmissionPolicy
 from services.enrollment.domain.policy import AdmissionsPolicy
+from services.enrollment.domain.seats import JoiningPolicy
 from services.enrollment.domain.selection import SelectionPolicy
 from services.enrollment.settings import Settings
 
@@ -16,4 +17,5 @@ def admissions_policy(settings: Settings) -> AdmissionsPolicy:
             window_years=settings.readmission_window_years,
         ),
         selection=SelectionPolicy(priority_quota_percent=settings.priority_quota_percent),
+        joining=JoiningPolicy(late_join_max_days=settings.late_join_max_days),
     )

@@ -7,7 +7,8 @@ import uuid
 from services.enrollment.adapters.repository import EnrollmentRepository, terms
 from services.enrollment.domain import history
 from services.enrollment.domain.policy import AdmissionsPolicy
-from services.enrollment.schemas import ApplicationOut
+from services.enrollment.domain.seats import joining_failures
+from services.enrollment.schemas import AcceptIn, ApplicationOut
 from services.enrollment.service_layer import outgoing
 from services.enrollment.service_layer.applications import application_out
 from services.enrollment.service_layer.selection import promote_next, seat_change
@@ -29,8 +30,12 @@ def accept(
     clock: Clock,
     application_id: uuid.UUID,
     idem: Idempotency | None,
+    body: AcceptIn | None = None,
 ) -> ApplicationOut:
     """The selected applicant takes the seat: enrolled, and ``trainee.enrolled`` goes out.
+
+    The trainee joins today, or on the earlier day staff record (``body.joined_on``). No seat is taken after the
+    cohort's end, nor by someone joining later than the late-join limit after its start.
 
     This is the busiest write of an admissions round, so it reads everything it needs in one statement
     (``seat_to_accept``) and writes with plain statements (``enroll_accepted``)."""
@@ -53,21 +58,24 @@ def accept(
             raise RuleViolation(
                 [RuleFailure("seat.not-offered", f"the application is {app.status}, not selected")], status=409
             )
+        today = clock.today()
+        joined_on = body.joined_on if body is not None and body.joined_on is not None else today
+        if late := joining_failures(cohort.start_date, cohort.end_date, today, policy.joining, joined_on=joined_on):
+            raise RuleViolation(late, status=409)
         failures = history.check_history(
             uow.repo.participations(app.applicant_id), terms(cohort, programme), policy.readmission
         )
         if failures:
             raise RuleViolation(failures)
-        today = clock.today()
         enrollment_id = uuid.uuid4()
-        uow.repo.enroll_accepted(app, cohort, enrollment_id=enrollment_id, on=today, now=utcnow())
+        uow.repo.enroll_accepted(app, cohort, enrollment_id=enrollment_id, on=joined_on, now=utcnow())
         uow.emit(
             *outgoing.trainee_enrolled(
                 app,
                 enrollment_id=enrollment_id,
                 name=name,
                 birth_date=birth_date,
-                enrolled_on=today,
+                enrolled_on=joined_on,
                 cohort=cohort,
                 programme=programme,
             )
@@ -78,8 +86,10 @@ def accept(
         return result
 
 
-def decline(uow: Uow, *, principal: Principal, application_id: uuid.UUID) -> ApplicationOut:
-    """The selected applicant declines; the seat goes to the next on the waitlist."""
+def decline(
+    uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, clock: Clock, application_id: uuid.UUID
+) -> ApplicationOut:
+    """The selected applicant declines; the seat goes to the next on the waitlist while seats can be taken."""
     with uow:
         app, cohort = seat_change(uow.repo, principal, application_id)
         if app.status != "selected":
@@ -89,6 +99,6 @@ def decline(uow: Uow, *, principal: Principal, application_id: uuid.UUID) -> App
         app.status, app.updated_at = "declined", utcnow()
         uow.repo.save()
         if not app.above_capacity:
-            promote_next(uow, cohort)
+            promote_next(uow, cohort, policy=policy, today=clock.today())
         uow.commit()
         return application_out(app)

@@ -8,15 +8,18 @@ concurrency; SQLite serialises all writers anyway.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from services.enrollment.adapters.orm import Application, Cohort
 from services.enrollment.adapters.repository import Decision, EnrollmentRepository
 from services.enrollment.domain.eligibility import LEAVING_CARE_AGES
 from services.enrollment.domain.policy import AdmissionsPolicy
+from services.enrollment.domain.seats import cohort_ended, joining_failures
 from services.enrollment.domain.selection import select as select_for
 from services.enrollment.schemas import SelectionOut
 from services.enrollment.service_layer import outgoing
 from shared.auth import Principal
+from shared.clock import Clock
 from shared.db import utcnow
 from shared.problems import RuleFailure, RuleViolation, not_found
 from shared.unit_of_work import UnitOfWork
@@ -24,13 +27,19 @@ from shared.unit_of_work import UnitOfWork
 Uow = UnitOfWork[EnrollmentRepository]
 
 
-def run_selection(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, cohort_id: uuid.UUID) -> SelectionOut:
+def run_selection(
+    uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, clock: Clock, cohort_id: uuid.UUID
+) -> SelectionOut:
     with uow:
         cohort = uow.repo.visible_cohort(principal, cohort_id, lock=True)
         if cohort.selection_done_at is not None:
             raise RuleViolation(
                 [RuleFailure("selection.already-run", "selection has already run for this cohort")], status=409
             )
+        # an ended cohort offers no seat: the applications stay submitted, nobody is told "selected". Later than the
+        # late-join limit selection still runs: staff may be recording a round whose trainees joined in time.
+        if ended := cohort_ended(cohort.end_date, clock.today()):
+            raise RuleViolation(ended, status=409)
         found = uow.repo.candidates(cohort.id)
         result = select_for([c for c, _ in found], cohort.capacity, policy.selection.priority_quota_percent)
         now = utcnow()
@@ -73,8 +82,13 @@ def run_selection(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, c
         )
 
 
-def promote_next(uow: Uow, cohort: Cohort) -> Application | None:
-    """Offer a freed seat to the first on the waitlist, in the open work (the caller holds the cohort lock)."""
+def promote_next(uow: Uow, cohort: Cohort, *, policy: AdmissionsPolicy, today: date) -> Application | None:
+    """Offer a freed seat to the first on the waitlist, in the open work (the caller holds the cohort lock).
+
+    Once the seat could no longer be taken (the cohort ended, or it is too late to join), nobody is promoted:
+    the waitlist stays as it is rather than offering a seat that accepting would refuse."""
+    if joining_failures(cohort.start_date, cohort.end_date, today, policy.joining):
+        return None
     if uow.repo.seats_taken(cohort.id) >= cohort.capacity:
         return None
     nxt = uow.repo.first_waitlisted(cohort.id)

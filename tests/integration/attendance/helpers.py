@@ -74,7 +74,12 @@ class Enrollment:
         self.send(events.COHORT_PUBLISHED, events.CohortPublished(**snap.model_dump()))
 
     def enroll(
-        self, snap: events.CohortSnapshot, trainee_id: uuid.UUID | None = None, name: str = "Kim Minji"
+        self,
+        snap: events.CohortSnapshot,
+        trainee_id: uuid.UUID | None = None,
+        name: str = "Kim Minji",
+        *,
+        enrolled_on: date | None = None,
     ) -> uuid.UUID:
         trainee_id = trainee_id or uuid.uuid4()
         self.send(
@@ -84,7 +89,7 @@ class Enrollment:
                 enrollment_id=uuid.uuid4(),
                 name=name,
                 birth_date=date(1994, 5, 17),
-                enrolled_on=snap.start_date,
+                enrolled_on=enrolled_on or snap.start_date,
                 cohort=snap,
             ),
         )

@@ -89,7 +89,9 @@ def test_enrolled_through_enrollment_completes_back_into_enrollment(services):
         trainees.append((applicant["id"], app["id"]))
     assert enr.post(f"/enrollment/v1/cohorts/{cohort_id}/selection", headers=admissions).status_code == 200
     for _, app_id in trainees:
-        r = enr.post(f"/enrollment/v1/applications/{app_id}/accept", headers=admissions)
+        # the trainees joined on the first day; the seats are recorded today
+        joined = {"joined_on": (t - timedelta(days=20)).isoformat()}
+        r = enr.post(f"/enrollment/v1/applications/{app_id}/accept", headers=admissions, json=joined)
         assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
 
     # no call between the services: the roster fills from trainee.enrolled on Kafka

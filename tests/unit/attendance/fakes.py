@@ -218,6 +218,9 @@ class FakeAttendanceRepository:
     def decided_trainees(self, cohort_id: uuid.UUID) -> set[uuid.UUID]:
         return {t for c, t in self.completions if c == cohort_id}
 
+    def completions_of(self, cohort_id: uuid.UUID) -> dict[uuid.UUID, Completion]:
+        return {t: d for (c, t), d in self.completions.items() if c == cohort_id}
+
     def add_completions(self, decisions: list[Completion]) -> None:
         for d in decisions:
             assert (d.cohort_id, d.trainee_id) not in self.completions, "decided twice"

@@ -13,12 +13,15 @@ from services.attendance.domain.standing import (
     Day,
     allowance,
     at_risk_reason,
+    before_joining,
     completed,
+    completion_outcome,
     counts,
     current_rate,
     final_rate,
     max_possible_rate,
     monthly_periods,
+    scheduled_from,
     should_warn,
 )
 
@@ -161,3 +164,82 @@ def test_allowance_bounded_by_caps(full, short):
     amount = allowance(full, short, Fraction(1), AllowancePolicy())
     assert 0 <= amount <= 116_000 + 50_000
     assert amount == min(full * 5_800, 116_000) + min(short * 2_500, 50_000)
+
+
+# -- a trainee who joins after the start is measured from the join date ---------------------------------
+def test_a_late_joiner_is_rated_only_over_the_sessions_from_the_join_date():
+    # ten days; joined on day 4: the three days before are not theirs, attended 6 of the 7 that are
+    ten = days(*[None] * 3, PRESENT, PRESENT, ABSENT, *[PRESENT] * 4)
+    joined = D0 + timedelta(3)
+    c = counts(ten, joined_on=joined)
+    assert (c.scheduled, c.held, c.attended, c.marked_absent) == (7, 7, 6, 1)
+    assert final_rate(c) == Fraction(6, 7) and completed(c, 0.8)
+    # measured over the whole cohort, the three days before joining would be three more absences
+    whole = counts([Day(d.date, d.hours, d.mark or ABSENT) for d in ten])
+    assert final_rate(whole) == Fraction(6, 10) and not completed(whole, 0.8)
+
+
+def test_a_late_joiner_s_maximum_possible_rate_and_at_risk_count_from_the_join_date():
+    joined = D0 + timedelta(5)
+    # five days held before joining (recorded absent for the cohort), two attended since, three to come
+    ten = days(*[ABSENT] * 5, PRESENT, PRESENT, None, None, None)
+    c = counts(ten, joined_on=joined)
+    assert (c.scheduled, c.held, c.remaining) == (5, 2, 3)
+    assert max_possible_rate(c) == 1 and current_rate(c) == 1
+    assert at_risk_reason(c, 0.8) is None
+    assert at_risk_reason(counts(ten), 0.8) == "cannot_reach_threshold"  # as if scheduled from the start
+
+
+def test_joining_on_the_first_day_or_without_a_join_date_changes_nothing():
+    ten = days(LATE, ABSENT, *[PRESENT] * 8)
+    assert counts(ten, joined_on=D0) == counts(ten) == counts(ten, joined_on=None)
+    assert counts(ten, joined_on=D0 - timedelta(30)) == counts(ten)
+
+
+def test_a_trainee_who_joins_after_the_last_session_has_nothing_scheduled_and_does_not_complete():
+    c = counts(days(*[PRESENT] * 5), joined_on=D0 + timedelta(10))
+    assert (c.scheduled, final_rate(c), completed(c, 0.8)) == (0, 0, False)
+    assert completion_outcome(c, 0.8, withdrawn=False) == ("not_completed", "below_threshold")
+
+
+def test_the_completion_outcome_names_its_reason():
+    assert completion_outcome(counts(days(*[PRESENT] * 8, ABSENT, ABSENT)), 0.8, withdrawn=False) == (
+        "completed",
+        None,
+    )
+    assert completion_outcome(counts(days(*[PRESENT] * 7, *[ABSENT] * 3)), 0.8, withdrawn=False) == (
+        "not_completed",
+        "below_threshold",
+    )
+    assert completion_outcome(counts(days(*[PRESENT] * 10)), 0.8, withdrawn=True) == ("not_completed", "withdrawn")
+
+
+def test_the_join_month_s_allowance_counts_only_the_days_from_joining():
+    # March 22-31 (8 weekdays): joined on the 29th, attended the 29th-31st; the five days before are not theirs
+    march = [date(2027, 3, d) for d in (22, 23, 24, 25, 26, 29, 30, 31)]
+    april = [date(2027, 4, d) for d in (1, 2)]
+    marks = [ABSENT] * 5 + [PRESENT] * 3 + [PRESENT, PRESENT]
+    all_days = [Day(d, 8.0, m) for d, m in zip(march + april, marks)]
+    joined = date(2027, 3, 29)
+    m, a = monthly_periods(all_days, AllowancePolicy(), joined_on=joined)
+    assert (m.month, m.scheduled_days, m.attended_days, m.rate, m.allowance_krw) == ("2027-03", 3, 3, 1, 3 * 5_800)
+    assert (a.month, a.scheduled_days, a.allowance_krw) == ("2027-04", 2, 2 * 5_800)
+    [whole, _] = monthly_periods(all_days, AllowancePolicy())
+    assert whole.allowance_krw == 0  # three of eight: below the month threshold if counted from the 22nd
+
+
+def test_a_month_wholly_before_the_join_date_has_no_period():
+    feb_and_march = [Day(date(2027, 2, 26), 8.0, ABSENT), Day(date(2027, 3, 2), 8.0, PRESENT)]
+    [only] = monthly_periods(feb_and_march, AllowancePolicy(), joined_on=date(2027, 3, 1))
+    assert (only.month, only.allowance_krw) == ("2027-03", 5_800)
+
+
+def test_a_session_before_the_join_date_is_not_the_trainee_s():
+    joined = date(2027, 3, 10)
+    assert before_joining(date(2027, 3, 9), joined)
+    assert not before_joining(joined, joined) and not before_joining(date(2027, 3, 11), joined)
+    assert not before_joining(date(2027, 3, 9), None)
+    assert [d.date for d in scheduled_from(days(PRESENT, PRESENT, PRESENT), D0 + timedelta(1))] == [
+        D0 + timedelta(1),
+        D0 + timedelta(2),
+    ]

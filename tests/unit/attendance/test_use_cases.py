@@ -578,3 +578,140 @@ def test_the_settings_defaults_are_the_domain_s_policy():
         AllowancePolicy(),
     )
     assert (POLICY.qr.window_s, POLICY.qr.lookback_windows) == (QrPolicy(b"").window_s, QrPolicy(b"").lookback_windows)
+
+
+# -- late joiners and enrollments that reach a closed cohort ----------------------------------------------
+def joined_late(snap: events.CohortSnapshot, on: date, name: str = "Late Joiner") -> events.TraineeEnrolled:
+    return enrolled(snap, name).model_copy(update={"enrolled_on": on})
+
+
+def test_a_late_joiner_s_standing_counts_only_the_sessions_from_the_join_date():
+    w = World(trainees=0)
+    data = joined_late(w.snap, DAYS[3])
+    w.handle(on_enrolled, data)
+    w.sessions = w.repo.sessions_of(w.snap.cohort_id)
+    w.clock.set(DAYS[5], time(19))  # days 0-5 held; the trainee joined on day 3
+    for day in (3, 4, 5):
+        w.set_mark(data.trainee_id, day, "present")
+    [out] = standing.trainee_attendance(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, trainee_id=data.trainee_id, cohort_id=None
+    )
+    assert (out.scheduled_days, out.held_days, out.attended_days, out.absences) == (7, 3, 3, 0)
+    assert (out.current_rate, out.max_possible_rate, out.at_risk) == (1.0, 1.0, False)
+    [month] = out.months
+    assert (month.scheduled_days, month.attended_days, month.allowance_krw) == (7, 3, 3 * 5_800)
+    sheet = standing.month_sheet(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, cohort_id=w.snap.cohort_id, month="2027-03"
+    )
+    [row] = sheet.rows
+    assert [row.marks[d.isoformat()] for d in DAYS[:4]] == [None, None, None, "present"]
+    assert (row.attended_days, row.rate) == (3, 1.0)
+
+
+def test_marks_for_sessions_before_the_join_date_are_refused_for_that_trainee():
+    w = World(trainees=0)
+    data = joined_late(w.snap, DAYS[3])
+    w.handle(on_enrolled, data)
+    w.sessions = w.repo.sessions_of(w.snap.cohort_id)
+    w.clock.set(DAYS[3], time(19))
+    with pytest.raises(RuleViolation) as refused:
+        w.set_mark(data.trainee_id, 1, "present")
+    assert rules_of(refused) == ["roster.before-joining"]
+    w.clock.set(DAYS[1], time(9, 5))
+    with pytest.raises(RuleViolation) as refused:
+        w.check_in(data.trainee_id, "09:00", day=1)
+    assert rules_of(refused) == ["roster.before-joining"]
+    report = marks.bulk_check_in(
+        w.uow,
+        principal=STAFF,
+        policy=POLICY,
+        clock=w.clock,
+        session_id=w.sessions[1].id,
+        body=BulkCheckInIn(items=[{"trainee_id": data.trainee_id, "kind": "in", "method": "card"}]),
+    )
+    assert [(r.status, r.rule) for r in report.rows] == [("refused", "roster.before-joining")]
+    assert w.repo.marks == {}  # nothing stored for the sessions before joining
+    w.clock.set(DAYS[3], time(9, 5))
+    assert w.check_in(data.trainee_id, "09:00", day=3).mark == "present"  # from the join date on, as anyone
+
+
+def test_an_enrollment_that_reaches_a_closed_cohort_is_decided_at_once_and_once():
+    w = World(trainees=1)
+    on_time = w.trainees[0]
+    w.clock.set(DAYS[-1] + timedelta(days=1))
+    assert standing.close_ended(w.uow, policy=POLICY, clock=w.clock) == 1
+    before = len(w.uow.events)
+    late = enrolled(w.snap, "Late Lee").model_copy(update={"enrolled_on": DAYS[-1] + timedelta(days=3)})
+    w.clock.set(DAYS[-1] + timedelta(days=3))
+    w.handle(on_enrolled, late)
+    [decision] = [e for t, e in w.uow.events[before:] if t == events.TRAINEE_NOT_COMPLETED]
+    assert (decision["trainee_id"], decision["date"], decision["final_rate"]) == (
+        str(late.trainee_id),
+        DAYS[-1].isoformat(),  # dated the closing day: the certification window closes there
+        0.0,
+    )
+    stored = w.repo.completions[(w.snap.cohort_id, late.trainee_id)]
+    assert (stored.outcome, stored.late, stored.decided_on) == ("not_completed", True, DAYS[-1])
+    assert w.repo.completions[(w.snap.cohort_id, on_time)].late is False
+    # the same enrollment again (a redelivery, or a new event for the same trainee) decides nothing twice
+    w.handle(on_enrolled, late)
+    w.handle(on_enrolled, late.model_copy(update={"name": "Lee Late"}))
+    assert len(w.uow.events) == before + 1
+    rows = {r.trainee_id: r for r in roster.cohort_roster(w.uow, principal=STAFF, cohort_id=w.snap.cohort_id)}
+    assert (rows[late.trainee_id].outcome, rows[late.trainee_id].late_decision) == ("not_completed", True)
+    assert rows[late.trainee_id].decided_at is not None
+    assert (rows[on_time].outcome, rows[on_time].late_decision) == ("not_completed", False)
+    [out] = standing.trainee_attendance(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, trainee_id=late.trainee_id, cohort_id=None
+    )
+    assert (out.outcome, out.late_decision, out.decided_at is not None) == ("not_completed", True, True)
+
+
+def test_an_enrollment_delayed_past_the_close_is_decided_over_the_days_since_joining():
+    w = World(trainees=1)
+    w.clock.set(DAYS[-1], time(19))
+    for day in range(10):
+        w.set_mark(w.trainees[0], day, "present")
+    standing.close_cohort(w.uow, principal=STAFF, policy=POLICY, clock=w.clock, cohort_id=w.snap.cohort_id)
+    # consumer lag: the trainee joined on day 8 but the enrollment arrives after the close; the two sessions
+    # since joining were held with nothing recorded for them, so both are absences
+    late = joined_late(w.snap, DAYS[8])
+    w.handle(on_enrolled, late)
+    [decision] = w.uow.emitted(events.TRAINEE_NOT_COMPLETED)
+    assert (decision["trainee_id"], decision["final_rate"], decision["reason"]) == (
+        str(late.trainee_id),
+        0.0,
+        "below_threshold",
+    )
+    assert len(w.uow.emitted(events.TRAINEE_COMPLETED)) == 1  # the trainee decided at the close, once
+    [out] = standing.trainee_attendance(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, trainee_id=late.trainee_id, cohort_id=None
+    )
+    assert (out.scheduled_days, out.held_days, out.absences) == (2, 2, 2)
+
+
+def test_a_batch_of_enrollments_at_a_closed_cohort_decides_each_new_trainee_once():
+    from services.attendance.entrypoints.events import enrolled_many
+
+    w = World(trainees=1)
+    w.clock.set(DAYS[-1], time(19))
+    standing.close_cohort(w.uow, principal=STAFF, policy=POLICY, clock=w.clock, cohort_id=w.snap.cohort_id)
+    before = len(w.uow.events)
+    a, b = enrolled(w.snap, "A"), enrolled(w.snap, "B")
+    items = [
+        (a, _event_of(a)),
+        (b, _event_of(b)),
+        (a, _event_of(a)),
+        (again := enrolled(w.snap, "again", w.trainees[0]), _event_of(again)),
+    ]
+    with w.uow:
+        enrolled_many(HandlerContext(uow=w.uow, settings=SETTINGS, clock=w.clock), items)  # type: ignore[arg-type]
+        w.uow.commit()
+    decided = [e["trainee_id"] for t, e in w.uow.events[before:] if t == events.TRAINEE_NOT_COMPLETED]
+    assert sorted(decided) == sorted([str(a.trainee_id), str(b.trainee_id)])
+    assert all(w.repo.completions[(w.snap.cohort_id, t.trainee_id)].late for t in (a, b))
+
+
+def _event_of(data: events.TraineeEnrolled) -> events.CloudEvent:
+    event, _key = events.build_event(events.TRAINEE_ENROLLED, data)
+    return event

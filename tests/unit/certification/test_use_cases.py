@@ -609,3 +609,54 @@ def test_an_extension_moves_the_window_of_an_enrolled_trainee(uow, repo, clock) 
     # an older plan arriving late changes nothing
     handle(uow, clock, events.COHORT_PUBLISHED, cohort_event(cohort, end=date(2026, 2, 27)))
     assert repo.window(trainee, cohort).end_date == date(2026, 3, 31)  # type: ignore[union-attr]
+
+
+def test_a_late_enrollment_decided_not_completed_closes_the_window_at_the_cohort_s_end(uow, repo, clock) -> None:
+    # the seat was taken after the cohort had ended: attendance decides the trainee at once, dated the closing day
+    trainee, cohort = uuid.uuid4(), uuid.uuid4()
+    start, end = TODAY - timedelta(days=70), TODAY - timedelta(days=10)
+    handle(
+        uow,
+        clock,
+        events.TRAINEE_ENROLLED,
+        {
+            "trainee_id": str(trainee),
+            "enrollment_id": str(uuid.uuid4()),
+            "name": "T",
+            "birth_date": "1995-06-01",
+            "enrolled_on": str(TODAY),
+            "cohort": {
+                "cohort_id": str(cohort),
+                "programme_code": "JB-WELD",
+                "programme_title": "Welding",
+                "campus": CAMPUS,
+                "track": "national_qualification",
+                "total_hours": 960,
+                "completion_threshold": 0.8,
+                "qualification_codes": [WELD],
+                "start_date": str(start),
+                "end_date": str(end),
+            },
+        },
+    )
+    [open_window] = windows.windows_of(uow, principal=FINANCE, trainee_id=trainee, policy=POLICY)
+    assert open_window.status == "enrolled" and (open_window.last_exam_date or TODAY) > TODAY  # undecided: still open
+    handle(
+        uow,
+        clock,
+        events.TRAINEE_NOT_COMPLETED,
+        {
+            "trainee_id": str(trainee),
+            "cohort_id": str(cohort),
+            "campus": CAMPUS,
+            "programme_code": "JB-WELD",
+            "date": str(end),
+            "final_rate": 0.0,
+            "reason": "below_threshold",
+        },
+    )
+    [window] = windows.windows_of(uow, principal=FINANCE, trainee_id=trainee, policy=POLICY)
+    assert (window.status, window.last_exam_date) == ("not_completed", end)
+    problem = refused(submit, uow, clock, trainee, exam_date=TODAY - timedelta(days=3))
+    assert rules_of(problem) == ["claim.window.after-dropout"]
+    assert repo.claims == {} and uow.events == []

@@ -11,7 +11,7 @@ from services.enrollment.adapters.orm import Applicant, Application, Campus, Coh
 from services.enrollment.domain.history import ReadmissionPolicy
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.entrypoints.events import on_completed
-from services.enrollment.schemas import ApplicantIn, ApplicationIn, ApplicationOut, WithdrawIn
+from services.enrollment.schemas import AcceptIn, ApplicantIn, ApplicationIn, ApplicationOut, WithdrawIn
 from services.enrollment.service_layer import applicants, applications, enrollments, history, imports, seats, selection
 from services.enrollment.service_layer.policy import admissions_policy
 from services.enrollment.settings import Settings
@@ -88,7 +88,9 @@ class World:
         return self.repo.applications_[out.id]
 
     def select(self, cohort: Cohort | None = None):  # type: ignore[no-untyped-def]
-        return selection.run_selection(self.uow, principal=STAFF, policy=POLICY, cohort_id=(cohort or self.cohort).id)
+        return selection.run_selection(
+            self.uow, principal=STAFF, policy=POLICY, clock=self.clock, cohort_id=(cohort or self.cohort).id
+        )
 
     def accept(self, out: ApplicationOut, idem: Idempotency | None = None) -> ApplicationOut:
         return seats.accept(
@@ -261,7 +263,11 @@ def test_the_quota_is_the_policys() -> None:
     for n in range(4):
         w.apply(w.person(priority=True), score=n)
     out = selection.run_selection(
-        w.uow, principal=STAFF, policy=admissions_policy(Settings(priority_quota_percent=10)), cohort_id=w.cohort.id
+        w.uow,
+        principal=STAFF,
+        policy=admissions_policy(Settings(priority_quota_percent=10)),
+        clock=w.clock,
+        cohort_id=w.cohort.id,
     )
     assert (out.priority_quota, out.selected) == (1, 4)
 
@@ -340,16 +346,96 @@ def test_accepting_is_refused_when_the_history_now_breaks_the_readmission_limit(
 
 def test_a_declined_seat_goes_to_the_first_on_the_waitlist_and_capacity_holds() -> None:
     w, (first, second, third) = selected_world(capacity=1, applicants=3)
-    out = seats.decline(w.uow, principal=STAFF, application_id=first.id)
+    out = seats.decline(w.uow, principal=STAFF, policy=POLICY, clock=w.clock, application_id=first.id)
     assert out.status == "declined"
     assert (w.app(second).status, w.app(second).reasons[0]["rule"]) == ("selected", "selection.promoted")
     assert w.app(third).status == "waitlisted"
     [promoted] = w.uow.emitted(events.APPLICATION_DECIDED)
     assert (promoted["application_id"], promoted["decision"]) == (str(second.id), "selected")
     # the seat is taken again: rejecting someone still waiting frees nothing and promotes nobody
-    applications.reject(w.uow, principal=STAFF, application_id=third.id, reason="no show")
+    applications.reject(w.uow, principal=STAFF, policy=POLICY, clock=w.clock, application_id=third.id, reason="no show")
     assert w.repo.seats_taken(w.cohort.id) == 1
     assert [d["decision"] for d in w.uow.emitted(events.APPLICATION_DECIDED)] == ["selected", "rejected"]
+
+
+def test_accepting_is_refused_once_the_cohort_has_ended() -> None:
+    w, (first, _second) = selected_world()
+    w.clock.set(w.cohort.end_date + timedelta(1))
+    with pytest.raises(RuleViolation) as refused:
+        w.accept(first)
+    assert rules(refused) == ["seat.cohort-ended"] and refused.value.status == 409
+    assert w.app(first).status == "selected" and w.repo.enrollments_ == {} and w.uow.events == []
+
+
+def test_accepting_is_refused_beyond_the_late_join_limit_and_allowed_on_its_last_day() -> None:
+    w, (first, second) = selected_world(capacity=2)
+    w.clock.set(w.cohort.start_date + timedelta(POLICY.joining.late_join_max_days + 1))
+    with pytest.raises(RuleViolation) as refused:
+        w.accept(first)
+    assert rules(refused) == ["seat.join-too-late"] and refused.value.status == 409
+    assert w.repo.enrollments_ == {} and w.uow.events == []
+    w.clock.set(w.cohort.start_date + timedelta(POLICY.joining.late_join_max_days))
+    out = w.accept(second)
+    [enrolled] = w.uow.emitted(events.TRAINEE_ENROLLED)
+    assert (out.status, enrolled["enrolled_on"]) == ("accepted", w.clock.today().isoformat())
+
+
+def test_the_late_join_limit_is_the_setting_s() -> None:
+    w, (first, _second) = selected_world()
+    w.clock.set(w.cohort.start_date + timedelta(3))
+    strict = admissions_policy(Settings(late_join_max_days=2))
+    with pytest.raises(RuleViolation) as refused:
+        seats.accept(w.uow, principal=STAFF, policy=strict, clock=w.clock, application_id=first.id, idem=None)
+    assert rules(refused) == ["seat.join-too-late"]
+    assert Settings().late_join_max_days == POLICY.joining.late_join_max_days == 14
+
+
+def test_selection_offers_no_seat_that_could_not_be_taken() -> None:
+    w = World()
+    out = w.apply(w.person())
+    w.clock.set(w.cohort.end_date + timedelta(1))
+    with pytest.raises(RuleViolation) as refused:
+        w.select()
+    assert rules(refused) == ["seat.cohort-ended"] and refused.value.status == 409
+    assert w.app(out).status == "submitted" and w.uow.events == [] and w.cohort.selection_done_at is None
+    w.clock.set(w.cohort.start_date + timedelta(15))  # past the late-join limit: staff may record earlier joins
+    assert w.select().selected == 1
+
+
+def test_staff_may_record_the_earlier_day_a_trainee_joined_within_the_limit() -> None:
+    w, (first, second) = selected_world(capacity=2)
+    w.clock.set(w.cohort.start_date + timedelta(30))
+    out = seats.accept(
+        w.uow,
+        principal=STAFF,
+        policy=POLICY,
+        clock=w.clock,
+        application_id=first.id,
+        idem=None,
+        body=AcceptIn(joined_on=w.cohort.start_date + timedelta(2)),
+    )
+    assert out.enrollment_id is not None
+    assert w.repo.enrollments_[out.enrollment_id].enrolled_on == w.cohort.start_date + timedelta(2)
+    [enrolled] = w.uow.emitted(events.TRAINEE_ENROLLED)
+    assert enrolled["enrolled_on"] == (w.cohort.start_date + timedelta(2)).isoformat()
+    with pytest.raises(RuleViolation) as refused:
+        seats.accept(
+            w.uow,
+            principal=STAFF,
+            policy=POLICY,
+            clock=w.clock,
+            application_id=second.id,
+            idem=None,
+            body=AcceptIn(joined_on=w.cohort.start_date + timedelta(15)),
+        )
+    assert rules(refused) == ["seat.join-too-late"]
+
+
+def test_a_seat_declined_too_late_to_be_taken_promotes_nobody() -> None:
+    w, (first, second) = selected_world()
+    w.clock.set(w.cohort.start_date + timedelta(20))
+    seats.decline(w.uow, principal=STAFF, policy=POLICY, clock=w.clock, application_id=first.id)
+    assert w.app(second).status == "waitlisted" and w.uow.emitted(events.APPLICATION_DECIDED) == []
 
 
 # -- withdraw -----------------------------------------------------------------------------------------
@@ -359,7 +445,12 @@ def test_a_withdrawal_before_the_start_gives_the_seat_to_the_next_waiting() -> N
     assert enrollment_id is not None
     w.uow.events.clear()
     out = enrollments.withdraw(
-        w.uow, principal=STAFF, enrollment_id=enrollment_id, body=WithdrawIn(date=TODAY, reason="early_employment")
+        w.uow,
+        principal=STAFF,
+        policy=POLICY,
+        clock=w.clock,
+        enrollment_id=enrollment_id,
+        body=WithdrawIn(date=TODAY, reason="early_employment"),
     )
     assert (out.status, out.withdrawn_on, out.withdraw_reason) == ("withdrawn", TODAY, "early_employment")
     assert w.app(first).status == "withdrawn" and w.app(second).status == "selected"
@@ -381,6 +472,8 @@ def test_a_withdrawal_after_the_start_promotes_nobody_and_one_after_the_end_is_r
         enrollments.withdraw(
             w.uow,
             principal=STAFF,
+            policy=POLICY,
+            clock=w.clock,
             enrollment_id=enrollment_id,
             body=WithdrawIn(date=w.cohort.end_date + timedelta(1), reason="personal"),
         )
@@ -388,6 +481,8 @@ def test_a_withdrawal_after_the_start_promotes_nobody_and_one_after_the_end_is_r
     enrollments.withdraw(
         w.uow,
         principal=STAFF,
+        policy=POLICY,
+        clock=w.clock,
         enrollment_id=enrollment_id,
         body=WithdrawIn(date=w.cohort.start_date + timedelta(3), reason="personal"),
     )
