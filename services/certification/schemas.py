@@ -81,7 +81,11 @@ class WindowOut(BaseModel):
     status: str
     completion_date: date | None
     closed_on: date | None
-    last_exam_date: date | None = Field(None, description="last exam date reimbursed; None while open")
+    last_exam_date: date | None = Field(
+        None,
+        description="the last exam date that can be reimbursed: 12 months after the cohort's end while enrolled, 12 "
+        "months after completion, the date the right ended otherwise; None until the cohort's dates are known",
+    )
 
 
 class ClaimIn(InputModel):

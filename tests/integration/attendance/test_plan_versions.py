@@ -108,7 +108,12 @@ def test_a_session_cancelled_in_enrollment_leaves_attendance_s_plan_and_the_allo
         json={"applicant_id": applicant["id"], "cohort_id": cohort["id"], "score": 80},
     ).json()
     assert enr.post(f"/enrollment/v1/cohorts/{cohort['id']}/selection", headers=admissions).status_code == 200
-    assert enr.post(f"/enrollment/v1/applications/{app['id']}/accept", headers=admissions).status_code == 200
+    accepted = enr.post(
+        f"/enrollment/v1/applications/{app['id']}/accept",
+        headers=admissions,
+        json={"joined_on": start.isoformat()},  # there from the first day: every session so far is theirs
+    )
+    assert accepted.status_code == 200, accepted.text
     trainee = applicant["id"]
     wait_until(lambda: roster_of(att, cohort["id"], staff))
     sessions = att.get(f"{API}/cohorts/{cohort['id']}/sessions", headers=staff).json()

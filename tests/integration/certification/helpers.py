@@ -118,7 +118,9 @@ def wait_window(
         if r.status_code != 200:
             return None
         rows = r.json()
-        return rows if len(rows) >= count and all(w["status"] == status for w in rows[:count]) else None
+        # the cohort's dates come on its own events, which may arrive after the enrollment's
+        settled = all(w["status"] == status and w["end_date"] for w in rows[:count])
+        return rows if len(rows) >= count and settled else None
 
     return wait_until(ready, timeout=30)
 

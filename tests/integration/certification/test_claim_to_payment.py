@@ -106,7 +106,9 @@ def test_completed_trainee_claims_is_approved_and_paid_once(enrollment, cert, ka
     trainee, cohort, programme_code = enrol_through_enrollment(enrollment, campus, code)
     window = wait_window(cert, finance, trainee)[0]
     assert window["cohort_id"] == cohort and window["programme_code"] == programme_code
-    assert window["qualification_codes"] == [code] and window["last_exam_date"] is None
+    assert window["qualification_codes"] == [code]
+    end = date.fromisoformat(window["end_date"])
+    assert window["last_exam_date"] == str(end.replace(year=end.year + 1))  # while enrolled: 12 months after the end
 
     completion = date.today() - timedelta(days=14)
     completed(
