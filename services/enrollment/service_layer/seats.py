@@ -53,9 +53,10 @@ def accept(
             raise RuleViolation(
                 [RuleFailure("seat.not-offered", f"the application is {app.status}, not selected")], status=409
             )
-        failures = history.check_history(
-            uow.repo.participations(app.applicant_id), terms(cohort, programme), policy.readmission
-        )
+        # The person may have other records (merged into one survivor): their courses count too, and the
+        # survivor's row is held as well, so two records of one person do not take overlapping seats at once.
+        person = uow.repo.person(app.applicant_id, lock=True)
+        failures = history.check_history(uow.repo.participations(person), terms(cohort, programme), policy.readmission)
         if failures:
             raise RuleViolation(failures)
         today = clock.today()
