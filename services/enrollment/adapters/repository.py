@@ -257,6 +257,13 @@ class EnrollmentRepository:
         merged = [i for i in self.session.execute(select(members.c.id)).scalars() if i != root]
         return [root, *merged]
 
+    def applicants_by_id(self, applicant_ids: list[uuid.UUID]) -> list[Applicant]:
+        """The records, in the order of ``applicant_ids``."""
+        rows = {
+            a.id: a for a in self.session.execute(select(Applicant).where(Applicant.id.in_(applicant_ids))).scalars()
+        }
+        return [rows[i] for i in applicant_ids if i in rows]
+
     def lock_applicants(self, applicant_ids: list[uuid.UUID]) -> list[Applicant]:
         """The records, read again and held until the work ends (in id order, so two merges cannot deadlock)."""
         return list(

@@ -165,6 +165,12 @@ def resemblance(a: Identity, b: Identity) -> Resemblance | None:
     return Resemblance(tuple(found), round(min(1.0, sum(REASON_WEIGHTS[r] for r in found)), 2))
 
 
+def resemblance_of_people(mine: list[Identity], theirs: list[Identity]) -> Resemblance | None:
+    """The closest resemblance between two people's records (a person has several once records are merged)."""
+    found = [r for a in mine for b in theirs if (r := resemblance(a, b)) is not None]
+    return max(found, key=lambda r: r.score, default=None)
+
+
 # -- merging ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MergeSide:

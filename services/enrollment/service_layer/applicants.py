@@ -52,11 +52,14 @@ def possible_duplicates(
 ) -> list[DuplicateOut]:
     """Records of the principal's campuses that look like the same person as ``applicant`` (other than the
     records of ``person``, already one), most alike first, each with its reasons."""
-    me = identity_of(applicant)
-    keys = frozenset(repo.keys_of(applicant.id)) | identity.match_keys(me)
+    person = person or [applicant.id]
+    mine = [identity_of(applicant)] + [identity_of(r) for r in repo.applicants_by_id(person) if r.id != applicant.id]
+    keys = frozenset(repo.keys_of(applicant.id)) | identity.match_keys(mine[0])
     found = []
-    for other in repo.lookalikes(principal, keys, besides=person or [applicant.id], limit=MAX_CANDIDATES):
-        alike = identity.resemblance(me, identity_of(other))
+    for other in repo.lookalikes(principal, keys, besides=person, limit=MAX_CANDIDATES):
+        # A candidate is a surviving record: the key it shares may have come from a record merged into it.
+        theirs = [identity_of(r) for r in repo.applicants_by_id(repo.person(other.id))]
+        alike = identity.resemblance_of_people(mine, theirs)
         if alike is not None:
             found.append(
                 DuplicateOut(

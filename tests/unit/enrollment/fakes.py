@@ -120,6 +120,9 @@ class FakeEnrollmentRepository:
     def visible_enrollment(self, principal: Principal, enrollment_id: uuid.UUID) -> Enrollment:
         return self._visible(self.enrollments_.get(enrollment_id), principal, "enrollment", enrollment_id)
 
+    def applied_in(self, applicant_id: uuid.UUID, campuses: frozenset[str]) -> bool:
+        return any(a.applicant_id == applicant_id and a.campus in campuses for a in self.applications_.values())
+
     def has_applied(self, applicant_ids: list[uuid.UUID], cohort_id: uuid.UUID) -> bool:
         return any(a.applicant_id in applicant_ids and a.cohort_id == cohort_id for a in self.applications_.values())
 
@@ -146,6 +149,9 @@ class FakeEnrollmentRepository:
             frontier = [a.id for a in self.applicants_.values() if a.merged_into in frontier]
             members += frontier
         return members
+
+    def applicants_by_id(self, applicant_ids: list[uuid.UUID]) -> list[Applicant]:
+        return [self.applicants_[i] for i in applicant_ids if i in self.applicants_]
 
     def lock_applicants(self, applicant_ids: list[uuid.UUID]) -> list[Applicant]:
         return [self.applicants_[i] for i in sorted(applicant_ids) if i in self.applicants_]
