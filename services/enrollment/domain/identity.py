@@ -26,6 +26,7 @@ date, the name written differently). The score adds their weights, at most 1.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 import uuid
@@ -37,6 +38,7 @@ from shared.rules import RuleFailure
 REASON_WEIGHTS = {"birth_date+name": 0.7, "email": 0.5, "phone": 0.4, "name": 0.2, "birth_date": 0.1}
 KEY_KINDS = ("birth_date+name", "email", "phone")  # the reasons a candidate is looked up by
 MIN_PHONE_DIGITS = 9
+MAX_KEY_LENGTH = 400  # the stored column's; NFKC can lengthen a name (a ligature unfolds into many letters)
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 _JOINERS = re.compile(r"[\s\-\u2010-\u2015\u2212.,·\u30fb'’`]+")
 _SEPARATORS = re.compile(r"[\s,]+")
@@ -140,7 +142,15 @@ def match_keys(person: Identity) -> frozenset[str]:
         keys.add(f"email:{email}")
     if phone:
         keys.add(f"phone:{phone}")
-    return frozenset(keys)
+    return frozenset(_bounded(k) for k in keys)
+
+
+def _bounded(key: str) -> str:
+    """The key, or past ``MAX_KEY_LENGTH`` its reason and the SHA-256 of the rest (equal keys stay equal)."""
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    reason, _, value = key.partition(":")
+    return f"{reason}:sha256:{hashlib.sha256(value.encode()).hexdigest()}"
 
 
 def resemblance(a: Identity, b: Identity) -> Resemblance | None:

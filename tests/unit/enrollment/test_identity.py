@@ -9,6 +9,7 @@ import pytest
 
 from services.enrollment.domain.identity import (
     Identity,
+    MAX_KEY_LENGTH,
     MergeSide,
     check_merge,
     email_key,
@@ -132,3 +133,10 @@ def test_a_record_merges_into_another_once_and_never_into_itself_or_a_merged_one
     assert str(c) in already[0].message
     survivor_merged = check_merge(MergeSide(a, c), MergeSide(b, None))
     assert [f.rule for f in survivor_merged] == ["merge.survivor-merged"] and str(c) in survivor_merged[0].message
+
+
+def test_a_key_too_long_for_its_column_is_kept_as_a_digest_that_still_matches() -> None:
+    long_name = "\ufdfa" * 200  # one character that NFKC unfolds into eighteen
+    keys = match_keys(Identity(long_name, BORN))
+    assert keys and all(len(k) <= MAX_KEY_LENGTH and k.startswith("birth_date+name:sha256:") for k in keys)
+    assert match_keys(Identity(long_name, BORN)) == keys
