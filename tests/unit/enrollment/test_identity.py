@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from services.enrollment.domain.identity import (
-    Identity,
     MAX_KEY_LENGTH,
+    Identity,
     MergeSide,
     check_merge,
     email_key,
