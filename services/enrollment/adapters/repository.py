@@ -24,7 +24,6 @@ from sqlmodel import Session
 from services.enrollment.adapters.orm import (
     Applicant,
     ApplicantKey,
-    ApplicantMerge,
     Application,
     Campus,
     Cohort,
@@ -303,15 +302,6 @@ class EnrollmentRepository:
             .limit(limit)
         )
         return list(self.session.execute(in_campuses(query, Applicant.campus, principal)).scalars())
-
-    def merges_into(self, survivor_ids: list[uuid.UUID]) -> list[ApplicantMerge]:
-        return list(
-            self.session.execute(
-                select(ApplicantMerge)
-                .where(ApplicantMerge.survivor_id.in_(survivor_ids))
-                .order_by(ApplicantMerge.merged_at)
-            ).scalars()
-        )
 
     # -- applications ---------------------------------------------------------------------------------
     def application(self, application_id: uuid.UUID) -> Application | None:
