@@ -201,9 +201,13 @@ class ApplicantIn(InputModel):
         leaving_care=False,
         email="minji@example.org",
         phone="010-0000-0000",
+        name_romanised="Kim Minji",
     )
     campus: str = Code
     name: str = Field(min_length=1, max_length=200)
+    name_romanised: str | None = Field(
+        None, max_length=200, description="the name in Latin letters (as on a passport), family name first or last"
+    )
     birth_date: PastDay
     gender: Gender | None = None
     residency_status: Residency
@@ -233,6 +237,56 @@ class ApplicantOut(BaseModel):
     leaving_care: bool
     email: str | None
     phone: str | None
+    name_romanised: str | None = None
+    merged_into: uuid.UUID | None = Field(
+        None,
+        description="set when this record was merged into another: the surviving record, which stands for the person",
+    )
+
+
+class DuplicateOut(BaseModel):
+    """A record that looks like the same person, and why."""
+
+    model_config = _example(
+        applicant_id="0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11",
+        campus="jungbu",
+        name="김민지",
+        name_romanised="Kim Minji",
+        birth_date="1994-05-17",
+        reasons=["birth_date+name", "phone"],
+        score=1.0,
+    )
+    applicant_id: uuid.UUID
+    campus: str
+    name: str
+    name_romanised: str | None
+    birth_date: date
+    reasons: list[Literal["birth_date+name", "email", "phone", "name", "birth_date"]] = Field(
+        description="birth_date+name: same birth date and name (Hangul, or romanised either way round); email, "
+        "phone: the same after normalisation; name, birth_date: one of the two also matches"
+    )
+    score: float = Field(ge=0, le=1, description="the reasons' weights added up (at most 1)")
+
+
+class ApplicantCreated(ApplicantOut):
+    possible_duplicates: list[DuplicateOut] = Field(
+        default_factory=list, description="records on your campuses that look like the same person; nothing is refused"
+    )
+
+
+class MergeIn(InputModel):
+    model_config = _example(duplicate_id="0b7e6a52-8a4e-4bfa-9d52-5f1e2b9d2c11", reason="same person, phone confirmed")
+    duplicate_id: uuid.UUID = Field(description="the record merged into this one (it is kept, pointing here)")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class MergeOut(BaseModel):
+    survivor_id: uuid.UUID
+    duplicate_id: uuid.UUID
+    reason: str
+    merged_by: str
+    merged_at: datetime
+    person: list[uuid.UUID] = Field(description="every record of the person: the survivor first, then those merged")
 
 
 class ApplicationIn(InputModel):
@@ -321,6 +375,7 @@ class ImportRow(BaseModel):
     applicant_id: uuid.UUID | None = None
     application_status: str | None = None
     errors: list[Reason] = []
+    possible_duplicates: list[DuplicateOut] = []
 
 
 class ImportReport(BaseModel):

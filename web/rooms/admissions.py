@@ -1,6 +1,7 @@
 """Admissions: campuses, programmes, cohorts and their timetable, applications with each failed rule in words,
-import of a CSV/XLSX file, the selection and its result, seats (accept, decline, reject, withdraw) and stats.
-Every call goes to the enrollment API as the signed-in user."""
+import of a CSV/XLSX file, the selection and its result, seats (accept, decline, reject, withdraw) and stats;
+records that look like the same person, and merging them. Every call goes to the enrollment API as the
+signed-in user."""
 
 from __future__ import annotations
 
@@ -297,6 +298,7 @@ APPLICANT_FIELDS = frozenset(
         "leaving_care",
         "email",
         "phone",
+        "name_romanised",
         "score",
     }
 )
@@ -320,6 +322,7 @@ async def add_application(request: Request, cohort_id: str, api: ApiDep) -> Resp
         "priority_categories": priority,
         "email": values.get("email") or None,
         "phone": values.get("phone") or None,
+        "name_romanised": values.get("name_romanised", "").strip() or None,
     }
     try:
         applicant = await api.post(SVC, "applicants", json=person)
@@ -354,6 +357,9 @@ async def add_application(request: Request, cohort_id: str, api: ApiDep) -> Resp
     session_of(request).flash(
         "admissions.application.added-ineligible" if app["status"] == "ineligible" else "admissions.application.added"
     )
+    if applicant.get("possible_duplicates"):  # the registration's result: who looks like the same person, and why
+        session_of(request).flash("admissions.duplicates.found", "error")
+        return RedirectResponse(f"/admissions/applicants/{applicant['id']}/duplicates", status_code=303)
     return RedirectResponse(f"/admissions/cohorts/{cohort_id}/applications", status_code=303)
 
 
@@ -393,6 +399,54 @@ async def import_file(request: Request, cohort_id: str, api: ApiDep) -> Response
         {"cohort": c, "report": report, "form": FormState(problem=problem, fields=frozenset({"file"}))},
         status=problem.status if problem else 200,
     )
+
+
+# -- one person, one record: records that look alike, and merging them ------------------
+async def _duplicates_page(
+    request: Request, api: Api, applicant_id: str, form: FormState | None = None, status: int = 200
+) -> Response:
+    applicant, candidates = await asyncio.gather(
+        api.get(SVC, f"applicants/{applicant_id}"), api.get(SVC, f"applicants/{applicant_id}/duplicates")
+    )
+    survivor = None
+    if applicant.get("merged_into"):
+        survivor = await api.get(SVC, f"applicants/{applicant['merged_into']}")
+    return render(
+        request,
+        "admissions/duplicates.html",
+        {
+            "applicant": applicant,
+            "survivor": survivor,
+            "candidates": candidates,
+            "form": form or FormState(),
+            "merge_for": form.value("candidate") if form else "",
+        },
+        status=status,
+    )
+
+
+@router.get("/applicants/{applicant_id}/duplicates")
+async def duplicates(request: Request, applicant_id: str, api: ApiDep) -> Response:
+    return await _duplicates_page(request, api, applicant_id)
+
+
+@router.post("/applicants/{applicant_id}/merge")
+async def merge(request: Request, applicant_id: str, api: ApiDep) -> Response:
+    """Merge two records of one person; the form says which one stays (``keep``: this or the candidate)."""
+    values = await form_data(request)
+    candidate = values.get("candidate", "")
+    survivor, duplicate = (candidate, applicant_id) if values.get("keep") == "candidate" else (applicant_id, candidate)
+    try:
+        await api.post(
+            SVC,
+            f"applicants/{survivor}/merge",
+            json={"duplicate_id": duplicate, "reason": values.get("reason", "").strip()},
+        )
+    except ApiProblem as problem:
+        form = FormState(values, problem, frozenset({"reason"}))  # the others are shown by the button
+        return await _duplicates_page(request, api, applicant_id, form, problem.status)
+    session_of(request).flash("admissions.merge.done")
+    return RedirectResponse(f"/admissions/applicants/{survivor}/duplicates", status_code=303)
 
 
 # -- selection --------------------------------------------------------------------------

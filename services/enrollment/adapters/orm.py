@@ -84,7 +84,31 @@ class Applicant(Base, table=True):
     leaving_care: bool = False
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
+    name_romanised: str | None = Field(default=None, max_length=200)
+    # Set once this record was found to be another's duplicate: the record it was merged into. The row stays
+    # (its applications, enrollments and the trainee id other services know it by); the person is the
+    # surviving record and every record merged into it, along a chain of merges.
+    merged_into: uuid.UUID | None = Field(default=None, foreign_key="applicant.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApplicantKey(Base, table=True):
+    """A normalised key a person is recognised by (``domain/identity.match_keys``): two records that share
+    one are candidates to be the same person. Indexed, so a registration finds them without a scan."""
+
+    applicant_id: uuid.UUID = Field(foreign_key="applicant.id", primary_key=True)
+    key: str = Field(primary_key=True, max_length=400, index=True)
+
+
+class ApplicantMerge(Base, table=True):
+    """Who merged which record into which, when and why (the history; nothing is deleted)."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    survivor_id: uuid.UUID = Field(foreign_key="applicant.id", index=True)
+    duplicate_id: uuid.UUID = Field(foreign_key="applicant.id", unique=True)
+    reason: str = Field(max_length=500)
+    merged_by: str = Field(max_length=200)
+    merged_at: datetime = Field(default_factory=utcnow)
 
 
 class Application(Base, table=True):

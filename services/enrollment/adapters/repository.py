@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from services.enrollment.adapters.orm import (
     Applicant,
+    ApplicantKey,
     Application,
     Campus,
     Cohort,
@@ -30,7 +31,7 @@ from services.enrollment.adapters.orm import (
     Programme,
     TimetableChange,
 )
-from services.enrollment.domain import eligibility, history, selection
+from services.enrollment.domain import eligibility, history, identity, selection
 from shared.auth import Principal
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure
@@ -62,6 +63,16 @@ def eligibility_policy(programme: Programme) -> eligibility.EligibilityPolicy:
     )
 
 
+def identity_of(applicant: Applicant) -> identity.Identity:
+    return identity.Identity(
+        name=applicant.name,
+        birth_date=applicant.birth_date,
+        name_romanised=applicant.name_romanised,
+        phone=applicant.phone,
+        email=applicant.email,
+    )
+
+
 def terms(cohort: Cohort, programme: Programme) -> history.CohortTerms:
     return history.CohortTerms(cohort.id, cohort.start_date, cohort.end_date, programme.total_hours)
 
@@ -78,7 +89,7 @@ _PARTICIPATIONS = (
     )
     .join(Cohort, Cohort.id == Enrollment.cohort_id)
     .join(Programme, Programme.id == Cohort.programme_id)
-    .where(Enrollment.applicant_id == bindparam("b_applicant"))
+    .where(Enrollment.applicant_id.in_(bindparam("b_applicants", expanding=True)))
 )
 _SEAT_TO_ACCEPT = (
     select(Application, Applicant.name, Applicant.birth_date, Cohort, Programme)
@@ -213,8 +224,9 @@ class EnrollmentRepository:
             query = query.where(Applicant.campus == campus)
         return paginate(self.session, query, page)
 
-    def participations(self, applicant_id: uuid.UUID) -> list[history.Participation]:
-        """The applicant's admission history: every cohort they were enrolled in and how it ended."""
+    def participations(self, applicant_ids: list[uuid.UUID]) -> list[history.Participation]:
+        """The admission history of these records (a person's, see ``person``): every cohort they were enrolled
+        in and how it ended."""
         return [
             history.Participation(
                 cohort_id=cohort_id,
@@ -225,9 +237,77 @@ class EnrollmentRepository:
                 withdrawn_before_start=before_start,
             )
             for cohort_id, start, end, hours, status, before_start in self.session.execute(
-                _PARTICIPATIONS, {"b_applicant": applicant_id}
+                _PARTICIPATIONS, {"b_applicants": applicant_ids}
             )
         ]
+
+    # -- one person, one record -----------------------------------------------------------------------
+    def person(self, applicant_id: uuid.UUID, *, lock: bool = False) -> list[uuid.UUID]:
+        """The person this record belongs to: the surviving record first (found along the chain of merges),
+        then every record merged into it, directly or along a chain. ``lock``: the surviving record's row is
+        held until the work ends, so two records of one person do not take overlapping seats in parallel."""
+        root = applicant_id
+        seen = {root}
+        while (
+            parent := self.session.execute(select(Applicant.merged_into).where(Applicant.id == root)).scalar()
+        ) is not None:
+            if parent in seen:  # never written so (a merge refuses a merged survivor); stop rather than loop
+                break
+            seen.add(parent)
+            root = parent
+        if lock:
+            self.session.execute(select(Applicant.id).where(Applicant.id == root).with_for_update(key_share=True))
+        members = select(Applicant.id).where(Applicant.id == root).cte("members", recursive=True)
+        members = members.union_all(select(Applicant.id).where(Applicant.merged_into == members.c.id))
+        merged = [i for i in self.session.execute(select(members.c.id)).scalars() if i != root]
+        return [root, *merged]
+
+    def applicants_by_id(self, applicant_ids: list[uuid.UUID]) -> list[Applicant]:
+        """The records, in the order of ``applicant_ids``."""
+        rows = {
+            a.id: a for a in self.session.execute(select(Applicant).where(Applicant.id.in_(applicant_ids))).scalars()
+        }
+        return [rows[i] for i in applicant_ids if i in rows]
+
+    def lock_applicants(self, applicant_ids: list[uuid.UUID]) -> list[Applicant]:
+        """The records, read again and held until the work ends (in id order, so two merges cannot deadlock)."""
+        return list(
+            self.session.execute(
+                select(Applicant)
+                .where(Applicant.id.in_(applicant_ids))
+                .order_by(Applicant.id)
+                .with_for_update(key_share=True)
+                .execution_options(populate_existing=True)
+            ).scalars()
+        )
+
+    def add_keys(self, applicant_id: uuid.UUID, keys: frozenset[str]) -> None:
+        """Keys the record is recognised by, those it already has left as they are."""
+        have = set(self.keys_of(applicant_id))
+        for key in sorted(keys - have):
+            self.session.add(ApplicantKey(applicant_id=applicant_id, key=key))
+        self.session.flush()
+
+    def keys_of(self, applicant_id: uuid.UUID) -> list[str]:
+        return list(
+            self.session.execute(select(ApplicantKey.key).where(ApplicantKey.applicant_id == applicant_id)).scalars()
+        )
+
+    def lookalikes(
+        self, principal: Principal, keys: frozenset[str], *, besides: list[uuid.UUID], limit: int
+    ) -> list[Applicant]:
+        """Records of the principal's campuses, not merged into another, that share one of ``keys`` (through the
+        key index), other than ``besides``."""
+        if not keys:
+            return []
+        sharing = select(ApplicantKey.applicant_id).where(ApplicantKey.key.in_(sorted(keys)))
+        query = (
+            select(Applicant)
+            .where(Applicant.id.in_(sharing), Applicant.id.not_in(besides), Applicant.merged_into.is_(None))
+            .order_by(Applicant.created_at, Applicant.id)
+            .limit(limit)
+        )
+        return list(self.session.execute(in_campuses(query, Applicant.campus, principal)).scalars())
 
     # -- applications ---------------------------------------------------------------------------------
     def application(self, application_id: uuid.UUID) -> Application | None:
@@ -245,11 +325,12 @@ class EnrollmentRepository:
             .execution_options(populate_existing=True)
         ).scalar_one_or_none()
 
-    def has_applied(self, applicant_id: uuid.UUID, cohort_id: uuid.UUID) -> bool:
+    def has_applied(self, applicant_ids: list[uuid.UUID], cohort_id: uuid.UUID) -> bool:
+        """Has one of these records (a person's) applied to the cohort?"""
         return (
             self.session.execute(
                 select(Application.id).where(
-                    Application.applicant_id == applicant_id, Application.cohort_id == cohort_id
+                    Application.applicant_id.in_(applicant_ids), Application.cohort_id == cohort_id
                 )
             ).first()
             is not None

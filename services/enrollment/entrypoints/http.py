@@ -11,6 +11,7 @@ from services.enrollment.adapters.repository import EnrollmentRepository
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.schemas import (
     AcceptIn,
+    ApplicantCreated,
     ApplicantIn,
     ApplicantOut,
     ApplicationIn,
@@ -20,8 +21,11 @@ from services.enrollment.schemas import (
     CohortIn,
     CohortOut,
     CohortStats,
+    DuplicateOut,
     EnrollmentOut,
     ImportReport,
+    MergeIn,
+    MergeOut,
     ProgrammeIn,
     ProgrammeOut,
     RejectIn,
@@ -36,6 +40,7 @@ from services.enrollment.service_layer import (
     applicants,
     applications,
     catalogue,
+    duplicates,
     enrollments,
     imports,
     seats,
@@ -172,8 +177,14 @@ def run_selection(
 
 
 # -- applicants and applications ---------------------------------------------
-@router.post("/applicants", response_model=ApplicantOut, status_code=201, tags=["applications"])
-def create_applicant(body: ApplicantIn, uow: Uow, principal: Writer, clock: ClockDep) -> ApplicantOut:
+@router.post(
+    "/applicants",
+    response_model=ApplicantCreated,
+    status_code=201,
+    tags=["applications"],
+    summary="Register an applicant; records on your campuses that look like the same person come back with it",
+)
+def create_applicant(body: ApplicantIn, uow: Uow, principal: Writer, clock: ClockDep) -> ApplicantCreated:
     return applicants.create_applicant(uow, principal=principal, clock=clock, body=body)
 
 
@@ -185,6 +196,26 @@ def list_applicants(uow: Uow, principal: Reader, page: PageDep, campus: str | No
 @router.get("/applicants/{applicant_id}", response_model=ApplicantOut, tags=["applications"])
 def get_applicant(applicant_id: uuid.UUID, uow: Uow, principal: Reader) -> ApplicantOut:
     return applicants.get_applicant(uow, principal=principal, applicant_id=applicant_id)
+
+
+@router.get(
+    "/applicants/{applicant_id}/duplicates",
+    response_model=list[DuplicateOut],
+    tags=["applications"],
+    summary="Records on your campuses that look like the same person, each with why",
+)
+def list_duplicates(applicant_id: uuid.UUID, uow: Uow, principal: Reader) -> list[DuplicateOut]:
+    return duplicates.list_duplicates(uow, principal=principal, applicant_id=applicant_id)
+
+
+@router.post(
+    "/applicants/{applicant_id}/merge",
+    response_model=MergeOut,
+    tags=["applications"],
+    summary="Merge a duplicate record into this one: both are kept, and count as one person from now on",
+)
+def merge_applicants(applicant_id: uuid.UUID, body: MergeIn, uow: Uow, principal: Writer) -> MergeOut:
+    return duplicates.merge(uow, principal=principal, survivor_id=applicant_id, body=body)
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""Applicants: the people who apply, and who sees them."""
+"""Applicants: the people who apply, who sees them, and the records that look like the same person."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import uuid
 from datetime import date
 
 from services.enrollment.adapters.orm import Applicant
-from services.enrollment.adapters.repository import EnrollmentRepository
-from services.enrollment.schemas import BIRTH_DATE_RULE, ApplicantIn, ApplicantOut
+from services.enrollment.adapters.repository import EnrollmentRepository, identity_of
+from services.enrollment.domain import identity
+from services.enrollment.schemas import BIRTH_DATE_RULE, ApplicantCreated, ApplicantIn, ApplicantOut, DuplicateOut
 from services.enrollment.service_layer.catalogue import require_campus
 from shared.auth import Principal
 from shared.clock import Clock
@@ -16,6 +17,7 @@ from shared.problems import Problem, RuleFailure, not_found
 from shared.unit_of_work import UnitOfWork
 
 Uow = UnitOfWork[EnrollmentRepository]
+MAX_CANDIDATES = 20  # a centre's real duplicates are one or two; a list this long says the keys are too weak
 
 
 def applicant_out(a: Applicant) -> ApplicantOut:
@@ -41,15 +43,48 @@ def new_applicant(repo: EnrollmentRepository, principal: Principal, body: Applic
     require_campus(repo, principal, body.campus)
     applicant = Applicant(**body.model_dump())
     repo.add(applicant)
+    repo.add_keys(applicant.id, identity.match_keys(identity_of(applicant)))
     return applicant
 
 
-def create_applicant(uow: Uow, *, principal: Principal, clock: Clock, body: ApplicantIn) -> ApplicantOut:
+def possible_duplicates(
+    repo: EnrollmentRepository, principal: Principal, applicant: Applicant, person: list[uuid.UUID] | None = None
+) -> list[DuplicateOut]:
+    """Records of the principal's campuses that look like the same person as ``applicant`` (other than the
+    records of ``person``, already one), most alike first, each with its reasons."""
+    person = person or [applicant.id]
+    mine = [identity_of(applicant)] + [identity_of(r) for r in repo.applicants_by_id(person) if r.id != applicant.id]
+    keys = frozenset(repo.keys_of(applicant.id)) | identity.match_keys(mine[0])
+    found = []
+    for other in repo.lookalikes(principal, keys, besides=person, limit=MAX_CANDIDATES):
+        # A candidate is a surviving record: the key it shares may have come from a record merged into it.
+        theirs = [identity_of(r) for r in repo.applicants_by_id(repo.person(other.id))]
+        alike = identity.resemblance_of_people(mine, theirs)
+        if alike is not None:
+            found.append(
+                DuplicateOut(
+                    applicant_id=other.id,
+                    campus=other.campus,
+                    name=other.name,
+                    name_romanised=other.name_romanised,
+                    birth_date=other.birth_date,
+                    reasons=list(alike.reasons),  # type: ignore[arg-type]
+                    score=alike.score,
+                )
+            )
+    found.sort(key=lambda d: -d.score)
+    return found
+
+
+def create_applicant(uow: Uow, *, principal: Principal, clock: Clock, body: ApplicantIn) -> ApplicantCreated:
+    """A new applicant; records that look like the same person come back with it (staff decide, nothing is
+    refused for it)."""
     born_before(body, clock.today())
     with uow:
         applicant = new_applicant(uow.repo, principal, body)
+        lookalikes = possible_duplicates(uow.repo, principal, applicant)
         uow.commit()
-        return applicant_out(applicant)
+        return ApplicantCreated(**applicant_out(applicant).model_dump(), possible_duplicates=lookalikes)
 
 
 def visible_applicant(repo: EnrollmentRepository, principal: Principal, applicant_id: uuid.UUID) -> Applicant:

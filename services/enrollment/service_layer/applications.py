@@ -57,6 +57,21 @@ def apply(
     applicant = repo.applicant(body.applicant_id)
     if applicant is None:
         raise RuleViolation([RuleFailure("reference.applicant", "no such applicant", "applicant_id")])
+    person = repo.person(applicant.id)  # this record and every record merged into it (or into its survivor)
+    if applicant.merged_into is not None:
+        # Refused rather than silently taken for the survivor: the application's applicant becomes the trainee id
+        # other services key their records by, and a caller must not get an id it did not send.
+        merged = RuleViolation(
+            [
+                RuleFailure(
+                    "applicant.merged",
+                    f"this record was merged into {person[0]}; apply with that record",
+                    "applicant_id",
+                )
+            ]
+        )
+        merged.extra["survivor_id"] = str(person[0])
+        raise merged
     refusals = []
     if not cohort.application_opens <= today <= cohort.application_closes:
         refusals.append(
@@ -69,21 +84,21 @@ def apply(
         refusals.append(RuleFailure("application.selection-done", "selection for this cohort has already run"))
     if refusals:
         raise RuleViolation(refusals)
-    if repo.has_applied(applicant.id, cohort.id):
+    if repo.has_applied(person, cohort.id):
         raise conflict("application-exists", "This applicant has already applied to this cohort.")
     programme = repo.programme(cohort.programme_id)
     assert programme is not None
-    person = facts(applicant)
-    failures = eligibility.check_eligibility(eligibility_policy(programme), person, cohort.start_date)
-    failures += history.check_history(repo.participations(applicant.id), terms(cohort, programme), policy.readmission)
+    person_facts = facts(applicant)
+    failures = eligibility.check_eligibility(eligibility_policy(programme), person_facts, cohort.start_date)
+    failures += history.check_history(repo.participations(person), terms(cohort, programme), policy.readmission)
     app = Application(
         applicant_id=applicant.id,
         cohort_id=cohort.id,
         campus=cohort.campus,
         score=body.score,
         applied_at=applied_at or utcnow(),
-        priority=eligibility.is_priority(person),
-        above_capacity=eligibility.admitted_above_capacity(person, cohort.start_date),
+        priority=eligibility.is_priority(person_facts),
+        above_capacity=eligibility.admitted_above_capacity(person_facts, cohort.start_date),
         status="ineligible" if failures else "submitted",
         reasons=[f.as_dict() for f in failures],
         decided_at=utcnow() if failures else None,

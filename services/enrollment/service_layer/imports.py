@@ -2,8 +2,9 @@
 
 Each row is its own savepoint: a refused row changes nothing and the others go on.
 Columns: name, birth_date, residency_status, gender, career_break, priority_categories
-(separated by ';'), leaving_care, email, phone, score, applicant_id (to reuse a
-known applicant instead of the person columns).
+(separated by ';'), leaving_care, email, phone, name_romanised, score, applicant_id (to
+reuse a known applicant instead of the person columns). A new applicant's row reports the records
+that look like the same person (``possible_duplicates``), earlier rows of the same file included.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pydantic import ValidationError
 
 from services.enrollment.adapters.repository import EnrollmentRepository
 from services.enrollment.domain.policy import AdmissionsPolicy
-from services.enrollment.schemas import ApplicantIn, ApplicationIn, ImportReport, ImportRow, Reason
-from services.enrollment.service_layer.applicants import born_before, new_applicant
+from services.enrollment.schemas import ApplicantIn, ApplicationIn, DuplicateOut, ImportReport, ImportRow, Reason
+from services.enrollment.service_layer.applicants import born_before, new_applicant, possible_duplicates
 from services.enrollment.service_layer.applications import apply
 from shared.auth import Principal
 from shared.clock import Clock
@@ -65,6 +66,7 @@ def import_applications(
         rows = read_rows(content, filename)
         report: list[ImportRow] = []
         for number, row in enumerate(rows, start=2):  # row 1 is the header
+            lookalikes: list[DuplicateOut] = []
             try:
                 with repo.attempt():
                     if row.get("applicant_id"):
@@ -85,9 +87,11 @@ def import_applications(
                             leaving_care=_flag(row.get("leaving_care")),
                             email=row.get("email") or None,
                             phone=row.get("phone") or None,
+                            name_romanised=row.get("name_romanised") or None,
                         )
                         born_before(person, today, field=None)
                         applicant = new_applicant(repo, principal, person)
+                        lookalikes = possible_duplicates(repo, principal, applicant)
                     body = ApplicationIn(
                         applicant_id=applicant.id, cohort_id=cohort.id, score=_number(row.get("score"))
                     )
@@ -100,6 +104,7 @@ def import_applications(
                         applicant_id=applicant.id,
                         application_status=app.status,
                         errors=[Reason(**r) for r in app.reasons],
+                        possible_duplicates=lookalikes,
                     )
                 )
             except ValidationError as exc:

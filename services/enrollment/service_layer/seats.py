@@ -62,9 +62,10 @@ def accept(
         joined_on = body.joined_on if body is not None and body.joined_on is not None else today
         if late := joining_failures(cohort.start_date, cohort.end_date, today, policy.joining, joined_on=joined_on):
             raise RuleViolation(late, status=409)
-        failures = history.check_history(
-            uow.repo.participations(app.applicant_id), terms(cohort, programme), policy.readmission
-        )
+        # The person may have other records (merged into one survivor): their courses count too, and the
+        # survivor's row is held as well, so two records of one person do not take overlapping seats at once.
+        person = uow.repo.person(app.applicant_id, lock=True)
+        failures = history.check_history(uow.repo.participations(person), terms(cohort, programme), policy.readmission)
         if failures:
             raise RuleViolation(failures)
         enrollment_id = uuid.uuid4()

@@ -15,6 +15,8 @@ from typing import Any
 
 from services.enrollment.adapters.orm import (
     Applicant,
+    ApplicantKey,
+    ApplicantMerge,
     Application,
     Campus,
     Cohort,
@@ -37,6 +39,8 @@ class FakeEnrollmentRepository:
         self.applications_: dict[uuid.UUID, Application] = {}
         self.enrollments_: dict[uuid.UUID, Enrollment] = {}
         self.timetable_changes_: dict[uuid.UUID, TimetableChange] = {}
+        self.keys_: dict[tuple[uuid.UUID, str], ApplicantKey] = {}
+        self.merges_: dict[uuid.UUID, ApplicantMerge] = {}
 
     def _table(self, row: Any) -> dict[Any, Any]:
         return {
@@ -47,10 +51,15 @@ class FakeEnrollmentRepository:
             Application: self.applications_,
             Enrollment: self.enrollments_,
             TimetableChange: self.timetable_changes_,
+            ApplicantKey: self.keys_,
+            ApplicantMerge: self.merges_,
         }[type(row)]
 
     # -- any row --------------------------------------------------------------------------------------
     def add(self, row: Any) -> None:
+        if isinstance(row, ApplicantKey):
+            self.keys_[(row.applicant_id, row.key)] = row
+            return
         self._table(row)[row.code if isinstance(row, Campus) else row.id] = row
 
     def save(self) -> None:
@@ -70,6 +79,8 @@ class FakeEnrollmentRepository:
             "applications_",
             "enrollments_",
             "timetable_changes_",
+            "keys_",
+            "merges_",
         )
         saved = {name: copy.copy(getattr(self, name)) for name in tables}
         try:
@@ -118,13 +129,16 @@ class FakeEnrollmentRepository:
     def visible_enrollment(self, principal: Principal, enrollment_id: uuid.UUID) -> Enrollment:
         return self._visible(self.enrollments_.get(enrollment_id), principal, "enrollment", enrollment_id)
 
-    def has_applied(self, applicant_id: uuid.UUID, cohort_id: uuid.UUID) -> bool:
-        return any(a.applicant_id == applicant_id and a.cohort_id == cohort_id for a in self.applications_.values())
+    def applied_in(self, applicant_id: uuid.UUID, campuses: frozenset[str]) -> bool:
+        return any(a.applicant_id == applicant_id and a.campus in campuses for a in self.applications_.values())
 
-    def participations(self, applicant_id: uuid.UUID) -> list[history.Participation]:
+    def has_applied(self, applicant_ids: list[uuid.UUID], cohort_id: uuid.UUID) -> bool:
+        return any(a.applicant_id in applicant_ids and a.cohort_id == cohort_id for a in self.applications_.values())
+
+    def participations(self, applicant_ids: list[uuid.UUID]) -> list[history.Participation]:
         out = []
         for e in self.enrollments_.values():
-            if e.applicant_id == applicant_id:
+            if e.applicant_id in applicant_ids:
                 cohort = self.cohorts_[e.cohort_id]
                 hours = self.programmes_[cohort.programme_id].total_hours
                 out.append(
@@ -133,6 +147,41 @@ class FakeEnrollmentRepository:
                     )
                 )
         return out
+
+    # -- one person, one record -----------------------------------------------------------------------
+    def person(self, applicant_id: uuid.UUID, *, lock: bool = False) -> list[uuid.UUID]:
+        root = applicant_id
+        while (parent := self.applicants_[root].merged_into) is not None:
+            root = parent
+        members, frontier = [root], [root]
+        while frontier:
+            frontier = [a.id for a in self.applicants_.values() if a.merged_into in frontier]
+            members += frontier
+        return members
+
+    def applicants_by_id(self, applicant_ids: list[uuid.UUID]) -> list[Applicant]:
+        return [self.applicants_[i] for i in applicant_ids if i in self.applicants_]
+
+    def lock_applicants(self, applicant_ids: list[uuid.UUID]) -> list[Applicant]:
+        return [self.applicants_[i] for i in sorted(applicant_ids) if i in self.applicants_]
+
+    def add_keys(self, applicant_id: uuid.UUID, keys: frozenset[str]) -> None:
+        for key in keys:
+            self.add(ApplicantKey(applicant_id=applicant_id, key=key))
+
+    def keys_of(self, applicant_id: uuid.UUID) -> list[str]:
+        return [key for owner, key in self.keys_ if owner == applicant_id]
+
+    def lookalikes(
+        self, principal: Principal, keys: frozenset[str], *, besides: list[uuid.UUID], limit: int
+    ) -> list[Applicant]:
+        sharing = {owner for owner, key in self.keys_ if key in keys}
+        found = [
+            a
+            for a in self.applicants_.values()
+            if a.id in sharing and a.id not in besides and a.merged_into is None and principal.sees_campus(a.campus)
+        ]
+        return sorted(found, key=lambda a: (a.created_at, a.id))[:limit]
 
     def enrollment_id_of(self, application_id: uuid.UUID) -> uuid.UUID | None:
         return next((e.id for e in self.enrollments_.values() if e.application_id == application_id), None)
