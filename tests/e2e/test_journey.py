@@ -262,7 +262,7 @@ def test_the_whole_journey_one_process_per_service(kafka, databases, readers, tm
             ),
         )
         assert len(of(enr_r, COHORT_PUBLISHED, cohort_id=cid)) == 1
-        enrolled = of(enr_r, TRAINEE_ENROLLED, **{"cohort.cohort_id": cid})
+        enrolled = of(enr_r, TRAINEE_ENROLLED, cohort_id=cid)
         assert sorted(e.data["trainee_id"] for e in enrolled) == sorted(ids)
         keys = {e.id: k for e, k in zip(enr_r.events, enr_r.keys)}
         assert all(keys[e.id] == e.data["trainee_id"] for e in enrolled)  # keyed by trainee id
@@ -373,7 +373,7 @@ def test_two_replicas_of_each_service_split_the_work_and_double_nothing(kafka, d
         enr_r, att_r, cert_r, plc_r = (readers[s] for s in SERVICES)
         settle(readers, lambda rs: len(of(rs["placement"], OUTCOME_RECORDED, cohort_id=cid)) >= 10)
         assert Counter(
-            e.data["trainee_id"] for e in of(enr_r, TRAINEE_ENROLLED, **{"cohort.cohort_id": cid})
+            e.data["trainee_id"] for e in of(enr_r, TRAINEE_ENROLLED, cohort_id=cid)
         ) == Counter({t: 1 for t in ids})
         assert Counter(e.data["trainee_id"] for e in of(att_r, TRAINEE_COMPLETED, cohort_id=cid)) == Counter(
             {t: 1 for t in j.completers}

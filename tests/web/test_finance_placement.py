@@ -90,9 +90,9 @@ def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console
             break
     else:
         pytest.fail("the approve button is not reachable with Tab")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state("networkidle")
-    assert page.locator("#claim-status").get_attribute("data-status") == "approved"
+    with page.expect_navigation():  # Enter submits the form: the approved claim is the next page, not this one
+        page.keyboard.press("Enter")
+    expect(page.locator("#claim-status")).to_have_attribute("data-status", "approved")
 
     # pay Kim by double click: the browser may send the form twice (with its one key); one payment is made
     page.goto(f"{console.url}/finance?status=approved")
