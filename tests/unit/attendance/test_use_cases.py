@@ -249,6 +249,21 @@ def test_an_excuse_needs_a_reason_code_and_evidence():
     assert (detail.mark, detail.reason_code, detail.evidence_ref) == ("excused", "job_interview", "E-1")
 
 
+def test_a_mark_on_a_session_not_started_is_refused_but_an_excuse_planned_ahead_is_kept():
+    w = World()
+    trainee = w.trainees[0]  # the clock reads day one, 09:05: day one's session has started, the others not
+    with pytest.raises(RuleViolation) as refused:
+        w.set_mark(trainee, 7, "absent", reason="said they will not come")
+    assert rules_of(refused) == ["mark.session-not-started"] and refused.value.status == 422
+    assert w.repo.marks == {} and w.repo.changes == [] and not w.entry(trainee).at_risk
+    with pytest.raises(RuleViolation) as refused:  # a present mark ahead as well: only excuses wait for no one
+        w.set_mark(trainee, 1, "present")
+    assert rules_of(refused) == ["mark.session-not-started"]
+    notice = w.set_mark(trainee, 7, "excused", reason_code="reserve_forces", evidence_ref="MND-2027-0042")
+    assert (notice.mark, notice.reason_code, notice.history[0].previous_mark) == ("excused", "reserve_forces", None)
+    assert w.set_mark(trainee, 0, "late", reason="came at 09:30").mark == "late"  # today's, under way
+
+
 def test_bulk_readings_are_accepted_duplicate_or_refused_row_by_row():
     w = World(trainees=2)
     w.clock.set(DAYS[0], time(12))
@@ -290,8 +305,8 @@ def test_a_bulk_request_beyond_the_limit_is_refused_whole():
 def test_at_risk_is_warned_once_per_crossing():
     w = World()
     trainee = w.trainees[0]
-    w.clock.set(DAYS[0], time(8))  # before any session: nothing unrecorded counts yet
-    for day in range(9):
+    for day in range(9):  # each day recorded once its session has started: nothing unrecorded counts
+        w.clock.set(DAYS[day], time(9, 30))
         w.set_mark(trainee, day, "present")
     w.clock.set(DAYS[-1], time(8))  # nine sessions held, all present
     assert w.uow.emitted(events.TRAINEE_AT_RISK) == [] and not w.entry(trainee).at_risk
