@@ -215,6 +215,14 @@ def test_admissions_journey(console, page, check_page, campus, tmp_path) -> None
     page.goto(f"{cohort_url}/applications?status=accepted")
     row = page.locator(f"#{first_id}")
     row.locator("summary").click()
+    row.locator("input[type=date]").fill((seoul_today() + timedelta(days=45)).isoformat())  # a job starting later
+    row.locator("select").select_option("early_employment")
+    row.locator("button:has-text('중도 탈락 처리')").click()
+    page.wait_for_selector(f"#{first_id} .problem [data-rule='withdrawal.date-in-future']")
+    assert "탈락일이 오늘 이후입니다." in page.locator(f"#{first_id} .problem").inner_text()
+    assert page.locator(f"#{first_id}").get_attribute("data-status") == "accepted"
+    row = page.locator(f"#{first_id}")
+    row.locator("summary").click()
     row.locator("input[type=date]").fill(today.isoformat())
     row.locator("select").select_option("early_employment")
     row.locator("button:has-text('중도 탈락 처리')").click()

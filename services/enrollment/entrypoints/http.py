@@ -279,5 +279,5 @@ def get_enrollment(enrollment_id: uuid.UUID, uow: Uow, principal: Reader) -> Enr
     tags=["enrollments"],
     summary="Withdraw; before the start the seat goes to the next on the waitlist",
 )
-def withdraw(enrollment_id: uuid.UUID, body: WithdrawIn, uow: Uow, principal: Writer) -> EnrollmentOut:
-    return enrollments.withdraw(uow, principal=principal, enrollment_id=enrollment_id, body=body)
+def withdraw(enrollment_id: uuid.UUID, body: WithdrawIn, uow: Uow, principal: Writer, clock: ClockDep) -> EnrollmentOut:
+    return enrollments.withdraw(uow, principal=principal, clock=clock, enrollment_id=enrollment_id, body=body)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook
@@ -68,9 +70,18 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
     assert promoted["reasons"][0]["rule"] == "selection.promoted"
 
     enrollment_id = accepted.json()["enrollment_id"]
+    today = datetime.now(ZoneInfo("Asia/Seoul")).date()
+    ahead = client.post(
+        f"{E}/enrollments/{enrollment_id}/withdraw",
+        json={"date": str(today + timedelta(days=20)), "reason": "early_employment"},  # a job starting later
+        headers=staff,
+    )
+    assert ahead.status_code == 422 and ahead.headers["content-type"].startswith("application/problem+json")
+    assert [(e["rule"], e["field"]) for e in ahead.json()["errors"]] == [("withdrawal.date-in-future", "date")]
+    assert client.get(f"{E}/enrollments/{enrollment_id}", headers=staff).json()["status"] == "enrolled"
     r = client.post(
         f"{E}/enrollments/{enrollment_id}/withdraw",
-        json={"date": str(__import__("datetime").date.today()), "reason": "personal"},
+        json={"date": str(today), "reason": "personal"},
         headers=staff,
     )
     assert r.status_code == 200, r.text
@@ -100,6 +111,7 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
             "trainingops.enrollment.trainee.enrolled.v1",
             "trainingops.enrollment.trainee.withdrawn.v1",
         }
+        assert sum(1 for e in events if e.type.endswith("trainee.withdrawn.v1")) == 1  # not the refused one
         published = next(e for e in events if e.type.endswith("cohort.published.v1"))
         assert published.subject == cohort and published.source == "/services/enrollment"
         assert published.data["completion_threshold"] == 0.8 and len(published.data["sessions"]) > 0

@@ -352,7 +352,11 @@ def test_a_withdrawal_before_the_start_gives_the_seat_to_the_next_waiting() -> N
     assert enrollment_id is not None
     w.uow.events.clear()
     out = enrollments.withdraw(
-        w.uow, principal=STAFF, enrollment_id=enrollment_id, body=WithdrawIn(date=TODAY, reason="early_employment")
+        w.uow,
+        principal=STAFF,
+        clock=w.clock,
+        enrollment_id=enrollment_id,
+        body=WithdrawIn(date=TODAY, reason="early_employment"),
     )
     assert (out.status, out.withdrawn_on, out.withdraw_reason) == ("withdrawn", TODAY, "early_employment")
     assert w.app(first).status == "withdrawn" and w.app(second).status == "selected"
@@ -370,23 +374,36 @@ def test_a_withdrawal_after_the_start_promotes_nobody_and_one_after_the_end_is_r
     enrollment_id = w.accept(first).enrollment_id
     assert enrollment_id is not None
     w.uow.events.clear()
+
+    def withdraw(day: date):  # noqa: ANN202
+        body = WithdrawIn(date=day, reason="personal")
+        return enrollments.withdraw(w.uow, principal=STAFF, clock=w.clock, enrollment_id=enrollment_id, body=body)
+
+    w.clock.set(w.cohort.end_date + timedelta(5))
     with pytest.raises(RuleViolation) as refused:
-        enrollments.withdraw(
-            w.uow,
-            principal=STAFF,
-            enrollment_id=enrollment_id,
-            body=WithdrawIn(date=w.cohort.end_date + timedelta(1), reason="personal"),
-        )
+        withdraw(w.cohort.end_date + timedelta(1))
     assert rules(refused) == ["withdrawal.after-end"] and w.uow.events == []
-    enrollments.withdraw(
-        w.uow,
-        principal=STAFF,
-        enrollment_id=enrollment_id,
-        body=WithdrawIn(date=w.cohort.start_date + timedelta(3), reason="personal"),
-    )
+    withdraw(w.cohort.start_date + timedelta(3))
     assert w.app(second).status == "waitlisted"
     assert w.uow.emitted(events.APPLICATION_DECIDED) == []
     assert w.uow.emitted(events.TRAINEE_WITHDRAWN)[0]["before_start"] is False
+
+
+def test_a_withdrawal_dated_ahead_is_refused_and_the_trainee_stays_enrolled() -> None:
+    w, (first, second) = selected_world()
+    enrollment_id = w.accept(first).enrollment_id
+    assert enrollment_id is not None
+    w.uow.events.clear()
+    w.clock.set(w.cohort.start_date + timedelta(3))  # the cohort is under way
+    ahead = WithdrawIn(date=w.clock.today() + timedelta(45), reason="early_employment")
+    with pytest.raises(RuleViolation) as refused:
+        enrollments.withdraw(w.uow, principal=STAFF, clock=w.clock, enrollment_id=enrollment_id, body=ahead)
+    assert rules(refused) == ["withdrawal.date-in-future"] and refused.value.status == 422
+    assert w.uow.events == [] and w.app(first).status == "accepted"
+    assert w.repo.enrollments_[enrollment_id].status == "enrolled"
+    today = WithdrawIn(date=w.clock.today(), reason="early_employment")
+    out = enrollments.withdraw(w.uow, principal=STAFF, clock=w.clock, enrollment_id=enrollment_id, body=today)
+    assert (out.status, out.withdrawn_on) == ("withdrawn", w.clock.today())
 
 
 # -- completion history (the consumer's) ---------------------------------------------------------------
