@@ -47,6 +47,8 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
         "capacity": 3,
         "priority_quota": 1,
         "selected": 3,
+        "selected_within_capacity": 3,
+        "selected_above_capacity": 0,
         "priority_selected": 1,
         "above_capacity": 0,
         "waitlisted": 2,
@@ -57,6 +59,9 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
             "items"
         ]
     }
+    # the person's id as the other services name it, on every answer that carries an applicant
+    assert all(a["trainee_id"] == a["applicant_id"] for a in apps.values())
+    assert client.get(f"{E}/applicants/{people[0]}", headers=staff).json()["trainee_id"] == people[0]
     # the priority applicant (score 90) would win anyway; the quota is met, then 80 and 70 by score
     assert [apps[p]["status"] for p in people] == ["selected", "selected", "selected", "waitlisted", "waitlisted"]
     assert apps[people[3]]["waitlist_position"] == 1
@@ -85,7 +90,7 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
         headers=staff,
     )
     assert r.status_code == 200, r.text
-    assert r.json()["status"] == "withdrawn"
+    assert r.json()["status"] == "withdrawn" and r.json()["trainee_id"] == people[0]
     # withdrawn before the start: the next on the waitlist gets the seat
     assert client.get(f"{E}/applications/{apps[people[4]]['id']}", headers=staff).json()["status"] == "selected"
 
@@ -166,9 +171,12 @@ def test_leaving_care_applicants_are_selected_above_capacity(client, staff):
     for i, p in enumerate(regular + [care]):
         apply(client, staff, p, cohort, score=50 - i)
     result = client.post(f"{E}/cohorts/{cohort}/selection", headers=staff).json()
-    assert result["selected"] == 1 and result["above_capacity"] == 1 and result["waitlisted"] == 1
+    assert result["above_capacity"] == 1 and result["waitlisted"] == 1
     stats = client.get(f"{E}/cohorts/{cohort}/stats", headers=staff).json()
     assert stats["seats_taken"] == 1 and stats["above_capacity"] == 1
+    # the selection's answer and the stats count the seats the same way, under the same names
+    counts = ("selected", "selected_within_capacity", "selected_above_capacity", "priority_selected", "waitlisted")
+    assert [result[k] for k in counts] == [stats[k] for k in counts] == [2, 1, 1, 0, 1]
 
 
 def _csv(rows: list[list[str]]) -> bytes:
@@ -198,6 +206,7 @@ def test_bulk_import_reports_every_row(client, staff):
     assert (report["rows"], report["imported"], report["refused"]) == (5, 2, 3)
     by_row = {row["row"]: row for row in report["report"]}
     assert by_row[2]["application_status"] == "submitted"
+    assert by_row[2]["trainee_id"] == by_row[2]["applicant_id"] and by_row[4]["trainee_id"] is None
     assert by_row[3]["application_status"] == "ineligible"
     assert by_row[3]["errors"][0]["rule"] == "eligibility.max-age"
     assert by_row[4]["status"] == "refused" and by_row[4]["errors"][0]["field"] == "birth_date"

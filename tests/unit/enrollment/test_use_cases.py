@@ -12,7 +12,16 @@ from services.enrollment.domain.history import ReadmissionPolicy
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.entrypoints.events import on_completed
 from services.enrollment.schemas import ApplicantIn, ApplicationIn, ApplicationOut, WithdrawIn
-from services.enrollment.service_layer import applicants, applications, enrollments, history, imports, seats, selection
+from services.enrollment.service_layer import (
+    applicants,
+    applications,
+    catalogue,
+    enrollments,
+    history,
+    imports,
+    seats,
+    selection,
+)
 from services.enrollment.service_layer.policy import admissions_policy
 from services.enrollment.settings import Settings
 from shared import events
@@ -237,10 +246,15 @@ def test_selection_gives_30_percent_of_the_seats_to_priority_applicants_then_goe
         out.capacity,
         out.priority_quota,
         out.selected,
+        out.selected_within_capacity,
+        out.selected_above_capacity,
         out.priority_selected,
         out.above_capacity,
         out.waitlisted,
-    ) == (10, 3, 10, 3, 1, 2)
+    ) == (10, 3, 11, 10, 1, 3, 1, 2)
+    stats = catalogue.cohort_stats(w.uow, principal=STAFF, policy=POLICY, cohort_id=w.cohort.id)
+    counts = ("selected", "selected_within_capacity", "selected_above_capacity", "priority_selected", "waitlisted")
+    assert [getattr(stats, k) for k in counts] == [getattr(out, k) for k in counts]  # one way of counting
     quota = {w.app(a).reasons[0]["rule"] for a in priority[1:]}  # the three best-scored priority applicants
     assert quota == {"selection.priority-quota"} and w.app(priority[0]).status == "waitlisted"
     assert [w.app(a).status for a in merit] == ["selected"] * 7 + ["waitlisted"] * 1
@@ -263,7 +277,7 @@ def test_the_quota_is_the_policys() -> None:
     out = selection.run_selection(
         w.uow, principal=STAFF, policy=admissions_policy(Settings(priority_quota_percent=10)), cohort_id=w.cohort.id
     )
-    assert (out.priority_quota, out.selected) == (1, 4)
+    assert (out.priority_quota, out.selected_within_capacity) == (1, 4)
 
 
 def test_selection_runs_once() -> None:
@@ -343,6 +357,20 @@ def test_a_declined_seat_goes_to_the_first_on_the_waitlist_and_capacity_holds() 
     applications.reject(w.uow, principal=STAFF, application_id=third.id, reason="no show")
     assert w.repo.seats_taken(w.cohort.id) == 1
     assert [d["decision"] for d in w.uow.emitted(events.APPLICATION_DECIDED)] == ["selected", "rejected"]
+
+
+# -- one name for the person across the services ---------------------------------------------------------
+def test_every_answer_that_carries_an_applicant_also_carries_the_trainee_id_the_other_services_use() -> None:
+    w, (first, _second) = selected_world()
+    person = first.applicant_id
+    enrollment_id = w.accept(first).enrollment_id
+    assert enrollment_id is not None
+    applicant = applicants.get_applicant(w.uow, principal=STAFF, applicant_id=person)
+    application = applications.get_application(w.uow, principal=STAFF, application_id=first.id)
+    enrollment = enrollments.get_enrollment(w.uow, principal=STAFF, enrollment_id=enrollment_id)
+    assert applicant.trainee_id == application.trainee_id == enrollment.trainee_id == person
+    assert applicant.model_dump(mode="json")["trainee_id"] == str(person)  # in the JSON answer as well
+    assert application.model_dump(mode="json")["trainee_id"] == str(person)
 
 
 # -- withdraw -----------------------------------------------------------------------------------------
