@@ -16,7 +16,8 @@ relay and consumer on, their default settings). ``COHORTS`` cohorts of ``SEATS``
 API (a CSV import and a selection each); the accepts are sent on a fixed schedule (open loop: a slow answer does
 not slow the next request), one cohort after the other, so at any moment one or two cohorts have trainees on
 their way; a poller reads those cohorts' rosters back to back and notes when each trainee first shows. The
-poll's own round trip (a few milliseconds) is the resolution of the figure.
+poll's own round trip (a few milliseconds) and a 20 ms pause between its rounds are the resolution of the
+figure. Each repeat also prints the accepts' own round trip, to tell a slow answer from a slow pipeline.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ RATE = 100.0  # accepts per second
 SEATS = 50
 COHORTS = max(1, int(os.environ.get("BENCH_LATENCY_ACCEPTS", "1000")) // SEATS)
 TARGET_P99_MS = 1000.0
+POLL_PAUSE_S = 0.02  # the resolution of the figure, beside a roster read's own round trip
 A = "/attendance/v1"
 STAFF = token(["admissions", "instructor"], ["*"])
 REFERENCE_TOPIC = "trainingops.bench.latency"
@@ -88,12 +90,15 @@ async def accepts_to_roster(enrollment: str, attendance: str, cohorts: list[tupl
     cohort_of: dict[str, str] = {}
     seen: dict[str, float] = {}
     failures: list[str] = []
+    round_trips: list[float] = []
     total = sum(len(apps) for _, apps in cohorts)
     done = asyncio.Event()
 
     async def accept(client: httpx.AsyncClient, cohort: str, app: str) -> None:
+        sent = time.perf_counter()
         r = await client.post(f"{E}/applications/{app}/accept", headers={**STAFF, "Idempotency-Key": str(uuid.uuid4())})
         at = time.perf_counter()
+        round_trips.append((at - sent) * 1000)
         if r.status_code != 200:
             failures.append(f"{r.status_code} {r.text[:200]}")
             return
@@ -125,6 +130,8 @@ async def accepts_to_roster(enrollment: str, attendance: str, cohorts: list[tupl
                     if r.status_code == 200:
                         for row in r.json():
                             seen.setdefault(row["trainee_id"], at)
+                # A pause between rounds: reading rosters back to back would take the consumer's CPU from it.
+                await asyncio.sleep(POLL_PAUSE_S)
 
     poller = asyncio.create_task(poll())
     await send_all()
@@ -136,6 +143,10 @@ async def accepts_to_roster(enrollment: str, attendance: str, cohorts: list[tupl
     assert not failures, f"{len(failures)} accepts failed, e.g. {failures[0]}"
     missing = [t for t in answered if t not in seen]
     assert len(answered) == total and not missing, f"{len(missing)} of {total} never reached the roster"
+    print(
+        f"  accept round trip: p50 {percentile(round_trips, 50):.0f} ms, p99 {percentile(round_trips, 99):.0f} ms",
+        flush=True,
+    )
     return [max(0.0, seen[t] - answered[t]) * 1000 for t in answered]
 
 
@@ -229,7 +240,8 @@ def run(dbs: Databases, bootstrap: str) -> None:
                 print(
                     f"  {len(service)} accepts at {RATE:g}/s: p50 {percentile(service, 50):.0f} ms, "
                     f"p99 {percentile(service, 99):.0f} ms, max {max(service):.0f} ms; bare produce->consume "
-                    f"p50 {percentile(reference, 50):.0f} ms, p99 {percentile(reference, 99):.0f} ms",
+                    f"p50 {percentile(reference, 50):.0f} ms, p99 {percentile(reference, 99):.0f} ms "
+                    f"(load average {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
                 p50.add(percentile(service, 50), percentile(reference, 50))
