@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, model_validator
 
 from services.enrollment.domain.eligibility import DEFAULT_MIN_AGE, PRIORITY_CATEGORIES, RESIDENCY_STATUSES
 from services.enrollment.domain.policy import DEFAULT_COMPLETION_THRESHOLD
@@ -26,6 +26,11 @@ Residency = Literal[RESIDENCY_STATUSES]  # type: ignore[valid-type]
 Priority = Literal[PRIORITY_CATEGORIES]  # type: ignore[valid-type]
 Gender = Literal["female", "male", "other"]
 BIRTH_DATE_RULE = "birth_date must be a past date after 1900"
+TRAINEE_ID = (
+    "the person's id in the other services (attendance, certification, placement and their events call it "
+    "trainee_id): the same value as the applicant's id here"
+)
+APPLICANT = "9b2f4c7e-1d3a-4e5b-8c6d-7e8f9a0b1c2d"
 Code = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
@@ -170,7 +175,32 @@ class CohortOut(BaseModel):
     plan_version: int = Field(1, description="1 when published, one more on each timetable change")
 
 
+SELECTED = "offered a seat and not answered yet: within capacity plus above capacity"
+WITHIN_CAPACITY = "offered a seat of the cohort's capacity, not answered yet"
+ABOVE_CAPACITY = "offered a seat on top of capacity (leaving care, 15-34), not answered yet"
+
+
 class CohortStats(BaseModel):
+    model_config = _example(
+        cohort_id="9a3d2b1c-7e4f-4a6b-8c9d-0e1f2a3b4c5d",
+        capacity=20,
+        applications=37,
+        eligible=35,
+        ineligible=2,
+        competition_ratio=1.85,
+        priority_quota=6,
+        selected=21,
+        selected_within_capacity=20,
+        selected_above_capacity=1,
+        priority_selected=6,
+        above_capacity=1,
+        waitlisted=14,
+        accepted=0,
+        declined=0,
+        withdrawn=0,
+        seats_taken=20,
+        seats_free=0,
+    )
     cohort_id: uuid.UUID
     capacity: int
     applications: int
@@ -178,9 +208,13 @@ class CohortStats(BaseModel):
     ineligible: int
     competition_ratio: float = Field(description="applications / capacity")
     priority_quota: int
-    selected: int
-    priority_selected: int
-    above_capacity: int
+    selected: int = Field(description=SELECTED)
+    selected_within_capacity: int = Field(description=WITHIN_CAPACITY)
+    selected_above_capacity: int = Field(description=ABOVE_CAPACITY)
+    priority_selected: int = Field(
+        description="priority applicants holding a seat of the capacity (offered or accepted)"
+    )
+    above_capacity: int = Field(description="applicants admitted above capacity (offered or accepted)")
     waitlisted: int
     accepted: int
     declined: int
@@ -226,7 +260,21 @@ class ApplicantIn(InputModel):
 
 
 class ApplicantOut(BaseModel):
-    id: uuid.UUID
+    model_config = _example(
+        id=APPLICANT,
+        trainee_id=APPLICANT,
+        campus="jungbu",
+        name="Kim Minji",
+        birth_date="1994-05-17",
+        gender="female",
+        residency_status="city_resident",
+        career_break=True,
+        priority_categories=["single_parent"],
+        leaving_care=False,
+        email="minji@example.org",
+        phone="010-0000-0000",
+    )
+    id: uuid.UUID = Field(description="the applicant's id")
     campus: str
     name: str
     birth_date: date
@@ -242,6 +290,11 @@ class ApplicantOut(BaseModel):
         None,
         description="set when this record was merged into another: the surviving record, which stands for the person",
     )
+
+    @computed_field(description=TRAINEE_ID)  # type: ignore[prop-decorator]
+    @property
+    def trainee_id(self) -> uuid.UUID:
+        return self.id
 
 
 class DuplicateOut(BaseModel):
@@ -288,6 +341,11 @@ class MergeOut(BaseModel):
     merged_at: datetime
     person: list[uuid.UUID] = Field(description="every record of the person: the survivor first, then those merged")
 
+    @computed_field(description=TRAINEE_ID)  # type: ignore[prop-decorator]
+    @property
+    def trainee_id(self) -> uuid.UUID:
+        return self.id
+
 
 class ApplicationIn(InputModel):
     model_config = _example(
@@ -311,6 +369,21 @@ class Reason(BaseModel):
 
 
 class ApplicationOut(BaseModel):
+    model_config = _example(
+        id="5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+        applicant_id=APPLICANT,
+        trainee_id=APPLICANT,
+        cohort_id="9a3d2b1c-7e4f-4a6b-8c9d-0e1f2a3b4c5d",
+        campus="jungbu",
+        score=82.5,
+        applied_at="2026-12-03T10:15:00Z",
+        status="selected",
+        priority=True,
+        above_capacity=False,
+        waitlist_position=None,
+        reasons=[{"rule": "selection.priority-quota", "message": "selected under the priority quota", "field": None}],
+        enrollment_id=None,
+    )
     id: uuid.UUID
     applicant_id: uuid.UUID
     cohort_id: uuid.UUID
@@ -324,18 +397,38 @@ class ApplicationOut(BaseModel):
     reasons: list[Reason]
     enrollment_id: uuid.UUID | None = None
 
+    @computed_field(description=TRAINEE_ID)  # type: ignore[prop-decorator]
+    @property
+    def trainee_id(self) -> uuid.UUID:
+        return self.applicant_id
+
 
 class RejectIn(InputModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
 class SelectionOut(BaseModel):
+    """What selection decided, counted as ``/stats`` counts it right after: the same names, the same figures."""
+
+    model_config = _example(
+        cohort_id="9a3d2b1c-7e4f-4a6b-8c9d-0e1f2a3b4c5d",
+        capacity=20,
+        priority_quota=6,
+        selected=21,
+        selected_within_capacity=20,
+        selected_above_capacity=1,
+        priority_selected=6,
+        above_capacity=1,
+        waitlisted=14,
+    )
     cohort_id: uuid.UUID
     capacity: int
     priority_quota: int
-    selected: int
-    priority_selected: int
-    above_capacity: int
+    selected: int = Field(description=SELECTED)
+    selected_within_capacity: int = Field(description=WITHIN_CAPACITY)
+    selected_above_capacity: int = Field(description=ABOVE_CAPACITY)
+    priority_selected: int = Field(description="priority applicants given a seat of the capacity")
+    above_capacity: int = Field(description="applicants admitted above capacity (here: selected_above_capacity)")
     waitlisted: int
 
 
@@ -355,9 +448,22 @@ class WithdrawIn(InputModel):
 
 
 class EnrollmentOut(BaseModel):
+    model_config = _example(
+        id="3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b",
+        application_id="5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+        trainee_id=APPLICANT,
+        cohort_id="9a3d2b1c-7e4f-4a6b-8c9d-0e1f2a3b4c5d",
+        campus="jungbu",
+        status="enrolled",
+        enrolled_on="2026-12-10",
+        withdrawn_on=None,
+        withdraw_reason=None,
+        outcome_date=None,
+        final_rate=None,
+    )
     id: uuid.UUID
     application_id: uuid.UUID
-    trainee_id: uuid.UUID
+    trainee_id: uuid.UUID = Field(description=TRAINEE_ID)
     cohort_id: uuid.UUID
     campus: str
     status: str
@@ -376,6 +482,11 @@ class ImportRow(BaseModel):
     application_status: str | None = None
     errors: list[Reason] = []
     possible_duplicates: list[DuplicateOut] = []
+
+    @computed_field(description=TRAINEE_ID)  # type: ignore[prop-decorator]
+    @property
+    def trainee_id(self) -> uuid.UUID | None:
+        return self.applicant_id
 
 
 class ImportReport(BaseModel):

@@ -7,6 +7,9 @@ interleaved with it, a *reference* doing the least the job needs on the same sta
 - a rate (higher is better): ratio = service rate / reference rate, met when ratio >= target;
 - a time (lower is better): ratio = service time / reference time, met when ratio <= target.
 
+Where the target is an absolute figure (e.g. a p99 under one second), it is the measure's ``limit``, judged on
+the service's own figure; the ratio is still printed beside it.
+
 ``BENCH_REPEATS`` (default 3) repeats every measurement; each repeat prints its own line, and the summary
 gives the range (min-max) of each ratio over the repeats. A benchmark without a target in issue 11 prints
 its ratio with no verdict (target "-").
@@ -37,6 +40,7 @@ class Measure:
     target: float | None = None
     unit: str = ""  # printed after the figures: "/s" for rates, "ms" for times
     reference_name: str = "reference"
+    limit: float | None = None  # a bound on the service's own figure: a time below it, a rate at or above it
     pairs: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -52,16 +56,31 @@ class Measure:
             return None
         return ratio >= self.target if self.kind == "rate" else ratio <= self.target
 
+    def within_limit(self, service: float) -> bool | None:
+        if self.limit is None:
+            return None
+        return service >= self.limit if self.kind == "rate" else service < self.limit
+
+    def judged(self, service: float, reference: float) -> bool | None:
+        """The ratio against its target and the figure against its limit, each where there is one."""
+        verdicts = [
+            v for v in (self.met(self.ratio_of(service, reference)), self.within_limit(service)) if v is not None
+        ]
+        return all(verdicts) if verdicts else None
+
     def target_text(self) -> str:
-        if self.target is None:
-            return "-"
-        return f">= {self.target:g}" if self.kind == "rate" else f"<= {self.target:g}x"
+        parts = []
+        if self.target is not None:
+            parts.append(f">= {self.target:g}" if self.kind == "rate" else f"<= {self.target:g}x")
+        if self.limit is not None:
+            parts.append(f"{'>=' if self.kind == 'rate' else '<'} {self.limit:g} {self.unit}")
+        return "; ".join(parts) or "-"
 
     def add(self, service: float, reference: float) -> None:
         """Record one repeat and print its line."""
         self.pairs.append((service, reference))
         ratio = self.ratio_of(service, reference)
-        verdict = {True: "met", False: "NOT MET", None: "no target"}[self.met(ratio)]
+        verdict = {True: "met", False: "NOT MET", None: "no target"}[self.judged(service, reference)]
         print(
             f"  {self.name} [{len(self.pairs)}/{REPEATS}]: {_fig(service)} {self.unit}; "
             f"{self.reference_name} {_fig(reference)} {self.unit}; ratio {ratio:.2f} "
@@ -78,8 +97,8 @@ class Measure:
         services = [s for s, _ in self.pairs]
         refs = [r for _, r in self.pairs]
         ratios = self.ratios()
-        verdicts = [self.met(r) for r in ratios]
-        met = "-" if self.target is None else f"{sum(1 for v in verdicts if v)}/{len(verdicts)}"
+        verdicts = [self.judged(s, r) for s, r in self.pairs]
+        met = "-" if self.target is None and self.limit is None else f"{sum(1 for v in verdicts if v)}/{len(verdicts)}"
         return (
             self.name,
             f"{_range(services)} {self.unit}",

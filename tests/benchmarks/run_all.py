@@ -15,7 +15,7 @@ import traceback
 
 from tests.benchmarks.common import print_summary
 
-SERVICES = ("enrollment", "attendance", "certification", "placement", "web")
+SERVICES = ("enrollment", "attendance", "certification", "placement", "web", "latency")
 
 
 def main() -> int:

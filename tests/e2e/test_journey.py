@@ -372,9 +372,9 @@ def test_two_replicas_of_each_service_split_the_work_and_double_nothing(kafka, d
         assert [(b["payout_count"], b["total_amount"]) for b in payouts["items"]] == [(1, 14_500)]
         enr_r, att_r, cert_r, plc_r = (readers[s] for s in SERVICES)
         settle(readers, lambda rs: len(of(rs["placement"], OUTCOME_RECORDED, cohort_id=cid)) >= 10)
-        assert Counter(
-            e.data["trainee_id"] for e in of(enr_r, TRAINEE_ENROLLED, cohort_id=cid)
-        ) == Counter({t: 1 for t in ids})
+        assert Counter(e.data["trainee_id"] for e in of(enr_r, TRAINEE_ENROLLED, cohort_id=cid)) == Counter(
+            {t: 1 for t in ids}
+        )
         assert Counter(e.data["trainee_id"] for e in of(att_r, TRAINEE_COMPLETED, cohort_id=cid)) == Counter(
             {t: 1 for t in j.completers}
         )

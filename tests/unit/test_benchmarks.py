@@ -48,3 +48,15 @@ def test_a_rate_is_judged_by_service_over_reference_and_a_time_by_the_same_quoti
     finally:
         for m in (rate, time, none):
             common.RESULTS.remove(m)
+
+
+def test_a_limit_judges_the_service_s_own_figure_and_the_ratio_is_still_printed() -> None:
+    p99 = common.Measure("p99", "time", limit=1000.0)
+    try:
+        p99.add(400, 100)  # four times the reference, but under the limit
+        p99.add(1200, 600)
+        assert [p99.judged(s, r) for s, r in p99.pairs] == [True, False]
+        table = common.summary([p99])
+        assert "< 1000 ms" in table and "1/2" in table and "2.00-4.00" in table
+    finally:
+        common.RESULTS.remove(p99)

@@ -218,9 +218,20 @@ def test_admissions_journey(console, page, check_page, campus, tmp_path) -> None
     page.goto(f"{cohort_url}/applications?status=accepted")
     row = page.locator(f"#{first_id}")
     row.locator("summary").click()
+    row.locator("input[type=date]").fill((seoul_today() + timedelta(days=45)).isoformat())  # a job starting later
+    row.locator("select").select_option("early_employment")
+    row.locator("button:has-text('중도 탈락 처리')").click()
+    page.wait_for_selector(f"#{first_id} .problem [data-rule='withdrawal.date-in-future']")
+    assert "탈락일이 오늘 이후입니다." in page.locator(f"#{first_id} .problem").inner_text()
+    assert page.locator(f"#{first_id}").get_attribute("data-status") == "accepted"
+    refused_row = page.query_selector(f"#{first_id} .problem")
+    assert refused_row is not None
+    row = page.locator(f"#{first_id}")
+    row.locator("summary").click()
     row.locator("input[type=date]").fill(today.isoformat())
     row.locator("select").select_option("early_employment")
     row.locator("button:has-text('중도 탈락 처리')").click()
+    refused_row.wait_for_element_state("hidden")  # the row comes back anew (detached counts as hidden)
     page.wait_for_selector(f"#{first_id}[data-status=withdrawn], #{first_id} .problem")
     assert page.locator(f"#{first_id} .problem").count() == 0, page.locator(f"#{first_id} .problem").inner_text()
     stats = api.get(f"/cohorts/{cohort_id}/stats").json()

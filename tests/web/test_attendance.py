@@ -52,36 +52,17 @@ def test_an_instructors_day_in_the_attendance_room(console, cohort, page, check_
     assert "특수용접 실무" in listed.inner_text() and today["start"][:5] in listed.inner_text()
     check_page(page, "attendance-today")
 
-    # -- the roster: one click (keyboard), one click (mouse), then two in bulk --------------------------
+    # -- today's roster before the session starts: a mark is refused in words, nothing recorded ------------------
     listed.locator("text=출석부").click()
     page.wait_for_url(re.compile(rf".*/attendance/sessions/{today['id']}$"))
     assert row(page, "김민준").locator("[data-mark]").inner_text() == "미기록"
     check_page(page, "attendance-roster")
-    row(page, "김민준").locator("button", has_text="출석").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#roster tr:has-text('김민준') [data-mark='present']")
-    focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
-    assert focused == "김민준: 출석", "after a one-click the focus stays on the row's pressed button"
-    row(page, "이서연").locator("button", has_text="지각").click()
-    page.wait_for_selector("#roster tr:has-text('이서연') [data-mark='late']")
-    row(page, "정유나").locator("input[type=checkbox]").check()
-    row(page, "한소라").locator("input[type=checkbox]").check()
-    page.select_option("#f-bulk_mark", "present")
-    page.click("text=선택한 훈련생에게 적용")
-    page.wait_for_load_state("networkidle")
-    assert "2명의 출결을 저장했습니다." in page.locator("main").inner_text()
-    for name, mark in (("김민준", "present"), ("이서연", "late"), ("정유나", "present"), ("한소라", "present")):
-        assert row(page, name).locator("[data-mark]").get_attribute("data-mark") == mark, name
-    check_page(page, "attendance-roster-marked")
-    marks = {r["name"]: r["mark"] for r in api_get(console, cohort, f"sessions/{today['id']}/roster")["rows"]}
-    assert (marks["김민준"], marks["이서연"], marks["정유나"], marks["한소라"]) == (
-        "present",
-        "late",
-        "present",
-        "present",
-    )
-    late = api_get(console, cohort, f"sessions/{today['id']}/marks/{t['이서연']}")
-    assert late["history"][-1]["reason"] == "출석부에서 지각(으)로 입력", late["history"]
+    row(page, "김민준").locator("button", has_text="출석").click()
+    page.wait_for_selector("#roster tr:has-text('김민준') [data-rule='mark.session-not-started']")
+    refusal = row(page, "김민준").locator(".problem").inner_text()
+    assert "수업이 시작되기 전에는 출결을 입력할 수 없습니다." in refusal, refusal
+    assert row(page, "김민준").locator("[data-mark]").inner_text() == "미기록"
+    check_page(page, "attendance-roster-not-started")
 
     # -- the kiosk: a card number typed in, then an unknown card, then a reading with no id ----------------
     page.click("text=키오스크")
@@ -105,6 +86,36 @@ def test_an_instructors_day_in_the_attendance_room(console, cohort, page, check_
     check_page(page, "attendance-kiosk-refused")
     mark = api_get(console, cohort, f"sessions/{today['id']}/marks/{t['박지호']}")
     assert (mark["mark"], mark["source"], mark["punches"][0]["method"]) == ("present", "punches", "card"), mark
+
+    # -- yesterday's roster: one click (keyboard), one click (mouse), then two in bulk ------------------------
+    yesterday = cohort.past_sessions[-1]
+    page.goto(f"{console.url}/attendance/sessions/{yesterday['id']}")
+    assert row(page, "김민준").locator("[data-mark]").get_attribute("data-mark") == "present"
+    row(page, "김민준").locator("button", has_text="결석").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#roster tr:has-text('김민준') [data-mark='absent']")
+    focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert focused == "김민준: 결석", "after a one-click the focus stays on the row's pressed button"
+    row(page, "이서연").locator("button", has_text="지각").click()
+    page.wait_for_selector("#roster tr:has-text('이서연') [data-mark='late']")
+    row(page, "정유나").locator("input[type=checkbox]").check()
+    row(page, "한소라").locator("input[type=checkbox]").check()
+    page.select_option("#f-bulk_mark", "early_leave")
+    page.click("text=선택한 훈련생에게 적용")
+    page.wait_for_load_state("networkidle")
+    assert "2명의 출결을 저장했습니다." in page.locator("main").inner_text()
+    for name, mark in (("김민준", "absent"), ("이서연", "late"), ("정유나", "early_leave"), ("한소라", "early_leave")):
+        assert row(page, name).locator("[data-mark]").get_attribute("data-mark") == mark, name
+    check_page(page, "attendance-roster-marked")
+    marks = {r["name"]: r["mark"] for r in api_get(console, cohort, f"sessions/{yesterday['id']}/roster")["rows"]}
+    assert (marks["김민준"], marks["이서연"], marks["정유나"], marks["한소라"]) == (
+        "absent",
+        "late",
+        "early_leave",
+        "early_leave",
+    )
+    late = api_get(console, cohort, f"sessions/{yesterday['id']}/marks/{t['이서연']}")
+    assert late["history"][-1]["reason"] == "출석부에서 지각(으)로 입력", late["history"]
 
     # -- an excuse with evidence, refused first, then its history --------------------------------------------
     missed = next(
@@ -189,7 +200,7 @@ def test_an_instructors_day_in_the_attendance_room(console, cohort, page, check_
     assert "월을 YYYY-MM 형식으로 입력하세요" in page.locator("#err-month").inner_text()
     assert page.locator("#f-month").input_value() == "2026-13"
     check_page(page, "attendance-sheet-refused")
-    month = today["date"][:7]
+    month = yesterday["date"][:7]
     page.fill("#f-month", month)
     with page.expect_download() as dl:
         page.click("#sheet-download")
@@ -201,11 +212,9 @@ def test_an_instructors_day_in_the_attendance_room(console, cohort, page, check_
     assert header[:2] == ["trainee_id", "name"] and header[-3:] == ["attended_days", "rate", "allowance_krw"]
     by_name = {r[1]: dict(zip(header, r)) for r in rows[1:]}
     assert set(by_name) == set(t), by_name.keys()
-    assert (by_name["김민준"][today["date"]], by_name["이서연"][today["date"]], by_name["박지호"][today["date"]]) == (
-        "present",
-        "late",
-        "present",
-    )
+    day = yesterday["date"]
+    assert (by_name["김민준"][day], by_name["이서연"][day], by_name["정유나"][day]) == ("absent", "late", "early_leave")
+    assert by_name["박지호"][today["date"]] == "present" if today["date"][:7] == month else True
     assert by_name["최다은"][missed["date"]] == "excused" if missed["date"][:7] == month else True
     for r in sheet["rows"]:
         cells = by_name[r["name"]]

@@ -40,6 +40,7 @@ def test_the_attendance_apis_rule_codes_are_in_plain_words() -> None:
         "roster.withdrawn",
         "check-in.outside-window",
         "check-in.future",
+        "mark.session-not-started",
         "excuse.reason-code",
         "excuse.evidence",
         "cohort.already-closed",

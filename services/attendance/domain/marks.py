@@ -4,6 +4,9 @@ DOMAIN.md: arriving up to 10 minutes after the start is on time, later is late; 
 more than 10 minutes before the end is early leave; an out and a return is an out;
 missing half or more of the session's hours is an absence; nothing recorded by the end
 of the session is an absence. Excused marks are set by staff only.
+
+Staff set a mark on a session once it has started; only an excuse (출석인정, with its reason code and
+evidence) may be entered ahead, as a reserve-forces notice arrives before the training day.
 """
 
 from __future__ import annotations
@@ -53,6 +56,18 @@ def window_failure(at: datetime, start: datetime, end: datetime, policy: CheckIn
             "check-in.outside-window",
             f"check-ins for this session are taken from {opens:%Y-%m-%d %H:%M} to {closes:%H:%M} local time",
             "at",
+        )
+    return None
+
+
+def not_started_failure(mark: str, start: datetime, now: datetime) -> RuleFailure | None:
+    """None when a staff mark may be set now: the session has started (``now`` and ``start`` are local
+    wall-clock times), or the mark is an excuse planned in advance."""
+    if mark != EXCUSED and now < start:
+        return RuleFailure(
+            "mark.session-not-started",
+            f"the session starts at {start:%Y-%m-%d %H:%M} local time; until then only an excuse can be entered",
+            "mark",
         )
     return None
 

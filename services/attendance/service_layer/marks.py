@@ -408,15 +408,17 @@ def set_mark(
         ts, cohort = load_session(repo, principal, session_id)
         require_open(cohort)
         entry = repo.roster_entry(cohort.id, trainee_id)
+        now = wall_now(clock)
         failures = []
         if (f := _roster_failure(entry, ts)) is not None:
+            failures.append(f)
+        if (f := rules.not_started_failure(body.mark, bounds(ts)[0], now)) is not None:
             failures.append(f)
         if body.mark == rules.EXCUSED:
             failures += check_excuse(body.reason_code, body.evidence_ref)
         if failures:
             raise RuleViolation(failures)
         assert entry is not None
-        now = wall_now(clock)
         row = repo.mark(ts.id, trainee_id, lock=True)
         previous = row.mark if row else _virtual_mark(ts, now)
         if row is None:

@@ -180,9 +180,11 @@ def cohort_stats(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, co
         cohort = uow.repo.visible_cohort(principal, cohort_id)
         rows = uow.repo.application_counts(cohort_id)
         count: dict[str, int] = {}
-        priority_selected = above = 0
+        priority_selected = above = offered_above = 0
         for status, priority, above_capacity, n in rows:
             count[status] = count.get(status, 0) + n
+            if status == "selected" and above_capacity:
+                offered_above += n
             if status in ("selected", "accepted"):
                 if above_capacity:
                     above += n
@@ -202,6 +204,8 @@ def cohort_stats(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, co
             competition_ratio=selection.competition_ratio(applications, cohort.capacity),
             priority_quota=selection.priority_quota(cohort.capacity, policy.selection.priority_quota_percent),
             selected=count.get("selected", 0),
+            selected_within_capacity=count.get("selected", 0) - offered_above,
+            selected_above_capacity=offered_above,
             priority_selected=priority_selected,
             above_capacity=above,
             waitlisted=count.get("waitlisted", 0),

@@ -6,6 +6,7 @@ import uuid
 
 from services.enrollment.adapters.orm import Enrollment
 from services.enrollment.adapters.repository import EnrollmentRepository
+from services.enrollment.domain import withdrawal
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.schemas import EnrollmentOut, WithdrawIn
 from services.enrollment.service_layer import outgoing
@@ -67,7 +68,7 @@ def withdraw(
     enrollment_id: uuid.UUID,
     body: WithdrawIn,
 ) -> EnrollmentOut:
-    """A trainee leaves; before the start the seat goes to the next on the waitlist."""
+    """A trainee leaves, recorded on or after the day; before the start the seat goes to the next on the waitlist."""
     with uow:
         repo = uow.repo
         enrollment = repo.visible_enrollment(principal, enrollment_id)
@@ -77,16 +78,11 @@ def withdraw(
             raise RuleViolation(
                 [RuleFailure("enrollment.not-active", f"the enrollment is {enrollment.status}")], status=409
             )
-        if body.date > cohort.end_date:
-            raise RuleViolation([RuleFailure("withdrawal.after-end", f"the cohort ended on {cohort.end_date}", "date")])
-        if body.date < enrollment.enrolled_on:
-            raise RuleViolation(
-                [
-                    RuleFailure(
-                        "withdrawal.before-enrollment", f"the trainee enrolled on {enrollment.enrolled_on}", "date"
-                    )
-                ]
-            )
+        failures = withdrawal.date_failures(
+            body.date, today=clock.today(), enrolled_on=enrollment.enrolled_on, cohort_end=cohort.end_date
+        )
+        if failures:
+            raise RuleViolation(failures)
         before_start = body.date < cohort.start_date
         enrollment.status, enrollment.withdrawn_on, enrollment.withdraw_reason = "withdrawn", body.date, body.reason
         enrollment.withdrawn_before_start, enrollment.updated_at = before_start, utcnow()

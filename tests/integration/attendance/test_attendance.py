@@ -163,6 +163,26 @@ def test_marks_from_times_and_bad_input(svc, enrollment):
     assert roster["rows"][0]["mark"] == "late"
 
 
+def test_a_session_ahead_takes_only_an_excuse_planned_in_advance(svc, enrollment):
+    code = campus()
+    start = today() - timedelta(days=7)
+    snap = snapshot(code, start, today() + timedelta(days=30))
+    h = staff(code)
+    trainee = enrollment.enroll(snap)
+    wait_roster(svc, snap, h, 1)
+    ahead = [s for s in sessions_of(svc, snap, h) if s["date"] > today().isoformat()][-1]  # weeks ahead
+    url = f"{API}/sessions/{ahead['id']}/marks/{trainee}"
+    refused = svc.put(url, headers=h, json={"mark": "absent", "reason": "announced a trip"})
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert [(e["rule"], e["field"]) for e in refused.json()["errors"]] == [("mark.session-not-started", "mark")]
+    assert svc.get(url, headers=h).json()["source"] == "none"  # nothing stored
+    notice = {"mark": "excused", "reason": "reserve-forces notice", "reason_code": "reserve_forces"}
+    assert svc.put(url, headers=h, json={**notice, "evidence_ref": "MND-2027-0042"}).json()["mark"] == "excused"
+    detail = svc.get(url, headers=h).json()
+    assert (detail["evidence_ref"], [c["new_mark"] for c in detail["history"]]) == ("MND-2027-0042", ["excused"])
+
+
 def test_trainee_checks_in_only_during_its_session(svc, enrollment):
     code = campus()
     now = datetime.now(SEOUL).replace(tzinfo=None)

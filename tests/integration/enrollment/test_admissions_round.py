@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook
@@ -45,6 +47,8 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
         "capacity": 3,
         "priority_quota": 1,
         "selected": 3,
+        "selected_within_capacity": 3,
+        "selected_above_capacity": 0,
         "priority_selected": 1,
         "above_capacity": 0,
         "waitlisted": 2,
@@ -55,6 +59,9 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
             "items"
         ]
     }
+    # the person's id as the other services name it, on every answer that carries an applicant
+    assert all(a["trainee_id"] == a["applicant_id"] for a in apps.values())
+    assert client.get(f"{E}/applicants/{people[0]}", headers=staff).json()["trainee_id"] == people[0]
     # the priority applicant (score 90) would win anyway; the quota is met, then 80 and 70 by score
     assert [apps[p]["status"] for p in people] == ["selected", "selected", "selected", "waitlisted", "waitlisted"]
     assert apps[people[3]]["waitlist_position"] == 1
@@ -68,13 +75,22 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
     assert promoted["reasons"][0]["rule"] == "selection.promoted"
 
     enrollment_id = accepted.json()["enrollment_id"]
+    today = datetime.now(ZoneInfo("Asia/Seoul")).date()
+    ahead = client.post(
+        f"{E}/enrollments/{enrollment_id}/withdraw",
+        json={"date": str(today + timedelta(days=20)), "reason": "early_employment"},  # a job starting later
+        headers=staff,
+    )
+    assert ahead.status_code == 422 and ahead.headers["content-type"].startswith("application/problem+json")
+    assert [(e["rule"], e["field"]) for e in ahead.json()["errors"]] == [("withdrawal.date-in-future", "date")]
+    assert client.get(f"{E}/enrollments/{enrollment_id}", headers=staff).json()["status"] == "enrolled"
     r = client.post(
         f"{E}/enrollments/{enrollment_id}/withdraw",
-        json={"date": str(__import__("datetime").date.today()), "reason": "personal"},
+        json={"date": str(today), "reason": "personal"},
         headers=staff,
     )
     assert r.status_code == 200, r.text
-    assert r.json()["status"] == "withdrawn"
+    assert r.json()["status"] == "withdrawn" and r.json()["trainee_id"] == people[0]
     # withdrawn before the start: the next on the waitlist gets the seat
     assert client.get(f"{E}/applications/{apps[people[4]]['id']}", headers=staff).json()["status"] == "selected"
 
@@ -100,6 +116,7 @@ def test_a_full_round_puts_the_four_event_types_on_the_topic(client, kafka, staf
             "trainingops.enrollment.trainee.enrolled.v1",
             "trainingops.enrollment.trainee.withdrawn.v1",
         }
+        assert sum(1 for e in events if e.type.endswith("trainee.withdrawn.v1")) == 1  # not the refused one
         published = next(e for e in events if e.type.endswith("cohort.published.v1"))
         assert published.subject == cohort and published.source == "/services/enrollment"
         assert published.data["completion_threshold"] == 0.8 and len(published.data["sessions"]) > 0
@@ -157,9 +174,12 @@ def test_leaving_care_applicants_are_selected_above_capacity(client, staff):
     for i, p in enumerate(regular + [care]):
         apply(client, staff, p, cohort, score=50 - i)
     result = client.post(f"{E}/cohorts/{cohort}/selection", headers=staff).json()
-    assert result["selected"] == 1 and result["above_capacity"] == 1 and result["waitlisted"] == 1
+    assert result["above_capacity"] == 1 and result["waitlisted"] == 1
     stats = client.get(f"{E}/cohorts/{cohort}/stats", headers=staff).json()
     assert stats["seats_taken"] == 1 and stats["above_capacity"] == 1
+    # the selection's answer and the stats count the seats the same way, under the same names
+    counts = ("selected", "selected_within_capacity", "selected_above_capacity", "priority_selected", "waitlisted")
+    assert [result[k] for k in counts] == [stats[k] for k in counts] == [2, 1, 1, 0, 1]
 
 
 def _csv(rows: list[list[str]]) -> bytes:
@@ -189,6 +209,7 @@ def test_bulk_import_reports_every_row(client, staff):
     assert (report["rows"], report["imported"], report["refused"]) == (5, 2, 3)
     by_row = {row["row"]: row for row in report["report"]}
     assert by_row[2]["application_status"] == "submitted"
+    assert by_row[2]["trainee_id"] == by_row[2]["applicant_id"] and by_row[4]["trainee_id"] is None
     assert by_row[3]["application_status"] == "ineligible"
     assert by_row[3]["errors"][0]["rule"] == "eligibility.max-age"
     assert by_row[4]["status"] == "refused" and by_row[4]["errors"][0]["field"] == "birth_date"

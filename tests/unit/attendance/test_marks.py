@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from services.attendance.domain.marks import (
     ABSENT,
     EARLY_LEAVE,
+    EXCUSED,
     IN,
     LATE,
     OUT,
@@ -18,6 +19,7 @@ from services.attendance.domain.marks import (
     Punch,
     decide,
     normalise,
+    not_started_failure,
     presence,
 )
 
@@ -109,3 +111,17 @@ def test_mark_is_one_of_the_marks_and_order_free(raw):
     assert result in (PRESENT, LATE, EARLY_LEAVE, OUT, ABSENT)
     assert decide(list(reversed(punches)), START, END, HOURS) == result
     assert decide(punches + punches[:1], START, END, HOURS) == result  # a repeated reading changes nothing
+
+
+@pytest.mark.parametrize("mark", [PRESENT, LATE, EARLY_LEAVE, OUT, ABSENT])
+def test_a_mark_waits_for_the_session_to_start(mark):
+    weeks_ahead = START - timedelta(days=21)
+    failure = not_started_failure(mark, START, weeks_ahead)
+    assert failure is not None and (failure.rule, failure.field) == ("mark.session-not-started", "mark")
+    assert not_started_failure(mark, START, START - timedelta(minutes=1)) is not None
+    assert not_started_failure(mark, START, START) is None  # from the start on
+    assert not_started_failure(mark, START, END + timedelta(days=3)) is None  # a correction afterwards
+
+
+def test_an_excuse_may_be_entered_ahead():
+    assert not_started_failure(EXCUSED, START, START - timedelta(days=21)) is None

@@ -249,6 +249,21 @@ def test_an_excuse_needs_a_reason_code_and_evidence():
     assert (detail.mark, detail.reason_code, detail.evidence_ref) == ("excused", "job_interview", "E-1")
 
 
+def test_a_mark_on_a_session_not_started_is_refused_but_an_excuse_planned_ahead_is_kept():
+    w = World()
+    trainee = w.trainees[0]  # the clock reads day one, 09:05: day one's session has started, the others not
+    with pytest.raises(RuleViolation) as refused:
+        w.set_mark(trainee, 7, "absent", reason="said they will not come")
+    assert rules_of(refused) == ["mark.session-not-started"] and refused.value.status == 422
+    assert w.repo.marks == {} and w.repo.changes == [] and not w.entry(trainee).at_risk
+    with pytest.raises(RuleViolation) as refused:  # a present mark ahead as well: only excuses wait for no one
+        w.set_mark(trainee, 1, "present")
+    assert rules_of(refused) == ["mark.session-not-started"]
+    notice = w.set_mark(trainee, 7, "excused", reason_code="reserve_forces", evidence_ref="MND-2027-0042")
+    assert (notice.mark, notice.reason_code, notice.history[0].previous_mark) == ("excused", "reserve_forces", None)
+    assert w.set_mark(trainee, 0, "late", reason="came at 09:30").mark == "late"  # today's, under way
+
+
 def test_bulk_readings_are_accepted_duplicate_or_refused_row_by_row():
     w = World(trainees=2)
     w.clock.set(DAYS[0], time(12))
@@ -290,8 +305,8 @@ def test_a_bulk_request_beyond_the_limit_is_refused_whole():
 def test_at_risk_is_warned_once_per_crossing():
     w = World()
     trainee = w.trainees[0]
-    w.clock.set(DAYS[0], time(8))  # before any session: nothing unrecorded counts yet
-    for day in range(9):
+    for day in range(9):  # each day recorded once its session has started: nothing unrecorded counts
+        w.clock.set(DAYS[day], time(9, 30))
         w.set_mark(trainee, day, "present")
     w.clock.set(DAYS[-1], time(8))  # nine sessions held, all present
     assert w.uow.emitted(events.TRAINEE_AT_RISK) == [] and not w.entry(trainee).at_risk
@@ -412,7 +427,8 @@ def test_an_older_plan_in_an_earlier_form_enrollment_does_not_undo_a_reschedule(
 def test_a_cancelled_session_leaves_the_plan_its_marks_kept_but_no_longer_counted():
     w = World()
     trainee = w.trainees[0]
-    w.set_mark(trainee, 0, "absent")  # today, day one
+    w.clock.set(DAYS[0], time(19))  # day one's session is over
+    w.set_mark(trainee, 0, "absent")
     w.set_mark(trainee, 1, "excused", reason_code="job_interview", evidence_ref="E-1")  # an excuse entered ahead
     w.handle(on_cohort_rescheduled, rescheduled(w.snap, [d for d in DAYS if d != DAYS[1]], 2))
     cancelled = w.repo.sessions[w.sessions[1].id]
@@ -423,6 +439,7 @@ def test_a_cancelled_session_leaves_the_plan_its_marks_kept_but_no_longer_counte
     )
     assert (out.scheduled_days, out.held_days, out.attended_days) == (9, 1, 0)
     assert out.max_possible_rate == round(8 / 9, 4)
+    w.clock.set(DAYS[1], time(19))  # the day the cancelled session would have taken place
     with pytest.raises(RuleViolation) as exc:
         w.set_mark(trainee, 1, "present")
     assert rules_of(exc) == ["session.cancelled"]
@@ -431,11 +448,11 @@ def test_a_cancelled_session_leaves_the_plan_its_marks_kept_but_no_longer_counte
 def test_a_new_plan_that_leaves_a_trainee_short_warns_once():
     w = World()
     trainee = w.trainees[0]
-    w.clock.set(DAYS[0], time(8))  # before any session: nothing unrecorded counts yet
+    w.clock.set(DAYS[4], time(19))  # five sessions over; marks are set on sessions that have started
     for day in range(1, 5):
         w.set_mark(trainee, day, "present")
     w.set_mark(trainee, 0, "absent")
-    w.clock.set(DAYS[4], time(19))
+    w.uow.events.clear()  # the warnings of the way there (unrecorded sessions count as absences) are not the point
     w.handle(on_cohort_rescheduled, rescheduled(w.snap, DAYS, 1))  # the same plan again: nothing changes
     assert w.entry(trainee).current_rate == 0.8 and not w.entry(trainee).at_risk
     # today's session (attended) is cancelled: 3 attended of 4 held, below the threshold
@@ -455,6 +472,7 @@ def test_a_cancelled_day_changes_the_month_s_rate_and_allowance():
     w.set_mark(trainee, 0, "present")
     w.set_mark(trainee, 1, "present")
     w.set_mark(trainee, 2, "excused", reason_code="job_interview", evidence_ref="E-2")
+    w.clock.set(date(2027, 4, 1), time(19))
     w.set_mark(trainee, 3, "present")
     w.clock.set(date(2027, 4, 5), time(9))  # 2 April passed with nothing recorded: absent; April 1 of 2, 50%
     [out] = standing.trainee_attendance(

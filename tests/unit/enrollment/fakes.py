@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -204,6 +205,12 @@ class FakeEnrollmentRepository:
             app = self.applications_[app_id]
             app.status, app.waitlist_position, app.reasons = status, position, [w.as_dict() for w in why]
             app.decided_at = app.updated_at = now
+
+    def application_counts(self, cohort_id: uuid.UUID) -> list[tuple[str, bool, bool, int]]:
+        counted = Counter(
+            (a.status, a.priority, a.above_capacity) for a in self.applications_.values() if a.cohort_id == cohort_id
+        )
+        return [(status, priority, above, n) for (status, priority, above), n in counted.items()]
 
     def seats_taken(self, cohort_id: uuid.UUID) -> int:
         return sum(

@@ -12,7 +12,16 @@ from services.enrollment.domain.history import ReadmissionPolicy
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.entrypoints.events import on_completed
 from services.enrollment.schemas import AcceptIn, ApplicantIn, ApplicationIn, ApplicationOut, WithdrawIn
-from services.enrollment.service_layer import applicants, applications, enrollments, history, imports, seats, selection
+from services.enrollment.service_layer import (
+    applicants,
+    applications,
+    catalogue,
+    enrollments,
+    history,
+    imports,
+    seats,
+    selection,
+)
 from services.enrollment.service_layer.policy import admissions_policy
 from services.enrollment.settings import Settings
 from shared import events
@@ -239,10 +248,15 @@ def test_selection_gives_30_percent_of_the_seats_to_priority_applicants_then_goe
         out.capacity,
         out.priority_quota,
         out.selected,
+        out.selected_within_capacity,
+        out.selected_above_capacity,
         out.priority_selected,
         out.above_capacity,
         out.waitlisted,
-    ) == (10, 3, 10, 3, 1, 2)
+    ) == (10, 3, 11, 10, 1, 3, 1, 2)
+    stats = catalogue.cohort_stats(w.uow, principal=STAFF, policy=POLICY, cohort_id=w.cohort.id)
+    counts = ("selected", "selected_within_capacity", "selected_above_capacity", "priority_selected", "waitlisted")
+    assert [getattr(stats, k) for k in counts] == [getattr(out, k) for k in counts]  # one way of counting
     quota = {w.app(a).reasons[0]["rule"] for a in priority[1:]}  # the three best-scored priority applicants
     assert quota == {"selection.priority-quota"} and w.app(priority[0]).status == "waitlisted"
     assert [w.app(a).status for a in merit] == ["selected"] * 7 + ["waitlisted"] * 1
@@ -269,7 +283,7 @@ def test_the_quota_is_the_policys() -> None:
         clock=w.clock,
         cohort_id=w.cohort.id,
     )
-    assert (out.priority_quota, out.selected) == (1, 4)
+    assert (out.priority_quota, out.selected_within_capacity) == (1, 4)
 
 
 def test_selection_runs_once() -> None:
@@ -438,6 +452,20 @@ def test_a_seat_declined_too_late_to_be_taken_promotes_nobody() -> None:
     assert w.app(second).status == "waitlisted" and w.uow.emitted(events.APPLICATION_DECIDED) == []
 
 
+# -- one name for the person across the services ---------------------------------------------------------
+def test_every_answer_that_carries_an_applicant_also_carries_the_trainee_id_the_other_services_use() -> None:
+    w, (first, _second) = selected_world()
+    person = first.applicant_id
+    enrollment_id = w.accept(first).enrollment_id
+    assert enrollment_id is not None
+    applicant = applicants.get_applicant(w.uow, principal=STAFF, applicant_id=person)
+    application = applications.get_application(w.uow, principal=STAFF, application_id=first.id)
+    enrollment = enrollments.get_enrollment(w.uow, principal=STAFF, enrollment_id=enrollment_id)
+    assert applicant.trainee_id == application.trainee_id == enrollment.trainee_id == person
+    assert applicant.model_dump(mode="json")["trainee_id"] == str(person)  # in the JSON answer as well
+    assert application.model_dump(mode="json")["trainee_id"] == str(person)
+
+
 # -- withdraw -----------------------------------------------------------------------------------------
 def test_a_withdrawal_before_the_start_gives_the_seat_to_the_next_waiting() -> None:
     w, (first, second) = selected_world()
@@ -468,27 +496,42 @@ def test_a_withdrawal_after_the_start_promotes_nobody_and_one_after_the_end_is_r
     enrollment_id = w.accept(first).enrollment_id
     assert enrollment_id is not None
     w.uow.events.clear()
-    with pytest.raises(RuleViolation) as refused:
-        enrollments.withdraw(
-            w.uow,
-            principal=STAFF,
-            policy=POLICY,
-            clock=w.clock,
-            enrollment_id=enrollment_id,
-            body=WithdrawIn(date=w.cohort.end_date + timedelta(1), reason="personal"),
+
+    def withdraw(day: date):  # noqa: ANN202
+        body = WithdrawIn(date=day, reason="personal")
+        return enrollments.withdraw(
+            w.uow, principal=STAFF, policy=POLICY, clock=w.clock, enrollment_id=enrollment_id, body=body
         )
+
+    w.clock.set(w.cohort.end_date + timedelta(5))
+    with pytest.raises(RuleViolation) as refused:
+        withdraw(w.cohort.end_date + timedelta(1))
     assert rules(refused) == ["withdrawal.after-end"] and w.uow.events == []
-    enrollments.withdraw(
-        w.uow,
-        principal=STAFF,
-        policy=POLICY,
-        clock=w.clock,
-        enrollment_id=enrollment_id,
-        body=WithdrawIn(date=w.cohort.start_date + timedelta(3), reason="personal"),
-    )
+    withdraw(w.cohort.start_date + timedelta(3))
     assert w.app(second).status == "waitlisted"
     assert w.uow.emitted(events.APPLICATION_DECIDED) == []
     assert w.uow.emitted(events.TRAINEE_WITHDRAWN)[0]["before_start"] is False
+
+
+def test_a_withdrawal_dated_ahead_is_refused_and_the_trainee_stays_enrolled() -> None:
+    w, (first, second) = selected_world()
+    enrollment_id = w.accept(first).enrollment_id
+    assert enrollment_id is not None
+    w.uow.events.clear()
+    w.clock.set(w.cohort.start_date + timedelta(3))  # the cohort is under way
+    ahead = WithdrawIn(date=w.clock.today() + timedelta(45), reason="early_employment")
+    with pytest.raises(RuleViolation) as refused:
+        enrollments.withdraw(
+            w.uow, principal=STAFF, policy=POLICY, clock=w.clock, enrollment_id=enrollment_id, body=ahead
+        )
+    assert rules(refused) == ["withdrawal.date-in-future"] and refused.value.status == 422
+    assert w.uow.events == [] and w.app(first).status == "accepted"
+    assert w.repo.enrollments_[enrollment_id].status == "enrolled"
+    today = WithdrawIn(date=w.clock.today(), reason="early_employment")
+    out = enrollments.withdraw(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, enrollment_id=enrollment_id, body=today
+    )
+    assert (out.status, out.withdrawn_on) == ("withdrawn", w.clock.today())
 
 
 # -- completion history (the consumer's) ---------------------------------------------------------------
