@@ -357,7 +357,7 @@ def export_batch(uow: Uow, *, principal: Principal, cipher: AccountCipher, batch
         rows.append((*payout, holder or "", bank_code or "", bank_name or "", number))
     missing = sum(1 for r in stored if r[-1] is None)
     if missing:
-        log.warning("bank file with payees lacking an account", extra={"batch_id": str(batch.id), "missing": missing})
+        log.warning("bank file with payees lacking an account", extra={"batch_id": str(batch_id), "missing": missing})
     if fmt == "xlsx":
         return write_xlsx({"payouts": (EXPORT_HEADERS, rows)})
     return write_csv(EXPORT_HEADERS, rows)
