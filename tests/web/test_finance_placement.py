@@ -107,6 +107,7 @@ def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console
     page.wait_for_load_state("networkidle")
     assert 1 <= len(posts) <= 2
     assert page.locator("#claim-status").get_attribute("data-status") == "paid"
+    assert page.locator("#claim-account").get_attribute("data-account") == "no", "Kim has no payout account yet"
     reference = page.locator("#payout-ref").inner_text()
     assert reference in page.locator("#pay-result").inner_text()
     check_page(page, "finance-claim-paid")
@@ -162,6 +163,8 @@ def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console
     listed = page.locator(f"#accounts tr[data-trainee='{lee['trainee_id']}']").inner_text()
     assert "****4567" in listed and "KB국민은행" in listed and "이서연" in listed
     assert "12345601234567" not in page.content() and "123456-01" not in page.content()
+    page.goto(f"{console.url}/finance/claims/{lee['id']}")
+    assert page.locator("#claim-account").inner_text() == "이서연 · KB국민은행 ****4567"
 
     # Lee's claim: the batch of the campus's approved claims, its totals and its bank file
     page.goto(f"{console.url}/finance/payouts")

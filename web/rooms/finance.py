@@ -221,12 +221,13 @@ async def _claim_page(
     code: int = 200,
 ) -> Response:
     claim = await api.get(SERVICE, f"claims/{claim_id}")
-    (row,) = await with_outcomes(request, api, [claim])
+    (row,), account = await asyncio.gather(with_outcomes(request, api, [claim]), _account_of(api, claim["trainee_id"]))
     return render(
         request,
         "finance/claim.html",
         {
             "claim": row,
+            "account": account,
             "done": done,
             "ref": ref,
             "action": action,
@@ -237,6 +238,16 @@ async def _claim_page(
         },
         status=code,
     )
+
+
+async def _account_of(api: Api, trainee_id: str) -> dict[str, Any] | None:
+    """The trainee's payout account (its number masked), or None when finance has not entered one yet."""
+    try:
+        return await api.get(SERVICE, f"trainees/{trainee_id}/account")
+    except ApiProblem as problem:
+        if problem.status == 404:
+            return None
+        raise
 
 
 @router.post("/claims/{claim_id}/approve")

@@ -31,14 +31,15 @@ log = logging.getLogger("certification.accounts")
 ROTATION_BATCH_MAX = 1000
 
 
-def key_missing(key_id: str) -> RuleViolation:
+def key_missing(key_id: str | None = None) -> RuleViolation:
     """A stored number none of the configured keys decrypts: its key left CERTIFICATION_ACCOUNT_KEYS too early."""
+    which = f"key {key_id}" if key_id else "a key"
     return RuleViolation(
         [
             RuleFailure(
                 "account.key-missing",
-                f"an account number is encrypted under key {key_id}, which is no longer configured: put it back "
-                "in CERTIFICATION_ACCOUNT_KEYS (after the newest) and rotate",
+                f"an account number is encrypted under {which} that is no longer configured: put it back in "
+                "CERTIFICATION_ACCOUNT_KEYS (after the newest) and rotate",
             )
         ],
         status=409,

@@ -353,7 +353,7 @@ def export_batch(uow: Uow, *, principal: Principal, cipher: AccountCipher, batch
         try:
             number = cipher.decrypt(encrypted) if encrypted else ""
         except AccountKeyError:
-            raise key_missing("(unknown)") from None
+            raise key_missing() from None
         rows.append((*payout, holder or "", bank_code or "", bank_name or "", number))
     missing = sum(1 for r in stored if r[-1] is None)
     if missing:

@@ -635,6 +635,11 @@ def test_the_bank_file_carries_the_full_account_and_warns_of_payees_without_one(
 
     accounts.put_account(uow, principal=FINANCE, cipher=CIPHER, trainee_id=without, body=ACCOUNT)
     assert claims.get_batch(uow, principal=FINANCE, batch_id=batch.id).warnings == []
+    # a number whose key is no longer configured is refused by name, never exported garbled or empty
+    lost = refused(
+        claims.export_batch, uow, principal=FINANCE, cipher=AccountCipher([NEW_KEY]), batch_id=batch.id, fmt="csv"
+    )
+    assert (lost.status, rules_of(lost)) == (409, ["account.key-missing"])
 
 
 def test_rotation_re_encrypts_old_key_rows_under_the_newest_key(uow, repo) -> None:
