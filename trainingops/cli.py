@@ -24,7 +24,9 @@ app = typer.Typer(help="TrainingOps operator commands", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics: list and replay", no_args_is_help=True)
 import_app = typer.Typer(help="Bulk imports from CSV or XLSX", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+accounts_app = typer.Typer(help="Payout accounts (certification)", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(accounts_app, name="accounts")
 console = Console()
 
 Bootstrap = Annotated[str, typer.Option(envvar="TRAININGOPS_KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap")]
@@ -181,6 +183,43 @@ def import_applications(
             )
         )
         console.print(f"report written to {report}")
+
+
+@accounts_app.command("rotate")
+def rotate_accounts(
+    chunk: Annotated[int, typer.Option(min=1, max=1000, help="accounts re-encrypted per request")] = 500,
+    bearer: Token = "",
+) -> None:
+    """Re-encrypt every stored payout account number under the newest key of CERTIFICATION_ACCOUNT_KEYS.
+
+    Put the new key first in CERTIFICATION_ACCOUNT_KEYS (keeping the old ones after it), restart certification,
+    run this, then drop the old keys."""
+    api = f"{BY_NAME['certification'].api}/accounts/rotate"
+    with (
+        httpx.Client(
+            base_url=service_url("certification"), timeout=120, headers={"Authorization": f"Bearer {_token(bearer)}"}
+        ) as client,
+        Progress(
+            TextColumn("re-encrypting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress,
+    ):
+        task = progress.add_task("rotate", total=None)
+        rotated = 0
+        while True:
+            r = client.post(api, params={"limit": chunk})
+            if r.status_code != 200:
+                progress.stop()
+                console.print(f"[red]refused: {r.status_code} {r.json().get('detail', r.text)}")
+                raise typer.Exit(1)
+            answer = r.json()
+            rotated += answer["rotated"]
+            progress.update(task, completed=rotated, total=rotated + answer["remaining"])
+            if answer["remaining"] == 0 or answer["rotated"] == 0:
+                break
+    if answer["remaining"]:
+        console.print(f"[red]{answer['remaining']} account(s) still under an older key")
+        raise typer.Exit(1)
+    console.print(f"re-encrypted {rotated} account number(s) under key {answer['key_id']}; the older keys can go")
 
 
 @app.command()

@@ -25,6 +25,7 @@ SPEC = ServiceSpec(
         {"name": "claims", "description": "Exam-fee claims and the trainees' claim windows"},
         {"name": "review", "description": "Approving and rejecting claims"},
         {"name": "payment", "description": "Paying claims once, payout batches and bank files"},
+        {"name": "accounts", "description": "Trainees' payout accounts: numbers encrypted at rest, shown masked"},
         {"name": "results", "description": "Qualifications obtained"},
     ],
 )

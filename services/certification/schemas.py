@@ -166,6 +166,9 @@ class PayoutBatchOut(BaseModel):
     total_amount: int
     created_at: datetime
     payouts: list[PayoutOut] = []
+    warnings: list[BatchWarning] = Field(
+        default=[], description="e.g. payees without a payout account: their bank-file cells are empty"
+    )
 
 
 class ResultIn(InputModel):
@@ -185,3 +188,43 @@ class ResultOut(BaseModel):
     qualification_code: str
     grade: str
     obtained_on: date
+
+
+# -- payout accounts --------------------------------------------------------------------
+class AccountIn(InputModel):
+    model_config = _example(holder="김지우", bank="004", account_number="123456-01-234567")
+    holder: str = Field(min_length=1, max_length=100, description="the account holder's name")
+    bank: str = Field(
+        min_length=1, max_length=40, description="the bank's 3-digit code (004) or name (KB국민은행, 국민)"
+    )
+    account_number: str = Field(
+        min_length=1, max_length=40, description="10 to 16 digits; hyphens and spaces are dropped"
+    )
+
+
+class AccountOut(BaseModel):
+    """An account as every response shows it: the number masked (``****4567``)."""
+
+    trainee_id: uuid.UUID
+    campus: str
+    holder: str
+    bank_code: str
+    bank_name: str
+    account_number: str = Field(description="masked: the last four digits only", examples=["****4567"])
+    updated_by: str
+    updated_at: datetime
+
+
+class RotationOut(BaseModel):
+    rotated: int = Field(description="accounts re-encrypted under the newest key by this call")
+    remaining: int = Field(description="accounts still under an older key")
+    key_id: str = Field(description="the id (a digest, not the key) of the newest key")
+
+
+class BatchWarning(BaseModel):
+    rule: str
+    message: str
+    trainee_ids: list[uuid.UUID]
+
+
+PayoutBatchOut.model_rebuild()

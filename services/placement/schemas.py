@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.placement.domain.followups import CHANNELS, CONTACT_RESULTS
+from services.placement.domain.internships import POSTING_STATUSES, STATUSES
 from services.placement.domain.outcomes import CATEGORIES, EMPLOYMENT_TYPES
 from shared.inputs import Day, Flag, InputModel, Moment
 
@@ -17,6 +18,8 @@ EmploymentType = Literal[EMPLOYMENT_TYPES]  # type: ignore[valid-type]
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 ContactResult = Literal[CONTACT_RESULTS]  # type: ignore[valid-type]
 FollowupStatus = Literal["upcoming", "due", "overdue", "done"]
+InternshipStatus = Literal[STATUSES]  # type: ignore[valid-type]
+PostingStatus = Literal[POSTING_STATUSES]  # type: ignore[valid-type]
 Code = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
@@ -206,8 +209,15 @@ class PostingOut(BaseModel):
     required_qualifications: list[str]
     id: uuid.UUID
     campus: str
-    status: str
+    status: PostingStatus
     monthly_pay: int = Field(description="at the living wage for the weekly hours")
+    closed_at: datetime | None = None
+    close_reason: str = ""
+
+
+class PostingCloseIn(InputModel):
+    model_config = _example(reason="both openings filled")
+    reason: str = Field("", max_length=500, description="why the posting closes (no personal data)")
 
 
 class MatchOut(BaseModel):
@@ -245,10 +255,18 @@ class InternshipOut(BaseModel):
     weekly_hours: int
     hourly_krw: int
     monthly_pay: int
-    total_pay: int
-    status: str
+    total_pay: int = Field(description="the whole internship's pay; for one ended early, the pay of the days worked")
+    status: InternshipStatus
     hire_date: date | None
+    ended_on: date | None = Field(None, description="the last day worked, when the internship ended early")
+    end_reason: str = ""
     incentive: IncentiveOut | None = None
+
+
+class InternshipEndIn(InputModel):
+    model_config = _example(date="2025-05-20", reason="the intern moved to another city")
+    date: Day = Field(description="the last day worked (not after today, before the planned end)")
+    reason: str = Field(min_length=1, max_length=500, description="why it ends early (no personal data)")
 
 
 class ConvertIn(InputModel):

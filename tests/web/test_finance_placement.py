@@ -107,6 +107,7 @@ def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console
     page.wait_for_load_state("networkidle")
     assert 1 <= len(posts) <= 2
     assert page.locator("#claim-status").get_attribute("data-status") == "paid"
+    assert page.locator("#claim-account").get_attribute("data-account") == "no", "Kim has no payout account yet"
     reference = page.locator("#payout-ref").inner_text()
     assert reference in page.locator("#pay-result").inner_text()
     check_page(page, "finance-claim-paid")
@@ -132,6 +133,39 @@ def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console
         ]
         assert len(paid) == 1 and paid[0]["reference"] == reference and paid[0]["amount"] == 14_500
 
+    # Kim was paid before any account was entered: the batch says so and names him
+    with finance_api(console, cohort) as api:
+        kim_batch = api.get(f"{C}/payouts/{paid[0]['batch_id']}").json()
+    assert [w["trainee_ids"] for w in kim_batch["warnings"]] == [[kim["trainee_id"]]]
+    page.goto(f"{console.url}/finance/payouts/{kim_batch['id']}")
+    assert page.locator("[data-warning='payout.account-missing']").count() == 1
+    assert kim["trainee_id"][:8] in page.locator("[data-warning='payout.account-missing']").inner_text()
+    check_page(page, "finance-batch-account-missing")
+
+    # Lee's payout account, by the form: an unknown bank is refused by its field, the number typed is not sent back
+    page.goto(f"{console.url}/finance/accounts")
+    check_page(page, "finance-accounts")
+    page.fill("#f-trainee_id", lee["trainee_id"])
+    page.fill("#f-holder", "이서연")
+    page.fill("#f-bank", "없는은행")
+    page.fill("#f-account_number", "123456-01-234567")
+    page.click("#save-account")
+    assert page.locator("#f-bank").get_attribute("aria-invalid") == "true"
+    assert "은행이 없습니다" in page.locator("#err-bank").inner_text()
+    assert page.locator("#f-holder").input_value() == "이서연"
+    assert page.locator("#f-account_number").input_value() == "", "the account number is not echoed back"
+    check_page(page, "finance-accounts-refused")
+    page.fill("#f-bank", "국민")
+    page.fill("#f-account_number", "123456-01-234567")
+    page.click("#save-account")
+    page.wait_for_load_state("networkidle")
+    assert "지급 계좌를 저장했습니다." in page.locator(".flash").inner_text()
+    listed = page.locator(f"#accounts tr[data-trainee='{lee['trainee_id']}']").inner_text()
+    assert "****4567" in listed and "KB국민은행" in listed and "이서연" in listed
+    assert "12345601234567" not in page.content() and "123456-01" not in page.content()
+    page.goto(f"{console.url}/finance/claims/{lee['id']}")
+    assert page.locator("#claim-account").inner_text() == "이서연 · KB국민은행 ****4567"
+
     # Lee's claim: the batch of the campus's approved claims, its totals and its bank file
     page.goto(f"{console.url}/finance/payouts")
     assert f"{cohort.campus}: 1건, 12,000원" in page.locator("#waiting").inner_text()
@@ -141,6 +175,7 @@ def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console
     batch_id = page.url.rsplit("/", 1)[1]
     assert page.locator("#batch-count").inner_text() == "1"
     assert page.locator("#batch-total").inner_text() == "12,000원"
+    assert page.locator("[data-warning]").count() == 0, "every payee has an account"
     check_page(page, "finance-batch")
     with page.expect_download() as dl:
         page.click("#download-csv")
@@ -166,6 +201,10 @@ def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console
             "receipt_number",
             "admission_slip_number",
             "paid_on",
+            "account_holder",
+            "bank_code",
+            "bank_name",
+            "account_number",
         ]
     ]
     for p in sorted(batch["payouts"], key=lambda p: p["reference"]):
@@ -183,12 +222,17 @@ def test_finance_journey_queue_approve_reject_pay_once_and_the_bank_file(console
                 c["receipt_number"],
                 c["admission_slip_number"],
                 p["paid_at"][:10],
+                "이서연",
+                "004",
+                "KB국민은행",
+                "12345601234567",  # the full number: the bank file is the one place it is shown
             ]
         )
     assert len(expected) == 2 and expected[1][4] == lee["id"] and expected[1][1] == "12000"
     for name, rows in (("csv", csv_rows), ("xlsx", xlsx_rows)):
         assert len(rows) == len(expected), name
         for r, (got, want) in enumerate(zip(rows, expected)):
+            assert len(got) == len(want), f"{name} row {r + 1} has {len(got)} columns"
             for col, (g, w) in enumerate(zip(got, want)):
                 assert g == w, f"{name} row {r + 1} column {expected[0][col]}: {g!r} != {w!r}"
     page.goto(f"{console.url}/finance/payouts")
@@ -386,6 +430,62 @@ def test_placement_employers_postings_matching_internship_and_incentive(console,
     assert "고용 장려금 3,000,000원" in converted.inner_text()
     assert page.locator("#incentive-total").inner_text() == "지급할 장려금 1건, 합계 3,000,000원"
     check_page(page, "placement-internships-converted")
+
+
+def test_placement_posting_closed_and_internship_ended_early(console, cohort, page, check_page) -> None:
+    kim = cohort.trainees["김민준"]
+    placement = httpx.Client(
+        base_url=console.services["placement"], timeout=30, headers=demo.auth(["placement"], [cohort.campus])
+    )
+    with placement as api:
+        employer = api.post(f"{P}/employers", json={"campus": cohort.campus, "name": "한강정밀"}).json()
+        posting = api.post(f"{P}/postings", json={"employer_id": employer["id"], "role": "품질 검사"}).json()
+        start = demo.add_months(date.today(), -1) - timedelta(days=9)
+        internship = api.post(
+            f"{P}/internships",
+            json={"posting_id": posting["id"], "graduate_id": kim, "start_date": start.isoformat()},
+        ).json()
+    console.signin(page, "placement", cohort.campus)
+
+    # end Kim's internship early: a last day before the start is refused in words, then today is taken
+    page.goto(f"{console.url}/placement/internships")
+    row = page.locator(f"#i-{internship['id']}")
+    row.locator("details.end-early summary").click()
+    row.locator("input[name=date]").fill((start - timedelta(days=1)).isoformat())
+    row.locator("input[name=reason]").fill("타 지역으로 이사")
+    row.locator(f"button[data-end='{internship['id']}']").click()
+    page.wait_for_load_state("networkidle")
+    row = page.locator(f"#i-{internship['id']}")
+    assert "시작일보다 앞설 수 없습니다" in row.locator(".problem").inner_text()
+    assert row.locator("input[name=reason]").input_value() == "타 지역으로 이사"
+    check_page(page, "placement-internship-end-refused")
+    row.locator("input[name=date]").fill(date.today().isoformat())
+    row.locator(f"button[data-end='{internship['id']}']").click()
+    page.wait_for_load_state("networkidle")
+    ended = page.locator(f"#i-{internship['id']}")
+    assert ended.get_attribute("data-status") == "ended_early"
+    second = demo.add_months(start, 1)
+    pay = 2_390_124 + 2_390_124 * ((date.today() - second).days + 1) // (demo.add_months(start, 2) - second).days
+    assert f"{pay:,}원" in ended.inner_text() and "조기 종료" in ended.inner_text()
+    assert ended.locator("button[data-convert]").count() == 0, "an internship ended early offers no conversion"
+    check_page(page, "placement-internship-ended-early")
+
+    # close the posting from its page: it then lists nobody to match
+    page.goto(f"{console.url}/placement/postings/{posting['id']}")
+    assert page.locator(f"#matches tr[data-graduate='{kim}']").count() == 1, "free again after the early end"
+    page.fill("#close-reason", "채용 완료")
+    page.click(f"button[data-close='{posting['id']}']")
+    page.wait_for_load_state("networkidle")
+    assert (
+        "마감" in page.locator("#posting-status").inner_text()
+        and "채용 완료" in page.locator("#posting-status").inner_text()
+    )
+    assert page.locator("#closed-no-matches").count() == 1 and page.locator("#matches").count() == 0
+    assert page.locator("#close-posting").count() == 0
+    check_page(page, "placement-posting-closed")
+    page.goto(f"{console.url}/placement/postings")
+    assert page.locator(f"tr[data-posting='{posting['id']}'] [data-status]").get_attribute("data-status") == "closed"
+    assert page.locator(f"button[data-close='{posting['id']}']").count() == 0
 
 
 def test_english_and_a_certification_outage_named(console, cohort, start_console, page, check_page) -> None:

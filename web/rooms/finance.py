@@ -221,12 +221,13 @@ async def _claim_page(
     code: int = 200,
 ) -> Response:
     claim = await api.get(SERVICE, f"claims/{claim_id}")
-    (row,) = await with_outcomes(request, api, [claim])
+    (row,), account = await asyncio.gather(with_outcomes(request, api, [claim]), _account_of(api, claim["trainee_id"]))
     return render(
         request,
         "finance/claim.html",
         {
             "claim": row,
+            "account": account,
             "done": done,
             "ref": ref,
             "action": action,
@@ -237,6 +238,16 @@ async def _claim_page(
         },
         status=code,
     )
+
+
+async def _account_of(api: Api, trainee_id: str) -> dict[str, Any] | None:
+    """The trainee's payout account (its number masked), or None when finance has not entered one yet."""
+    try:
+        return await api.get(SERVICE, f"trainees/{trainee_id}/account")
+    except ApiProblem as problem:
+        if problem.status == 404:
+            return None
+        raise
 
 
 @router.post("/claims/{claim_id}/approve")
@@ -506,6 +517,70 @@ async def import_qualifications(request: Request, api: ApiDep, user: UserDep) ->
     except ApiProblem as problem:
         return await _qualifications_page(request, api, user, import_problem=problem, code=problem.status)
     return await _qualifications_page(request, api, user, report=report)
+
+
+# -- payout accounts -------------------------------------------------------------------
+@router.get("/accounts")
+async def accounts(request: Request, api: ApiDep, user: UserDep, campus: str = "") -> Response:
+    return await _accounts_page(request, api, user, campus=campus)
+
+
+async def _accounts_page(
+    request: Request,
+    api: Api,
+    user: User,
+    *,
+    campus: str = "",
+    form: FormState | None = None,
+    report: dict | None = None,
+    import_problem: ApiProblem | None = None,
+    code: int = 200,
+) -> Response:
+    page = await api.get(SERVICE, "accounts", campus=_campus_filter(user, campus), limit=500)
+    return render(
+        request,
+        "finance/accounts.html",
+        {
+            "accounts": page["items"],
+            "total": page["total"],
+            "campus": campus,
+            "form": form,
+            "report": report,
+            "import_problem": import_problem,
+            "writes": writes(user),
+        },
+        status=code,
+    )
+
+
+@router.post("/accounts")
+async def put_account(request: Request, api: ApiDep, user: UserDep) -> Response:
+    values = await form_data(request)
+    body = {k: values.get(k, "").strip() for k in ("holder", "bank", "account_number")}
+    fields = frozenset({"trainee_id", *body})
+    trainee_id = values.get("trainee_id", "").strip()
+    try:
+        if not trainee_id:
+            raise ApiProblem(SERVICE, 422, "validation-error", errors=[_missing("trainee_id")])
+        await api.put(SERVICE, f"trainees/{trainee_id}/account", json=body)
+    except ApiProblem as problem:
+        # the number typed is not sent back into the page: the form comes back with it empty
+        kept = {k: v for k, v in values.items() if k != "account_number"}
+        return await _accounts_page(request, api, user, form=FormState(kept, problem, fields), code=problem.status)
+    request.state.session.flash("finance.flash.account-saved")
+    return RedirectResponse("/finance/accounts", status_code=303)
+
+
+@router.post("/accounts/import")
+async def import_accounts(request: Request, api: ApiDep, user: UserDep) -> Response:
+    upload = await _upload(request)
+    try:
+        if upload is None:
+            raise ApiProblem(SERVICE, 422, "finance.import.no-file")
+        report = await api.post(SERVICE, "accounts/import", files={"file": upload})
+    except ApiProblem as problem:
+        return await _accounts_page(request, api, user, import_problem=problem, code=problem.status)
+    return await _accounts_page(request, api, user, report=report)
 
 
 # -- certificates obtained ---------------------------------------------------------------

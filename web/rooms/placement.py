@@ -361,9 +361,9 @@ async def _posting_page(
     form: FormState | None = None,
     code: int = 200,
 ) -> Response:
-    posting, matches = await asyncio.gather(
-        api.get(SERVICE, f"postings/{posting_id}"), api.get(SERVICE, f"postings/{posting_id}/matches")
-    )
+    posting = await api.get(SERVICE, f"postings/{posting_id}")
+    # a closed posting is matched to nobody (the API refuses with posting.closed): no list to ask for
+    matches = [] if posting["status"] == "closed" else await api.get(SERVICE, f"postings/{posting_id}/matches")
     employer = await api.get(SERVICE, f"employers/{posting['employer_id']}")
     return render(
         request,
@@ -379,6 +379,19 @@ async def _posting_page(
         },
         status=code,
     )
+
+
+@router.post("/postings/{posting_id}/close")
+async def close_posting(request: Request, posting_id: str, api: ApiDep, user: UserDep) -> Response:
+    values = await form_data(request)
+    try:
+        await api.post(SERVICE, f"postings/{posting_id}/close", json={"reason": values.get("reason", "").strip()})
+    except ApiProblem as problem:
+        return await _posting_page(
+            request, api, user, posting_id, form=FormState(values, problem, frozenset({"reason"})), code=problem.status
+        )
+    request.state.session.flash("placement.flash.posting-closed")
+    return RedirectResponse(f"/placement/postings/{posting_id}", status_code=303)
 
 
 @router.post("/postings/{posting_id}/internships")
@@ -428,7 +441,7 @@ async def _internships_page(
     form: FormState | None = None,
     code: int = 200,
 ) -> Response:
-    statuses = ("active", "completed", "converted", "cancelled")
+    statuses = ("active", "completed", "converted", "cancelled", "ended_early")
     cf = _campus_filter(user, campus)
     page, incentives, pool = await asyncio.gather(
         api.get(SERVICE, "internships", campus=cf, status=status if status in statuses else None, limit=500),
@@ -484,6 +497,30 @@ async def convert(request: Request, internship_id: str, api: ApiDep, user: UserD
             code=problem.status,
         )
     request.state.session.flash("placement.flash.converted")
+    return RedirectResponse(f"/placement/internships#i-{internship_id}", status_code=303)
+
+
+@router.post("/internships/{internship_id}/end")
+async def end_internship(request: Request, internship_id: str, api: ApiDep, user: UserDep) -> Response:
+    values = await form_data(request)
+    body = {"date": values.get("date", ""), "reason": values.get("reason", "").strip()}
+    try:
+        await api.post(
+            SERVICE,
+            f"internships/{internship_id}/end",
+            json=body,
+            headers={"Idempotency-Key": values.get("idem", "")},
+        )
+    except ApiProblem as problem:
+        return await _internships_page(
+            request,
+            api,
+            user,
+            which=f"end-{internship_id}",
+            form=FormState(values, problem, frozenset(body)),
+            code=problem.status,
+        )
+    request.state.session.flash("placement.flash.ended-early")
     return RedirectResponse(f"/placement/internships#i-{internship_id}", status_code=303)
 
 

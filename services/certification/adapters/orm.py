@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field
 
 from shared.db import service_base, utcnow
@@ -139,3 +139,21 @@ class QualificationObtained(Base, table=True):
     obtained_on: date
     recorded_by: str = Field(max_length=100)
     recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class PayoutAccount(Base, table=True):
+    """Where a trainee's reimbursements are sent. The number is stored encrypted (``adapters/vault.py``); its last
+    four digits are kept apart so it can be shown masked without decrypting."""
+
+    __tablename__ = "payout_account"
+
+    trainee_id: uuid.UUID = Field(primary_key=True)
+    campus: str = Field(index=True, max_length=40)
+    holder: str = Field(max_length=100)
+    bank_code: str = Field(max_length=3)
+    bank_name: str = Field(max_length=40)
+    number_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    number_last4: str = Field(max_length=4)
+    key_id: str = Field(index=True, max_length=12)
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow)

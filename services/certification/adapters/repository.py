@@ -309,7 +309,9 @@ class CertificationRepository:
         return paginate(self.session, where_given(query, (orm.PayoutBatch.campus, campus)), page)
 
     def bank_rows(self, batch_id: uuid.UUID) -> list[tuple]:
-        """The bank file's rows of a batch: ids and amounts, no personal data; ``paid_on`` is the UTC date."""
+        """The bank file's rows of a batch: ids, amounts, and the payee's account as stored (the holder, bank code
+        and name, the encrypted number: ``None`` for a trainee without one); ``paid_on`` is the UTC date."""
+        A = orm.PayoutAccount
         rows = self.session.execute(
             select(
                 orm.Payout.reference,
@@ -323,15 +325,76 @@ class CertificationRepository:
                 orm.Claim.receipt_number,
                 orm.Claim.admission_slip_number,
                 orm.Payout.paid_at,
+                A.holder,
+                A.bank_code,
+                A.bank_name,
+                A.number_encrypted,
             )
             .join(orm.Claim, orm.Claim.id == orm.Payout.claim_id)
+            .outerjoin(A, A.trainee_id == orm.Payout.trainee_id)
             .where(orm.Payout.batch_id == batch_id)
             .order_by(orm.Payout.reference)
         ).all()
         return [
-            (r[0], r[1], str(r[2]), r[3], str(r[4]), r[5], r[6], r[7].isoformat(), r[8], r[9], r[10].date().isoformat())
+            (
+                r[0],
+                r[1],
+                str(r[2]),
+                r[3],
+                str(r[4]),
+                r[5],
+                r[6],
+                r[7].isoformat(),
+                r[8],
+                r[9],
+                r[10].date().isoformat(),
+                r[11],
+                r[12],
+                r[13],
+                r[14],
+            )
             for r in rows
         ]
+
+    def trainees_without_account(self, batch_id: uuid.UUID) -> list[uuid.UUID]:
+        """The payees of a batch who have no payout account yet, in id order."""
+        A = orm.PayoutAccount
+        return list(
+            self.session.execute(
+                select(orm.Payout.trainee_id)
+                .outerjoin(A, A.trainee_id == orm.Payout.trainee_id)
+                .where(orm.Payout.batch_id == batch_id, A.trainee_id.is_(None))
+                .distinct()
+                .order_by(orm.Payout.trainee_id)
+            ).scalars()
+        )
+
+    # -- payout accounts -----------------------------------------------------------------------------------
+    def account(self, trainee_id: uuid.UUID, *, lock: bool = False) -> orm.PayoutAccount | None:
+        return self.session.get(orm.PayoutAccount, trainee_id, with_for_update=lock or None)
+
+    def save_account(self, row: orm.PayoutAccount) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def accounts_page(
+        self, page: PageParams, *, campuses: Campuses, campus: str | None
+    ) -> tuple[list[orm.PayoutAccount], int]:
+        A = orm.PayoutAccount
+        query = _in(select(A), A.campus, campuses).order_by(A.campus, A.trainee_id)
+        return paginate(self.session, where_given(query, (A.campus, campus)), page)
+
+    def accounts_under_old_keys(self, current_key_id: str, limit: int) -> list[orm.PayoutAccount]:
+        """Up to ``limit`` accounts encrypted under another key than ``current_key_id``, locked; on PostgreSQL
+        rows another rotation holds are skipped, so two operators rotating at once share the work."""
+        A = orm.PayoutAccount
+        query = select(A).where(A.key_id != current_key_id).order_by(A.trainee_id).limit(limit)
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        return list(self.session.execute(query.with_for_update(skip_locked=postgres)).scalars())
+
+    def count_under_old_keys(self, current_key_id: str) -> int:
+        A = orm.PayoutAccount
+        return self.session.execute(select(func.count()).where(A.key_id != current_key_id)).scalar_one()
 
     # -- qualifications obtained -----------------------------------------------------------------------
     def holds(self, trainee_id: uuid.UUID, qualification_code: str) -> bool:

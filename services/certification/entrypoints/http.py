@@ -11,8 +11,11 @@ from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
 from services.certification.adapters.repository import CertificationRepository
+from services.certification.adapters.vault import AccountCipher
 from services.certification.domain.claims import ClaimPolicy
 from services.certification.schemas import (
+    AccountIn,
+    AccountOut,
     BatchPayIn,
     ClaimIn,
     ClaimOut,
@@ -24,9 +27,10 @@ from services.certification.schemas import (
     RejectIn,
     ResultIn,
     ResultOut,
+    RotationOut,
     WindowOut,
 )
-from services.certification.service_layer import catalogue, claims, results, windows
+from services.certification.service_layer import accounts, catalogue, claims, results, windows
 from services.certification.service_layer.policy import claim_policy
 from shared.auth import Principal, PrincipalDep, require_roles
 from shared.db import ReleasingRoute
@@ -54,6 +58,20 @@ async def _policy(request: Request) -> ClaimPolicy:
 
 
 PolicyDep = Annotated[ClaimPolicy, Depends(_policy)]
+
+
+async def _cipher(request: Request) -> AccountCipher:
+    """The account numbers' cipher, built from the settings' keys on the first request that needs it."""
+    state = request.app.state
+    cipher = getattr(state, "account_cipher", None)
+    if cipher is None or cipher[0] is not state.settings:
+        cipher = state.account_cipher = (state.settings, AccountCipher(state.settings.account_key_values()))
+    return cipher[1]
+
+
+CipherDep = Annotated[AccountCipher, Depends(_cipher)]
+FinanceReader = Annotated[Principal, Depends(require_roles("finance", "auditor"))]
+Operator = Annotated[Principal, Depends(require_roles("campus_admin"))]
 # The unit of work of the request's use case, whose repository is certification's (``UnitOfWorkDep``, typed).
 Uow = Annotated[UnitOfWork[CertificationRepository], Depends(get_unit_of_work)]
 
@@ -213,17 +231,85 @@ def get_batch(batch_id: uuid.UUID, uow: Uow, principal: Finance) -> PayoutBatchO
     "/payouts/{batch_id}/export",
     tags=["payment"],
     response_class=Response,
-    summary="The payout batch as a bank file: CSV (UTF-8 with BOM) or XLSX",
+    summary="The payout batch as a bank file: CSV (UTF-8 with BOM) or XLSX, with each payee's account holder, bank "
+    "and full account number (the only place the number is shown in full); a payee without an account has empty "
+    "account cells and the batch's warnings name them",
     responses={200: {"content": {CSV_MEDIA_TYPE: {}, XLSX_MEDIA_TYPE: {}}}},
 )
 def export_batch(
-    batch_id: uuid.UUID, uow: Uow, principal: Finance, format: Annotated[Literal["csv", "xlsx"], Query()] = "csv"
+    batch_id: uuid.UUID,
+    uow: Uow,
+    principal: Finance,
+    cipher: CipherDep,
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
 ) -> Response:
-    content = claims.export_batch(uow, principal=principal, batch_id=batch_id, fmt=format)
+    content = claims.export_batch(uow, principal=principal, cipher=cipher, batch_id=batch_id, fmt=format)
     media = XLSX_MEDIA_TYPE if format == "xlsx" else CSV_MEDIA_TYPE
     return Response(
         content, media_type=media, headers={"Content-Disposition": f'attachment; filename="payout-{batch_id}.{format}"'}
     )
+
+
+# -- payout accounts -----------------------------------------------------------------------
+@router.get(
+    "/accounts",
+    response_model=Page[AccountOut],
+    tags=["accounts"],
+    summary="Payout accounts, numbers masked (****4567)",
+)
+def list_accounts(uow: Uow, principal: FinanceReader, page: PageDep, campus: str | None = None) -> Page[AccountOut]:
+    return accounts.list_accounts(uow, principal=principal, page=page, campus=campus)
+
+
+@router.post(
+    "/accounts/import",
+    response_model=ImportReport,
+    tags=["accounts"],
+    summary="Import payout accounts from CSV or XLSX (trainee_id, holder, bank, account_number), with a per-row report",
+)
+def import_accounts(
+    uow: Uow,
+    principal: Finance,
+    cipher: CipherDep,
+    file: Annotated[UploadFile, File(description=".csv or .xlsx")],
+) -> ImportReport:
+    return accounts.import_accounts(
+        uow, principal=principal, cipher=cipher, content=file.file.read(), filename=file.filename or ""
+    )
+
+
+@router.post(
+    "/accounts/rotate",
+    response_model=RotationOut,
+    tags=["accounts"],
+    summary="Re-encrypt up to `limit` stored account numbers under the newest key (operators; call until "
+    "`remaining` is 0, or run `trainingops accounts rotate`)",
+)
+def rotate_account_keys(
+    uow: Uow, principal: Operator, cipher: CipherDep, limit: Annotated[int, Query(ge=1, le=1000)] = 500
+) -> RotationOut:
+    return accounts.rotate(uow, cipher=cipher, limit=limit)
+
+
+@router.get(
+    "/trainees/{trainee_id}/account",
+    response_model=AccountOut,
+    tags=["accounts"],
+    summary="A trainee's payout account, the number masked",
+)
+def get_account(trainee_id: uuid.UUID, uow: Uow, principal: FinanceReader) -> AccountOut:
+    return accounts.get_account(uow, principal=principal, trainee_id=trainee_id)
+
+
+@router.put(
+    "/trainees/{trainee_id}/account",
+    response_model=AccountOut,
+    tags=["accounts"],
+    summary="Enter or replace a trainee's payout account (holder, bank code or name, account number); the number "
+    "is stored encrypted and answered masked",
+)
+def put_account(trainee_id: uuid.UUID, body: AccountIn, uow: Uow, principal: Finance, cipher: CipherDep) -> AccountOut:
+    return accounts.put_account(uow, principal=principal, cipher=cipher, trainee_id=trainee_id, body=body)
 
 
 # -- results ---------------------------------------------------------------------------

@@ -6,14 +6,26 @@ Each use case opens the unit of work it is given, loads through its repository, 
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from services.certification.adapters.orm import Claim, Payout, PayoutBatch
 from services.certification.adapters.repository import CertificationRepository, ClaimTaken
+from services.certification.adapters.vault import AccountCipher, AccountKeyError
 from services.certification.domain import claims as rules
-from services.certification.schemas import BatchPayIn, ClaimIn, ClaimOut, PayoutBatchOut, PayoutOut, Reason, RejectIn
+from services.certification.schemas import (
+    BatchPayIn,
+    BatchWarning,
+    ClaimIn,
+    ClaimOut,
+    PayoutBatchOut,
+    PayoutOut,
+    Reason,
+    RejectIn,
+)
 from services.certification.service_layer import outgoing
 from services.certification.service_layer.access import acts_as_trainee, check_self, own_trainee_id, window_scope
+from services.certification.service_layer.accounts import key_missing
 from shared.auth import Principal
 from shared.clock import Clock
 from shared.db import utcnow
@@ -24,6 +36,7 @@ from shared.spreadsheets import write_csv, write_xlsx
 from shared.unit_of_work import UnitOfWork
 
 Uow = UnitOfWork[CertificationRepository]
+log = logging.getLogger("certification.payouts")
 
 
 def claim_out(claim: Claim, payout_reference: str | None = None) -> ClaimOut:
@@ -256,13 +269,28 @@ def pay_batch(
         payouts = _pay(claims, batch, principal, clock)
         uow.repo.add_batch(batch, payouts)
         uow.emit_many(outgoing.claim_paid(c, p) for c, p in zip(claims, payouts))
-        result = batch_out(batch, payouts)
+        result = batch_out(batch, payouts, uow.repo.trainees_without_account(batch.id))
         uow.remember(idem, result)
         uow.commit()
         return result
 
 
-def batch_out(batch: PayoutBatch, payouts: list[Payout]) -> PayoutBatchOut:
+def missing_accounts(trainee_ids: list[uuid.UUID]) -> list[BatchWarning]:
+    if not trainee_ids:
+        return []
+    return [
+        BatchWarning(
+            rule="payout.account-missing",
+            message=f"{len(trainee_ids)} payee(s) have no payout account: their bank-file cells stay empty until "
+            "finance enters the account (the export reads the accounts when it is made)",
+            trainee_ids=trainee_ids,
+        )
+    ]
+
+
+def batch_out(
+    batch: PayoutBatch, payouts: list[Payout], without_account: list[uuid.UUID] | None = None
+) -> PayoutBatchOut:
     return PayoutBatchOut(
         id=batch.id,
         campus=batch.campus,
@@ -270,6 +298,7 @@ def batch_out(batch: PayoutBatch, payouts: list[Payout]) -> PayoutBatchOut:
         total_amount=batch.total_amount,
         created_at=batch.created_at,
         payouts=[payout_out(p) for p in payouts],
+        warnings=missing_accounts(without_account or []),
     )
 
 
@@ -284,7 +313,7 @@ def _visible_batch(repo: CertificationRepository, principal: Principal, batch_id
 def get_batch(uow: Uow, *, principal: Principal, batch_id: uuid.UUID) -> PayoutBatchOut:
     with uow:
         batch = _visible_batch(uow.repo, principal, batch_id)
-        return batch_out(batch, uow.repo.payouts_of_batch(batch.id))
+        return batch_out(batch, uow.repo.payouts_of_batch(batch.id), uow.repo.trainees_without_account(batch.id))
 
 
 def list_batches(uow: Uow, *, principal: Principal, page: PageParams, campus: str | None) -> Page[PayoutBatchOut]:
@@ -305,14 +334,30 @@ EXPORT_HEADERS = (
     "receipt_number",
     "admission_slip_number",
     "paid_on",
+    "account_holder",
+    "bank_code",
+    "bank_name",
+    "account_number",
 )
 
 
-def export_batch(uow: Uow, *, principal: Principal, batch_id: uuid.UUID, fmt: str) -> bytes:
-    """The bank file of a payout batch (CSV with a BOM, or XLSX); personal data stays out, ids only."""
+def export_batch(uow: Uow, *, principal: Principal, cipher: AccountCipher, batch_id: uuid.UUID, fmt: str) -> bytes:
+    """The bank file of a payout batch (CSV with a BOM, or XLSX): each payout with its payee's account, the number
+    in full (the one place it is shown so). A payee without an account has empty account cells; the batch's
+    ``warnings`` name them. The accounts are read now, so details entered after the payment are in the file."""
     with uow:
         batch = _visible_batch(uow.repo, principal, batch_id)
-        rows = uow.repo.bank_rows(batch.id)
+        stored = uow.repo.bank_rows(batch.id)
+    rows = []
+    for *payout, holder, bank_code, bank_name, encrypted in stored:
+        try:
+            number = cipher.decrypt(encrypted) if encrypted else ""
+        except AccountKeyError:
+            raise key_missing() from None
+        rows.append((*payout, holder or "", bank_code or "", bank_name or "", number))
+    missing = sum(1 for r in stored if r[-1] is None)
+    if missing:
+        log.warning("bank file with payees lacking an account", extra={"batch_id": str(batch_id), "missing": missing})
     if fmt == "xlsx":
         return write_xlsx({"payouts": (EXPORT_HEADERS, rows)})
     return write_csv(EXPORT_HEADERS, rows)

@@ -131,8 +131,11 @@ class Posting(Base, table=True):
     weekly_hours: int = 40
     openings: int = 1
     required_qualifications: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="open", max_length=20)
+    status: str = Field(default="open", max_length=20)  # open, closed
     created_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+    closed_by: str | None = Field(default=None, max_length=200)
+    close_reason: str = Field(default="", max_length=500)
 
 
 class Internship(Base, table=True):
@@ -150,6 +153,10 @@ class Internship(Base, table=True):
     status: str = Field(default="active", max_length=20)
     hire_date: date | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # An early end: the last day worked (end_date stays the planned end), why, and who recorded it.
+    ended_on: date | None = None
+    end_reason: str = Field(default="", max_length=500)
+    ended_by: str | None = Field(default=None, max_length=200)
 
 
 class Incentive(Base, table=True):

@@ -298,7 +298,9 @@ class PlacementRepository:
         query = _scoped(select(Employer).order_by(Employer.name, Employer.id), Employer.campus, scope)
         return paginate(self.session, _given(query, (Employer.campus, campus)), page)
 
-    def posting(self, posting_id: uuid.UUID) -> Posting | None:
+    def posting(self, posting_id: uuid.UUID, *, lock: bool = False) -> Posting | None:
+        if lock:
+            return self.session.execute(select(Posting).where(Posting.id == posting_id).with_for_update()).scalar()
         return self.session.get(Posting, posting_id)
 
     def add_posting(self, posting: Posting) -> None:

@@ -20,14 +20,18 @@ from services.placement.schemas import (
     GraduateDetail,
     GraduateOut,
     IncentiveOut,
+    InternshipEndIn,
     InternshipIn,
     InternshipOut,
+    InternshipStatus,
     MatchOut,
     OfficerIn,
     OutcomeIn,
     OutcomeOut,
+    PostingCloseIn,
     PostingIn,
     PostingOut,
+    PostingStatus,
     ReportOut,
     TargetIn,
     TargetOut,
@@ -207,7 +211,7 @@ def list_postings(
     settings: SettingsDep,
     campus: str | None = None,
     employer_id: uuid.UUID | None = None,
-    status: Literal["open", "closed"] | None = None,
+    status: PostingStatus | None = None,
 ) -> Page[PostingOut]:
     return employers.list_postings(
         uow, principal=principal, settings=settings, page=page, campus=campus, employer_id=employer_id, status=status
@@ -217,6 +221,21 @@ def list_postings(
 @router.get("/postings/{posting_id}", response_model=PostingOut, tags=["employers"])
 def get_posting(posting_id: uuid.UUID, uow: Uow, principal: Reader, settings: SettingsDep) -> PostingOut:
     return employers.get_posting(uow, principal=principal, settings=settings, posting_id=posting_id)
+
+
+@router.post(
+    "/postings/{posting_id}/close",
+    response_model=PostingOut,
+    tags=["employers"],
+    summary="Close a posting: it takes no new internship (rule posting.closed); closing it again answers the "
+    "same closed posting",
+)
+def close_posting(
+    posting_id: uuid.UUID, uow: Uow, principal: Writer, settings: SettingsDep, body: PostingCloseIn | None = None
+) -> PostingOut:
+    return employers.close_posting(
+        uow, principal=principal, settings=settings, posting_id=posting_id, body=body or PostingCloseIn()
+    )
 
 
 @router.get(
@@ -251,7 +270,7 @@ def list_internships(
     principal: Reader,
     page: PageDep,
     campus: str | None = None,
-    status: Literal["active", "completed", "converted", "cancelled"] | None = None,
+    status: InternshipStatus | None = None,
     graduate_id: uuid.UUID | None = None,
 ) -> Page[InternshipOut]:
     return internships.list_internships(
@@ -276,6 +295,27 @@ def convert(
 ) -> InternshipOut:
     return internships.convert(
         uow, principal=principal, settings=settings, internship_id=internship_id, body=body, idem=idem
+    )
+
+
+@router.post(
+    "/internships/{internship_id}/end",
+    response_model=InternshipOut,
+    tags=["internships"],
+    summary="End an active internship early: the last partial month is paid pro rata for the calendar days "
+    "worked; it can no longer be converted (send an Idempotency-Key to retry safely)",
+)
+def end_internship(
+    internship_id: uuid.UUID,
+    body: InternshipEndIn,
+    uow: Uow,
+    clock: ClockDep,
+    principal: Writer,
+    settings: SettingsDep,
+    idem: IdempotencyDep,
+) -> InternshipOut:
+    return internships.end_early(
+        uow, clock, principal=principal, settings=settings, internship_id=internship_id, body=body, idem=idem
     )
 
 

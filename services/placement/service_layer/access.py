@@ -36,8 +36,10 @@ def load_employer(repo: PlacementRepository, principal: Principal, employer_id: 
     return employer
 
 
-def load_posting(repo: PlacementRepository, principal: Principal, posting_id: uuid.UUID) -> Posting:
-    posting = repo.posting(posting_id)
+def load_posting(
+    repo: PlacementRepository, principal: Principal, posting_id: uuid.UUID, *, lock: bool = False
+) -> Posting:
+    posting = repo.posting(posting_id, lock=lock)
     if posting is None or not principal.sees_campus(posting.campus):
         raise not_found("posting", posting_id)
     return posting

@@ -7,13 +7,14 @@ import uuid
 from services.placement.adapters.orm import Employer, Posting
 from services.placement.adapters.repository import PlacementRepository
 from services.placement.domain import indicators, internships
-from services.placement.schemas import EmployerIn, EmployerOut, MatchOut, PostingIn, PostingOut
+from services.placement.schemas import EmployerIn, EmployerOut, MatchOut, PostingCloseIn, PostingIn, PostingOut
 from services.placement.service_layer.access import load_employer, load_posting
 from services.placement.service_layer.checks import day_not_after_today
 from services.placement.service_layer.policy import policies
 from services.placement.settings import Settings
 from shared.auth import Principal
 from shared.clock import Clock
+from shared.db import utcnow
 from shared.pagination import Page, PageParams
 from shared.problems import RuleFailure, RuleViolation
 from shared.unit_of_work import UnitOfWork
@@ -110,14 +111,38 @@ def list_postings(
         return Page(items=[posting_out(p, pay) for p in items], total=total, limit=page.limit, offset=page.offset)
 
 
+def posting_closed() -> RuleViolation:
+    """A closed posting takes no new internship and offers no new matches: a 409 naming the rule."""
+    return RuleViolation(
+        [RuleFailure("posting.closed", "the posting is closed: it takes no new internship", "posting_id")], status=409
+    )
+
+
+def close_posting(
+    uow: Uow, *, principal: Principal, settings: Settings, posting_id: uuid.UUID, body: PostingCloseIn
+) -> PostingOut:
+    """Close a posting. Closing a closed posting changes nothing and answers the same closed posting (its first
+    reason and time kept), so a retried or doubled request is harmless."""
+    with uow:
+        posting = load_posting(uow.repo, principal, posting_id, lock=True)
+        if posting.status != "closed":
+            posting.status, posting.closed_at, posting.closed_by = "closed", utcnow(), principal.sub
+            posting.close_reason = body.reason.strip()
+        out = posting_out(posting, policies(settings).pay)
+        uow.commit()
+        return out
+
+
 def matches(uow: Uow, *, principal: Principal, posting_id: uuid.UUID, limit: int) -> list[MatchOut]:
     """Graduates of the posting's campus who are still looking: not employed, studying or serving, not interning.
 
     Ranked by the posting's required qualifications they hold or trained for (obtained count double),
-    then by the most recent completion.
+    then by the most recent completion. A closed posting is matched to nobody (409, posting.closed).
     """
     with uow:
         posting = load_posting(uow.repo, principal, posting_id)
+        if posting.status == "closed":
+            raise posting_closed()
         required = set(posting.required_qualifications)
         obtained = uow.repo.holders(required)
         out = []

@@ -7,13 +7,16 @@ import uuid
 from services.placement.adapters.orm import Incentive, Internship
 from services.placement.adapters.repository import PlacementRepository
 from services.placement.domain import internships, outcomes
-from services.placement.schemas import ConvertIn, IncentiveOut, InternshipIn, InternshipOut
+from services.placement.schemas import ConvertIn, IncentiveOut, InternshipEndIn, InternshipIn, InternshipOut
 from services.placement.service_layer import outgoing
 from services.placement.service_layer.access import load_graduate, load_internship, load_posting
+from services.placement.service_layer.checks import day_not_after_today
+from services.placement.service_layer.employers import posting_closed
 from services.placement.service_layer.outcomes import add_outcome
 from services.placement.service_layer.policy import policies
 from services.placement.settings import Settings
 from shared.auth import Principal
+from shared.clock import Clock
 from shared.idempotency import Idempotency
 from shared.pagination import Page, PageParams
 from shared.problems import RuleFailure, RuleViolation
@@ -38,7 +41,7 @@ def start_internship(
         if replayed := uow.replay(idem, InternshipOut):
             return replayed
         repo = uow.repo
-        posting = load_posting(repo, principal, body.posting_id)
+        posting = load_posting(repo, principal, body.posting_id, lock=True)
         graduate = load_graduate(repo, principal, body.graduate_id, lock=True)
         weekly = body.weekly_hours or posting.weekly_hours
         failures = internships.check_start(weekly, pay)
@@ -48,15 +51,16 @@ def start_internship(
                     "internship.campus", "the graduate and the posting belong to different campuses", "graduate_id"
                 )
             )
-        if posting.status != "open":
-            failures.append(RuleFailure("posting.closed", "the posting is not open", "posting_id"))
+        closed = posting.status == "closed"
+        if closed:  # a closed posting takes no new internship
+            failures.extend(posting_closed().errors)
         active = repo.in_active_internship(graduate.id)
         if active:
             failures.append(
                 RuleFailure("internship.already-active", "the graduate is already in an internship", "graduate_id")
             )
         if failures:
-            raise RuleViolation(failures, status=409 if active else 422)
+            raise RuleViolation(failures, status=409 if active or closed else 422)
         internship = Internship(
             posting_id=posting.id,
             employer_id=posting.employer_id,
@@ -119,7 +123,8 @@ def convert(
             internship.status, already is not None, internship.start_date, body.hire_date
         )
         if failures:
-            status = 409 if failures[0].rule in ("incentive.once-per-internship", "internship.cancelled") else 422
+            conflicts = ("incentive.once-per-internship", "internship.cancelled", "internship.ended-early")
+            status = 409 if failures[0].rule in conflicts else 422
             raise RuleViolation(failures, status=status)
         internship.status, internship.hire_date = "converted", body.hire_date
         incentive = Incentive(
@@ -148,6 +153,38 @@ def convert(
             employer_id=employer.id,
         )
         result = internship_out(internship, incentive)
+        uow.remember(idem, result)
+        uow.commit()
+        return result
+
+
+def end_early(
+    uow: Uow,
+    clock: Clock,
+    *,
+    principal: Principal,
+    settings: Settings,
+    internship_id: uuid.UUID,
+    body: InternshipEndIn,
+    idem: Idempotency | None,
+) -> InternshipOut:
+    """End an active internship on ``body.date`` (its last day worked): the pay becomes that of the days worked,
+    the graduate is free for another internship, and the internship can no longer be converted."""
+    day_not_after_today(body.date, clock, "body.date")
+    with uow:
+        if replayed := uow.replay(idem, InternshipOut):
+            return replayed
+        internship = load_internship(uow.repo, principal, internship_id, lock=True)
+        failures = internships.check_early_end(internship.status, internship.start_date, internship.end_date, body.date)
+        if failures:
+            raise RuleViolation(failures, status=409 if failures[0].rule == "internship.not-active" else 422)
+        internship.status, internship.ended_on, internship.ended_by = "ended_early", body.date, principal.sub
+        internship.end_reason = body.reason.strip()
+        # The monthly pay fixed when the internship started, whatever the living wage setting says today.
+        internship.total_pay = internships.pay_until(
+            internship.start_date, body.date, internship.monthly_pay, policies(settings).pay.months
+        )
+        result = internship_out(internship)
         uow.remember(idem, result)
         uow.commit()
         return result

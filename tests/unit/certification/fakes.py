@@ -41,6 +41,7 @@ class FakeCertificationRepository:
         self.batches: dict[uuid.UUID, orm.PayoutBatch] = {}
         self.payouts: dict[uuid.UUID, orm.Payout] = {}
         self.results: list[orm.QualificationObtained] = []
+        self.accounts: dict[uuid.UUID, orm.PayoutAccount] = {}
         self.locked: list[uuid.UUID] = []  # claim ids in the order the use cases locked them
         self._added: list[tuple[Any, Any]] = []  # (store, object) since the last commit
 
@@ -242,9 +243,40 @@ class FakeCertificationRepository:
                     c.receipt_number,
                     c.admission_slip_number,
                     p.paid_at.date().isoformat(),
+                    *self._account_cells(p.trainee_id),
                 )
             )
         return rows
+
+    def _account_cells(self, trainee_id: uuid.UUID) -> tuple[str | None, ...]:
+        a = self.accounts.get(trainee_id)
+        return (a.holder, a.bank_code, a.bank_name, a.number_encrypted) if a else (None, None, None, None)
+
+    def trainees_without_account(self, batch_id: uuid.UUID) -> list[uuid.UUID]:
+        payees = {p.trainee_id for p in self.payouts_of_batch(batch_id)}
+        return sorted((t for t in payees if t not in self.accounts), key=str)
+
+    # -- payout accounts ---------------------------------------------------------------------------------------
+    def account(self, trainee_id: uuid.UUID, *, lock: bool = False) -> orm.PayoutAccount | None:
+        return self.accounts.get(trainee_id)
+
+    def save_account(self, row: orm.PayoutAccount) -> None:
+        self._put(self.accounts, row.trainee_id, row)
+
+    def accounts_page(
+        self, page: PageParams, *, campuses: Campuses, campus: str | None
+    ) -> tuple[list[orm.PayoutAccount], int]:
+        rows = [a for a in self.accounts.values() if _seen(a.campus, campuses) and _given(a, campus=campus)]
+        return _page(sorted(rows, key=lambda a: (a.campus, str(a.trainee_id))), page)
+
+    def accounts_under_old_keys(self, current_key_id: str, limit: int) -> list[orm.PayoutAccount]:
+        rows = sorted(
+            (a for a in self.accounts.values() if a.key_id != current_key_id), key=lambda a: str(a.trainee_id)
+        )
+        return rows[:limit]
+
+    def count_under_old_keys(self, current_key_id: str) -> int:
+        return sum(1 for a in self.accounts.values() if a.key_id != current_key_id)
 
     # -- qualifications obtained -----------------------------------------------------------------------------
     def holds(self, trainee_id: uuid.UUID, qualification_code: str) -> bool:

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from services.certification.adapters import orm
+from services.certification.adapters.vault import AccountCipher
 from services.certification.domain.claims import ClaimPolicy
 from services.certification.entrypoints.events import HANDLERS
-from services.certification.schemas import BatchPayIn, ClaimIn, RejectIn, ResultIn
-from services.certification.service_layer import claims, results, windows
+from services.certification.schemas import AccountIn, BatchPayIn, ClaimIn, RejectIn, ResultIn
+from services.certification.service_layer import accounts, claims, results, windows
 from shared import events
 from shared.auth import Principal
 from shared.consumer import HandlerContext
@@ -34,6 +35,8 @@ CAMPUS = "jungbu"
 WELD = "WELD-CRAFTSMAN"
 FINANCE = Principal("fin-1", frozenset({"finance"}), frozenset({"*"}))
 POLICY = ClaimPolicy()
+OLD_KEY, NEW_KEY = "bG9jYWwtYWNjb3VudC1rZXktY2hhbmdlLW1lLTAwMDA=", "dGVzdC1hY2NvdW50LWtleS1uZXdlci0wMDAwMDAwMDA="
+CIPHER = AccountCipher([OLD_KEY])
 
 
 @pytest.fixture
@@ -341,7 +344,7 @@ def test_a_batch_pays_every_approved_claim_of_the_campus_once_and_exports_them(u
     assert claims.pay_batch(uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS), idem=idem) == batch
     assert len(uow.emitted(events.CLAIM_PAID)) == 2 and len(repo.batches) == 1
 
-    content = claims.export_batch(uow, principal=FINANCE, batch_id=batch.id, fmt="csv")
+    content = claims.export_batch(uow, principal=FINANCE, cipher=CIPHER, batch_id=batch.id, fmt="csv")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows[0] == list(claims.EXPORT_HEADERS)
     assert sorted(r[0] for r in rows[1:]) == sorted(p.reference for p in batch.payouts)
@@ -660,3 +663,113 @@ def test_a_late_enrollment_decided_not_completed_closes_the_window_at_the_cohort
     problem = refused(submit, uow, clock, trainee, exam_date=TODAY - timedelta(days=3))
     assert rules_of(problem) == ["claim.window.after-dropout"]
     assert repo.claims == {} and uow.events == []
+
+# -- payout accounts ---------------------------------------------------------------------------------------------
+ACCOUNT = AccountIn(holder="김지우", bank="국민", account_number="123456-01-234567")
+
+
+def test_an_account_is_stored_encrypted_and_answered_masked(uow, repo) -> None:
+    trainee = enrol(repo)
+    out = accounts.put_account(uow, principal=FINANCE, cipher=CIPHER, trainee_id=trainee, body=ACCOUNT)
+    assert (out.holder, out.bank_code, out.bank_name, out.account_number, out.campus) == (
+        "김지우",
+        "004",
+        "KB국민은행",
+        "****4567",
+        CAMPUS,
+    )
+    row = repo.accounts[trainee]
+    assert "12345601234567" not in row.number_encrypted and "4567" not in row.number_encrypted
+    assert CIPHER.decrypt(row.number_encrypted) == "12345601234567"
+    assert accounts.get_account(uow, principal=FINANCE, trainee_id=trainee) == out
+    assert (
+        "1234560"
+        not in accounts.list_accounts(uow, principal=FINANCE, page=PageParams(), campus=None).model_dump_json()
+    )
+    again = accounts.put_account(
+        uow, principal=FINANCE, cipher=CIPHER, trainee_id=trainee, body=ACCOUNT.model_copy(update={"bank": "088"})
+    )
+    assert (again.bank_name, len(repo.accounts)) == ("신한은행", 1)
+
+
+def test_an_account_names_every_failed_rule_and_an_unseen_trainee_is_not_found(uow, repo) -> None:
+    trainee = enrol(repo)
+    bad = refused(
+        accounts.put_account,
+        uow,
+        principal=FINANCE,
+        cipher=CIPHER,
+        trainee_id=trainee,
+        body=AccountIn(holder="김지우", bank="없는은행", account_number="12-34"),
+    )
+    assert (bad.status, rules_of(bad)) == (422, ["account.bank-unknown", "account.number-format"])
+    elsewhere = Principal("fin-2", frozenset({"finance"}), frozenset({"seobu"}))
+    for principal, who in ((FINANCE, uuid.uuid4()), (elsewhere, trainee)):
+        missing = refused(accounts.put_account, uow, principal=principal, cipher=CIPHER, trainee_id=who, body=ACCOUNT)
+        assert missing.status == 404
+    assert repo.accounts == {}
+
+
+def test_an_account_import_keeps_the_good_rows_and_reports_the_refused(uow, repo) -> None:
+    a, b = enrol(repo), enrol(repo)
+    content = (
+        "trainee_id,holder,bank,account_number\n"
+        f"{a},김지우,004,123456-01-234567\n"
+        f"{b},이서연,없는은행,110123456789\n"
+        f"{uuid.uuid4()},박민준,088,110123456789\n"
+        "not-a-uuid,최유나,088,110123456789\n"
+        f"{b},,088,110123456789\n"
+    ).encode()
+    report = accounts.import_accounts(uow, principal=FINANCE, cipher=CIPHER, content=content, filename="a.csv")
+    assert (report.rows, report.imported, report.refused) == (5, 1, 4)
+    assert [(r.row, r.status, [e.rule for e in r.errors]) for r in report.report] == [
+        (2, "imported", []),
+        (3, "refused", ["account.bank-unknown"]),
+        (4, "refused", ["reference.trainee"]),
+        (5, "refused", ["uuid"]),
+        (6, "refused", ["string_too_short"]),
+    ]
+    assert list(repo.accounts) == [a]
+
+
+def test_the_bank_file_carries_the_full_account_and_warns_of_payees_without_one(uow, repo, clock) -> None:
+    with_account, without = enrol(repo), enrol(repo)
+    accounts.put_account(uow, principal=FINANCE, cipher=CIPHER, trainee_id=with_account, body=ACCOUNT)
+    approved(uow, clock, with_account, exam_date=TODAY - timedelta(days=3))
+    approved(uow, clock, without, exam_date=TODAY - timedelta(days=3), receipt_number="QN-2027-0009999")
+    batch = claims.pay_batch(uow, principal=FINANCE, clock=clock, body=BatchPayIn(campus=CAMPUS), idem=None)
+    assert batch.payout_count == 2  # paid all the same: the file is made when exported
+    assert [(w.rule, w.trainee_ids) for w in batch.warnings] == [("payout.account-missing", [without])]
+    content = claims.export_batch(uow, principal=FINANCE, cipher=CIPHER, batch_id=batch.id, fmt="csv")
+    header, *rows = csv.reader(io.StringIO(content.decode("utf-8-sig")))
+    by_trainee = {r[2]: dict(zip(header, r)) for r in rows}
+    assert [by_trainee[str(with_account)][h] for h in header[-4:]] == ["김지우", "004", "KB국민은행", "12345601234567"]
+    assert [by_trainee[str(without)][h] for h in header[-4:]] == ["", "", "", ""]
+
+    accounts.put_account(uow, principal=FINANCE, cipher=CIPHER, trainee_id=without, body=ACCOUNT)
+    assert claims.get_batch(uow, principal=FINANCE, batch_id=batch.id).warnings == []
+    # a number whose key is no longer configured is refused by name, never exported garbled or empty
+    lost = refused(
+        claims.export_batch, uow, principal=FINANCE, cipher=AccountCipher([NEW_KEY]), batch_id=batch.id, fmt="csv"
+    )
+    assert (lost.status, rules_of(lost)) == (409, ["account.key-missing"])
+
+
+def test_rotation_re_encrypts_old_key_rows_under_the_newest_key(uow, repo) -> None:
+    trainees = [enrol(repo) for _ in range(3)]
+    for t in trainees:
+        accounts.put_account(uow, principal=FINANCE, cipher=CIPHER, trainee_id=t, body=ACCOUNT)
+    before = {t: repo.accounts[t].number_encrypted for t in trainees}
+    rotating = AccountCipher([NEW_KEY, OLD_KEY])
+    assert rotating.decrypt(before[trainees[0]]) == "12345601234567"  # old rows stay readable meanwhile
+    first = accounts.rotate(uow, cipher=rotating, limit=2)
+    assert (first.rotated, first.remaining, first.key_id) == (2, 1, rotating.current_key_id)
+    last = accounts.rotate(uow, cipher=rotating, limit=2)
+    assert (last.rotated, last.remaining) == (1, 0)
+    new_only = AccountCipher([NEW_KEY])
+    for t in trainees:
+        assert repo.accounts[t].number_encrypted != before[t]
+        assert new_only.decrypt(repo.accounts[t].number_encrypted) == "12345601234567"
+    assert accounts.rotate(uow, cipher=rotating, limit=2).rotated == 0
+    lost = refused(accounts.rotate, uow, cipher=AccountCipher([OLD_KEY]), limit=10)
+    assert (lost.status, rules_of(lost)) == (409, ["account.key-missing"])

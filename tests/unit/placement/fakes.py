@@ -133,11 +133,19 @@ class FakePlacementRepository:
     def add_employer(self, employer: Employer) -> None:
         self._add(self.employers_, employer.id, employer)
 
-    def posting(self, posting_id: uuid.UUID) -> Posting | None:
+    def posting(self, posting_id: uuid.UUID, *, lock: bool = False) -> Posting | None:
+        if lock:
+            self.locked.append(("posting", posting_id))
         return self.postings_.get(posting_id)
 
     def add_posting(self, posting: Posting) -> None:
         self._add(self.postings_, posting.id, posting)
+
+    def postings(
+        self, *, scope: Scope, page: PageParams, campus: str | None, employer_id: uuid.UUID | None, status: str | None
+    ) -> tuple[list[Posting], int]:
+        rows = _visible(self.postings_.values(), scope, campus=campus, employer_id=employer_id, status=status)
+        return _page(sorted(rows, key=lambda p: (p.created_at, str(p.id))), page)
 
     # -- internships and incentives -----------------------------------------------------------------
     def internship(self, internship_id: uuid.UUID, *, lock: bool = False) -> Internship | None:

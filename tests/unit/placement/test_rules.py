@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
@@ -170,6 +170,57 @@ def test_conversion_makes_the_incentive_due_once():
     assert [f.rule for f in internships.check_conversion("active", False, date(2024, 3, 4), date(2024, 3, 1))] == [
         "internship.hire-before-start"
     ]
+
+
+MONTH = internships.monthly_pay(POLICY)  # 2,390,124
+
+
+def test_an_early_end_pays_full_months_and_the_last_month_by_its_calendar_days():
+    # 1 April start, last day 15 June: April and May in full, 15 of June's 30 days.
+    assert internships.pay_until(date(2025, 4, 1), date(2025, 6, 15), MONTH, 3) == 2 * 2_390_124 + 1_195_062
+    # 4 March start: internship months run 4 March-3 April (31 days), 4 April-3 May, 4 May-3 June (31 days);
+    # last day 20 May is 17 of the third month's 31 days: 2,390,124 x 17 / 31 = 1,310,713.35, rounded down.
+    assert internships.pay_until(date(2024, 3, 4), date(2024, 5, 20), MONTH, 3) == 4_780_248 + 1_310_713
+
+
+def test_an_early_end_on_a_month_boundary_or_the_first_day():
+    assert internships.pay_until(date(2024, 3, 4), date(2024, 4, 3), MONTH, 3) == 2_390_124
+    assert internships.pay_until(date(2024, 3, 4), date(2024, 3, 4), MONTH, 3) == 77_100  # 1/31, rounded down
+    assert internships.pay_until(date(2024, 3, 4), date(2024, 6, 3), MONTH, 3) == internships.total_pay(POLICY)
+
+
+def test_an_early_end_of_a_part_time_internship_prorates_its_own_monthly_pay():
+    assert internships.pay_until(date(2025, 4, 1), date(2025, 4, 10), internships.monthly_pay(POLICY, 20), 3) == (
+        1_195_062 * 10 // 30
+    )
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31)), st.integers(0, 91))
+def test_early_end_pay_grows_with_the_days_worked_and_never_passes_the_whole(start, days):
+    last = start + timedelta(days=days)
+    pay = internships.pay_until(start, last, MONTH, 3)
+    assert 0 < pay <= internships.total_pay(POLICY)
+    assert pay >= internships.pay_until(start, last - timedelta(days=1), MONTH, 3)
+
+
+def test_only_an_active_internship_ends_early_and_before_its_planned_end():
+    start, planned = date(2024, 3, 4), date(2024, 6, 3)
+    assert internships.check_early_end("active", start, planned, date(2024, 5, 20)) == []
+    for status in ("converted", "ended_early", "cancelled", "completed"):
+        assert [f.rule for f in internships.check_early_end(status, start, planned, date(2024, 5, 20))] == [
+            "internship.not-active"
+        ]
+    assert [f.rule for f in internships.check_early_end("active", start, planned, date(2024, 3, 3))] == [
+        "internship.end-before-start"
+    ]
+    assert [f.rule for f in internships.check_early_end("active", start, planned, planned)] == [
+        "internship.end-not-early"
+    ]
+
+
+def test_an_internship_ended_early_is_not_converted():
+    failures = internships.check_conversion("ended_early", False, date(2024, 3, 4), date(2024, 6, 4))
+    assert [f.rule for f in failures] == ["internship.ended-early"]
 
 
 def test_weekly_hours_within_full_time():

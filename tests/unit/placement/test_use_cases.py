@@ -14,7 +14,17 @@ import pytest
 
 from services.placement.adapters.orm import Employer, Posting
 from services.placement.entrypoints.events import on_completed, on_qualification, on_withdrawn
-from services.placement.schemas import ContactIn, ConvertIn, EmployerIn, EmploymentIn, InternshipIn, OutcomeIn, TargetIn
+from services.placement.schemas import (
+    ContactIn,
+    ConvertIn,
+    EmployerIn,
+    EmploymentIn,
+    InternshipEndIn,
+    InternshipIn,
+    OutcomeIn,
+    PostingCloseIn,
+    TargetIn,
+)
 from services.placement.service_layer import employers, followups, graduates, internships, outcomes, reports, targets
 from services.placement.settings import Settings
 from shared import events
@@ -557,3 +567,104 @@ def test_a_programme_target_is_set_then_replaced(uow):
     assert [t.programme_code for t in targets.list_targets(uow)] == ["BIGDATA"]
     assert targets.get_target(uow, "BIGDATA") == second
     assert uow.committed == 2 and uow.events == []
+
+
+# -- closing a posting, ending an internship early -----------------------------------------------------------
+def test_a_closed_posting_keeps_its_first_closing_and_takes_no_new_match(uow, settings, clock, posting):
+    trainee = complete(uow, settings, clock)
+    closed = employers.close_posting(
+        uow, principal=OFFICER, settings=settings, posting_id=posting.id, body=PostingCloseIn(reason="filled")
+    )
+    assert (closed.status, closed.close_reason, closed.closed_at is not None) == ("closed", "filled", True)
+    assert ("posting", posting.id) in uow.repo.locked
+    again = employers.close_posting(
+        uow, principal=OFFICER, settings=settings, posting_id=posting.id, body=PostingCloseIn(reason="other")
+    )
+    assert again == closed  # closing twice changes nothing and answers the same
+    with pytest.raises(RuleViolation) as no_match:
+        employers.matches(uow, principal=OFFICER, posting_id=posting.id, limit=10)
+    assert (no_match.value.status, [f.rule for f in no_match.value.errors]) == (409, ["posting.closed"])
+    body = InternshipIn(posting_id=posting.id, graduate_id=trainee, start_date=date(2026, 4, 1))
+    with pytest.raises(RuleViolation) as no_start:
+        internships.start_internship(uow, principal=OFFICER, settings=settings, body=body, idem=None)
+    assert (no_start.value.status, [f.rule for f in no_start.value.errors]) == (409, ["posting.closed"])
+    assert uow.repo.internships_ == {}
+    listed = employers.list_postings(
+        uow, principal=OFFICER, settings=settings, page=PAGE, campus=None, employer_id=None, status="closed"
+    )
+    assert [p.id for p in listed.items] == [posting.id]
+    with pytest.raises(Problem) as unseen:
+        employers.close_posting(
+            uow, principal=ELSEWHERE, settings=settings, posting_id=posting.id, body=PostingCloseIn()
+        )
+    assert unseen.value.status == 404
+
+
+def start(uow, settings, posting, trainee, day: date = date(2026, 3, 2)):  # type: ignore[no-untyped-def]
+    body = InternshipIn(posting_id=posting.id, graduate_id=trainee, start_date=day)
+    return internships.start_internship(uow, principal=OFFICER, settings=settings, body=body, idem=None)
+
+
+def test_an_internship_ended_early_pays_the_days_worked_and_is_never_converted(uow, settings, clock, posting):
+    trainee = complete(uow, settings, clock)
+    started = start(uow, settings, posting, trainee)
+    body = InternshipEndIn(date=date(2026, 4, 10), reason="moved to another city")
+    key = idem("end-1", body)
+    out = internships.end_early(
+        uow, clock, principal=OFFICER, settings=settings, internship_id=started.id, body=body, idem=key
+    )
+    # 2 March-1 April in full; then 9 of the 30 days of 2 April-1 May: 2,390,124 x 9 / 30 = 717,037.2.
+    assert (out.status, out.ended_on, out.end_reason, out.total_pay) == (
+        "ended_early",
+        date(2026, 4, 10),
+        "moved to another city",
+        2_390_124 + 717_037,
+    )
+    assert (out.end_date, out.monthly_pay) == (date(2026, 6, 1), 2_390_124)  # the planned end stays known
+    assert ("internship", started.id) in uow.repo.locked
+    assert (
+        internships.end_early(
+            uow, clock, principal=OFFICER, settings=settings, internship_id=started.id, body=body, idem=key
+        )
+        == out
+    )
+    with pytest.raises(RuleViolation) as twice:
+        internships.end_early(
+            uow, clock, principal=OFFICER, settings=settings, internship_id=started.id, body=body, idem=None
+        )
+    assert (twice.value.status, [f.rule for f in twice.value.errors]) == (409, ["internship.not-active"])
+    with pytest.raises(RuleViolation) as converted:
+        internships.convert(
+            uow,
+            principal=OFFICER,
+            settings=settings,
+            internship_id=started.id,
+            body=ConvertIn(hire_date=date(2026, 4, 14)),
+            idem=None,
+        )
+    assert (converted.value.status, [f.rule for f in converted.value.errors]) == (409, ["internship.ended-early"])
+    assert uow.repo.incentives_ == {} and uow.emitted(events.INCENTIVE_DUE) == []
+    assert start(uow, settings, posting, trainee, date(2026, 4, 13)).status == "active"  # free for another
+
+
+def test_an_early_end_is_a_past_day_between_the_start_and_the_planned_end(uow, settings, clock, posting):
+    started = start(uow, settings, posting, complete(uow, settings, clock))
+
+    def end(day: date) -> Problem:
+        with pytest.raises(Problem) as refused:
+            internships.end_early(
+                uow,
+                clock,
+                principal=OFFICER,
+                settings=settings,
+                internship_id=started.id,
+                body=InternshipEndIn(date=day, reason="r"),
+                idem=None,
+            )
+        return refused.value
+
+    future = end(date(2026, 4, 16))  # the clock's today is 15 April
+    assert (future.status, [f.rule for f in future.errors]) == (422, ["date.future"])
+    before = end(date(2026, 3, 1))
+    assert (before.status, [f.rule for f in before.errors]) == (422, ["internship.end-before-start"])
+    assert uow.repo.internships_[started.id].status == "active"

@@ -2,7 +2,7 @@
 
 Existing applicants get their keys here, so registrations after the upgrade find them too.
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-07 16:35:50.576895
 """
@@ -15,7 +15,7 @@ import sqlmodel
 from services.enrollment.domain.identity import Identity, match_keys
 
 
-revision: str = '0005'
+revision: str = '0004'
 down_revision: Union[str, None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
