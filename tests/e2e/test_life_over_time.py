@@ -314,14 +314,15 @@ def test_timetable_changes_move_sessions_rates_allowances_and_claim_windows(runn
         wait_sessions(att, campus, cid, plan)
         check_standings("after the cancellation")
 
-        # -- a make-up session on the first Saturday ahead, a morning (four hours: a short day) -------------
+        # -- a make-up session on the first Saturday ahead, a morning: 09:00-13:00 less the timetable's hour of
+        # break is three hours, a short day for the allowance ------------------------------------------------
         saturday = next(today + timedelta(n) for n in range(1, 8) if (today + timedelta(n)).weekday() == 5)
         r = change(
             enr, campus, cid, kind="add", date=saturday.isoformat(), start="09:00", end="13:00", reason="make-up day"
         )
         assert r.status_code == 201, r.text
-        assert r.json()["plan_version"] == 3 and r.json()["new_session"]["hours"] == 4.0
-        plan = sorted([*plan, Slot(saturday, clock(9), clock(13), 4.0)], key=lambda s: s.day)
+        assert r.json()["plan_version"] == 3 and r.json()["new_session"]["hours"] == 3.0
+        plan = sorted([*plan, Slot(saturday, clock(9), clock(13), 3.0)], key=lambda s: s.day)
         wait_sessions(att, campus, cid, plan)
         check_standings("after the make-up session")
 
@@ -340,7 +341,7 @@ def test_timetable_changes_move_sessions_rates_allowances_and_claim_windows(runn
             enr, campus, cid, kind="add", date=new_end.isoformat(), start="09:00", end="18:00", reason="final day"
         )
         assert r.status_code == 201 and r.json()["plan_version"] == 5, r.text
-        plan = [*plan, Slot(new_end, clock(9), clock(18), 9.0)]
+        plan = [*plan, Slot(new_end, clock(9), clock(18), 8.0)]
         wait_sessions(att, campus, cid, plan)
         check_standings("after the extension")
         assert demo.ok(att.get(f"{A}/cohorts/{cid}", headers=staff))["end_date"] == new_end.isoformat()
@@ -414,6 +415,9 @@ def test_an_enrollment_reaching_a_closed_cohort_is_decided_at_once(running, clie
             r = change(enr, campus, cid, kind="extend", end_date=today.isoformat(), reason="assessment day added")
             assert r.status_code == 201 and r.json()["plan_version"] == 2, r.text
             assert demo.run_selection(enr, campus, cid)["selected"] == 1
+            # joining today would be more than the late-join limit (14 days) after the start
+            r = enr.post(f"{E}/applications/{app_id}/accept", headers=admissions, json={"joined_on": today.isoformat()})
+            assert r.status_code == 409 and rules_of(r) == ["seat.join-too-late"], r.text
             accepted = demo.accept_seat(enr, campus, app_id, joined_on=start.isoformat())
             assert accepted["status"] == "accepted", accepted
             trainee = str(accepted["applicant_id"])
