@@ -664,6 +664,7 @@ def test_a_late_enrollment_decided_not_completed_closes_the_window_at_the_cohort
     assert rules_of(problem) == ["claim.window.after-dropout"]
     assert repo.claims == {} and uow.events == []
 
+
 # -- payout accounts ---------------------------------------------------------------------------------------------
 ACCOUNT = AccountIn(holder="김지우", bank="국민", account_number="123456-01-234567")
 
