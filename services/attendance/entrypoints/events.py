@@ -19,14 +19,18 @@ def _repo(ctx: HandlerContext) -> AttendanceRepository:
 
 
 def on_cohort_published(ctx: HandlerContext, data: events.CohortPublished, _event: events.CloudEvent) -> None:
-    roster.apply_plan(_repo(ctx), data)
+    _cohort, released = roster.apply_plan(_repo(ctx), data)
+    decide_if_closed(ctx, released)
 
 
 def on_cohort_rescheduled(ctx: HandlerContext, data: events.CohortRescheduled, _event: events.CloudEvent) -> None:
     """The new plan replaces the old; every active trainee's rates, at-risk flag (a warning if the new plan
     makes them at risk) follow it; monthly allowances are computed from the plan when read."""
     repo = _repo(ctx)
-    cohort = roster.apply_plan(repo, data)
+    cohort, released = roster.apply_plan(repo, data)
+    if cohort.closed_at is not None:  # a closed cohort keeps its plan; what waited for this one is decided now
+        decide_if_closed(ctx, released)
+        return
     entries = repo.roster_of(cohort.id, active_only=True, by_name=False)
     standing.evaluate(ctx.uow, policy=policy_of(ctx.settings), cohort=cohort, entries=entries, now=wall_now(ctx.clock))
 

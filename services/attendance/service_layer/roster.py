@@ -174,16 +174,23 @@ def cohort_or_hold(repo: AttendanceRepository, items: list[events.TraineeEnrolle
     return None
 
 
-def release_held(repo: AttendanceRepository, cohort: Cohort) -> int:
-    """Apply the held enrollments that the cohort's plan now covers, in the order they came; returns how many."""
-    rows = repo.pending_enrollments(cohort.id, cohort.plan_version)
+def release_held(repo: AttendanceRepository, cohort: Cohort) -> list[RosterEntry]:
+    """Apply the held enrollments that the cohort's plan now covers, in the order they came; returns their
+    roster entries. A closed cohort takes no new plan, so it releases every enrollment held for it, whatever
+    plan version it was made against: nobody waits for a plan that will never be applied."""
+    up_to = cohort.plan_version if cohort.closed_at is None else 2**31 - 1
+    rows = repo.pending_enrollments(cohort.id, up_to)
+    entries = []
     for row in rows:
         entry = enroll(repo, events.TraineeEnrolled.model_validate(row.data))
-        if entry is not None and row.withdrawn_on is not None:
+        if entry is None:
+            continue
+        if row.withdrawn_on is not None:
             entry.status, entry.withdrawn_on, entry.withdraw_reason = "withdrawn", row.withdrawn_on, row.withdraw_reason
             entry.updated_at = utcnow()
+        entries.append(entry)
     repo.release_pending(rows)
-    return len(rows)
+    return entries
 
 
 def withdraw_held(repo: AttendanceRepository, data: events.TraineeWithdrawn) -> bool:
@@ -195,11 +202,11 @@ def withdraw_held(repo: AttendanceRepository, data: events.TraineeWithdrawn) -> 
     return True
 
 
-def apply_plan(repo: AttendanceRepository, snap: events.CohortSnapshot) -> Cohort:
-    """A cohort event (published or rescheduled): the plan kept, then the enrollments it was awaited by."""
+def apply_plan(repo: AttendanceRepository, snap: events.CohortSnapshot) -> tuple[Cohort, list[RosterEntry]]:
+    """A cohort event (published or rescheduled): the plan kept, then the enrollments it was awaited by (their
+    entries are returned: if the cohort is closed by now, they are to be decided at once)."""
     cohort = upsert_cohort(repo, snap)
-    release_held(repo, cohort)
-    return cohort
+    return cohort, release_held(repo, cohort)
 
 
 # -- staff views --------------------------------------------------------------

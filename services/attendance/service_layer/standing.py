@@ -10,7 +10,7 @@ from services.attendance.adapters.repository import AttendanceRepository
 from services.attendance.domain import standing as rules
 from services.attendance.domain.marks import ABSENT
 from services.attendance.schemas import AtRiskRow, CloseOut, MonthOut, Sheet, SheetRow, StandingOut
-from services.attendance.service_layer import outgoing
+from services.attendance.service_layer import outgoing, roster
 from services.attendance.service_layer.policy import AttendancePolicy
 from services.attendance.service_layer.wall_clock import wall_now
 from shared.auth import Principal
@@ -288,6 +288,7 @@ def decide_completion(
     """Close the cohort and decide every trainee once; the events go out in the same unit of work."""
     repo = uow.repo
     cohort.closed_on, cohort.closed_at = closed_on, utcnow()
+    roster.release_held(repo, cohort)  # enrollments still waiting for a newer plan join now and are decided too
     sessions = repo.sessions_of(cohort.id)
     marks = repo.marks_by_trainee(cohort.id)
     decided = repo.decided_trainees(cohort.id)

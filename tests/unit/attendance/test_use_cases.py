@@ -11,6 +11,7 @@ from datetime import date, time, timedelta
 
 import pytest
 
+from services.attendance.adapters.orm import PendingEnrollment
 from services.attendance.domain import qr
 from services.attendance.entrypoints.events import on_cohort_published, on_cohort_rescheduled, on_enrolled, on_withdrawn
 from services.attendance.schemas import BulkCheckInIn, CheckInIn, MarkIn
@@ -413,6 +414,45 @@ def test_a_withdrawal_of_a_held_enrollment_is_applied_with_it():
     )
     w.handle(on_cohort_published, published(w.snap))
     assert (w.entry(trainee).status, w.entry(trainee).withdrawn_on) == ("withdrawn", DAYS[2])
+
+
+def test_an_enrollment_held_for_a_newer_plan_is_decided_when_the_cohort_closes_first():
+    """Held for plan 2, the cohort closed on plan 1's end: the close takes the trainee in and decides them, once."""
+    w = World(trainees=0)
+    w.handle(on_cohort_published, published(w.snap))  # attendance has plan 1
+    trainee = uuid.uuid4()
+    w.handle(on_enrolled, slim(w.snap, trainee, plan_version=2))
+    assert (w.snap.cohort_id, trainee) in w.repo.pending
+    w.clock.set(DAYS[-1] + timedelta(days=1), time(9))
+    assert standing.close_ended(w.uow, policy=POLICY, clock=w.clock) == 1
+    assert (w.snap.cohort_id, trainee) not in w.repo.pending
+    [decided] = w.uow.emitted(events.TRAINEE_NOT_COMPLETED)  # no session attended
+    assert decided["trainee_id"] == str(trainee)
+    w.handle(on_cohort_rescheduled, rescheduled(w.snap, DAYS[:9], 2))  # plan 2 arrives after the close
+    assert len(w.uow.emitted(events.TRAINEE_NOT_COMPLETED)) == 1 and w.uow.emitted(events.TRAINEE_AT_RISK) == []
+
+
+def test_an_enrollment_held_when_the_cohort_is_closed_is_decided_when_the_plan_arrives():
+    """Released by a plan that reaches a closed cohort: decided at once as a late decision."""
+    w = World(trainees=0)
+    w.handle(on_cohort_published, published(w.snap))
+    w.clock.set(DAYS[-1] + timedelta(days=1), time(9))
+    assert standing.close_ended(w.uow, policy=POLICY, clock=w.clock) == 1
+    trainee = uuid.uuid4()
+    w.repo.hold_enrollments(  # held before the close by an older build, say: still released and decided
+        [
+            PendingEnrollment(
+                cohort_id=w.snap.cohort_id,
+                trainee_id=trainee,
+                plan_version=3,
+                data=slim(w.snap, trainee, plan_version=3).model_dump(mode="json"),
+            )
+        ]
+    )
+    w.handle(on_cohort_rescheduled, rescheduled(w.snap, DAYS, 3))
+    assert (w.snap.cohort_id, trainee) not in w.repo.pending
+    [decided] = w.uow.emitted(events.TRAINEE_NOT_COMPLETED)
+    assert decided["trainee_id"] == str(trainee)
 
 
 def test_an_older_plan_in_an_earlier_form_enrollment_does_not_undo_a_reschedule():
