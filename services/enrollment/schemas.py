@@ -341,11 +341,6 @@ class MergeOut(BaseModel):
     merged_at: datetime
     person: list[uuid.UUID] = Field(description="every record of the person: the survivor first, then those merged")
 
-    @computed_field(description=TRAINEE_ID)  # type: ignore[prop-decorator]
-    @property
-    def trainee_id(self) -> uuid.UUID:
-        return self.id
-
 
 class ApplicationIn(InputModel):
     model_config = _example(

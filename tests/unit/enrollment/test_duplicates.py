@@ -38,9 +38,11 @@ def register(w: World, name: str, principal: Principal = STAFF, **extra: Any) ->
 
 
 def merge(w: World, survivor: uuid.UUID, duplicate: uuid.UUID, principal: Principal = STAFF) -> MergeOut:
-    return duplicates.merge(
+    out = duplicates.merge(
         w.uow, principal=principal, survivor_id=survivor, body=MergeIn(duplicate_id=duplicate, reason="same phone")
     )
+    out.model_dump(mode="json")  # the answer serialises (a field it did not have once made every merge a 500)
+    return out
 
 
 def test_registering_the_same_person_again_shows_the_first_record_and_why_without_refusing() -> None:
@@ -210,3 +212,16 @@ def test_applying_with_a_known_applicant_is_unchanged_for_one_who_was_never_merg
     body = ApplicationIn(applicant_id=out.id, cohort_id=w.cohort.id, score=3)
     app = applications.submit_application(w.uow, principal=STAFF, policy=POLICY, clock=w.clock, body=body)
     assert (app.status, app.applicant_id, TODAY) == ("submitted", out.id, w.clock.today())
+
+
+def test_two_records_of_one_person_that_both_applied_to_a_cohort_take_one_seat_after_a_merge() -> None:
+    w = World(capacity=3)
+    a, b = (w.repo.applicants_[register(w, "김민지", phone="010-1234-5678").id] for _ in range(2))
+    app_a, app_b = w.apply(a), w.apply(b)  # both records applied before anyone saw they are one person
+    merge(w, a.id, b.id)
+    w.select()
+    assert w.accept(app_a).status == "accepted"
+    with pytest.raises(RuleViolation) as refused:
+        w.accept(app_b)
+    assert rules(refused) == ["enrollment.already-seated"]
+    assert len(w.repo.enrollments_) == 1
