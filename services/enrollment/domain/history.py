@@ -81,6 +81,14 @@ def check_history(
                     f"{policy.max_readmissions} re-admissions",
                 )
             )
+    if any(p.cohort_id == new.cohort_id and p.status in ACTIVE_STATUSES for p in history):
+        # only a person with several records (merged) can get here: one record applies to a cohort once
+        failures.append(
+            RuleFailure(
+                "enrollment.already-seated",
+                "this person already holds a seat in this cohort under another of their records",
+            )
+        )
     for p in history:
         if (
             p.cohort_id != new.cohort_id
