@@ -120,12 +120,19 @@ def _check_new(plan: Plan, session: Session, today: date, ignore: Session | None
 def change_plan(plan: Plan, change: Change, today: date) -> tuple[Outcome | None, list[RuleFailure]]:
     """Apply ``change`` to ``plan`` as of ``today``: the new plan, or every rule it breaks.
 
-    Rules: a session that has already taken place (its date before today) is neither cancelled nor moved, and
+    Rules: nothing changes once the cohort has ended (today after its end date); a session that has already
+    taken place (its date before today) is neither cancelled nor moved, and
     nothing is placed before today; an added or moved session lies within the cohort's start and end dates;
     the end date only moves later (and not to before today); no two sessions share a date and start time.
     """
     if change.kind not in CHANGE_KINDS:
         return None, [RuleFailure("timetable.kind", f"unknown change kind {change.kind!r}", "kind")]
+    if today > plan.end_date:
+        # attendance closes a cohort once its end has passed and decides every trainee by the plan it had;
+        # a plan changed afterwards would move claim windows and seats of a course that is over
+        return None, [
+            RuleFailure("timetable.cohort-ended", f"the cohort ended on {plan.end_date}; its plan no longer changes")
+        ]
     if change.kind == "extend":
         new_end = change.new_end_date
         if new_end is None:

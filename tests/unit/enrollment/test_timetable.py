@@ -106,3 +106,14 @@ def test_extending_moves_the_end_only_later_and_then_admits_sessions_up_to_it():
         outcome.plan, Change("add", new_day=date(2027, 4, 1), new_start=time(9), new_end=time(18)), TUE
     )
     assert not failures and later is not None
+
+
+def test_a_cohort_that_has_ended_keeps_its_plan_but_may_still_be_extended_on_its_last_day():
+    last_day, after = date(2027, 3, 31), date(2027, 4, 1)
+    for change in (
+        Change("extend", new_end_date=date(2027, 4, 30)),
+        Change("add", new_day=date(2027, 4, 2), new_start=time(9), new_end=time(18)),
+        Change("cancel", day=last_day),
+    ):
+        assert failed(change, today=after) == ["timetable.cohort-ended"]
+    assert change_plan(PLAN, Change("extend", new_end_date=date(2027, 4, 30)), last_day)[1] == []
