@@ -22,26 +22,16 @@ def on_cohort_planned(ctx: HandlerContext, data: events.CohortSnapshot, _event: 
 
 
 def on_enrolled(ctx: HandlerContext, data: events.TraineeEnrolled, _event: events.CloudEvent) -> None:
-    c = data.cohort
-    if c is None:  # the slim form: the plan travels on the cohort's events
-        windows.enrolled_in_known_cohort(
-            ctx.uow.repo,
-            trainee_id=data.trainee_id,
-            cohort_id=data.cohort_id,
-            campus=data.campus,
-            programme_code=data.programme_code,
-            enrolled_on=data.enrolled_on,
-        )
-        return
-    windows.enrolled(
+    if data.cohort is not None:
+        # the earlier form carries the plan it was made against: kept as a cohort event would keep it, so an
+        # older plan than the one kept (a reschedule already applied) changes nothing
+        on_cohort_planned(ctx, data.cohort, _event)
+    windows.enrolled_in_known_cohort(
         ctx.uow.repo,
         trainee_id=data.trainee_id,
-        cohort_id=c.cohort_id,
-        campus=c.campus,
-        programme_code=c.programme_code,
-        qualification_codes=c.qualification_codes,
-        start_date=c.start_date,
-        end_date=c.end_date,
+        cohort_id=data.cohort_id,
+        campus=data.campus,
+        programme_code=data.programme_code,
         enrolled_on=data.enrolled_on,
     )
 

@@ -31,25 +31,6 @@ def _row(
     return row
 
 
-def enrolled(
-    repo: CertificationRepository,
-    *,
-    trainee_id: uuid.UUID,
-    cohort_id: uuid.UUID,
-    campus: str,
-    programme_code: str,
-    qualification_codes: list[str],
-    start_date: date,
-    end_date: date,
-    enrolled_on: date,
-) -> None:
-    row = _row(repo, trainee_id, cohort_id, campus, programme_code)
-    row.campus, row.programme_code = campus, programme_code
-    row.qualification_codes = sorted(set(row.qualification_codes or []) | set(qualification_codes))
-    row.start_date, row.end_date, row.enrolled_on = start_date, end_date, enrolled_on
-    repo.save_window(row)
-
-
 def enrolled_in_known_cohort(
     repo: CertificationRepository,
     *,

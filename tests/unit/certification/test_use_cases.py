@@ -774,3 +774,20 @@ def test_rotation_re_encrypts_old_key_rows_under_the_newest_key(uow, repo) -> No
     assert accounts.rotate(uow, cipher=rotating, limit=2).rotated == 0
     lost = refused(accounts.rotate, uow, cipher=AccountCipher([OLD_KEY]), limit=10)
     assert (lost.status, rules_of(lost)) == (409, ["account.key-missing"])
+
+
+def test_an_earlier_form_enrollment_carrying_an_older_plan_does_not_roll_a_window_back(uow, repo, clock) -> None:
+    trainee, cohort = uuid.uuid4(), uuid.uuid4()
+    rescheduled = cohort_event(cohort, end=date(2026, 3, 31), version=2)
+    rescheduled.update(
+        change={"kind": "extend", "old_end_date": "2026-02-27", "new_end_date": "2026-03-31"}, reason="r"
+    )
+    handle(uow, clock, events.COHORT_RESCHEDULED, rescheduled)
+    old_form = {
+        **{k: v for k, v in slim_enrolled(trainee, cohort).items() if k not in ("cohort_id", "plan_version")},
+        "cohort": cohort_event(cohort, end=date(2026, 2, 27), version=1),  # in flight since before the extension
+    }
+    handle(uow, clock, events.TRAINEE_ENROLLED, old_form)
+    row = repo.window(trainee, cohort)
+    assert row is not None and row.end_date == date(2026, 3, 31)
+    assert repo.cohort(cohort).plan_version == 2  # type: ignore[union-attr]
