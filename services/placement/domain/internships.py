@@ -57,6 +57,15 @@ def end_date(start: date, policy: PayPolicy) -> date:
     return add_months(start, policy.months) - timedelta(days=1)
 
 
+def term_months(start: date, planned_end: date) -> int:
+    """The internship's own term in months, read off its planned dates (``end_date`` set them when it started):
+    a later change of the term setting does not reach internships already running."""
+    months = 0
+    while add_months(start, months + 1) - timedelta(days=1) <= planned_end:
+        months += 1
+    return months
+
+
 def pay_until(start: date, last_day: date, monthly: int, months: int) -> int:
     """What an internship of ``months`` months at ``monthly`` KRW, starting on ``start`` and ending on ``last_day``
     (inclusive), pays: the internship months worked in full, in full; the partial last month pro rata for its

@@ -311,12 +311,9 @@ def end_internship(
     uow: Uow,
     clock: ClockDep,
     principal: Writer,
-    settings: SettingsDep,
     idem: IdempotencyDep,
 ) -> InternshipOut:
-    return internships.end_early(
-        uow, clock, principal=principal, settings=settings, internship_id=internship_id, body=body, idem=idem
-    )
+    return internships.end_early(uow, clock, principal=principal, internship_id=internship_id, body=body, idem=idem)
 
 
 @router.get("/incentives", response_model=Page[IncentiveOut], tags=["internships"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from services.placement.adapters.orm import Incentive, Internship
 from services.placement.adapters.repository import PlacementRepository
@@ -127,6 +128,13 @@ def convert(
             status = 409 if failures[0].rule in conflicts else 422
             raise RuleViolation(failures, status=status)
         internship.status, internship.hire_date = "converted", body.hire_date
+        if body.hire_date <= internship.end_date:  # hired before the term ran out: the intern was paid until then
+            internship.total_pay = internships.pay_until(
+                internship.start_date,
+                body.hire_date - timedelta(days=1),
+                internship.monthly_pay,
+                internships.term_months(internship.start_date, internship.end_date),
+            )
         incentive = Incentive(
             internship_id=internship.id,
             employer_id=internship.employer_id,
@@ -163,7 +171,6 @@ def end_early(
     clock: Clock,
     *,
     principal: Principal,
-    settings: Settings,
     internship_id: uuid.UUID,
     body: InternshipEndIn,
     idem: Idempotency | None,
@@ -182,7 +189,10 @@ def end_early(
         internship.end_reason = body.reason.strip()
         # The monthly pay fixed when the internship started, whatever the living wage setting says today.
         internship.total_pay = internships.pay_until(
-            internship.start_date, body.date, internship.monthly_pay, policies(settings).pay.months
+            internship.start_date,
+            body.date,
+            internship.monthly_pay,
+            internships.term_months(internship.start_date, internship.end_date),
         )
         result = internship_out(internship)
         uow.remember(idem, result)

@@ -295,3 +295,9 @@ def test_reference_indicators():
     assert (ind.wioa_employment_q2.numerator, ind.wioa_employment_q2.denominator) == (2, 4)
     assert (ind.wioa_employment_q4.numerator, ind.wioa_employment_q4.denominator) == (2, 4)
     assert (ind.wioa_median_earnings_q2, ind.wioa_earnings_count) == (7_200_000, 1)
+
+
+def test_an_internship_s_term_is_read_off_its_own_planned_dates():
+    start = date(2024, 3, 4)
+    assert internships.term_months(start, internships.end_date(start, POLICY)) == POLICY.months == 3
+    assert internships.term_months(start, date(2024, 5, 3)) == 2  # started when the setting said two months

@@ -610,9 +610,7 @@ def test_an_internship_ended_early_pays_the_days_worked_and_is_never_converted(u
     started = start(uow, settings, posting, trainee)
     body = InternshipEndIn(date=date(2026, 4, 10), reason="moved to another city")
     key = idem("end-1", body)
-    out = internships.end_early(
-        uow, clock, principal=OFFICER, settings=settings, internship_id=started.id, body=body, idem=key
-    )
+    out = internships.end_early(uow, clock, principal=OFFICER, internship_id=started.id, body=body, idem=key)
     # 2 March-1 April in full; then 9 of the 30 days of 2 April-1 May: 2,390,124 x 9 / 30 = 717,037.2.
     assert (out.status, out.ended_on, out.end_reason, out.total_pay) == (
         "ended_early",
@@ -622,16 +620,9 @@ def test_an_internship_ended_early_pays_the_days_worked_and_is_never_converted(u
     )
     assert (out.end_date, out.monthly_pay) == (date(2026, 6, 1), 2_390_124)  # the planned end stays known
     assert ("internship", started.id) in uow.repo.locked
-    assert (
-        internships.end_early(
-            uow, clock, principal=OFFICER, settings=settings, internship_id=started.id, body=body, idem=key
-        )
-        == out
-    )
+    assert internships.end_early(uow, clock, principal=OFFICER, internship_id=started.id, body=body, idem=key) == out
     with pytest.raises(RuleViolation) as twice:
-        internships.end_early(
-            uow, clock, principal=OFFICER, settings=settings, internship_id=started.id, body=body, idem=None
-        )
+        internships.end_early(uow, clock, principal=OFFICER, internship_id=started.id, body=body, idem=None)
     assert (twice.value.status, [f.rule for f in twice.value.errors]) == (409, ["internship.not-active"])
     with pytest.raises(RuleViolation) as converted:
         internships.convert(
@@ -656,7 +647,6 @@ def test_an_early_end_is_a_past_day_between_the_start_and_the_planned_end(uow, s
                 uow,
                 clock,
                 principal=OFFICER,
-                settings=settings,
                 internship_id=started.id,
                 body=InternshipEndIn(date=day, reason="r"),
                 idem=None,
