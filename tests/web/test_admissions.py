@@ -136,7 +136,7 @@ def test_admissions_journey(console, page, check_page, campus, tmp_path) -> None
     check_page(page, "admissions-cohort")
 
     page.click(".subnav >> text=시간표")
-    assert page.locator("tbody tr").count() == sessions
+    assert page.locator("#sessions tbody tr").count() == sessions
     check_page(page, "admissions-timetable")
 
     # import 30 applications: per-row report on screen
