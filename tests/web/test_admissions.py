@@ -136,7 +136,7 @@ def test_admissions_journey(console, page, check_page, campus, tmp_path) -> None
     check_page(page, "admissions-cohort")
 
     page.click(".subnav >> text=시간표")
-    assert page.locator("tbody tr").count() == sessions
+    assert page.locator("#sessions tbody tr").count() == sessions
     check_page(page, "admissions-timetable")
 
     # import 30 applications: per-row report on screen
@@ -168,6 +168,10 @@ def test_admissions_journey(console, page, check_page, campus, tmp_path) -> None
     assert "좌석 10 / 정원 10" in page.locator("#seats-h").inner_text()
     assert page.locator("#quota").inner_text() == "우선선발 할당 3석 중 3석 사용 (우선선발 대상 선발 4명)"
     assert "정원 외 선발(보호종료) 2명" in page.locator("#above-h").inner_text()
+    assert page.locator("#offered").inner_text() == "등록 응답을 기다리는 선발: 정원 내 10명, 정원 외(보호종료) 2명"
+    assert (
+        page.locator("[data-within]").inner_text() == "10" and page.locator("[data-above-offered]").inner_text() == "2"
+    )
     waitlist = page.locator("table[aria-labelledby=wait-h] tbody tr")
     positions = [int(waitlist.nth(i).locator("td").first.inner_text()) for i in range(waitlist.count())]
     assert positions == list(range(1, len(positions) + 1)) and len(positions) == 25 - 12

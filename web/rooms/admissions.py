@@ -6,13 +6,27 @@ signed-in user."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from web.api import Api, ApiProblem
-from web.core import ApiDep, FormState, Room, UserDep, form_data, form_number, is_htmx, render, session_of
+from web.api import Api, ApiProblem, RuleError
+from web.core import (
+    ApiDep,
+    Forbidden,
+    FormState,
+    Room,
+    User,
+    UserDep,
+    form_data,
+    form_number,
+    is_htmx,
+    render,
+    session_of,
+)
 
 router = APIRouter()
 SVC = "enrollment"
@@ -238,13 +252,124 @@ async def cohort(request: Request, cohort_id: str, api: ApiDep) -> Response:
     return render(request, "admissions/cohort.html", {"cohort": c, "stats": stats})
 
 
-@router.get("/cohorts/{cohort_id}/timetable")
-async def timetable(request: Request, cohort_id: str, api: ApiDep) -> Response:
-    c, sessions = await asyncio.gather(
-        api.get(SVC, f"cohorts/{cohort_id}"), api.get(SVC, f"cohorts/{cohort_id}/sessions")
+# -- the timetable and its changes --------------------------------------------------------
+# Each change form: the fields it shows (a refusal naming one of them is shown by it, any other by the form's
+# button) and the ones that must be filled in before the API is asked. A move keeps the session's own times when
+# its start or end is left blank.
+TIMETABLE_FORMS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "cancel": (frozenset({"session_date", "reason"}), ("session_date", "reason")),
+    "add": (frozenset({"date", "start", "end", "reason"}), ("date", "start", "end", "reason")),
+    "move": (frozenset({"session_date", "date", "start", "end", "reason"}), ("session_date", "date", "reason")),
+    "extend": (frozenset({"end_date", "reason"}), ("end_date", "reason")),
+}
+TIMETABLE_WRITERS = frozenset({"admissions", "campus_admin"})  # who may change a timetable (the API decides the same)
+
+
+def changes_timetable(user: User) -> bool:
+    """Admissions staff (and the campus admin) change a published timetable; an auditor reads its history."""
+    return bool(user.roles & TIMETABLE_WRITERS)
+
+
+def seoul_today(request: Request) -> date:
+    return datetime.now(ZoneInfo(request.app.state.settings.timezone)).date()
+
+
+def timetable_change_body(kind: str, values: dict[str, str]) -> dict[str, Any]:
+    """The API's body for one change form; a picked session is sent as ``YYYY-MM-DD HH:MM`` (its date and start)."""
+    body: dict[str, Any] = {"kind": kind, "reason": values.get("reason", "").strip()}
+    if kind in ("cancel", "move"):
+        day, _, start = values.get("session_date", "").partition(" ")
+        body["session_date"] = day or None
+        if start:
+            body["session_start"] = start
+    if kind in ("add", "move"):
+        for name in ("date", "start", "end"):
+            if values.get(name):
+                body[name] = values[name]
+    if kind == "extend":
+        body["end_date"] = values.get("end_date") or None
+    return body
+
+
+def missing_fields(kind: str, values: dict[str, str]) -> ApiProblem | None:
+    """Every required field left empty, named, before the API is asked (its own answer would name none)."""
+    _, required = TIMETABLE_FORMS[kind]
+    empty = [name for name in required if not values.get(name, "").strip()]
+    if not empty:
+        return None
+    return ApiProblem("web", 422, "validation-error", errors=[RuleError("missing", field=name) for name in empty])
+
+
+async def _timetable_page(
+    request: Request,
+    api: Api,
+    cohort_id: str,
+    user: User,
+    failed: tuple[str, FormState] | None = None,
+    status: int = 200,
+) -> Response:
+    c, sessions, changes = await asyncio.gather(
+        api.get(SVC, f"cohorts/{cohort_id}"),
+        api.get(SVC, f"cohorts/{cohort_id}/sessions"),
+        api.get(SVC, f"cohorts/{cohort_id}/timetable-changes"),
     )
-    hours = sum(s["hours"] for s in sessions)
-    return render(request, "admissions/timetable.html", {"cohort": c, "sessions": sessions, "hours": hours})
+    today = seoul_today(request)
+    upcoming = [s for s in sessions if s["date"] >= today.isoformat()]  # a session already held cannot change
+    usual = upcoming[0] if upcoming else (sessions[-1] if sessions else {})
+    forms = {
+        "cancel": FormState(),
+        "add": FormState(values={"start": usual.get("start", "")[:5], "end": usual.get("end", "")[:5]}),
+        "move": FormState(),
+        "extend": FormState(),
+    }
+    if failed:
+        forms[failed[0]] = failed[1]
+    return render(
+        request,
+        "admissions/timetable.html",
+        {
+            "cohort": c,
+            "sessions": sessions,
+            "hours": sum(s["hours"] for s in sessions),
+            "changes": list(reversed(changes)),  # the newest first
+            "upcoming": upcoming,
+            "can_change": changes_timetable(user),
+            "forms": forms,
+            "failed_kind": failed[0] if failed else "",
+        },
+        status=status,
+    )
+
+
+@router.get("/cohorts/{cohort_id}/timetable")
+async def timetable(request: Request, cohort_id: str, api: ApiDep, user: UserDep) -> Response:
+    return await _timetable_page(request, api, cohort_id, user)
+
+
+@router.post("/cohorts/{cohort_id}/timetable-changes")
+async def change_timetable(request: Request, cohort_id: str, api: ApiDep, user: UserDep) -> Response:
+    """One change (cancel, add, move, extend) with its reason; a refusal is shown by the field it names, what was
+    typed kept."""
+    if not changes_timetable(user):
+        raise Forbidden()
+    values = await form_data(request)
+    kind = values.get("kind", "")
+    if kind not in TIMETABLE_FORMS:
+        return render(request, "errors/page.html", {"status": 404, "message_key": "common.error.not-found"}, status=404)
+    fields, _ = TIMETABLE_FORMS[kind]
+    try:
+        problem = missing_fields(kind, values)
+        if problem:
+            raise problem
+        change = await api.post(SVC, f"cohorts/{cohort_id}/timetable-changes", json=timetable_change_body(kind, values))
+    except ApiProblem as problem:
+        if problem.status in (401, 403) or (problem.status == 404 and not problem.errors):
+            raise  # signed out, not allowed, no such cohort: the console's own pages say so
+        return await _timetable_page(
+            request, api, cohort_id, user, (kind, FormState(values, problem, fields)), problem.status
+        )
+    session_of(request).flash(f"admissions.timetable.changed.{change['kind']}")
+    return RedirectResponse(f"/admissions/cohorts/{cohort_id}/timetable#changes-h", status_code=303)
 
 
 # -- applications -----------------------------------------------------------------------
@@ -378,8 +503,6 @@ async def import_file(request: Request, cohort_id: str, api: ApiDep) -> Response
     problem = None
     report = None
     if upload is None or isinstance(upload, str) or not upload.filename:
-        from web.api import RuleError
-
         problem = ApiProblem("web", 422, "validation-error", errors=[RuleError("import.file-missing", field="file")])
     else:
         content = await upload.read()
@@ -528,8 +651,6 @@ async def seat_action(request: Request, application_id: str, action: str, api: A
         elif action == "withdraw":
             app = await api.get(SVC, f"applications/{application_id}")
             if not app.get("enrollment_id"):
-                from web.api import RuleError
-
                 raise ApiProblem("web", 409, "business-rule-violation", errors=[RuleError("withdraw.not-enrolled")])
             await api.post(
                 SVC,
