@@ -66,6 +66,13 @@ def planned(
     cohort = repo.cohort(cohort_id)
     if cohort is not None and plan_version < cohort.plan_version:
         return
+    if (
+        cohort is not None
+        and plan_version == cohort.plan_version
+        and (cohort.start_date, cohort.end_date) == (start_date, end_date)
+        and set(qualification_codes) <= set(cohort.qualification_codes or [])
+    ):
+        return  # the plan kept already (every earlier-form enrollment of a cohort carries it): its windows follow it
     if cohort is None:
         cohort = CohortPlan(
             id=cohort_id, campus=campus, programme_code=programme_code, start_date=start_date, end_date=end_date
