@@ -78,7 +78,7 @@ def terms(cohort: Cohort, programme: Programme) -> history.CohortTerms:
 
 
 # -- statements built once; values go in as parameters ---------------------------------------------------
-_PARTICIPATIONS = (
+_PARTICIPATION_COLUMNS = (
     select(
         Cohort.id,
         Cohort.start_date,
@@ -89,10 +89,16 @@ _PARTICIPATIONS = (
     )
     .join(Cohort, Cohort.id == Enrollment.cohort_id)
     .join(Programme, Programme.id == Cohort.programme_id)
-    .where(Enrollment.applicant_id.in_(bindparam("b_applicants", expanding=True)))
 )
+_PARTICIPATIONS_OF = _PARTICIPATION_COLUMNS.where(
+    Enrollment.applicant_id.in_(bindparam("b_applicants", expanding=True))
+)
+_MEMBERS = select(Applicant.id).where(Applicant.id == bindparam("b_root")).cte("members", recursive=True)
+_MEMBERS = _MEMBERS.union_all(select(Applicant.id).where(Applicant.merged_into == _MEMBERS.c.id))
+# The history of a person whose surviving record is ``b_root``: every record merged into it, along chains.
+_PERSON_PARTICIPATIONS = _PARTICIPATION_COLUMNS.where(Enrollment.applicant_id.in_(select(_MEMBERS.c.id)))
 _SEAT_TO_ACCEPT = (
-    select(Application, Applicant.name, Applicant.birth_date, Cohort, Programme)
+    select(Application, Applicant.name, Applicant.birth_date, Applicant.merged_into, Cohort, Programme)
     .join(Applicant, Applicant.id == Application.applicant_id)
     .join(Cohort, Cohort.id == Application.cohort_id)
     .join(Programme, Programme.id == Cohort.programme_id)
@@ -227,6 +233,10 @@ class EnrollmentRepository:
     def participations(self, applicant_ids: list[uuid.UUID]) -> list[history.Participation]:
         """The admission history of these records (a person's, see ``person``): every cohort they were enrolled
         in and how it ended."""
+        return self._participations(self.session.execute(_PARTICIPATIONS_OF, {"b_applicants": applicant_ids}))
+
+    @staticmethod
+    def _participations(rows: Any) -> list[history.Participation]:
         return [
             history.Participation(
                 cohort_id=cohort_id,
@@ -236,10 +246,19 @@ class EnrollmentRepository:
                 status=status,
                 withdrawn_before_start=before_start,
             )
-            for cohort_id, start, end, hours, status, before_start in self.session.execute(
-                _PARTICIPATIONS, {"b_applicants": applicant_ids}
-            )
+            for cohort_id, start, end, hours, status, before_start in rows
         ]
+
+    def history_of_person(
+        self, applicant_id: uuid.UUID, *, merged_into: uuid.UUID | None
+    ) -> list[history.Participation]:
+        """The admission history of the person this record belongs to, the surviving record's row held until the
+        work ends. A record merged into none (nearly every one) is its person's surviving record, and the caller
+        holds its row already (``seat_to_accept``): one statement reads its history with that of every record
+        merged into it. Otherwise the chain is followed first (``person``)."""
+        if merged_into is not None:
+            return self.participations(self.person(applicant_id, lock=True))
+        return self._participations(self.session.execute(_PERSON_PARTICIPATIONS, {"b_root": applicant_id}))
 
     # -- one person, one record -----------------------------------------------------------------------
     def person(self, applicant_id: uuid.UUID, *, lock: bool = False) -> list[uuid.UUID]:
@@ -426,10 +445,12 @@ class EnrollmentRepository:
             .limit(1)
         ).scalar_one_or_none()
 
-    def seat_to_accept(self, application_id: uuid.UUID) -> tuple[Application, str, date, Cohort, Programme] | None:
-        """The application with its applicant's name and birth date, cohort and programme, in one statement;
-        the application and the applicant rows are held until the work ends (not the cohort: the seat count
-        does not change, so accepts run in parallel)."""
+    def seat_to_accept(
+        self, application_id: uuid.UUID
+    ) -> tuple[Application, str, date, uuid.UUID | None, Cohort, Programme] | None:
+        """The application with its applicant's name, birth date and the record it was merged into (if any),
+        cohort and programme, in one statement; the application and the applicant rows are held until the work
+        ends (not the cohort: the seat count does not change, so accepts run in parallel)."""
         found = self.session.execute(_SEAT_TO_ACCEPT, {"b_application": application_id}).first()
         return None if found is None else tuple(found)  # type: ignore[return-value]
 

@@ -49,7 +49,7 @@ def accept(
         found = uow.repo.seat_to_accept(application_id)
         if found is None or not principal.sees_campus(found[0].campus):
             raise not_found("application", application_id)
-        app, name, birth_date, cohort, programme = found
+        app, name, birth_date, merged_into, cohort, programme = found
         if app.status == "accepted":
             raise RuleViolation(
                 [RuleFailure("seat.already-accepted", "this seat has already been accepted")], status=409
@@ -64,8 +64,8 @@ def accept(
             raise RuleViolation(late, status=409)
         # The person may have other records (merged into one survivor): their courses count too, and the
         # survivor's row is held as well, so two records of one person do not take overlapping seats at once.
-        person = uow.repo.person(app.applicant_id, lock=True)
-        failures = history.check_history(uow.repo.participations(person), terms(cohort, programme), policy.readmission)
+        past = uow.repo.history_of_person(app.applicant_id, merged_into=merged_into)
+        failures = history.check_history(past, terms(cohort, programme), policy.readmission)
         if failures:
             raise RuleViolation(failures)
         enrollment_id = uuid.uuid4()

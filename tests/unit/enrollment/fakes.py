@@ -223,12 +223,20 @@ class FakeEnrollmentRepository:
         waiting = [a for a in self.applications_.values() if a.cohort_id == cohort_id and a.status == "waitlisted"]
         return min(waiting, key=lambda a: a.waitlist_position or 0, default=None)
 
-    def seat_to_accept(self, application_id: uuid.UUID) -> tuple[Application, str, date, Cohort, Programme] | None:
+    def seat_to_accept(
+        self, application_id: uuid.UUID
+    ) -> tuple[Application, str, date, uuid.UUID | None, Cohort, Programme] | None:
         app = self.applications_.get(application_id)
         if app is None:
             return None
         applicant, cohort = self.applicants_[app.applicant_id], self.cohorts_[app.cohort_id]
-        return app, applicant.name, applicant.birth_date, cohort, self.programmes_[cohort.programme_id]
+        programme = self.programmes_[cohort.programme_id]
+        return app, applicant.name, applicant.birth_date, applicant.merged_into, cohort, programme
+
+    def history_of_person(
+        self, applicant_id: uuid.UUID, *, merged_into: uuid.UUID | None
+    ) -> list[history.Participation]:
+        return self.participations(self.person(applicant_id))
 
     def enroll_accepted(
         self, app: Application, cohort: Cohort, *, enrollment_id: uuid.UUID, on: date, now: datetime
