@@ -102,21 +102,38 @@ def main() -> None:
             dbs.drop_all()
 
 
-def run(console: str, enrollment: str, campus: str, cohort: str) -> None:
+def signed_in(console: str, role: str, campus: str) -> httpx.Client:
     client = httpx.Client(base_url=console, timeout=60)
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)
-    client.post("/signin/local", data={"role": "admissions", "campus": campus, "csrf_token": token})
+    client.post("/signin/local", data={"role": role, "campus": campus, "csrf_token": token})
+    return client
+
+
+def run(console: str, enrollment: str, campus: str, cohort: str) -> None:
+    admissions = signed_in(console, "admissions", campus)
+    finance = signed_in(console, "finance", campus)
+    placement = signed_in(console, "placement", campus)
     pages = [
-        "/",
-        "/admissions",
-        "/admissions/campuses",
-        "/admissions/programmes",
-        "/admissions/cohorts/new",
-        f"/admissions/cohorts/{cohort}",
-        f"/admissions/cohorts/{cohort}/timetable",
-        f"/admissions/cohorts/{cohort}/applications",
-        f"/admissions/cohorts/{cohort}/import",
-        f"/admissions/cohorts/{cohort}/selection",
+        (admissions, "/"),
+        (admissions, "/admissions"),
+        (admissions, "/admissions/campuses"),
+        (admissions, "/admissions/programmes"),
+        (admissions, "/admissions/cohorts/new"),
+        (admissions, f"/admissions/cohorts/{cohort}"),
+        (admissions, f"/admissions/cohorts/{cohort}/timetable"),
+        (admissions, f"/admissions/cohorts/{cohort}/applications"),
+        (admissions, f"/admissions/cohorts/{cohort}/import"),
+        (admissions, f"/admissions/cohorts/{cohort}/selection"),
+        (finance, "/finance"),
+        (finance, "/finance/payouts"),
+        (finance, "/finance/accounts"),
+        (finance, "/finance/qualifications"),
+        (finance, "/finance/results"),
+        (placement, "/placement"),
+        (placement, "/placement/employers"),
+        (placement, "/placement/postings"),
+        (placement, "/placement/internships"),
+        (placement, "/dashboard"),
     ]
     bare = httpx.Client(
         base_url=f"{enrollment}/enrollment/v1",
@@ -125,7 +142,7 @@ def run(console: str, enrollment: str, campus: str, cohort: str) -> None:
     )
     for _ in range(5):  # warm both
         bare.get(f"/cohorts/{cohort}")
-        for path in pages:
+        for client, path in pages:
             client.get(path)
     print(
         f"console pages, {REQUESTS} requests each per repeat, platform on PostgreSQL; "
@@ -135,22 +152,26 @@ def run(console: str, enrollment: str, campus: str, cohort: str) -> None:
         path: Measure(
             f"page {path.replace(cohort, '{id}')} (server p50)", "time", None, reference_name="bare API GET p50"
         )
-        for path in pages
+        for _client, path in pages
     }
-    for _ in range(REPEATS):
+    for repeat in range(REPEATS):
         ref = []
         for _ in range(REQUESTS):
             t0 = time.perf_counter()
             bare.get(f"/cohorts/{cohort}").raise_for_status()
             ref.append((time.perf_counter() - t0) * 1000)
         ref_p50 = statistics.median(ref)
-        for path in pages:
+        for client, path in pages:
             server = []
             for _ in range(REQUESTS):
                 r = client.get(path)
                 assert r.status_code == 200, (path, r.status_code)
                 server.append(float(r.headers["server-timing"].split("dur=")[1]))
             measures[path].add(statistics.median(server), ref_p50)
+            print(
+                f"    {path.replace(cohort, '{id}'):<42} [{repeat + 1}/{REPEATS}] p50 {statistics.median(server):6.1f} ms"
+                f"  p95 {pct(server, 0.95):6.1f} ms  ({len(r.content) / 1024:5.1f} KB HTML)"
+            )
 
 
 if __name__ == "__main__":
