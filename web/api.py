@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from web.logs import correlation_id
 from web.settings import SERVICES, WebSettings
 
 log = logging.getLogger("web.api")
@@ -117,6 +118,8 @@ class Api:
     ) -> httpx.Response:
         """The raw response of a 2xx answer (for downloads); problems and outages raised as above."""
         h = dict(headers or {})
+        if cid := correlation_id.get():
+            h["X-Correlation-ID"] = cid  # the service's lines of this call carry the console request's id
         if self.token:
             h["Authorization"] = f"Bearer {self.token}"
         if params:

@@ -158,8 +158,11 @@ def register(app: FastAPI, rooms: list[Room]) -> None:
     if len(set(names)) != len(names):
         raise ValueError(f"two rooms share a name: {names}")
     app.state.rooms = sorted(rooms, key=lambda r: (r.order, r.name))
+    # a request's matched route is its room router's own (no prefix): the access log names it with the prefix
+    app.state.route_templates = {}
     for room in rooms:
         app.include_router(room.router, prefix=room.path, dependencies=[Depends(csrf_check), Depends(room_guard(room))])
+        app.state.route_templates.update({id(r): room.path + r.path for r in room.router.routes if hasattr(r, "path")})
 
 
 # -- rendering -------------------------------------------------------------------

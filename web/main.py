@@ -14,13 +14,14 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from web import auth
+from web import auth, logs
 from web.api import ApiProblem, ServiceUnavailable
 from web.core import HERE, CsrfFailure, Forbidden, NotSignedIn, is_htmx, make_templates, register, render
 from web.sessions import Session, SessionStore
 from web.settings import WebSettings
 
 log = logging.getLogger("web")
+access = logging.getLogger("web.access")
 UNTRACKED = ("/static/", "/healthz", "/favicon.ico")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -31,6 +32,8 @@ CSP = (
 def create_app(settings: WebSettings | None = None, rooms: list | None = None) -> FastAPI:
     """``rooms`` defaults to web.rooms.ROOMS (tests may add one)."""
     settings = settings or WebSettings()
+    # JSON lines like every process of the platform; each request's correlation id goes with its API calls
+    logs.configure(settings.log_level)
     if rooms is None:
         from web.rooms import ROOMS as rooms
 
@@ -54,6 +57,36 @@ def create_app(settings: WebSettings | None = None, rooms: list | None = None) -
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
+
+    @app.middleware("http")
+    async def access_line(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """One JSON line per request (method, route template, status, time; never the raw path or query, which
+        can hold what somebody typed), under a correlation id that the API calls it makes carry too."""
+        token = logs.correlation_id.set(logs.new_correlation_id(request.headers.get("x-correlation-id")))
+        started, status = time.perf_counter(), 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Correlation-ID"] = logs.correlation_id.get() or ""
+            return response
+        finally:
+            matched = request.scope.get("route")
+            route = app.state.route_templates.get(id(matched)) or getattr(matched, "path", "unmatched")
+            quiet = request.url.path.startswith(UNTRACKED) and status < 400
+            access.log(
+                logging.DEBUG if quiet else logging.INFO,
+                "%s %s %s",
+                request.method,
+                route,
+                status,
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            logs.correlation_id.reset(token)
 
     @app.middleware("http")
     async def sessions_and_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -29,6 +29,7 @@ class WebSettings(BaseSettings):
     certification_url: str = "http://127.0.0.1:8003"
     placement_url: str = "http://127.0.0.1:8004"
     api_timeout_s: float = Field(15.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     session_store_url: str = "sqlite:///./data/web-sessions.db"
     session_ttl_s: int = Field(8 * 3600, ge=60)

@@ -190,3 +190,34 @@ def test_the_attendance_roster_tags_a_late_decision_and_a_late_join(lang: str, l
     assert late in late_cell and "late-decision" in late_cell and joined in late_cell
     assert "2027-07-03" in late_cell  # the day of the decision, in the tag's explanation
     assert "late-decision" not in on_time_cell and "joined-late" not in on_time_cell
+
+
+def test_the_console_logs_json_with_one_access_line_per_request_and_no_query(tmp_path, capsys) -> None:
+    from web.main import create_app
+
+    settings = WebSettings(session_store_url=f"sqlite:///{tmp_path}/s.db", cookie_secure=False)
+    with TestClient(create_app(settings)) as client:
+        capsys.readouterr()
+        r = client.get(
+            "/signin?next=/admissions&name=%EA%B9%80%EB%AF%BC%EC%A7%80", headers={"X-Correlation-ID": "gw-1"}
+        )
+        assert r.status_code == 200 and r.headers["x-correlation-id"] == "gw-1"
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [line] = [x for x in lines if x.get("route") == "/signin"]
+    assert (line["service"], line["method"], line["status"], line["correlation_id"]) == ("web", "GET", 200, "gw-1")
+    assert isinstance(line["duration_ms"], float)
+    assert not any("김민지" in json.dumps(x, ensure_ascii=False) or "name=" in json.dumps(x) for x in lines)
+
+
+def test_the_access_line_names_a_room_page_by_its_route_template(tmp_path, capsys) -> None:
+    from web.main import create_app
+
+    settings = WebSettings(session_store_url=f"sqlite:///{tmp_path}/s.db", cookie_secure=False)
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/signin")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        client.post("/signin/local", data={"role": "admissions", "campus": "jungbu", "csrf_token": token})
+        capsys.readouterr()
+        client.get("/admissions/cohorts/5bcca519-31f7-49ab-8e40-097e60db5f10")  # the API is not there: any status
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [x["route"] for x in lines if x.get("logger") == "web.access"] == ["/admissions/cohorts/{cohort_id}"]
