@@ -208,9 +208,14 @@ class CohortStats(BaseModel):
     ineligible: int
     competition_ratio: float = Field(description="applications / capacity")
     priority_quota: int
-    selected: int = Field(description=SELECTED)
     selected_within_capacity: int = Field(description=WITHIN_CAPACITY)
     selected_above_capacity: int = Field(description=ABOVE_CAPACITY)
+
+    @computed_field(description=SELECTED)  # type: ignore[prop-decorator]
+    @property
+    def selected(self) -> int:
+        return self.selected_within_capacity + self.selected_above_capacity
+
     priority_selected: int = Field(
         description="priority applicants holding a seat of the capacity (offered or accepted)"
     )
@@ -419,9 +424,14 @@ class SelectionOut(BaseModel):
     cohort_id: uuid.UUID
     capacity: int
     priority_quota: int
-    selected: int = Field(description=SELECTED)
     selected_within_capacity: int = Field(description=WITHIN_CAPACITY)
     selected_above_capacity: int = Field(description=ABOVE_CAPACITY)
+
+    @computed_field(description=SELECTED)  # type: ignore[prop-decorator]
+    @property
+    def selected(self) -> int:
+        return self.selected_within_capacity + self.selected_above_capacity
+
     priority_selected: int = Field(description="priority applicants given a seat of the capacity")
     above_capacity: int = Field(description="applicants admitted above capacity (here: selected_above_capacity)")
     waitlisted: int

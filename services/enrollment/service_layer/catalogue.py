@@ -203,7 +203,6 @@ def cohort_stats(uow: Uow, *, principal: Principal, policy: AdmissionsPolicy, co
             ineligible=ineligible,
             competition_ratio=selection.competition_ratio(applications, cohort.capacity),
             priority_quota=selection.priority_quota(cohort.capacity, policy.selection.priority_quota_percent),
-            selected=count.get("selected", 0),
             selected_within_capacity=count.get("selected", 0) - offered_above,
             selected_above_capacity=offered_above,
             priority_selected=priority_selected,

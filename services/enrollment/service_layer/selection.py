@@ -75,7 +75,6 @@ def run_selection(
             cohort_id=cohort.id,
             capacity=cohort.capacity,
             priority_quota=result.quota,
-            selected=len(result.selected) + len(result.above_capacity),
             selected_within_capacity=len(result.selected),
             selected_above_capacity=len(result.above_capacity),
             priority_selected=len(result.priority_selected),
