@@ -9,9 +9,8 @@ from datetime import timedelta
 import pytest
 
 from shared import events
-from shared.events import topic_for
-from tests.integration.attendance.helpers import Enrollment, local, snapshot, today, weekdays
-from tests.support import EventReader, running_service, token, wait_until
+from tests.integration.attendance.helpers import local, snapshot, today, weekdays
+from tests.support import running_service, token, wait_until
 
 API = "/attendance/v1"
 
@@ -22,20 +21,6 @@ def svc(kafka, databases):
         "attendance", database_url=databases.new("att-late"), kafka_bootstrap_servers=kafka, closer_interval_s=1.0
     ) as client:
         yield client
-
-
-@pytest.fixture
-def enrollment(kafka):
-    producer = Enrollment(kafka)
-    yield producer
-    producer.close()
-
-
-@pytest.fixture
-def out(kafka):
-    reader = EventReader(kafka, topic_for("attendance"))
-    yield reader
-    reader.close()
 
 
 def roster(svc, snap, headers) -> dict[str, dict]:

@@ -12,7 +12,7 @@ import pytest
 
 from services.attendance.domain import qr
 from services.attendance.settings import LOCAL_QR_SECRET
-from tests.integration.attendance.helpers import SEOUL, Enrollment, snapshot, today
+from tests.integration.attendance.helpers import SEOUL, snapshot, today
 from tests.support import running_service, token, wait_until
 
 API = "/attendance/v1"
@@ -25,13 +25,6 @@ def svc(kafka, databases):
         "attendance", database_url=databases.new("att_qr"), kafka_bootstrap_servers=kafka, qr_secret=SECRET
     ) as client:
         yield client
-
-
-@pytest.fixture
-def enrollment(kafka):
-    producer = Enrollment(kafka)
-    yield producer
-    producer.close()
 
 
 def now_slot() -> tuple[clock, clock]:
