@@ -46,8 +46,9 @@ RELAYED = 10_000
 STAFF = token(["admissions"], ["*"])
 
 
-def seeded_cohort(c: httpx.Client, campus: str, programme: str, n: int) -> list[str]:
-    """A cohort of ``n`` seats and ``n`` applicants imported as one CSV, selected: ``n`` offers to accept."""
+def seeded_cohort(c: httpx.Client, programme: str, n: int) -> tuple[str, list[str]]:
+    """A cohort of ``n`` seats and ``n`` applicants imported as one CSV, selected: the cohort and its ``n`` offers
+    to accept."""
     cohort = new_cohort(c, STAFF, programme, capacity=n)
     out = io.StringIO()
     w = csv.writer(out)
@@ -72,15 +73,15 @@ def seeded_cohort(c: httpx.Client, campus: str, programme: str, n: int) -> list[
         if len(items) < 500:
             break
     assert len(ids) == n, f"{len(ids)} of {n} selected"
-    return ids
+    return cohort, ids
 
 
 def bench_accepts(bases: list[str], refs: list[str], c: httpx.Client, campus: str, programme: str) -> None:
     for replicas in (1, 2):
         m = Measure(f"accept, {replicas} process(es), 16 connections", "rate", 0.5)
         for _ in range(REPEATS):
-            service_apps = seeded_cohort(c, campus, programme, ACCEPTS)
-            reference_apps = seeded_cohort(c, campus, programme, ACCEPTS)
+            _cohort, service_apps = seeded_cohort(c, programme, ACCEPTS)
+            _cohort, reference_apps = seeded_cohort(c, programme, ACCEPTS)
             calls = [
                 load.Call("POST", f"{E}/applications/{a}/accept", {**STAFF, "Idempotency-Key": str(uuid.uuid4())})
                 for a in service_apps

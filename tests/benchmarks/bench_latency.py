@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import math
 import os
 import threading
@@ -37,8 +35,9 @@ from kafka import KafkaConsumer
 
 from shared.kafka import ensure_topics, make_producer
 from shared.migrations import upgrade
+from tests.benchmarks.bench_enrollment import seeded_cohort
 from tests.benchmarks.common import REPEATS, Measure, print_summary
-from tests.integration.enrollment.helpers import E, new_campus, new_cohort, new_programme
+from tests.integration.enrollment.helpers import E, new_campus, new_programme
 from tests.support import LOCAL_POSTGRES, Databases, service_process, token
 from trainingops.broker import LocalBroker
 
@@ -60,28 +59,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def seeded_cohorts(c: httpx.Client, programme: str, count: int = COHORTS) -> list[tuple[str, list[str]]]:
     """``count`` cohorts, each with ``SEATS`` applicants imported as one CSV and selected: offers to accept."""
-    out = []
-    for _ in range(count):
-        cohort = new_cohort(c, STAFF, programme, capacity=SEATS)
-        text = io.StringIO()
-        w = csv.writer(text)
-        w.writerow(["name", "birth_date", "residency_status", "priority_categories", "score"])
-        for i in range(SEATS):
-            w.writerow([f"Trainee {i}", "1995-06-01", "city_resident", "", 50 + i % 40])
-        r = c.post(
-            f"{E}/applications/import",
-            data={"cohort_id": cohort},
-            headers=STAFF,
-            files={"file": ("a.csv", text.getvalue().encode(), "text/csv")},
-        )
-        assert r.status_code == 200 and r.json()["imported"] == SEATS, r.text[:500]
-        r = c.post(f"{E}/cohorts/{cohort}/selection", headers=STAFF)
-        assert r.status_code == 200 and r.json()["selected"] == SEATS, r.text[:500]
-        page = c.get(f"{E}/applications", params={"cohort_id": cohort, "limit": 500}, headers=STAFF).json()
-        offers = [a["id"] for a in page["items"] if a["status"] == "selected"]
-        assert len(offers) == SEATS, f"{len(offers)} of {SEATS} selected"
-        out.append((cohort, offers))
-    return out
+    return [seeded_cohort(c, programme, SEATS) for _ in range(count)]
 
 
 async def accepts_to_roster(enrollment: str, attendance: str, cohorts: list[tuple[str, list[str]]]) -> list[float]:
