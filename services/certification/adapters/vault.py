@@ -29,7 +29,6 @@ class AccountCipher:
             raise ValueError("at least one account key is needed")
         self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
         self.current_key_id = key_id(keys[0])
-        self.key_ids = tuple(key_id(k) for k in keys)
 
     def encrypt(self, number: str) -> tuple[str, str]:
         """The token of ``number`` under the newest key, and that key's id."""
