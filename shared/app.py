@@ -8,6 +8,7 @@ relay and the event consumer.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -220,6 +221,11 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             stops.append(consumer.stop)
         for start in spec.background:
             stops.append(start(app))
+        # What start-up built (modules, schemas, compiled statements) lives as long as the process: frozen, the
+        # collector's full passes skip it. Unfrozen, each full pass walked all of it, a 100 ms pause of a request
+        # now and then (measured on a bulk check-in of 1,000 readings: 60-90 ms, with a pass 180-220 ms).
+        gc.collect()
+        gc.freeze()
         log.info("service started", extra={"service": spec.name})
         try:
             yield
@@ -227,6 +233,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             for stop in reversed(stops):
                 stop()
             db.dispose()
+            gc.unfreeze()  # what the app held may go now (tests start and stop many apps in one process)
 
     app = FastAPI(
         title=spec.title,

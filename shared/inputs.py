@@ -109,6 +109,17 @@ def _number_kind(annotation: Any) -> tuple[str, bool] | None:
     return None
 
 
+_NUMBER_KINDS: dict[tuple[type, str], tuple[str, bool] | None] = {}
+
+
+def _field_number_kind(model: type[BaseModel], field: str) -> tuple[str, bool] | None:
+    """``_number_kind`` of a model's field, worked out once (a bulk request validates thousands of items)."""
+    key = (model, field)
+    if key not in _NUMBER_KINDS:
+        _NUMBER_KINDS[key] = _number_kind(model.model_fields[field].annotation)
+    return _NUMBER_KINDS[key]
+
+
 def _check_number(kind: str, value: Any) -> None:
     # JSON numbers only: pydantic would otherwise take false for 0, true for 1 and "82" for 82.
     if isinstance(value, bool) or isinstance(value, str):
@@ -125,7 +136,7 @@ class InputModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _strict_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        kind = _number_kind(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        kind = _field_number_kind(cls, info.field_name) if info.field_name else None
         if kind is not None:
             for item in value if kind[1] and isinstance(value, list) else [value]:
                 _check_number(kind[0], item)

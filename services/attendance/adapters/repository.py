@@ -6,12 +6,30 @@ unit of work commit. Methods are named by what they mean for attendance; the SQL
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, Text, and_, bindparam, delete, func, insert, literal, select, true, update
+import psycopg
+from sqlalchemy import (
+    String,
+    Text,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -37,19 +55,28 @@ class FirstMarkRace(Exception):
     """Another request wrote the first mark of one of these trainees after we looked (none was there to lock)."""
 
 
+class RosterGate(NamedTuple):
+    """What a reading needs of a trainee's roster entry: whether the session is theirs, and whether a changed
+    mark must be evaluated (an at-risk trainee may be lifted)."""
+
+    trainee_id: uuid.UUID
+    enrolled_on: date | None
+    withdrawn_on: date | None
+    at_risk: bool
+
+
+def each(name: str, column: Any) -> Any:
+    """PostgreSQL: one value per row from an array parameter, for inserting many rows in one statement.
+
+    Strings travel as text[], not as the column's VARCHAR(n)[]: an explicit cast to VARCHAR(n) cuts a longer value
+    silently, while the insert's assignment to the column refuses it, as the one-by-one path does."""
+    kind = Text() if isinstance(getattr(column.type, "impl", column.type), String) else column.type
+    return func.unnest(bindparam(name, type_=ARRAY(kind)))
+
+
 def _roster_upsert_pg() -> Any:
     """PostgreSQL: a group's roster entries as one array per column, one statement compiled and prepared once."""
-    from sqlalchemy.dialects.postgresql import ARRAY
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
     t = RosterEntry.__table__  # type: ignore[attr-defined]
-
-    def each(name: str, column: Any) -> Any:
-        # Strings travel as text[], not as the column's VARCHAR(n)[]: an explicit cast to VARCHAR(n) cuts a longer
-        # value silently, while the insert's assignment to the column refuses it, as the one-by-one path does.
-        kind = Text() if isinstance(getattr(column.type, "impl", column.type), String) else column.type
-        return func.unnest(bindparam(name, type_=ARRAY(kind)))
-
     rows = select(
         each("ids", t.c.id),
         bindparam("cohort_id", type_=t.c.cohort_id.type),
@@ -119,9 +146,35 @@ _CHECK_IN_TARGET_PG = (
     .outerjoin(_LOCKED_MARK, true())
     .where(TrainingSession.id == bindparam("b_session"))
 )
+# PostgreSQL: a bulk request's roster facts and the marks it will add to, locked, in one read.
+_BULK_LOCKED_MARK = (
+    select(Mark)
+    .where(Mark.session_id == bindparam("b_session"), Mark.trainee_id == RosterEntry.trainee_id)
+    .with_for_update()
+    .lateral("bulk_locked_mark")
+)
+_READINGS_TARGET_PG = (
+    select(
+        RosterEntry.trainee_id,
+        RosterEntry.enrolled_on,
+        RosterEntry.withdrawn_on,
+        RosterEntry.at_risk,
+        aliased(Mark, _BULK_LOCKED_MARK),
+    )
+    .outerjoin(_BULK_LOCKED_MARK, true())
+    .where(
+        RosterEntry.cohort_id == bindparam("b_cohort"),
+        RosterEntry.trainee_id == any_(bindparam("b_trainees", type_=ARRAY(Uuid()))),
+    )
+)
 _MARKS = Mark.__table__  # type: ignore[attr-defined]
 _INSERT_MARK_IF_NONE = per_dialect(
     lambda insert_: insert_(_MARKS).on_conflict_do_nothing(index_elements=["session_id", "trainee_id"])
+)
+# PostgreSQL: a bulk request's new marks go in by COPY (see ``_copy_marks``).
+_COPY_MARKS = (
+    "COPY mark (id, session_id, cohort_id, trainee_id, mark, source, punches, check_in_at, check_out_at, "
+    "updated_by, updated_at) FROM STDIN"
 )
 _UPDATE_MARK = (
     update(_MARKS)
@@ -268,13 +321,43 @@ class AttendanceRepository:
             is not None
         )
 
+    def _among(self, column: Any, values: list[Any]) -> Any:
+        """``column IN values``; on PostgreSQL one array parameter, however many values (a bulk request has
+        thousands, each a parameter of its own otherwise)."""
+        if self._dialect == "postgresql":
+            return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        return column.in_(values)
+
     def roster_entries(self, cohort_id: uuid.UUID, trainee_ids: list[uuid.UUID]) -> dict[uuid.UUID, RosterEntry]:
         return {
             e.trainee_id: e
             for e in self.session.execute(
-                select(RosterEntry).where(RosterEntry.cohort_id == cohort_id, RosterEntry.trainee_id.in_(trainee_ids))
+                select(RosterEntry).where(
+                    RosterEntry.cohort_id == cohort_id, self._among(RosterEntry.trainee_id, trainee_ids)
+                )
             ).scalars()
         }
+
+    def readings_target(
+        self, cohort_id: uuid.UUID, session_id: uuid.UUID, trainee_ids: list[uuid.UUID]
+    ) -> tuple[dict[uuid.UUID, RosterGate], dict[uuid.UUID, Mark]]:
+        """For a batch of readings: the roster facts of these trainees (plain rows, no entities to build) and
+        their marks of the session, locked. On PostgreSQL one read does both (a LATERAL sub-select FOR UPDATE)."""
+        gate = (RosterEntry.trainee_id, RosterEntry.enrolled_on, RosterEntry.withdrawn_on, RosterEntry.at_risk)
+        if self._dialect != "postgresql":
+            query = select(*gate).where(
+                RosterEntry.cohort_id == cohort_id, self._among(RosterEntry.trainee_id, trainee_ids)
+            )
+            gates = {row[0]: RosterGate(*row) for row in self.session.execute(query)}
+            return gates, self.lock_marks(session_id, trainee_ids)
+        gates, marks = {}, {}
+        for *row, mark in self.session.execute(
+            _READINGS_TARGET_PG, {"b_cohort": cohort_id, "b_session": session_id, "b_trainees": trainee_ids}
+        ):
+            gates[row[0]] = RosterGate(*row)
+            if mark is not None:
+                marks[row[0]] = mark
+        return gates, marks
 
     def roster_of(self, cohort_id: uuid.UUID, *, active_only: bool = False, by_name: bool = True) -> list[RosterEntry]:
         query = select(RosterEntry).where(RosterEntry.cohort_id == cohort_id)
@@ -507,18 +590,44 @@ class AttendanceRepository:
         )
 
     def lock_marks(self, session_id: uuid.UUID, trainee_ids: list[uuid.UUID]) -> dict[uuid.UUID, Mark]:
-        query = select(Mark).where(Mark.session_id == session_id, Mark.trainee_id.in_(trainee_ids)).with_for_update()
-        return {m.trainee_id: m for m in self.session.execute(query).scalars()}
+        query = select(Mark).where(Mark.session_id == session_id, self._among(Mark.trainee_id, trainee_ids))
+        return {m.trainee_id: m for m in self.session.execute(query.with_for_update()).scalars()}
 
     def add_marks(self, rows: list[dict[str, Any]]) -> None:
-        """Insert new marks in one statement and write the changed ones; ``FirstMarkRace`` if another
-        request wrote one of these first marks meanwhile."""
+        """Insert new marks (all of one session, cohort, writer and moment; each row without its id, which is
+        made here) in one go; ``FirstMarkRace`` if another request wrote one of these first marks
+        meanwhile."""
         if rows:
             try:
-                self.session.execute(insert(Mark), rows)
-            except IntegrityError as exc:  # uq_mark_session_trainee: the only constraint these rows can break
-                raise FirstMarkRace() from exc
+                if self._dialect == "postgresql":
+                    self._copy_marks(rows)
+                else:
+                    self.session.execute(insert(Mark), [dict(r, id=uuid.uuid4()) for r in rows])
+            except (IntegrityError, psycopg.errors.UniqueViolation) as exc:  # uq_mark_session_trainee: the only
+                raise FirstMarkRace() from exc  # constraint these rows can break
         self.session.flush()
+
+    def _copy_marks(self, rows: list[dict[str, Any]]) -> None:
+        """PostgreSQL: new marks by COPY, the fastest way in (a unique violation fails it like an INSERT)."""
+        self.session.flush()  # what the ORM holds goes first, in statement order
+        conn = self.session.connection().connection.driver_connection
+        with conn.cursor() as cur, cur.copy(_COPY_MARKS) as copy:
+            for r in rows:
+                copy.write_row(
+                    (
+                        uuid.uuid4(),
+                        r["session_id"],
+                        r["cohort_id"],
+                        r["trainee_id"],
+                        r["mark"],
+                        r["source"],
+                        json.dumps(r["punches"]),
+                        r["check_in_at"],
+                        r["check_out_at"],
+                        r["updated_by"],
+                        r["updated_at"],
+                    )
+                )
 
     def mark(self, session_id: uuid.UUID, trainee_id: uuid.UUID, *, lock: bool = False) -> Mark | None:
         query = select(Mark).where(Mark.session_id == session_id, Mark.trainee_id == trainee_id)

@@ -136,7 +136,11 @@ def decide(
     out, in that order of precedence: a session earns one mark. A missing check-out
     means the trainee stayed to the end.
     """
-    p = presence(punches)
+    return mark_of(presence(punches), start, end, hours, policy)
+
+
+def mark_of(p: Presence, start: datetime, end: datetime, hours: float, policy: MarkPolicy = MarkPolicy()) -> str:
+    """``decide`` for punches already reduced to their ``presence``."""
     if p.check_in is None or p.check_in >= end:
         return ABSENT
     session_minutes = hours * 60 if hours > 0 else _minutes(end - start)

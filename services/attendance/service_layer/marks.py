@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from services.attendance.adapters.orm import Cohort, Mark, MarkChange, RosterEntry, TrainingSession
-from services.attendance.adapters.repository import AttendanceRepository, FirstMarkRace
+from services.attendance.adapters.repository import AttendanceRepository, FirstMarkRace, RosterGate
 from services.attendance.domain import marks as rules
 from services.attendance.domain import qr
 from services.attendance.domain.excuses import check_excuse
@@ -69,7 +70,7 @@ def _punches(mark: Mark | None) -> list[rules.Punch]:
     return [rules.Punch(p["kind"], datetime.fromisoformat(p["at"])) for p in mark.punches]
 
 
-def _roster_failure(entry: RosterEntry | None, ts: TrainingSession) -> RuleFailure | None:
+def _roster_failure(entry: RosterEntry | RosterGate | None, ts: TrainingSession) -> RuleFailure | None:
     if ts.cancelled:
         return RuleFailure("session.cancelled", f"the session of {ts.date} is no longer in the cohort's plan")
     if entry is None:
@@ -305,44 +306,43 @@ def _bulk_check_in(
     ts, cohort = load_session(repo, principal, session_id)
     require_open(cohort)
     now = wall_now(clock)
+    latest = now + timedelta(minutes=1)
+    start, end = bounds(ts)
     ids = list({item.trainee_id for item in body.items})
-    entries = repo.roster_entries(cohort.id, ids)
-    existing = repo.lock_marks(ts.id, ids)
-    before = {tid: m.mark for tid, m in existing.items()}
-    new_punches: dict[uuid.UUID, list[dict]] = {}
-    rows: list[BulkRow] = []
-    for i, item in enumerate(body.items):
+    gates, existing = repo.readings_target(cohort.id, ts.id, ids)
+    # per trainee: the punches as stored (dicts), as the domain reads them, and as (kind, time) to spot a repeat
+    readings: dict[uuid.UUID, tuple[list[dict], list[rules.Punch], set[tuple[str, datetime]]]] = {}
+    outcomes: list[tuple[uuid.UUID, str, RuleFailure | None]] = []
+    for item in body.items:
+        trainee_id = item.trainee_id
         at = to_wall(item.at, clock) if item.at else now
-        failure = _roster_failure(entries.get(item.trainee_id), ts) or _window_failure(at, ts, policy)
-        if failure is None and at > now + timedelta(minutes=1):
+        failure = _roster_failure(gates.get(trainee_id), ts) or rules.window_failure(at, start, end, policy.check_in)
+        if failure is None and at > latest:
             failure = RuleFailure("check-in.future", "a check-in cannot be recorded ahead of time", "at")
         if failure:
-            rows.append(
-                BulkRow(
-                    index=i, trainee_id=item.trainee_id, status="refused", rule=failure.rule, message=failure.message
-                )
-            )
+            outcomes.append((trainee_id, "refused", failure))
             continue
-        punch = {"kind": item.kind, "at": at.isoformat(), "method": item.method}
-        current = new_punches.get(item.trainee_id)
+        current = readings.get(trainee_id)
         if current is None:
-            current = list(existing[item.trainee_id].punches) if item.trainee_id in existing else []
-            new_punches[item.trainee_id] = current
-        if any(p["kind"] == punch["kind"] and p["at"] == punch["at"] for p in current):
-            rows.append(BulkRow(index=i, trainee_id=item.trainee_id, status="duplicate"))
+            stored = existing.get(trainee_id)
+            parsed = _punches(stored)
+            current = (list(stored.punches) if stored else [], parsed, {(p.kind, p.at) for p in parsed})
+            readings[trainee_id] = current
+        if (item.kind, at) in current[2]:
+            outcomes.append((trainee_id, "duplicate", None))
             continue
-        current.append(punch)
-        rows.append(BulkRow(index=i, trainee_id=item.trainee_id, status="accepted"))
-    start, end = bounds(ts)
+        current[0].append({"kind": item.kind, "at": at.isoformat(), "method": item.method})
+        current[1].append(rules.Punch(item.kind, at))
+        current[2].add((item.kind, at))
+        outcomes.append((trainee_id, "accepted", None))
     stamp = utcnow()
     inserts = []
     decided: dict[uuid.UUID, str] = {}
-    for trainee_id, punches in new_punches.items():
-        parsed = [rules.Punch(p["kind"], datetime.fromisoformat(p["at"])) for p in punches]
+    for trainee_id, (punches, parsed, _) in readings.items():
         presence = rules.presence(parsed)
         row = existing.get(trainee_id)
         mark = (
-            rules.decide(parsed, start, end, ts.hours, policy.marks)
+            rules.mark_of(presence, start, end, ts.hours, policy.marks)
             if row is None or row.source == "punches"
             else row.mark
         )
@@ -350,7 +350,6 @@ def _bulk_check_in(
         if row is None:
             inserts.append(
                 dict(
-                    id=uuid.uuid4(),
                     session_id=ts.id,
                     cohort_id=cohort.id,
                     trainee_id=trainee_id,
@@ -368,22 +367,29 @@ def _bulk_check_in(
             row.check_in_at = aware(presence.check_in, clock)
             row.check_out_at = aware(presence.check_out, clock)
     repo.add_marks(inserts)
+    before = {t: m.mark for t, m in existing.items()}
     changed = [
-        entries[t]
+        t
         for t, m in decided.items()
-        if m != before.get(t) and (m in NEEDS_EVALUATION or before.get(t) in NEEDS_EVALUATION or entries[t].at_risk)
+        if m != before.get(t) and (m in NEEDS_EVALUATION or before.get(t) in NEEDS_EVALUATION or gates[t].at_risk)
     ]
     if changed:
-        evaluate(uow, policy=policy, cohort=cohort, entries=changed, now=now)
-    for r in rows:
-        if r.status != "refused":
-            r.mark = decided.get(r.trainee_id)
+        evaluate(
+            uow, policy=policy, cohort=cohort, entries=list(repo.roster_entries(cohort.id, changed).values()), now=now
+        )
+    rows = [
+        BulkRow(index=i, trainee_id=t, status=status, mark=decided.get(t))
+        if failure is None
+        else BulkRow(index=i, trainee_id=t, status=status, rule=failure.rule, message=failure.message)
+        for i, (t, status, failure) in enumerate(outcomes)
+    ]
+    counts = Counter(status for _, status, _ in outcomes)
     return BulkReport(
         session_id=ts.id,
         received=len(body.items),
-        accepted=sum(1 for r in rows if r.status == "accepted"),
-        duplicates=sum(1 for r in rows if r.status == "duplicate"),
-        refused=sum(1 for r in rows if r.status == "refused"),
+        accepted=counts["accepted"],
+        duplicates=counts["duplicate"],
+        refused=counts["refused"],
         rows=rows,
     )
 

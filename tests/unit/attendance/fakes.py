@@ -22,6 +22,7 @@ from services.attendance.adapters.orm import (
     RosterEntry,
     TrainingSession,
 )
+from services.attendance.adapters.repository import RosterGate
 from shared.auth import Principal
 from shared.pagination import PageParams
 from shared.problems import not_found
@@ -130,6 +131,15 @@ class FakeAttendanceRepository:
 
     def roster_entries(self, cohort_id: uuid.UUID, trainee_ids: list[uuid.UUID]) -> dict[uuid.UUID, RosterEntry]:
         return {t: self.roster[(cohort_id, t)] for t in trainee_ids if (cohort_id, t) in self.roster}
+
+    def readings_target(
+        self, cohort_id: uuid.UUID, session_id: uuid.UUID, trainee_ids: list[uuid.UUID]
+    ) -> tuple[dict[uuid.UUID, RosterGate], dict[uuid.UUID, Mark]]:
+        gates = {
+            t: RosterGate(t, e.enrolled_on, e.withdrawn_on, e.at_risk)
+            for t, e in self.roster_entries(cohort_id, trainee_ids).items()
+        }
+        return gates, self.lock_marks(session_id, trainee_ids)
 
     def roster_of(self, cohort_id: uuid.UUID, *, active_only: bool = False, by_name: bool = True) -> list[RosterEntry]:
         found = [
