@@ -262,7 +262,7 @@ def run(dbs: Databases, bootstrap: str) -> None:
             d: str(i) for i, d in r.execute("SELECT id, date FROM training_session WHERE date < %s", (today,))
         }
     days = sorted(service_sessions)  # popped from the most recent
-    needed = 2 * REPEATS + REPEATS * BULK_BATCHES
+    needed = 2 * REPEATS + 1 + REPEATS * BULK_BATCHES
     assert len(days) >= needed, f"{len(days)} past sessions, {needed} needed"
 
     env = {
@@ -295,51 +295,45 @@ def run(dbs: Databases, bootstrap: str) -> None:
             f"bulk marks ({BULK_BATCHES} batches of {BULK_BATCH:,}, HTTP)", "rate", 0.3, reference_name="COPY"
         )
         with httpx.Client(base_url=bases[0], timeout=120) as c, psycopg.connect(reference_url) as conn:
-            cohort_id = str(snap.cohort_id)
+
+            def post_batch(day: date) -> None:
+                items = [
+                    {"trainee_id": str(t), "kind": "in", "method": "card", "at": f"{day}T08:59:00+09:00"}
+                    for t in trainees[:BULK_BATCH]
+                ]
+                r = c.post(
+                    f"{A}/sessions/{service_sessions[day]}/check-ins/bulk", headers=INSTRUCTOR, json={"items": items}
+                )
+                assert r.status_code == 200 and r.json()["accepted"] == BULK_BATCH, r.text[:500]
+
+            def copy_batch(day: date) -> None:
+                now = datetime.now(UTC)
+                at = datetime.combine(day, dtime(8, 59), SEOUL)
+                punches = json.dumps([{"kind": "in", "at": at.isoformat(), "method": "card"}])
+                with (
+                    conn.cursor() as cur,
+                    cur.copy(
+                        "COPY mark (id, session_id, cohort_id, trainee_id, mark, source, punches, check_in_at, "
+                        "updated_by, updated_at) FROM STDIN"
+                    ) as copy,
+                ):
+                    for t in trainees[:BULK_BATCH]:
+                        row = (uuid.uuid4(), reference_sessions[day], snap.cohort_id, t, "present", "punches")
+                        copy.write_row((*row, punches, at, "reference", now))
+                conn.commit()
+
+            warm_up = days.pop()  # one batch each, untimed: the first use of a path compiles and caches
+            post_batch(warm_up)
+            copy_batch(warm_up)
             for _ in range(REPEATS):
                 batch_days = [days.pop() for _ in range(BULK_BATCHES)]
                 t0 = time.perf_counter()
                 for day in batch_days:
-                    items = [
-                        {"trainee_id": str(t), "kind": "in", "method": "card", "at": f"{day}T08:59:00+09:00"}
-                        for t in trainees[:BULK_BATCH]
-                    ]
-                    r = c.post(
-                        f"{A}/sessions/{service_sessions[day]}/check-ins/bulk",
-                        headers=INSTRUCTOR,
-                        json={"items": items},
-                    )
-                    assert r.status_code == 200 and r.json()["accepted"] == BULK_BATCH, r.text[:500]
+                    post_batch(day)
                 service = BULK_BATCHES * BULK_BATCH / (time.perf_counter() - t0)
-
                 t0 = time.perf_counter()
                 for day in batch_days:
-                    now = datetime.now(UTC)
-                    at = datetime.combine(day, dtime(8, 59), SEOUL)
-                    punches = json.dumps([{"kind": "in", "at": at.isoformat(), "method": "card"}])
-                    with (
-                        conn.cursor() as cur,
-                        cur.copy(
-                            "COPY mark (id, session_id, cohort_id, trainee_id, mark, source, punches, check_in_at, "
-                            "updated_by, updated_at) FROM STDIN"
-                        ) as copy,
-                    ):
-                        for t in trainees[:BULK_BATCH]:
-                            copy.write_row(
-                                (
-                                    uuid.uuid4(),
-                                    reference_sessions[day],
-                                    cohort_id,
-                                    t,
-                                    "present",
-                                    "punches",
-                                    punches,
-                                    at,
-                                    "reference",
-                                    now,
-                                )
-                            )
-                    conn.commit()
+                    copy_batch(day)
                 bulk.add(service, BULK_BATCHES * BULK_BATCH / (time.perf_counter() - t0))
 
 

@@ -7,6 +7,7 @@ unit of work commit. Methods are named by what they mean for attendance; the SQL
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections import defaultdict
 from datetime import date
@@ -146,9 +147,10 @@ _CHECK_IN_TARGET_PG = (
     .outerjoin(_LOCKED_MARK, true())
     .where(TrainingSession.id == bindparam("b_session"))
 )
-# PostgreSQL: a bulk request's roster facts and the marks it will add to, locked, in one read.
+# PostgreSQL: a bulk request's roster facts, with the ids of the marks it will add to, locked, in one read
+# (plain columns: most readings of a batch find no mark, and an empty entity costs as much to build as a full one).
 _BULK_LOCKED_MARK = (
-    select(Mark)
+    select(Mark.id)
     .where(Mark.session_id == bindparam("b_session"), Mark.trainee_id == RosterEntry.trainee_id)
     .with_for_update()
     .lateral("bulk_locked_mark")
@@ -159,7 +161,7 @@ _READINGS_TARGET_PG = (
         RosterEntry.enrolled_on,
         RosterEntry.withdrawn_on,
         RosterEntry.at_risk,
-        aliased(Mark, _BULK_LOCKED_MARK),
+        _BULK_LOCKED_MARK.c.id,
     )
     .outerjoin(_BULK_LOCKED_MARK, true())
     .where(
@@ -350,14 +352,17 @@ class AttendanceRepository:
             )
             gates = {row[0]: RosterGate(*row) for row in self.session.execute(query)}
             return gates, self.lock_marks(session_id, trainee_ids)
-        gates, marks = {}, {}
-        for *row, mark in self.session.execute(
+        gates, marked = {}, []
+        for trainee_id, enrolled_on, withdrawn_on, at_risk, mark_id in self.session.execute(
             _READINGS_TARGET_PG, {"b_cohort": cohort_id, "b_session": session_id, "b_trainees": trainee_ids}
         ):
-            gates[row[0]] = RosterGate(*row)
-            if mark is not None:
-                marks[row[0]] = mark
-        return gates, marks
+            gates[trainee_id] = RosterGate(trainee_id, enrolled_on, withdrawn_on, at_risk)
+            if mark_id is not None:
+                marked.append(mark_id)
+        if not marked:
+            return gates, {}
+        found = self.session.execute(select(Mark).where(self._among(Mark.id, marked))).scalars()
+        return gates, {m.trainee_id: m for m in found}  # locked by the read above
 
     def roster_of(self, cohort_id: uuid.UUID, *, active_only: bool = False, by_name: bool = True) -> list[RosterEntry]:
         query = select(RosterEntry).where(RosterEntry.cohort_id == cohort_id)
@@ -611,11 +616,12 @@ class AttendanceRepository:
         """PostgreSQL: new marks by COPY, the fastest way in (a unique violation fails it like an INSERT)."""
         self.session.flush()  # what the ORM holds goes first, in statement order
         conn = self.session.connection().connection.driver_connection
+        random = os.urandom(16 * len(rows))  # one read of the system's randomness, not one per id
         with conn.cursor() as cur, cur.copy(_COPY_MARKS) as copy:
-            for r in rows:
+            for i, r in enumerate(rows):
                 copy.write_row(
                     (
-                        uuid.uuid4(),
+                        uuid.UUID(bytes=random[16 * i : 16 * i + 16], version=4),
                         r["session_id"],
                         r["cohort_id"],
                         r["trainee_id"],

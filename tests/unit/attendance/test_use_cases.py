@@ -14,7 +14,7 @@ import pytest
 from services.attendance.adapters.orm import PendingEnrollment
 from services.attendance.domain import qr
 from services.attendance.entrypoints.events import on_cohort_published, on_cohort_rescheduled, on_enrolled, on_withdrawn
-from services.attendance.schemas import BulkCheckInIn, CheckInIn, MarkIn
+from services.attendance.schemas import BulkCheckInIn, BulkReading, CheckInIn, MarkIn
 from services.attendance.service_layer import marks, roster, standing
 from services.attendance.service_layer.policy import policy_of
 from services.attendance.settings import Settings
@@ -272,11 +272,11 @@ def test_bulk_readings_are_accepted_duplicate_or_refused_row_by_row():
     stranger = uuid.uuid4()
     body = BulkCheckInIn(
         items=[
-            CheckInIn(trainee_id=a, method="card", at=f"{DAYS[0]}T08:58:00+09:00"),
-            CheckInIn(trainee_id=a, method="card", at=f"{DAYS[0]}T08:58:00+09:00"),
-            CheckInIn(trainee_id=b, method="card", at=f"{DAYS[0]}T09:15:00+09:00"),
-            CheckInIn(trainee_id=b, method="card", at=f"{DAYS[0]}T09:04:00+09:00"),  # the first reading counts
-            CheckInIn(trainee_id=stranger, method="card", at=f"{DAYS[0]}T09:00:00+09:00"),
+            BulkReading(trainee_id=a, method="card", at=f"{DAYS[0]}T08:58:00+09:00"),
+            BulkReading(trainee_id=a, method="card", at=f"{DAYS[0]}T08:58:00+09:00"),
+            BulkReading(trainee_id=b, method="card", at=f"{DAYS[0]}T09:15:00+09:00"),
+            BulkReading(trainee_id=b, method="card", at=f"{DAYS[0]}T09:04:00+09:00"),  # the first reading counts
+            BulkReading(trainee_id=stranger, method="card", at=f"{DAYS[0]}T09:00:00+09:00"),
         ]
     )
     report = marks.bulk_check_in(
@@ -296,10 +296,31 @@ def test_bulk_readings_are_accepted_duplicate_or_refused_row_by_row():
 def test_a_bulk_request_beyond_the_limit_is_refused_whole():
     w = World()
     few = POLICY.__class__(**{**POLICY.__dict__, "check_in": POLICY.check_in.__class__(bulk_max_readings=1)})
-    body = BulkCheckInIn(items=[CheckInIn(trainee_id=w.trainees[0], method="card")] * 2)
+    body = BulkCheckInIn(items=[BulkReading(trainee_id=w.trainees[0], method="card")] * 2)
     with pytest.raises(RuleViolation) as refused:
         marks.bulk_check_in(w.uow, principal=STAFF, policy=few, clock=w.clock, session_id=w.sessions[0].id, body=body)
     assert rules_of(refused) == ["bulk.too-many"] and w.repo.marks == {}
+
+
+def test_a_bulk_reading_is_checked_as_a_single_check_in_is():
+    """The lean item model of a bulk request refuses what ``CheckInIn`` refuses, field by field."""
+    from pydantic import ValidationError
+
+    trainee = str(uuid.uuid4())
+    bad = [
+        ({"trainee_id": trainee, "code": "12\x0034"}, ("items", 0, "code"), "text.control-character"),
+        ({"trainee_id": trainee, "code": "x" * 33}, ("items", 0, "code"), "string_too_long"),
+        ({"trainee_id": trainee, "kind": "sideways"}, ("items", 0, "kind"), "literal_error"),
+        ({"trainee_id": trainee, "at": "2199-01-01T09:00:00+09:00"}, ("items", 0, "at"), "date.out-of-range"),
+        ({"trainee_id": "not-a-uuid"}, ("items", 0, "trainee_id"), "uuid_parsing"),
+    ]
+    for item, loc, kind in bad:
+        with pytest.raises(ValidationError) as refused:
+            BulkCheckInIn.model_validate({"items": [item]})
+        assert [(e["loc"], e["type"]) for e in refused.value.errors()] == [(loc, kind)], item
+        with pytest.raises(ValidationError) as single:
+            CheckInIn.model_validate(item)
+        assert [e["type"] for e in single.value.errors()] == [kind]
 
 
 # -- at-risk warnings --------------------------------------------------------------------------------------
