@@ -13,6 +13,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -97,6 +99,44 @@ _INSERT_CLAIM = insert(_CLAIMS)
 _RECEIPT_IN_USE = (
     select(_C.id).where(_C.receipt_key == bindparam("b_receipt"), _C.status.in_(sorted(LIVE_STATUSES))).limit(1)
 )
+
+
+# PostgreSQL: the four reads of a claim's submission as one statement, each part a JSON value (a submission's
+# time went mostly to round trips: four reads of one row or none each, as costly as the insert).
+_Q = orm.Qualification
+
+
+def _claim_context_pg(windows: Select) -> Select:
+    w = windows.subquery()
+    return select(
+        select(func.json_agg(func.json_build_array(*w.c))).select_from(w).scalar_subquery(),
+        select(func.json_build_array(_Q.grade, _Q.written_fee, _Q.practical_fee, _Q.programme_codes))
+        .where(_Q.code == bindparam("b_code"))
+        .scalar_subquery(),
+        select(func.json_agg(func.json_build_array(*_PRIOR_CLAIMS.selected_columns)))
+        .where(_PRIOR_CLAIMS.whereclause)  # type: ignore[arg-type]
+        .scalar_subquery(),
+        _RECEIPT_IN_USE.exists(),
+    )
+
+
+_CLAIM_CONTEXT_PG = _claim_context_pg(_WINDOWS)
+_CLAIM_CONTEXT_IN_CAMPUSES_PG = _claim_context_pg(_WINDOWS_IN_CAMPUSES)
+
+
+def _day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class ClaimContext:
+    """What the domain needs to assess a claim: the trainee's windows (earliest cohort first), the
+    qualification, the trainee's other claims of its stage, and whether a live claim holds the receipt."""
+
+    windows: list[ClaimWindow]
+    qualification: Qualification | None
+    prior: list[PriorClaim]
+    receipt_in_use: bool
 
 
 class CertificationRepository:
@@ -196,6 +236,56 @@ class CertificationRepository:
                 _PRIOR_CLAIMS, {"b_trainee": trainee_id, "b_code": qualification_code, "b_stage": stage}
             )
         ]
+
+    def claim_context(
+        self, trainee_id: uuid.UUID, campuses: Campuses, code: str, stage: str, receipt_key: str
+    ) -> ClaimContext:
+        """``claim_windows``, ``domain_qualification``, ``prior_claims`` and ``receipt_in_use`` together: on
+        PostgreSQL in one statement, elsewhere one read each."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return ClaimContext(
+                self.claim_windows(trainee_id, campuses),
+                self.domain_qualification(code),
+                self.prior_claims(trainee_id, code, stage),
+                self.receipt_in_use(receipt_key),
+            )
+        params: dict[str, object] = {
+            "b_trainee": trainee_id,
+            "b_code": code,
+            "b_stage": stage,
+            "b_receipt": receipt_key,
+        }
+        statement = _CLAIM_CONTEXT_PG
+        if campuses is not None:
+            statement, params["b_campuses"] = _CLAIM_CONTEXT_IN_CAMPUSES_PG, list(campuses)
+        windows, qualification, prior, receipt_in_use = self.session.execute(statement, params).one()
+        return ClaimContext(
+            windows=[
+                ClaimWindow(
+                    cohort_id=uuid.UUID(w[0]),
+                    campus=w[1],
+                    programme_code=w[2],
+                    qualification_codes=frozenset(w[3]),
+                    start_date=_day(w[4]),
+                    status=w[5],
+                    completion_date=_day(w[6]),
+                    closed_on=_day(w[7]),
+                    end_date=_day(w[8]),
+                )
+                for w in sorted(windows or (), key=lambda w: (w[4] is None, w[4] or ""))  # as ORDER BY start_date
+            ],
+            qualification=None
+            if qualification is None
+            else Qualification(
+                code=code,
+                grade=qualification[0],
+                written_fee=qualification[1],
+                practical_fee=qualification[2],
+                programme_codes=frozenset(qualification[3]),
+            ),
+            prior=[PriorClaim(p[0], p[1], date.fromisoformat(p[2]), p[3]) for p in prior or ()],
+            receipt_in_use=bool(receipt_in_use),
+        )
 
     def receipt_in_use(self, receipt_key: str) -> bool:
         """A live claim (not rejected) holds this normalised receipt number."""

@@ -60,15 +60,17 @@ def submit(uow: Uow, *, principal: Principal, clock: Clock, policy: rules.ClaimP
     )
     with uow:
         repo = uow.repo
-        windows = repo.claim_windows(body.trainee_id, window_scope(principal))
-        if not windows and not acts_as_trainee(principal):
+        known = repo.claim_context(
+            body.trainee_id, window_scope(principal), body.qualification_code, body.stage, receipt_key
+        )
+        if not known.windows and not acts_as_trainee(principal):
             raise not_found("trainee", body.trainee_id)  # unknown, or of a campus this staff member does not see
         assessment = rules.assess_claim(
             request=request,
-            qualification=repo.domain_qualification(body.qualification_code),
-            windows=windows,
-            prior=repo.prior_claims(body.trainee_id, body.qualification_code, body.stage),
-            receipt_in_use=repo.receipt_in_use(receipt_key),
+            qualification=known.qualification,
+            windows=known.windows,
+            prior=known.prior,
+            receipt_in_use=known.receipt_in_use,
             today=clock.today(),
             policy=policy,
         )

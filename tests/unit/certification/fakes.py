@@ -13,7 +13,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from services.certification.adapters import orm
-from services.certification.adapters.repository import Campuses, ClaimTaken, to_prior, to_qualification, to_window
+from services.certification.adapters.repository import (
+    Campuses,
+    ClaimContext,
+    ClaimTaken,
+    to_prior,
+    to_qualification,
+    to_window,
+)
 from services.certification.domain.claims import LIVE_STATUSES, REIMBURSED_STATUSES, PriorClaim
 from services.certification.domain.qualifications import Qualification
 from services.certification.domain.window import ClaimWindow
@@ -133,6 +140,16 @@ class FakeCertificationRepository:
             for c in self.claims.values()
             if c.trainee_id == trainee_id and c.qualification_code == qualification_code and c.stage == stage
         ]
+
+    def claim_context(
+        self, trainee_id: uuid.UUID, campuses: Campuses, code: str, stage: str, receipt_key: str
+    ) -> ClaimContext:
+        return ClaimContext(
+            self.claim_windows(trainee_id, campuses),
+            self.domain_qualification(code),
+            self.prior_claims(trainee_id, code, stage),
+            self.receipt_in_use(receipt_key),
+        )
 
     def receipt_in_use(self, receipt_key: str) -> bool:
         return any(c.receipt_key == receipt_key and c.status in LIVE_STATUSES for c in self.claims.values())
