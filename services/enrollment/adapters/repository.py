@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -105,12 +106,23 @@ _SEAT_TO_ACCEPT = (
     .where(Application.id == bindparam("b_application"))
     .with_for_update(of=[Application, Applicant], key_share=True)  # NO KEY UPDATE: see shared/queries.py
     .execution_options(populate_existing=True)
+    # not needed to accept a seat, and the costliest columns to load (the cohort's whole plan)
+    .options(defer(Cohort.sessions), defer(Cohort.timetable))
 )
 _INSERT_ENROLLMENT = insert(Enrollment.__table__)  # type: ignore[attr-defined]
 _SET_STATUS = (
     update(Application.__table__)  # type: ignore[attr-defined]
     .where(Application.__table__.c.id == bindparam("b_id"))  # type: ignore[attr-defined]
     .values(status=bindparam("b_status"), updated_at=bindparam("b_updated_at"))
+)
+# PostgreSQL: the accepted seat's enrollment and its application's new status in one statement (the UPDATE as a
+# data-modifying CTE of the INSERT): one round trip fewer on the busiest write of an admissions round.
+# The INSERT's values are bound by names no column has: SQLAlchemy would also SET, in the CTE's UPDATE, each
+# column whose name is a key of the parameters.
+_ENROLL_ACCEPTED_PG = (
+    insert(Enrollment.__table__)  # type: ignore[attr-defined]
+    .values({c.name: bindparam(f"e_{c.name}", type_=c.type) for c in Enrollment.__table__.c})  # type: ignore[attr-defined]
+    .add_cte(_SET_STATUS.cte("accepted_application"))
 )
 _DECISIONS_PG = text(
     "UPDATE application AS a SET status = v.status, waitlist_position = v.position, reasons = v.reasons, "
@@ -457,27 +469,29 @@ class EnrollmentRepository:
     def enroll_accepted(
         self, app: Application, cohort: Cohort, *, enrollment_id: uuid.UUID, on: date, now: datetime
     ) -> None:
-        """The accepted seat's enrollment and the application marked accepted, with two plain statements
-        (the busiest write of an admissions round skips the ORM's unit of work)."""
-        self.session.execute(
-            _INSERT_ENROLLMENT,
-            dict(
-                id=enrollment_id,
-                application_id=app.id,
-                applicant_id=app.applicant_id,
-                cohort_id=cohort.id,
-                campus=cohort.campus,
-                status="enrolled",
-                enrolled_on=on,
-                withdrawn_on=None,
-                withdrawn_before_start=False,
-                withdraw_reason=None,
-                outcome_date=None,
-                final_rate=None,
-                updated_at=now,
-            ),
+        """The accepted seat's enrollment and the application marked accepted, with plain statements (the
+        busiest write of an admissions round skips the ORM's unit of work): one on PostgreSQL, two elsewhere."""
+        enrollment = dict(
+            id=enrollment_id,
+            application_id=app.id,
+            applicant_id=app.applicant_id,
+            cohort_id=cohort.id,
+            campus=cohort.campus,
+            status="enrolled",
+            enrolled_on=on,
+            withdrawn_on=None,
+            withdrawn_before_start=False,
+            withdraw_reason=None,
+            outcome_date=None,
+            final_rate=None,
+            updated_at=now,
         )
-        self.session.execute(_SET_STATUS, dict(b_id=app.id, b_status="accepted", b_updated_at=now))
+        accepted = dict(b_id=app.id, b_status="accepted", b_updated_at=now)
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(_ENROLL_ACCEPTED_PG, {**accepted, **{f"e_{k}": v for k, v in enrollment.items()}})
+        else:
+            self.session.execute(_INSERT_ENROLLMENT, enrollment)
+            self.session.execute(_SET_STATUS, accepted)
         for attr, value in (("status", "accepted"), ("updated_at", now)):
             set_committed_value(app, attr, value)  # what the UPDATE wrote, without the ORM writing it again
 
