@@ -344,7 +344,8 @@ class AttendanceRepository:
         self, cohort_id: uuid.UUID, session_id: uuid.UUID, trainee_ids: list[uuid.UUID]
     ) -> tuple[dict[uuid.UUID, RosterGate], dict[uuid.UUID, Mark]]:
         """For a batch of readings: the roster facts of these trainees (plain rows, no entities to build) and
-        their marks of the session, locked. On PostgreSQL one read does both (a LATERAL sub-select FOR UPDATE)."""
+        their marks of the session, locked. On PostgreSQL one read does both (a LATERAL sub-select FOR UPDATE
+        gives the ids of the marks there are; only those, if any, are then loaded as entities)."""
         gate = (RosterEntry.trainee_id, RosterEntry.enrolled_on, RosterEntry.withdrawn_on, RosterEntry.at_risk)
         if self._dialect != "postgresql":
             query = select(*gate).where(
