@@ -310,8 +310,9 @@ def _bulk_check_in(
     start, end = bounds(ts)
     ids = list({item.trainee_id for item in body.items})
     gates, existing = repo.readings_target(cohort.id, ts.id, ids)
-    # per trainee: the punches as stored (dicts), as the domain reads them, and as (kind, time) to spot a repeat
-    readings: dict[uuid.UUID, tuple[list[dict], list[rules.Punch], set[tuple[str, datetime]]]] = {}
+    before = {t: m.mark for t, m in existing.items()}  # read now: the loop below changes these rows
+    # per trainee: the punches as stored (dicts) and as the domain reads them, the stored ones first
+    readings: dict[uuid.UUID, tuple[list[dict], list[rules.Punch]]] = {}
     outcomes: list[tuple[uuid.UUID, str, RuleFailure | None]] = []
     for item in body.items:
         trainee_id = item.trainee_id
@@ -325,20 +326,19 @@ def _bulk_check_in(
         current = readings.get(trainee_id)
         if current is None:
             stored = existing.get(trainee_id)
-            parsed = _punches(stored)
-            current = (list(stored.punches) if stored else [], parsed, {(p.kind, p.at) for p in parsed})
+            current = (list(stored.punches) if stored else [], _punches(stored))
             readings[trainee_id] = current
-        if (item.kind, at) in current[2]:
+        punch = rules.Punch(item.kind, at)
+        if punch in current[1]:  # a trainee has a few punches a session
             outcomes.append((trainee_id, "duplicate", None))
             continue
         current[0].append({"kind": item.kind, "at": at.isoformat(), "method": item.method})
-        current[1].append(rules.Punch(item.kind, at))
-        current[2].add((item.kind, at))
+        current[1].append(punch)
         outcomes.append((trainee_id, "accepted", None))
     stamp = utcnow()
     inserts = []
     decided: dict[uuid.UUID, str] = {}
-    for trainee_id, (punches, parsed, _) in readings.items():
+    for trainee_id, (punches, parsed) in readings.items():
         presence = rules.presence(parsed)
         row = existing.get(trainee_id)
         mark = (
@@ -367,7 +367,6 @@ def _bulk_check_in(
             row.check_in_at = aware(presence.check_in, clock)
             row.check_out_at = aware(presence.check_out, clock)
     repo.add_marks(inserts)
-    before = {t: m.mark for t, m in existing.items()}
     changed = [
         t
         for t, m in decided.items()

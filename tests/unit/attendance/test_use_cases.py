@@ -293,6 +293,23 @@ def test_bulk_readings_are_accepted_duplicate_or_refused_row_by_row():
     assert {t: m.mark for (_, t), m in w.repo.marks.items()} == {a: "present", b: "present"}
 
 
+def test_a_bulk_reading_that_changes_a_mark_already_there_re_evaluates_the_trainee():
+    """A check-out batch turns a present mark absent: the trainee's rate follows, as after a single check-out."""
+    w = World()
+    trainee = w.trainees[0]
+    w.clock.set(DAYS[0], time(12))
+    assert w.check_in(trainee, "08:58").mark == "present"
+    assert w.entry(trainee).current_rate is None  # a present mark leaves the standing alone
+    body = BulkCheckInIn(
+        items=[BulkReading(trainee_id=trainee, kind="out", method="card", at=f"{DAYS[0]}T10:00:00+09:00")]
+    )
+    report = marks.bulk_check_in(
+        w.uow, principal=STAFF, policy=POLICY, clock=w.clock, session_id=w.sessions[0].id, body=body
+    )
+    assert [r.mark for r in report.rows] == ["absent"]
+    assert w.entry(trainee).current_rate == 0.0
+
+
 def test_a_bulk_request_beyond_the_limit_is_refused_whole():
     w = World()
     few = POLICY.__class__(**{**POLICY.__dict__, "check_in": POLICY.check_in.__class__(bulk_max_readings=1)})
