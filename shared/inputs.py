@@ -13,6 +13,7 @@ Refusals are ordinary validation errors: a 422 problem whose ``errors`` name the
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, time
 from types import UnionType
@@ -109,15 +110,11 @@ def _number_kind(annotation: Any) -> tuple[str, bool] | None:
     return None
 
 
-_NUMBER_KINDS: dict[tuple[type, str], tuple[str, bool] | None] = {}
-
-
+@functools.cache
 def _field_number_kind(model: type[BaseModel], field: str) -> tuple[str, bool] | None:
-    """``_number_kind`` of a model's field, worked out once (a bulk request validates thousands of items)."""
-    key = (model, field)
-    if key not in _NUMBER_KINDS:
-        _NUMBER_KINDS[key] = _number_kind(model.model_fields[field].annotation)
-    return _NUMBER_KINDS[key]
+    """``_number_kind`` of a model's field, worked out once per field (a spreadsheet import validates a model
+    per row)."""
+    return _number_kind(model.model_fields[field].annotation)
 
 
 def _check_number(kind: str, value: Any) -> None:

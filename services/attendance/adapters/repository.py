@@ -66,18 +66,16 @@ class RosterGate(NamedTuple):
     at_risk: bool
 
 
-def each(name: str, column: Any) -> Any:
-    """PostgreSQL: one value per row from an array parameter, for inserting many rows in one statement.
-
-    Strings travel as text[], not as the column's VARCHAR(n)[]: an explicit cast to VARCHAR(n) cuts a longer value
-    silently, while the insert's assignment to the column refuses it, as the one-by-one path does."""
-    kind = Text() if isinstance(getattr(column.type, "impl", column.type), String) else column.type
-    return func.unnest(bindparam(name, type_=ARRAY(kind)))
-
-
 def _roster_upsert_pg() -> Any:
     """PostgreSQL: a group's roster entries as one array per column, one statement compiled and prepared once."""
     t = RosterEntry.__table__  # type: ignore[attr-defined]
+
+    def each(name: str, column: Any) -> Any:
+        # Strings travel as text[], not as the column's VARCHAR(n)[]: an explicit cast to VARCHAR(n) cuts a longer
+        # value silently, while the insert's assignment to the column refuses it, as the one-by-one path does.
+        kind = Text() if isinstance(getattr(column.type, "impl", column.type), String) else column.type
+        return func.unnest(bindparam(name, type_=ARRAY(kind)))
+
     rows = select(
         each("ids", t.c.id),
         bindparam("cohort_id", type_=t.c.cohort_id.type),

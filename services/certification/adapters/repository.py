@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -139,6 +140,19 @@ class ClaimContext:
     receipt_in_use: bool
 
 
+def claim_context_by_parts(
+    repo: Any, trainee_id: uuid.UUID, campuses: Campuses, code: str, stage: str, receipt_key: str
+) -> ClaimContext:
+    """``claim_context`` read one part at a time, through ``repo``'s four reads (this repository off
+    PostgreSQL, and the use-case tests' in-memory one)."""
+    return ClaimContext(
+        repo.claim_windows(trainee_id, campuses),
+        repo.domain_qualification(code),
+        repo.prior_claims(trainee_id, code, stage),
+        repo.receipt_in_use(receipt_key),
+    )
+
+
 class CertificationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -243,12 +257,7 @@ class CertificationRepository:
         """``claim_windows``, ``domain_qualification``, ``prior_claims`` and ``receipt_in_use`` together: on
         PostgreSQL in one statement, elsewhere one read each."""
         if self.session.get_bind().dialect.name != "postgresql":
-            return ClaimContext(
-                self.claim_windows(trainee_id, campuses),
-                self.domain_qualification(code),
-                self.prior_claims(trainee_id, code, stage),
-                self.receipt_in_use(receipt_key),
-            )
+            return claim_context_by_parts(self, trainee_id, campuses, code, stage, receipt_key)
         params: dict[str, object] = {
             "b_trainee": trainee_id,
             "b_code": code,

@@ -109,7 +109,11 @@ _SEAT_TO_ACCEPT = (
     # not needed to accept a seat, and the costliest columns to load (the cohort's whole plan)
     .options(defer(Cohort.sessions), defer(Cohort.timetable))
 )
-_INSERT_ENROLLMENT = insert(Enrollment.__table__)  # type: ignore[attr-defined]
+# The values are bound by names no column has (e_id, e_status, ...): in the CTE below, SQLAlchemy would also SET,
+# in the UPDATE, each column whose name is a key of the parameters.
+_INSERT_ENROLLMENT = insert(Enrollment.__table__).values(  # type: ignore[attr-defined]
+    {c.name: bindparam(f"e_{c.name}", type_=c.type) for c in Enrollment.__table__.c}  # type: ignore[attr-defined]
+)
 _SET_STATUS = (
     update(Application.__table__)  # type: ignore[attr-defined]
     .where(Application.__table__.c.id == bindparam("b_id"))  # type: ignore[attr-defined]
@@ -117,13 +121,7 @@ _SET_STATUS = (
 )
 # PostgreSQL: the accepted seat's enrollment and its application's new status in one statement (the UPDATE as a
 # data-modifying CTE of the INSERT): one round trip fewer on the busiest write of an admissions round.
-# The INSERT's values are bound by names no column has: SQLAlchemy would also SET, in the CTE's UPDATE, each
-# column whose name is a key of the parameters.
-_ENROLL_ACCEPTED_PG = (
-    insert(Enrollment.__table__)  # type: ignore[attr-defined]
-    .values({c.name: bindparam(f"e_{c.name}", type_=c.type) for c in Enrollment.__table__.c})  # type: ignore[attr-defined]
-    .add_cte(_SET_STATUS.cte("accepted_application"))
-)
+_ENROLL_ACCEPTED_PG = _INSERT_ENROLLMENT.add_cte(_SET_STATUS.cte("accepted_application"))
 _DECISIONS_PG = text(
     "UPDATE application AS a SET status = v.status, waitlist_position = v.position, reasons = v.reasons, "
     "decided_at = :now, updated_at = :now FROM json_to_recordset(CAST(:decisions AS json)) "
@@ -472,23 +470,23 @@ class EnrollmentRepository:
         """The accepted seat's enrollment and the application marked accepted, with plain statements (the
         busiest write of an admissions round skips the ORM's unit of work): one on PostgreSQL, two elsewhere."""
         enrollment = dict(
-            id=enrollment_id,
-            application_id=app.id,
-            applicant_id=app.applicant_id,
-            cohort_id=cohort.id,
-            campus=cohort.campus,
-            status="enrolled",
-            enrolled_on=on,
-            withdrawn_on=None,
-            withdrawn_before_start=False,
-            withdraw_reason=None,
-            outcome_date=None,
-            final_rate=None,
-            updated_at=now,
+            e_id=enrollment_id,
+            e_application_id=app.id,
+            e_applicant_id=app.applicant_id,
+            e_cohort_id=cohort.id,
+            e_campus=cohort.campus,
+            e_status="enrolled",
+            e_enrolled_on=on,
+            e_withdrawn_on=None,
+            e_withdrawn_before_start=False,
+            e_withdraw_reason=None,
+            e_outcome_date=None,
+            e_final_rate=None,
+            e_updated_at=now,
         )
         accepted = dict(b_id=app.id, b_status="accepted", b_updated_at=now)
         if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(_ENROLL_ACCEPTED_PG, {**accepted, **{f"e_{k}": v for k, v in enrollment.items()}})
+            self.session.execute(_ENROLL_ACCEPTED_PG, {**accepted, **enrollment})
         else:
             self.session.execute(_INSERT_ENROLLMENT, enrollment)
             self.session.execute(_SET_STATUS, accepted)

@@ -17,6 +17,7 @@ from services.certification.adapters.repository import (
     Campuses,
     ClaimContext,
     ClaimTaken,
+    claim_context_by_parts,
     to_prior,
     to_qualification,
     to_window,
@@ -144,12 +145,7 @@ class FakeCertificationRepository:
     def claim_context(
         self, trainee_id: uuid.UUID, campuses: Campuses, code: str, stage: str, receipt_key: str
     ) -> ClaimContext:
-        return ClaimContext(
-            self.claim_windows(trainee_id, campuses),
-            self.domain_qualification(code),
-            self.prior_claims(trainee_id, code, stage),
-            self.receipt_in_use(receipt_key),
-        )
+        return claim_context_by_parts(self, trainee_id, campuses, code, stage, receipt_key)
 
     def receipt_in_use(self, receipt_key: str) -> bool:
         return any(c.receipt_key == receipt_key and c.status in LIVE_STATUSES for c in self.claims.values())
