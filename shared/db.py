@@ -50,6 +50,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def pg_driver(session: Session) -> Any | None:
+    """On PostgreSQL, the psycopg connection of the session's transaction, else None. The hottest writes (an
+    outbox row, an idempotency key, a seat) go straight to it: a plain psycopg statement costs the process half
+    the CPU of the same statement through SQLAlchemy's execution context (about 80 against 175 us here). The
+    ORM has nothing pending for these tables, so nothing is reordered."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return session.connection().connection.driver_connection
+
+
 _DIALECT_INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 

@@ -21,19 +21,21 @@ a reused receipt or exam is refused by the table's unique indexes).
 from __future__ import annotations
 
 import calendar
+import hashlib
 import json
 import os
 import queue
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import jwt
 import psycopg
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from pydantic import BaseModel
 
 from shared.settings import LOCAL_JWT_SECRET
@@ -83,19 +85,38 @@ class ClaimIn(BaseModel):
 
 
 # -- enrollment: accept a seat ---------------------------------------------------------------------
-# Lock the cohort row, count its seats taken, insert the enrollment, insert the outbox row.
-LOCK_COHORT = (
-    "SELECT c.id, c.capacity, c.campus, a.applicant_id, c.sessions::text FROM application a "
-    "JOIN cohort c ON c.id = a.cohort_id WHERE a.id = %s FOR UPDATE OF c"
+# Read the offer under lock (the application and the applicant rows, as the service holds them, not the cohort:
+# the seat was counted when it was offered) with its cohort, programme and the idempotency key if used before;
+# then, once the lock is held, the person's admission history (read after the lock, so a seat the same person
+# took meanwhile is seen); then one statement writes the enrollment, the application's new status, the key with
+# its answer and the outbox row.
+ACCEPT_TARGET = (
+    "SELECT a.status, a.applicant_id, ap.merged_into, ap.name, ap.birth_date, c.id, c.campus, c.start_date, "
+    "c.end_date, c.plan_version, p.code, p.total_hours, k.request_hash, k.response_body "
+    "FROM application a JOIN applicant ap ON ap.id = a.applicant_id JOIN cohort c ON c.id = a.cohort_id "
+    "JOIN programme p ON p.id = c.programme_id "
+    "LEFT JOIN idempotency_key k ON k.scope = %s AND k.key = %s "
+    "WHERE a.id = %s FOR NO KEY UPDATE OF a, ap"
 )
-COUNT_SEATS = "SELECT count(*) FROM enrollment WHERE cohort_id = %s AND status = 'enrolled'"
-INSERT_ENROLLMENT = (
-    "INSERT INTO enrollment (id, application_id, applicant_id, cohort_id, campus, status, enrolled_on, "
-    "withdrawn_before_start, updated_at) VALUES (%s, %s, %s, %s, %s, 'enrolled', %s, false, %s)"
+PERSON_HISTORY = (  # every record merged into the survivor, along chains
+    "WITH RECURSIVE members(id) AS (SELECT %s::uuid UNION ALL "
+    "SELECT ap.id FROM applicant ap JOIN members m ON ap.merged_into = m.id) "
+    "SELECT c.id, c.start_date, c.end_date, p.total_hours, e.status, e.withdrawn_before_start "
+    "FROM enrollment e JOIN cohort c ON c.id = e.cohort_id JOIN programme p ON p.id = c.programme_id "
+    "WHERE e.applicant_id IN (SELECT id FROM members)"
 )
-INSERT_OUTBOX = (
-    "INSERT INTO outbox (event_id, event_type, topic, message_key, payload, created_at) VALUES (%s, %s, %s, %s, %s, %s)"
+ENROLL = (
+    "WITH e AS (INSERT INTO enrollment (id, application_id, applicant_id, cohort_id, campus, status, enrolled_on, "
+    "withdrawn_before_start, updated_at) VALUES (%(enrollment)s, %(application)s, %(applicant)s, %(cohort)s, "
+    "%(campus)s, 'enrolled', %(today)s, false, %(now)s)), "
+    "a AS (UPDATE application SET status = 'accepted', updated_at = %(now)s WHERE id = %(application)s), "
+    "k AS (INSERT INTO idempotency_key (scope, key, request_hash, status_code, response_body, created_at) "
+    "VALUES (%(scope)s, %(key)s, %(hash)s, 200, %(answer)s, %(now)s)) "
+    "INSERT INTO outbox (event_id, event_type, topic, message_key, payload, created_at) "
+    "VALUES (%(event)s, %(type)s, 'trainingops.enrollment.events', %(applicant)s, %(payload)s, %(now)s)"
 )
+LATE_JOIN_MAX_DAYS = 14  # the domain's defaults
+SHORT_COURSE_MAX_HOURS, MAX_READMISSIONS, READMISSION_WINDOW_YEARS = 350, 2, 3
 
 # -- attendance: one check-in ------------------------------------------------------------------------
 # Read the session, its cohort and the trainee's roster entry in one statement; insert the mark, or add the
@@ -138,14 +159,36 @@ SECRET = os.environ.get("BENCH_REF_JWT_SECRET", LOCAL_JWT_SECRET)
 LOCAL = ZoneInfo("Asia/Seoul")  # the centre's timezone, as the services' settings have it
 
 
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
 def _months_after(day: date, months: int) -> date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def campuses(authorization: Annotated[str, Header()] = "") -> set[str]:
-    """Verify the bearer token as the services do (signature, expiry, sub); the campuses it grants."""
+@dataclass(frozen=True)
+class Caller:
+    sub: str
+    roles: frozenset[str]
+    campuses: frozenset[str]
+
+    def sees(self, campus: str) -> bool:
+        return "*" in self.campuses or campus in self.campuses
+
+    def require(self, *roles: str) -> None:
+        if self.roles.isdisjoint(roles):
+            raise HTTPException(403)
+
+
+def caller(authorization: Annotated[str, Header()] = "") -> Caller:
+    """Verify the bearer token as the services do (signature, expiry, sub): who calls, in which roles, for
+    which campuses."""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer":
         raise HTTPException(401)
@@ -155,10 +198,10 @@ def campuses(authorization: Annotated[str, Header()] = "") -> set[str]:
         )
     except jwt.PyJWTError:
         raise HTTPException(401) from None
-    return set(claims.get("campuses") or ())
+    return Caller(claims["sub"], frozenset(claims.get("roles") or ()), frozenset(claims.get("campuses") or ()))
 
 
-Campuses = Annotated[set[str], Depends(campuses)]
+Campuses = Annotated[Caller, Depends(caller)]
 
 
 def create_app() -> FastAPI:
@@ -166,35 +209,95 @@ def create_app() -> FastAPI:
     app = FastAPI()
 
     @app.post("/enrollment/accept/{application_id}")
-    def accept(application_id: uuid.UUID) -> dict:
+    def accept(
+        application_id: uuid.UUID,
+        request: Request,
+        allowed: Campuses,
+        key: Annotated[str, Header(alias="Idempotency-Key")],
+    ) -> Response:
+        allowed.require("admissions")
         now = datetime.now(UTC)
-        enrollment_id, event_id = uuid.uuid4(), str(uuid.uuid4())
+        today = now.astimezone(LOCAL).date()
+        scope = f"{allowed.sub}:POST:/enrollment/accept/{{application_id}}"
+        digest = hashlib.sha256(f"POST {request.url.path}\n".encode()).hexdigest()  # the request has no body
+        enrollment_id, event_id = uuid.uuid4(), uuid.uuid4()
         with pool.transaction() as conn:
-            found = conn.execute(LOCK_COHORT, (application_id,)).fetchone()
-            if found is None:
+            found = conn.execute(ACCEPT_TARGET, (scope, key, application_id)).fetchone()
+            if found is None or not allowed.sees(found[6]):
                 raise HTTPException(404)
-            cohort_id, capacity, campus, applicant_id, sessions = found
-            if conn.execute(COUNT_SEATS, (cohort_id,)).fetchone()[0] >= capacity:
+            (status, applicant_id, merged_into, name, birth_date, cohort_id, campus, start, end, version, code,
+             hours, stored_hash, stored_answer) = found  # fmt: skip
+            if stored_hash is not None:  # the key was used before: its answer, or a 422 for another request
+                if stored_hash != digest:
+                    raise HTTPException(422)
+                return Response(stored_answer, media_type="application/json")
+            if status != "selected" or merged_into is not None:  # the benchmark's records are all survivors
                 raise HTTPException(409)
+            if today > end or today > min(start + timedelta(days=LATE_JOIN_MAX_DAYS), end):
+                raise HTTPException(409)
+            since = _years_before(start, READMISSION_WINDOW_YEARS)
+            short = 0
+            for c_id, c_start, c_end, c_hours, e_status, before_start in conn.execute(PERSON_HISTORY, (applicant_id,)):
+                if c_id != cohort_id and e_status == "enrolled" and c_start <= end and start <= c_end:
+                    raise HTTPException(409)  # overlapping seat
+                if c_id == cohort_id and e_status == "enrolled":
+                    raise HTTPException(409)  # seated already under another record
+                if (
+                    c_id != cohort_id
+                    and not before_start
+                    and c_hours <= SHORT_COURSE_MAX_HOURS
+                    and since <= c_start < start
+                ):
+                    short += 1
+            if hours <= SHORT_COURSE_MAX_HOURS and short > MAX_READMISSIONS:
+                raise HTTPException(409)
+            answer = json.dumps({"id": str(application_id), "status": "accepted", "enrollment_id": str(enrollment_id)})
+            payload = json.dumps(
+                {
+                    "id": str(event_id),
+                    "type": ENROLLED,
+                    "time": now.isoformat(),
+                    "data": {
+                        "trainee_id": str(applicant_id),
+                        "enrollment_id": str(enrollment_id),
+                        "name": name,
+                        "birth_date": birth_date.isoformat(),
+                        "cohort_id": str(cohort_id),
+                        "campus": campus,
+                        "programme_code": code,
+                        "plan_version": version,
+                        "enrolled_on": today.isoformat(),
+                    },
+                }
+            )
             conn.execute(
-                INSERT_ENROLLMENT, (enrollment_id, application_id, applicant_id, cohort_id, campus, now.date(), now)
+                ENROLL,
+                dict(
+                    enrollment=enrollment_id,
+                    application=application_id,
+                    applicant=applicant_id,
+                    cohort=cohort_id,
+                    campus=campus,
+                    today=today,
+                    now=now,
+                    scope=scope,
+                    key=key,
+                    hash=digest,
+                    answer=answer,
+                    event=event_id,
+                    type=ENROLLED,
+                    payload=payload,
+                ),
             )
-            payload = (
-                '{"id": "%s", "type": "%s", "time": "%s", "data": {"trainee_id": "%s", "enrollment_id": '  # noqa: UP031 (the bare reference builds its JSON the cheapest way)
-                '"%s", "cohort_id": "%s", "campus": "%s", "sessions": %s}}'
-                % (event_id, ENROLLED, now.isoformat(), applicant_id, enrollment_id, cohort_id, campus, sessions)
-            )
-            conn.execute(
-                INSERT_OUTBOX, (event_id, ENROLLED, "trainingops.enrollment.events", str(applicant_id), payload, now)
-            )
-        return {"id": str(application_id), "status": "accepted", "enrollment_id": str(enrollment_id)}
+        return Response(answer, media_type="application/json")
 
     @app.post("/attendance/sessions/{session_id}/check-ins")
     def check_in(session_id: uuid.UUID, body: CheckIn, allowed: Campuses) -> dict:
+        allowed.require("instructor")
         now = datetime.now(UTC)
         with pool.transaction() as conn:
             found = conn.execute(CHECK_IN_TARGET, (body.trainee_id, session_id)).fetchone()
-            if found is None or ("*" not in allowed and found[5] not in allowed):
+            if found is None or not allowed.sees(found[5]):
                 raise HTTPException(404)
             cohort_id, day, start, end, closed_at, _, status, withdrawn_on = found
             at = body.at.astimezone(LOCAL).replace(tzinfo=None)  # the centre's wall clock
@@ -216,12 +319,13 @@ def create_app() -> FastAPI:
 
     @app.post("/certification/claims", status_code=201)
     def claim(body: ClaimIn, allowed: Campuses) -> dict:
+        allowed.require("finance", "trainee")
         now = datetime.now(UTC)
         today = now.astimezone(LOCAL).date()
         claim_id = uuid.uuid4()
         with pool.transaction() as conn:
             found = conn.execute(CLAIM_TARGET, (body.stage, body.qualification_code, body.trainee_id)).fetchone()
-            if found is None or ("*" not in allowed and found[1] not in allowed):
+            if found is None or not allowed.sees(found[1]):
                 raise HTTPException(404)
             cohort_id, campus, fee, start_date, status, completed_on, closed_on, codes, attempts = found
             last = (

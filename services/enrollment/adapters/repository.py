@@ -34,6 +34,7 @@ from services.enrollment.adapters.orm import (
 )
 from services.enrollment.domain import eligibility, history, identity, selection
 from shared.auth import Principal
+from shared.db import pg_driver
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure
 from shared.queries import get_visible, in_campuses, where_given
@@ -120,8 +121,22 @@ _SET_STATUS = (
     .values(status=bindparam("b_status"), updated_at=bindparam("b_updated_at"))
 )
 # PostgreSQL: the accepted seat's enrollment and its application's new status in one statement (the UPDATE as a
-# data-modifying CTE of the INSERT): one round trip fewer on the busiest write of an admissions round.
-_ENROLL_ACCEPTED_PG = _INSERT_ENROLLMENT.add_cte(_SET_STATUS.cte("accepted_application"))
+# data-modifying CTE of the INSERT), straight to the driver (see shared.db.pg_driver): the busiest write of an
+# admissions round.
+_ENROLLMENT_COLUMNS = [c.name for c in Enrollment.__table__.c]  # type: ignore[attr-defined]
+_ENROLL_ACCEPTED_DRIVER = (
+    "WITH accepted_application AS (UPDATE application SET status = %(b_status)s, updated_at = %(b_updated_at)s "
+    f"WHERE id = %(b_id)s) INSERT INTO enrollment ({', '.join(_ENROLLMENT_COLUMNS)}) "
+    f"VALUES ({', '.join(f'%(e_{c})s' for c in _ENROLLMENT_COLUMNS)})"
+)
+# A surviving record's history with that of every record merged into it, along chains (``_PERSON_PARTICIPATIONS``).
+_PERSON_PARTICIPATIONS_DRIVER = (
+    "WITH RECURSIVE members(id) AS (SELECT id FROM applicant WHERE id = %s UNION ALL "
+    "SELECT a.id FROM applicant a JOIN members m ON a.merged_into = m.id) "
+    "SELECT c.id, c.start_date, c.end_date, p.total_hours, e.status, e.withdrawn_before_start FROM enrollment e "
+    "JOIN cohort c ON c.id = e.cohort_id JOIN programme p ON p.id = c.programme_id "
+    "WHERE e.applicant_id IN (SELECT id FROM members)"
+)
 _DECISIONS_PG = text(
     "UPDATE application AS a SET status = v.status, waitlist_position = v.position, reasons = v.reasons, "
     "decided_at = :now, updated_at = :now FROM json_to_recordset(CAST(:decisions AS json)) "
@@ -268,6 +283,8 @@ class EnrollmentRepository:
         merged into it. Otherwise the chain is followed first (``person``)."""
         if merged_into is not None:
             return self.participations(self.person(applicant_id, lock=True))
+        if (driver := pg_driver(self.session)) is not None:
+            return self._participations(driver.execute(_PERSON_PARTICIPATIONS_DRIVER, (applicant_id,)))
         return self._participations(self.session.execute(_PERSON_PARTICIPATIONS, {"b_root": applicant_id}))
 
     # -- one person, one record -----------------------------------------------------------------------
@@ -485,8 +502,8 @@ class EnrollmentRepository:
             e_updated_at=now,
         )
         accepted = dict(b_id=app.id, b_status="accepted", b_updated_at=now)
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(_ENROLL_ACCEPTED_PG, {**accepted, **enrollment})
+        if (driver := pg_driver(self.session)) is not None:
+            driver.execute(_ENROLL_ACCEPTED_DRIVER, {**accepted, **enrollment})
         else:
             self.session.execute(_INSERT_ENROLLMENT, enrollment)
             self.session.execute(_SET_STATUS, accepted)
