@@ -50,6 +50,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def driver_sql(statement: Any) -> str:
+    """A SQLAlchemy statement written once, as PostgreSQL text for ``pg_driver`` (named ``%(name)s`` values)."""
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    return str(statement.compile(dialect=PGDialect_psycopg()))  # type: ignore[no-untyped-call]
+
+
 def pg_driver(session: Session) -> Any | None:
     """On PostgreSQL, the psycopg connection of the session's transaction, else None. The hottest writes (an
     outbox row, an idempotency key, a seat) go straight to it: a plain psycopg statement costs the process half

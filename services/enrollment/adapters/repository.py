@@ -14,12 +14,11 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
-from sqlalchemy.orm import defer
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from services.enrollment.adapters.orm import (
@@ -34,7 +33,7 @@ from services.enrollment.adapters.orm import (
 )
 from services.enrollment.domain import eligibility, history, identity, selection
 from shared.auth import Principal
-from shared.db import pg_driver
+from shared.db import driver_sql, pg_driver
 from shared.pagination import PageParams, paginate
 from shared.problems import RuleFailure
 from shared.queries import get_visible, in_campuses, where_given
@@ -75,6 +74,40 @@ def identity_of(applicant: Applicant) -> identity.Identity:
     )
 
 
+@dataclass(slots=True)
+class SeatOffer:
+    """An offered seat as accepting it reads it, in one statement: the application's own columns (named as
+    ``Application``'s), the applicant's name, birth date and the record it was merged into (if any), and the
+    cohort's and programme's terms. Plain values: no entity is built for the busiest write of a round."""
+
+    id: uuid.UUID
+    applicant_id: uuid.UUID
+    cohort_id: uuid.UUID
+    campus: str
+    score: float
+    applied_at: datetime
+    status: str
+    priority: bool
+    above_capacity: bool
+    waitlist_position: int | None
+    reasons: list[dict]
+    name: str
+    birth_date: date
+    merged_into: uuid.UUID | None
+    start_date: date
+    end_date: date
+    plan_version: int
+    programme_code: str
+    total_hours: int
+
+    @property
+    def terms(self) -> history.CohortTerms:
+        return history.CohortTerms(self.cohort_id, self.start_date, self.end_date, self.total_hours)
+
+
+OFFERED_APPLICATION = list(SeatOffer.__dataclass_fields__)[:11]  # the application's own columns
+
+
 def terms(cohort: Cohort, programme: Programme) -> history.CohortTerms:
     return history.CohortTerms(cohort.id, cohort.start_date, cohort.end_date, programme.total_hours)
 
@@ -100,16 +133,24 @@ _MEMBERS = _MEMBERS.union_all(select(Applicant.id).where(Applicant.merged_into =
 # The history of a person whose surviving record is ``b_root``: every record merged into it, along chains.
 _PERSON_PARTICIPATIONS = _PARTICIPATION_COLUMNS.where(Enrollment.applicant_id.in_(select(_MEMBERS.c.id)))
 _SEAT_TO_ACCEPT = (
-    select(Application, Applicant.name, Applicant.birth_date, Applicant.merged_into, Cohort, Programme)
+    select(
+        *(getattr(Application, f) for f in OFFERED_APPLICATION),
+        Applicant.name,
+        Applicant.birth_date,
+        Applicant.merged_into,
+        Cohort.start_date,
+        Cohort.end_date,
+        Cohort.plan_version,
+        Programme.code,
+        Programme.total_hours,
+    )
     .join(Applicant, Applicant.id == Application.applicant_id)
     .join(Cohort, Cohort.id == Application.cohort_id)
     .join(Programme, Programme.id == Cohort.programme_id)
     .where(Application.id == bindparam("b_application"))
     .with_for_update(of=[Application, Applicant], key_share=True)  # NO KEY UPDATE: see shared/queries.py
-    .execution_options(populate_existing=True)
-    # not needed to accept a seat, and the costliest columns to load (the cohort's whole plan)
-    .options(defer(Cohort.sessions), defer(Cohort.timetable))
 )
+_SEAT_TO_ACCEPT_DRIVER = driver_sql(_SEAT_TO_ACCEPT)
 # The values are bound by names no column has (e_id, e_status, ...): in the CTE below, SQLAlchemy would also SET,
 # in the UPDATE, each column whose name is a key of the parameters.
 _INSERT_ENROLLMENT = insert(Enrollment.__table__).values(  # type: ignore[attr-defined]
@@ -472,26 +513,24 @@ class EnrollmentRepository:
             .limit(1)
         ).scalar_one_or_none()
 
-    def seat_to_accept(
-        self, application_id: uuid.UUID
-    ) -> tuple[Application, str, date, uuid.UUID | None, Cohort, Programme] | None:
-        """The application with its applicant's name, birth date and the record it was merged into (if any),
-        cohort and programme, in one statement; the application and the applicant rows are held until the work
+    def seat_to_accept(self, application_id: uuid.UUID) -> SeatOffer | None:
+        """The offered seat, in one statement; the application and the applicant rows are held until the work
         ends (not the cohort: the seat count does not change, so accepts run in parallel)."""
-        found = self.session.execute(_SEAT_TO_ACCEPT, {"b_application": application_id}).first()
-        return None if found is None else tuple(found)  # type: ignore[return-value]
+        if (driver := pg_driver(self.session)) is not None:
+            found = driver.execute(_SEAT_TO_ACCEPT_DRIVER, {"b_application": application_id}).fetchone()
+        else:
+            found = self.session.execute(_SEAT_TO_ACCEPT, {"b_application": application_id}).first()
+        return None if found is None else SeatOffer(*found)
 
-    def enroll_accepted(
-        self, app: Application, cohort: Cohort, *, enrollment_id: uuid.UUID, on: date, now: datetime
-    ) -> None:
+    def enroll_accepted(self, offer: SeatOffer, *, enrollment_id: uuid.UUID, on: date, now: datetime) -> None:
         """The accepted seat's enrollment and the application marked accepted, with plain statements (the
         busiest write of an admissions round skips the ORM's unit of work): one on PostgreSQL, two elsewhere."""
         enrollment = dict(
             e_id=enrollment_id,
-            e_application_id=app.id,
-            e_applicant_id=app.applicant_id,
-            e_cohort_id=cohort.id,
-            e_campus=cohort.campus,
+            e_application_id=offer.id,
+            e_applicant_id=offer.applicant_id,
+            e_cohort_id=offer.cohort_id,
+            e_campus=offer.campus,
             e_status="enrolled",
             e_enrolled_on=on,
             e_withdrawn_on=None,
@@ -501,14 +540,13 @@ class EnrollmentRepository:
             e_final_rate=None,
             e_updated_at=now,
         )
-        accepted = dict(b_id=app.id, b_status="accepted", b_updated_at=now)
+        accepted = dict(b_id=offer.id, b_status="accepted", b_updated_at=now)
         if (driver := pg_driver(self.session)) is not None:
             driver.execute(_ENROLL_ACCEPTED_DRIVER, {**accepted, **enrollment})
         else:
             self.session.execute(_INSERT_ENROLLMENT, enrollment)
             self.session.execute(_SET_STATUS, accepted)
-        for attr, value in (("status", "accepted"), ("updated_at", now)):
-            set_committed_value(app, attr, value)  # what the UPDATE wrote, without the ORM writing it again
+        offer.status = "accepted"
 
     # -- enrollments ----------------------------------------------------------------------------------
     def enrollment_id_of(self, application_id: uuid.UUID) -> uuid.UUID | None:

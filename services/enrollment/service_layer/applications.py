@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 
 from services.enrollment.adapters.orm import Application
-from services.enrollment.adapters.repository import EnrollmentRepository, eligibility_policy, facts, terms
+from services.enrollment.adapters.repository import EnrollmentRepository, SeatOffer, eligibility_policy, facts, terms
 from services.enrollment.domain import eligibility, history
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.schemas import ApplicationIn, ApplicationOut, Reason
@@ -22,7 +22,7 @@ from shared.unit_of_work import UnitOfWork
 Uow = UnitOfWork[EnrollmentRepository]
 
 
-def application_out(app: Application, enrollment_id: uuid.UUID | None = None) -> ApplicationOut:
+def application_out(app: Application | SeatOffer, enrollment_id: uuid.UUID | None = None) -> ApplicationOut:
     return ApplicationOut(
         id=app.id,
         applicant_id=app.applicant_id,

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from services.enrollment.adapters.orm import Application, Cohort, Enrollment, Programme
+from services.enrollment.adapters.repository import SeatOffer
 from shared import events
 from shared.problems import RuleFailure
 
@@ -86,26 +87,17 @@ def selection_decided(
     )
 
 
-def trainee_enrolled(
-    app: Application,
-    *,
-    enrollment_id: uuid.UUID,
-    name: str,
-    birth_date: date,
-    enrolled_on: date,
-    cohort: Cohort,
-    programme: Programme,
-) -> Outgoing:
+def trainee_enrolled(offer: SeatOffer, *, enrollment_id: uuid.UUID, enrolled_on: date) -> Outgoing:
     """The trainee and the version of the cohort's plan they joined; the plan travels on the cohort's events."""
     return events.TRAINEE_ENROLLED, events.TraineeEnrolled(
-        trainee_id=app.applicant_id,
+        trainee_id=offer.applicant_id,
         enrollment_id=enrollment_id,
-        name=name,
-        birth_date=birth_date,
-        cohort_id=cohort.id,
-        campus=cohort.campus,
-        programme_code=programme.code,
-        plan_version=cohort.plan_version,
+        name=offer.name,
+        birth_date=offer.birth_date,
+        cohort_id=offer.cohort_id,
+        campus=offer.campus,
+        programme_code=offer.programme_code,
+        plan_version=offer.plan_version,
         enrolled_on=enrolled_on,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from services.enrollment.adapters.repository import EnrollmentRepository, terms
+from services.enrollment.adapters.repository import EnrollmentRepository
 from services.enrollment.domain import history
 from services.enrollment.domain.policy import AdmissionsPolicy
 from services.enrollment.domain.seats import joining_failures
@@ -46,42 +46,31 @@ def accept(
         # not locked (accepts run in parallel). The application row lock orders it against a decline or a
         # rejection of the same offer; the applicant row lock against the same person accepting an overlapping
         # cohort.
-        found = uow.repo.seat_to_accept(application_id)
-        if found is None or not principal.sees_campus(found[0].campus):
+        offer = uow.repo.seat_to_accept(application_id)
+        if offer is None or not principal.sees_campus(offer.campus):
             raise not_found("application", application_id)
-        app, name, birth_date, merged_into, cohort, programme = found
-        if app.status == "accepted":
+        if offer.status == "accepted":
             raise RuleViolation(
                 [RuleFailure("seat.already-accepted", "this seat has already been accepted")], status=409
             )
-        if app.status != "selected":
+        if offer.status != "selected":
             raise RuleViolation(
-                [RuleFailure("seat.not-offered", f"the application is {app.status}, not selected")], status=409
+                [RuleFailure("seat.not-offered", f"the application is {offer.status}, not selected")], status=409
             )
         today = clock.today()
         joined_on = body.joined_on if body is not None and body.joined_on is not None else today
-        if late := joining_failures(cohort.start_date, cohort.end_date, today, policy.joining, joined_on=joined_on):
+        if late := joining_failures(offer.start_date, offer.end_date, today, policy.joining, joined_on=joined_on):
             raise RuleViolation(late, status=409)
         # The person may have other records (merged into one survivor): their courses count too, and the
         # survivor's row is held as well, so two records of one person do not take overlapping seats at once.
-        past = uow.repo.history_of_person(app.applicant_id, merged_into=merged_into)
-        failures = history.check_history(past, terms(cohort, programme), policy.readmission)
+        past = uow.repo.history_of_person(offer.applicant_id, merged_into=offer.merged_into)
+        failures = history.check_history(past, offer.terms, policy.readmission)
         if failures:
             raise RuleViolation(failures)
         enrollment_id = uuid.uuid4()
-        uow.repo.enroll_accepted(app, cohort, enrollment_id=enrollment_id, on=joined_on, now=utcnow())
-        uow.emit(
-            *outgoing.trainee_enrolled(
-                app,
-                enrollment_id=enrollment_id,
-                name=name,
-                birth_date=birth_date,
-                enrolled_on=joined_on,
-                cohort=cohort,
-                programme=programme,
-            )
-        )
-        result = application_out(app, enrollment_id)
+        uow.repo.enroll_accepted(offer, enrollment_id=enrollment_id, on=joined_on, now=utcnow())
+        uow.emit(*outgoing.trainee_enrolled(offer, enrollment_id=enrollment_id, enrolled_on=joined_on))
+        result = application_out(offer, enrollment_id)
         uow.remember(idem, result)
         uow.commit()
         return result

@@ -25,7 +25,7 @@ from services.enrollment.adapters.orm import (
     Programme,
     TimetableChange,
 )
-from services.enrollment.adapters.repository import SEAT_STATUSES, Decision
+from services.enrollment.adapters.repository import OFFERED_APPLICATION, SEAT_STATUSES, Decision, SeatOffer
 from services.enrollment.domain import history, selection
 from shared.auth import Principal
 from shared.problems import not_found
@@ -223,33 +223,41 @@ class FakeEnrollmentRepository:
         waiting = [a for a in self.applications_.values() if a.cohort_id == cohort_id and a.status == "waitlisted"]
         return min(waiting, key=lambda a: a.waitlist_position or 0, default=None)
 
-    def seat_to_accept(
-        self, application_id: uuid.UUID
-    ) -> tuple[Application, str, date, uuid.UUID | None, Cohort, Programme] | None:
+    def seat_to_accept(self, application_id: uuid.UUID) -> SeatOffer | None:
         app = self.applications_.get(application_id)
         if app is None:
             return None
         applicant, cohort = self.applicants_[app.applicant_id], self.cohorts_[app.cohort_id]
         programme = self.programmes_[cohort.programme_id]
-        return app, applicant.name, applicant.birth_date, applicant.merged_into, cohort, programme
+        return SeatOffer(
+            *(getattr(app, f) for f in OFFERED_APPLICATION),
+            applicant.name,
+            applicant.birth_date,
+            applicant.merged_into,
+            cohort.start_date,
+            cohort.end_date,
+            cohort.plan_version,
+            programme.code,
+            programme.total_hours,
+        )
 
     def history_of_person(
         self, applicant_id: uuid.UUID, *, merged_into: uuid.UUID | None
     ) -> list[history.Participation]:
         return self.participations(self.person(applicant_id))
 
-    def enroll_accepted(
-        self, app: Application, cohort: Cohort, *, enrollment_id: uuid.UUID, on: date, now: datetime
-    ) -> None:
+    def enroll_accepted(self, offer: SeatOffer, *, enrollment_id: uuid.UUID, on: date, now: datetime) -> None:
         self.add(
             Enrollment(
                 id=enrollment_id,
-                application_id=app.id,
-                applicant_id=app.applicant_id,
-                cohort_id=cohort.id,
-                campus=cohort.campus,
+                application_id=offer.id,
+                applicant_id=offer.applicant_id,
+                cohort_id=offer.cohort_id,
+                campus=offer.campus,
                 enrolled_on=on,
                 updated_at=now,
             )
         )
+        offer.status = "accepted"
+        app = self.applications_[offer.id]
         app.status, app.updated_at = "accepted", now
