@@ -13,13 +13,6 @@ class Settings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="ENROLLMENT_", extra="ignore")
 
-    # An accept waits on the database more than any other request of the platform (its locking read, the
-    # person's history, the writes, the idempotency answer): twice the kernel's endpoints at once, and the
-    # connections to hold them. Measured with the accept benchmark, same runs: 4 threads 208-273/s (one
-    # process) and 240-251/s (two); 8 threads 243-276/s and 277-320/s.
-    http_threads: int = Field(8, ge=1, description="endpoints running at once; more requests wait their turn")
-    db_pool_size: int = 12
-
     service_name: str = "enrollment"
     priority_quota_percent: int = Field(
         PRIORITY_QUOTA_PERCENT, ge=0, le=100, description="share of seats for priority groups, rounded up"
