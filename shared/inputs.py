@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time as monotonic_clock
 from datetime import date, datetime, time
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -58,6 +59,19 @@ def latest_date() -> date:
         return today.replace(year=today.year + LATEST_YEARS_AHEAD)
     except ValueError:  # 29 February
         return today.replace(year=today.year + LATEST_YEARS_AHEAD, day=28)
+
+
+_latest: tuple[Any, int, date] | None = None  # (clock, second, latest date)
+
+
+def _latest_date_now() -> date:
+    """``latest_date``, worked out once a second per clock: a bulk request checks thousands of dates against it,
+    and reading the clock in the centre's zone costs more than the check (the bound moves once a day)."""
+    global _latest
+    clock, second = platform_clock(), int(monotonic_clock.monotonic())
+    if _latest is None or _latest[0] is not clock or _latest[1] != second:
+        _latest = (clock, second, latest_date())
+    return _latest[2]
 
 
 def check_characters(value: str) -> str:
@@ -181,7 +195,7 @@ def _strict_date(value: Any) -> Any:
 
 
 def _date_in_bounds(value: date) -> date:
-    if value < EARLIEST_DATE or value > latest_date():
+    if value < EARLIEST_DATE or value > _latest_date_now():
         raise PydanticCustomError(
             "date.out-of-range",
             "dates run from {earliest} to {latest}",
