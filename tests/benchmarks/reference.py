@@ -3,12 +3,14 @@
 Run by ``common.reference_processes`` under uvicorn exactly as a service runs (same server, same number of
 processes, sync endpoints in the same thread pool), against a database migrated by the service itself, so
 the tables, indexes and constraints are the service's. Each endpoint borrows a pooled psycopg connection and
-issues only the statements its job truly needs, written out below; no idempotency keys, no ORM, no domain
-objects. The gap between a service and its reference is what the service's own code costs.
+issues only the statements its job truly needs, written out below; no ORM, no domain objects. The gap between
+a service and its reference is what the service's own code costs.
 
 What the job truly needs is done here too, in its cheapest form: the bearer token is verified (the same HS256
-JWT, with PyJWT as the services verify it), the caller's campuses are checked against the record's, and the
-domain's rules are checked in plain Python on columns the one read brings back (a check-in: the roster entry,
+JWT, with PyJWT as the services verify it, remembered until it expires as theirs are), the caller's role and
+campuses are checked against the record's, the Idempotency-Key is claimed and answered where the service takes
+one, and the domain's rules are checked in plain Python on columns the reads bring back (an accept: the offer
+still selected, the late-join limit, the person's overlapping seats and re-admissions; a check-in: the roster entry,
 the cohort still open, the reading inside the session's window; a claim: the window's dates, the qualification
 linked to the programme, the exam not in the future nor past the deadline, the live attempts already claimed;
 a reused receipt or exam is refused by the table's unique indexes).
@@ -25,6 +27,7 @@ import hashlib
 import json
 import os
 import queue
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,14 +93,16 @@ class ClaimIn(BaseModel):
 # then, once the lock is held, the person's admission history (read after the lock, so a seat the same person
 # took meanwhile is seen); then one statement writes the enrollment, the application's new status, the key with
 # its answer and the outbox row.
-ACCEPT_TARGET = (
+ACCEPT_TARGET = (  # the key claimed first (a request with the same key waits here for the first to end)
+    "WITH k AS (INSERT INTO idempotency_key (scope, key, request_hash, created_at) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT DO NOTHING RETURNING 1) "
     "SELECT a.status, a.applicant_id, ap.merged_into, ap.name, ap.birth_date, c.id, c.campus, c.start_date, "
-    "c.end_date, c.plan_version, p.code, p.total_hours, k.request_hash, k.response_body "
+    "c.end_date, c.plan_version, p.code, p.total_hours, (SELECT count(*) FROM k), a.score, a.applied_at, "
+    "a.priority, a.above_capacity, a.waitlist_position, a.reasons::text "
     "FROM application a JOIN applicant ap ON ap.id = a.applicant_id JOIN cohort c ON c.id = a.cohort_id "
-    "JOIN programme p ON p.id = c.programme_id "
-    "LEFT JOIN idempotency_key k ON k.scope = %s AND k.key = %s "
-    "WHERE a.id = %s FOR NO KEY UPDATE OF a, ap"
+    "JOIN programme p ON p.id = c.programme_id WHERE a.id = %s FOR NO KEY UPDATE OF a, ap"
 )
+STORED_ANSWER = "SELECT request_hash, response_body FROM idempotency_key WHERE scope = %s AND key = %s"
 PERSON_HISTORY = (  # every record merged into the survivor, along chains
     "WITH RECURSIVE members(id) AS (SELECT %s::uuid UNION ALL "
     "SELECT ap.id FROM applicant ap JOIN members m ON ap.merged_into = m.id) "
@@ -110,8 +115,8 @@ ENROLL = (
     "withdrawn_before_start, updated_at) VALUES (%(enrollment)s, %(application)s, %(applicant)s, %(cohort)s, "
     "%(campus)s, 'enrolled', %(today)s, false, %(now)s)), "
     "a AS (UPDATE application SET status = 'accepted', updated_at = %(now)s WHERE id = %(application)s), "
-    "k AS (INSERT INTO idempotency_key (scope, key, request_hash, status_code, response_body, created_at) "
-    "VALUES (%(scope)s, %(key)s, %(hash)s, 200, %(answer)s, %(now)s)) "
+    "k AS (UPDATE idempotency_key SET status_code = 200, response_body = %(answer)s "
+    "WHERE scope = %(scope)s AND key = %(key)s) "
     "INSERT INTO outbox (event_id, event_type, topic, message_key, payload, created_at) "
     "VALUES (%(event)s, %(type)s, 'trainingops.enrollment.events', %(applicant)s, %(payload)s, %(now)s)"
 )
@@ -186,19 +191,29 @@ class Caller:
             raise HTTPException(403)
 
 
+_verified: dict[str, tuple[float, Caller]] = {}
+
+
 def caller(authorization: Annotated[str, Header()] = "") -> Caller:
-    """Verify the bearer token as the services do (signature, expiry, sub): who calls, in which roles, for
-    which campuses."""
+    """Verify the bearer token as the services do (signature, expiry, sub; a token verified before is
+    remembered until it expires, as the services' verifier does): who calls, in which roles, for which
+    campuses."""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer":
         raise HTTPException(401)
+    if (known := _verified.get(token)) is not None and known[0] > time.time():
+        return known[1]
     try:
         claims = jwt.decode(
             token, SECRET, algorithms=["HS256"], options={"require": ["sub", "exp"], "verify_aud": False}
         )
     except jwt.PyJWTError:
         raise HTTPException(401) from None
-    return Caller(claims["sub"], frozenset(claims.get("roles") or ()), frozenset(claims.get("campuses") or ()))
+    who = Caller(claims["sub"], frozenset(claims.get("roles") or ()), frozenset(claims.get("campuses") or ()))
+    if len(_verified) > 10_000:
+        _verified.clear()
+    _verified[token] = (float(claims["exp"]), who)
+    return who
 
 
 Campuses = Annotated[Caller, Depends(caller)]
@@ -222,14 +237,17 @@ def create_app() -> FastAPI:
         digest = hashlib.sha256(f"POST {request.url.path}\n".encode()).hexdigest()  # the request has no body
         enrollment_id, event_id = uuid.uuid4(), uuid.uuid4()
         with pool.transaction() as conn:
-            found = conn.execute(ACCEPT_TARGET, (scope, key, application_id)).fetchone()
+            found = conn.execute(ACCEPT_TARGET, (scope, key, digest, now, application_id)).fetchone()
             if found is None or not allowed.sees(found[6]):
                 raise HTTPException(404)
             (status, applicant_id, merged_into, name, birth_date, cohort_id, campus, start, end, version, code,
-             hours, stored_hash, stored_answer) = found  # fmt: skip
-            if stored_hash is not None:  # the key was used before: its answer, or a 422 for another request
+             hours, claimed, score, applied_at, priority, above, position, reasons) = found  # fmt: skip
+            if not claimed:  # the key was used before: its answer, or a 422 for another request
+                stored_hash, stored_answer = conn.execute(STORED_ANSWER, (scope, key)).fetchone()
                 if stored_hash != digest:
                     raise HTTPException(422)
+                if stored_answer is None:
+                    raise HTTPException(409)
                 return Response(stored_answer, media_type="application/json")
             if status != "selected" or merged_into is not None:  # the benchmark's records are all survivors
                 raise HTTPException(409)
@@ -251,7 +269,24 @@ def create_app() -> FastAPI:
                     short += 1
             if hours <= SHORT_COURSE_MAX_HOURS and short > MAX_READMISSIONS:
                 raise HTTPException(409)
-            answer = json.dumps({"id": str(application_id), "status": "accepted", "enrollment_id": str(enrollment_id)})
+            answer = (  # the application as the service answers it
+                '{"id": "%s", "applicant_id": "%s", "cohort_id": "%s", "campus": %s, "score": %s, '  # noqa: UP031
+                '"applied_at": "%s", "status": "accepted", "priority": %s, "above_capacity": %s, '
+                '"waitlist_position": %s, "reasons": %s, "enrollment_id": "%s"}'
+                % (
+                    application_id,
+                    applicant_id,
+                    cohort_id,
+                    json.dumps(campus),
+                    score,
+                    applied_at.isoformat(),
+                    json.dumps(priority),
+                    json.dumps(above),
+                    json.dumps(position),
+                    reasons,
+                    enrollment_id,
+                )
+            )
             payload = json.dumps(
                 {
                     "id": str(event_id),
