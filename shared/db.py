@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -52,11 +53,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def driver_sql(statement: Any) -> str:
-    """A SQLAlchemy statement written once, as PostgreSQL text for ``pg_driver`` (named ``%(name)s`` values)."""
+class DriverSql(str):
+    """A statement's PostgreSQL text for ``PgDriver``, with the values written into the statement itself (a
+    literal ``IN`` list) as ``defaults``."""
+
+    defaults: dict[str, Any]
+
+
+_EXPANDING_IN = re.compile(r"IN \(__\[POSTCOMPILE_(\w+)\]\)")
+
+
+def driver_sql(statement: Any) -> DriverSql:
+    """A SQLAlchemy statement written once, as PostgreSQL text for ``pg_driver`` (named ``%(name)s`` values).
+    An ``IN`` list, whose length SQLAlchemy renders anew for each call, becomes ``= ANY(array)``: one text for
+    any list (an empty list matches nothing, as ``IN`` does)."""
     from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-    return str(statement.compile(dialect=PGDialect_psycopg()))  # type: ignore[no-untyped-call]
+    compiled = statement.compile(dialect=PGDialect_psycopg())  # type: ignore[no-untyped-call]
+    sql = DriverSql(_EXPANDING_IN.sub(r"= ANY(%(\1)s)", str(compiled)))
+    sql.defaults = {k: v for k, v in compiled.params.items() if v is not None}
+    return sql
 
 
 class PgDriver:
@@ -72,6 +88,8 @@ class PgDriver:
         self._driver = connection.connection.driver_connection
 
     def execute(self, sql: str, params: Any = None) -> Any:
+        if defaults := getattr(sql, "defaults", None):
+            params = {**defaults, **(params or {})}
         try:
             return self._driver.execute(sql, params)
         except psycopg.Error as exc:
