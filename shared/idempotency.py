@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from shared.auth import PrincipalDep
-from shared.db import per_dialect, pg_driver, utcnow
+from shared.db import fast_execute, per_dialect, utcnow
 from shared.problems import Problem
 from shared.rules import RuleFailure
 from shared.tables import idempotency_key
@@ -39,27 +39,17 @@ _SAVE = (
 )
 
 
-# PostgreSQL: the same two statements, straight to the driver (see shared.db.pg_driver).
-_CLAIM_PG = (
-    "INSERT INTO idempotency_key (scope, key, request_hash, created_at) VALUES (%s, %s, %s, %s) "
-    "ON CONFLICT DO NOTHING RETURNING key"
-)
-_SAVE_PG = "UPDATE idempotency_key SET status_code = %s, response_body = %s WHERE scope = %s AND key = %s"
-
-
 class Idempotency:
     def __init__(self, *, scope: str, key: str, request_hash: str) -> None:
         self.scope, self.key, self.request_hash = scope, key, request_hash
 
     def replay(self, session: Session, model: type[M]) -> M | None:
         """Claim the key in this transaction; return the stored response if the key was used before."""
-        if (driver := pg_driver(session)) is not None:
-            claimed = driver.execute(_CLAIM_PG, (self.scope, self.key, self.request_hash, utcnow())).fetchone()
-        else:
-            claimed = session.execute(
-                _CLAIM[session.get_bind().dialect.name],
-                dict(scope=self.scope, key=self.key, request_hash=self.request_hash, created_at=utcnow()),
-            ).first()
+        claimed = fast_execute(
+            session,
+            _CLAIM[session.get_bind().dialect.name],
+            dict(scope=self.scope, key=self.key, request_hash=self.request_hash, created_at=utcnow()),
+        ).fetchone()
         if claimed is not None:
             return None  # first use: the caller does the work and saves its response
         # On PostgreSQL a concurrent holder of the key has committed by now (the insert waited for it).
@@ -82,11 +72,11 @@ class Idempotency:
         return model.model_validate_json(row.response_body)
 
     def save(self, session: Session, response: BaseModel, status_code: int = 200) -> None:
-        body = response.model_dump_json()
-        if (driver := pg_driver(session)) is not None:
-            driver.execute(_SAVE_PG, (status_code, body, self.scope, self.key))
-        else:
-            session.execute(_SAVE, dict(b_scope=self.scope, b_key=self.key, b_status=status_code, b_body=body))
+        fast_execute(
+            session,
+            _SAVE,
+            dict(b_scope=self.scope, b_key=self.key, b_status=status_code, b_body=response.model_dump_json()),
+        )
 
 
 async def _idempotency(

@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, any_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
-from shared.db import Database, pg_driver, utcnow
+from shared.db import Database, fast_execute, utcnow
 from shared.events import CONTENT_TYPE, EVENTS, EventData, build_event
 from shared.kafka import ResilientProducer
 from shared.logging import causation_id, correlation_id
@@ -43,19 +43,10 @@ def _row(event_type: str, data: EventData | dict[str, Any]) -> dict[str, Any]:
 _INSERT = insert(outbox)  # built once; the row goes in as parameters
 
 
-_INSERT_PG = (
-    "INSERT INTO outbox (event_id, event_type, topic, message_key, payload, created_at) "
-    "VALUES (%(event_id)s, %(event_type)s, %(topic)s, %(message_key)s, %(payload)s, %(created_at)s)"
-)
-
-
 def emit(session: Session, event_type: str, data: EventData | dict[str, Any]) -> str:
     """Add an event to the current transaction's outbox; returns the event id."""
     row = _row(event_type, data)
-    if (driver := pg_driver(session)) is not None:
-        driver.execute(_INSERT_PG, row)
-    else:
-        session.execute(_INSERT, row)
+    fast_execute(session, _INSERT, row)
     return str(row["event_id"])
 
 

@@ -10,7 +10,6 @@ Campus scope comes in as ``campuses``: the set a principal may see, or None for 
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 from sqlmodel import Session
@@ -27,7 +26,7 @@ from services.certification.adapters import orm
 from services.certification.domain.claims import LIVE_STATUSES, REIMBURSED_STATUSES, PriorClaim
 from services.certification.domain.qualifications import Qualification
 from services.certification.domain.window import ClaimWindow
-from shared.db import driver_sql, pg_driver
+from shared.db import fast_execute
 from shared.pagination import PageParams, paginate
 from shared.queries import where_given
 
@@ -125,12 +124,6 @@ def _claim_context_pg(windows: Select) -> Select:
 
 _CLAIM_CONTEXT_PG = _claim_context_pg(_WINDOWS)
 _CLAIM_CONTEXT_IN_CAMPUSES_PG = _claim_context_pg(_WINDOWS_IN_CAMPUSES)
-# The claim's two statements go straight to psycopg on PostgreSQL (see shared.db.pg_driver): the busiest write
-# of a finance desk, whose SQLAlchemy execution cost the process more than the statements cost the server.
-_CLAIM_CONTEXT_DRIVER = driver_sql(_CLAIM_CONTEXT_PG)
-_CLAIM_CONTEXT_IN_CAMPUSES_DRIVER = driver_sql(_CLAIM_CONTEXT_IN_CAMPUSES_PG)
-_INSERT_CLAIM_DRIVER = driver_sql(_INSERT_CLAIM)
-_JSON_COLUMNS = frozenset(c.name for c in _CLAIMS.c if isinstance(c.type, JSON))
 
 
 def _day(value: str | None) -> date | None:
@@ -264,7 +257,7 @@ class CertificationRepository:
     ) -> ClaimContext:
         """``claim_windows``, ``domain_qualification``, ``prior_claims`` and ``receipt_in_use`` together: on
         PostgreSQL in one statement, elsewhere one read each."""
-        if (driver := pg_driver(self.session)) is None:
+        if self.session.get_bind().dialect.name != "postgresql":
             return claim_context_by_parts(self, trainee_id, campuses, code, stage, receipt_key)
         params: dict[str, object] = {
             "b_trainee": trainee_id,
@@ -272,10 +265,11 @@ class CertificationRepository:
             "b_stage": stage,
             "b_receipt": receipt_key,
         }
-        statement = _CLAIM_CONTEXT_DRIVER
+        statement = _CLAIM_CONTEXT_PG
         if campuses is not None:
-            statement, params["b_campuses"] = _CLAIM_CONTEXT_IN_CAMPUSES_DRIVER, list(campuses)
-        windows, qualification, prior, receipt_in_use = driver.execute(statement, params).fetchone()
+            statement, params["b_campuses"] = _CLAIM_CONTEXT_IN_CAMPUSES_PG, list(campuses)
+        # the busiest read of a finance desk: straight to psycopg (see fast_execute)
+        windows, qualification, prior, receipt_in_use = fast_execute(self.session, statement, params).fetchone()
         return ClaimContext(
             windows=[
                 ClaimWindow(
@@ -313,12 +307,8 @@ class CertificationRepository:
 
         One plain INSERT of its columns: the ORM's flush of a single new row costs more than the statement, and
         nothing changes the claim after it is submitted in the same unit of work."""
-        values = {c.name: getattr(claim, c.name) for c in _CLAIMS.c}
         try:
-            if (driver := pg_driver(self.session)) is not None:
-                driver.execute(_INSERT_CLAIM_DRIVER, {**values, **{c: json.dumps(values[c]) for c in _JSON_COLUMNS}})
-            else:
-                self.session.execute(_INSERT_CLAIM, values)
+            fast_execute(self.session, _INSERT_CLAIM, {c.name: getattr(claim, c.name) for c in _CLAIMS.c})
         except IntegrityError as exc:
             raise ClaimTaken() from exc
 
