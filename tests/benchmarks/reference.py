@@ -41,9 +41,6 @@ import psycopg
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from pydantic import BaseModel
 
-from services.enrollment.domain.history import MAX_READMISSIONS, SHORT_COURSE_MAX_HOURS, years_before
-from services.enrollment.domain.history import WINDOW_YEARS as READMISSION_WINDOW_YEARS
-from services.enrollment.domain.seats import LATE_JOIN_MAX_DAYS
 from shared.settings import LOCAL_JWT_SECRET
 
 ENROLLED = "kr.go.trainingops.enrollment.trainee.enrolled.v1"  # only the outbox row's label; not parsed here
@@ -123,6 +120,8 @@ ENROLL = (
     "INSERT INTO outbox (event_id, event_type, topic, message_key, payload, created_at) "
     "VALUES (%(event)s, %(type)s, 'trainingops.enrollment.events', %(applicant)s, %(payload)s, %(now)s)"
 )
+LATE_JOIN_MAX_DAYS = 14  # the domain's defaults
+SHORT_COURSE_MAX_HOURS, MAX_READMISSIONS, READMISSION_WINDOW_YEARS = 350, 2, 3
 
 # -- attendance: one check-in ------------------------------------------------------------------------
 # Read the session, its cohort and the trainee's roster entry in one statement; insert the mark, or add the
@@ -163,6 +162,13 @@ INSERT_CLAIM = (
 
 SECRET = os.environ.get("BENCH_REF_JWT_SECRET", LOCAL_JWT_SECRET)
 LOCAL = ZoneInfo("Asia/Seoul")  # the centre's timezone, as the services' settings have it
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
 
 
 def _months_after(day: date, months: int) -> date:
@@ -247,7 +253,7 @@ def create_app() -> FastAPI:
                 raise HTTPException(409)
             if today > end or today > min(start + timedelta(days=LATE_JOIN_MAX_DAYS), end):
                 raise HTTPException(409)
-            since = years_before(start, READMISSION_WINDOW_YEARS)
+            since = _years_before(start, READMISSION_WINDOW_YEARS)
             short = 0
             for c_id, c_start, c_end, c_hours, e_status, before_start in conn.execute(PERSON_HISTORY, (applicant_id,)):
                 if c_id != cohort_id and e_status == "enrolled" and c_start <= end and start <= c_end:
