@@ -10,7 +10,8 @@ import json
 import os
 import uuid
 from collections import defaultdict
-from datetime import date
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time
 from typing import Any, NamedTuple
 
 import psycopg
@@ -32,7 +33,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -47,7 +47,7 @@ from services.attendance.adapters.orm import (
     TrainingSession,
 )
 from shared.auth import Principal
-from shared.db import insert_for, per_dialect, utcnow
+from shared.db import fast_execute, insert_for, per_dialect, utcnow
 from shared.pagination import PageParams, paginate
 from shared.queries import get_visible, in_campuses, where_given
 
@@ -64,6 +64,53 @@ class RosterGate(NamedTuple):
     enrolled_on: date | None
     withdrawn_on: date | None
     at_risk: bool
+
+
+class SessionSlot(NamedTuple):
+    """What a single reading needs of its session: the columns of ``TrainingSession``, as plain values."""
+
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    date: date
+    start: time
+    end: time
+    hours: float
+    cancelled: bool
+
+
+class CohortGate(NamedTuple):
+    """What a single reading needs of its cohort: whose campus it is, and whether it is closed."""
+
+    id: uuid.UUID
+    campus: str
+    closed_at: datetime | None
+    closed_on: date | None
+
+
+class CheckInTarget(NamedTuple):
+    session: SessionSlot
+    cohort: CohortGate
+    gate: RosterGate | None  # None: the trainee is not on the cohort's roster
+
+
+@dataclass(slots=True)
+class PunchedMark:
+    """A trainee's mark of a session as a single reading changes it: the columns of ``Mark`` as plain values
+    (building the ORM entity cost a check-in more than reading its row did)."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    cohort_id: uuid.UUID
+    trainee_id: uuid.UUID
+    mark: str
+    source: str
+    punches: list[dict[str, Any]]
+    check_in_at: datetime | None
+    check_out_at: datetime | None
+    reason_code: str | None
+    evidence_ref: str | None
+    updated_by: str
+    updated_at: datetime
 
 
 def _roster_upsert_pg() -> Any:
@@ -116,9 +163,14 @@ def _roster_upsert_pg() -> Any:
 _ROSTER_UPSERT_PG = _roster_upsert_pg()
 
 # Single check-ins are the busiest request of a training day: their statements are built once and take
-# their values as parameters, and the mark is written with one plain INSERT or UPDATE.
+# their values as parameters; they read plain columns (no entity to build) and write the mark with one plain
+# INSERT or UPDATE, sent straight to the driver on PostgreSQL (``fast_execute``).
+_SLOT = tuple(getattr(TrainingSession, f) for f in SessionSlot._fields)
+_COHORT_GATE = tuple(getattr(Cohort, f) for f in CohortGate._fields)
+_GATE = tuple(getattr(RosterEntry, f) for f in RosterGate._fields)
+_MARK_COLUMNS = tuple(getattr(Mark, f.name) for f in fields(PunchedMark))
 _CHECK_IN_TARGET = (
-    select(TrainingSession, Cohort, RosterEntry)
+    select(*_SLOT, *_COHORT_GATE, *_GATE)
     .join(Cohort, Cohort.id == TrainingSession.cohort_id)
     .outerjoin(
         RosterEntry,
@@ -127,7 +179,7 @@ _CHECK_IN_TARGET = (
     .where(TrainingSession.id == bindparam("b_session"))
 )
 _MARK_FOR_UPDATE = (
-    select(Mark)
+    select(*_MARK_COLUMNS)
     .where(Mark.session_id == bindparam("b_session"), Mark.trainee_id == bindparam("b_trainee"))
     .with_for_update()
 )  # SQLite leaves FOR UPDATE out; its writers queue anyway
@@ -136,7 +188,7 @@ _MARK_FOR_UPDATE = (
 # and one write instead of two reads and a write. ``mark_to_punch`` then hands out the mark this read locked.
 _LOCKED_MARK = _MARK_FOR_UPDATE.lateral("locked_mark")
 _CHECK_IN_TARGET_PG = (
-    select(TrainingSession, Cohort, RosterEntry, aliased(Mark, _LOCKED_MARK))
+    select(*_SLOT, *_COHORT_GATE, *_GATE, *_LOCKED_MARK.c)
     .join(Cohort, Cohort.id == TrainingSession.cohort_id)
     .outerjoin(
         RosterEntry,
@@ -145,6 +197,7 @@ _CHECK_IN_TARGET_PG = (
     .outerjoin(_LOCKED_MARK, true())
     .where(TrainingSession.id == bindparam("b_session"))
 )
+_TARGET_SPANS = (len(_SLOT), len(_SLOT) + len(_COHORT_GATE), len(_SLOT) + len(_COHORT_GATE) + len(_GATE))
 # PostgreSQL: a bulk request's roster facts, with the ids of the marks it will add to, locked, in one read
 # (plain columns: most readings of a batch find no mark, and an empty entity costs as much to build as a full one).
 _BULK_LOCKED_MARK = (
@@ -168,6 +221,7 @@ _READINGS_TARGET_PG = (
     )
 )
 _MARKS = Mark.__table__  # type: ignore[attr-defined]
+_MARK_NAMES = tuple(f.name for f in fields(PunchedMark))
 _INSERT_MARK_IF_NONE = per_dialect(
     lambda insert_: insert_(_MARKS).on_conflict_do_nothing(index_elements=["session_id", "trainee_id"])
 )
@@ -194,7 +248,7 @@ class AttendanceRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         # (session id, trainee id, mark) locked by ``check_in_target`` and not yet handed out by ``mark_to_punch``
-        self._locked_mark: tuple[uuid.UUID, uuid.UUID, Mark | None] | None = None
+        self._locked_mark: tuple[uuid.UUID, uuid.UUID, PunchedMark | None] | None = None
 
     @property
     def _dialect(self) -> str:
@@ -537,50 +591,46 @@ class AttendanceRepository:
         self.session.flush()
 
     # -- marks -------------------------------------------------------------------------------------
-    def check_in_target(
-        self, session_id: uuid.UUID, trainee_id: uuid.UUID
-    ) -> tuple[TrainingSession, Cohort, RosterEntry | None] | None:
-        """The session, its cohort and the trainee's roster entry, in one read (on PostgreSQL, which also locks
-        the trainee's mark of the session for the ``mark_to_punch`` that follows)."""
+    def check_in_target(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> CheckInTarget | None:
+        """The session, its cohort and the trainee's roster facts, in one read of plain columns (on PostgreSQL,
+        which also locks the trainee's mark of the session for the ``mark_to_punch`` that follows)."""
         params = {"b_session": session_id, "b_trainee": trainee_id}
-        if self._dialect != "postgresql":
-            found = self.session.execute(_CHECK_IN_TARGET, params).first()
-            return None if found is None else (found[0], found[1], found[2])
-        found = self.session.execute(_CHECK_IN_TARGET_PG, params).first()
+        postgres = self._dialect == "postgresql"
+        found = fast_execute(self.session, _CHECK_IN_TARGET_PG if postgres else _CHECK_IN_TARGET, params).fetchone()
         if found is None:
             return None
-        mark = found[3]
-        if mark is not None:
-            self.session.expunge(mark)
-        self._locked_mark = (session_id, trainee_id, mark)
-        return found[0], found[1], found[2]
+        row = tuple(found)
+        slot, cohort, gate = _TARGET_SPANS
+        if postgres:
+            mark = row[gate:]
+            self._locked_mark = (session_id, trainee_id, PunchedMark(*mark) if mark[0] is not None else None)
+        return CheckInTarget(
+            SessionSlot(*row[:slot]),
+            CohortGate(*row[slot:cohort]),
+            RosterGate(*row[cohort:gate]) if row[cohort] is not None else None,
+        )
 
-    def mark_to_punch(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> Mark | None:
-        """The mark, locked, to add a punch to; it is written by ``save_punches`` alone (the ORM lets it go).
+    def mark_to_punch(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> PunchedMark | None:
+        """The mark, locked, to add a punch to (written back by ``save_punches``).
         The first call after ``check_in_target`` returns the mark that read locked; any later one reads anew."""
         locked, self._locked_mark = self._locked_mark, None
         if locked is not None and locked[0] == session_id and locked[1] == trainee_id:
             return locked[2]
-        row = self.session.execute(
-            _MARK_FOR_UPDATE, {"b_session": session_id, "b_trainee": trainee_id}
-        ).scalar_one_or_none()
-        if row is not None:
-            self.session.expunge(row)
-        return row
+        row = fast_execute(self.session, _MARK_FOR_UPDATE, {"b_session": session_id, "b_trainee": trainee_id})
+        found = row.fetchone()
+        return None if found is None else PunchedMark(*found)
 
-    def add_first_mark(self, mark: Mark) -> bool:
+    def add_first_mark(self, mark: PunchedMark) -> bool:
         """Insert the trainee's first mark of the session unless another request just did; True if inserted.
 
         FOR UPDATE locks no row that is not there yet: a card tapped twice at once makes two first check-ins.
         The second finds the first's row (``mark_to_punch`` waits for it) and adds its punch to it."""
-        return bool(
-            self.session.execute(
-                _INSERT_MARK_IF_NONE[self._dialect], {c.name: getattr(mark, c.name) for c in _MARKS.c}
-            ).rowcount
-        )
+        values = {name: getattr(mark, name) for name in _MARK_NAMES}  # not asdict: it deep-copies the punches
+        return bool(fast_execute(self.session, _INSERT_MARK_IF_NONE[self._dialect], values).rowcount)
 
-    def save_punches(self, row: Mark) -> None:
-        self.session.execute(
+    def save_punches(self, row: PunchedMark) -> None:
+        fast_execute(
+            self.session,
             _UPDATE_MARK,
             dict(
                 b_id=row.id,

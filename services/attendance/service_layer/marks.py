@@ -7,7 +7,14 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from services.attendance.adapters.orm import Cohort, Mark, MarkChange, RosterEntry, TrainingSession
-from services.attendance.adapters.repository import AttendanceRepository, FirstMarkRace, RosterGate
+from services.attendance.adapters.repository import (
+    AttendanceRepository,
+    CohortGate,
+    FirstMarkRace,
+    PunchedMark,
+    RosterGate,
+    SessionSlot,
+)
 from services.attendance.domain import marks as rules
 from services.attendance.domain import qr
 from services.attendance.domain.excuses import check_excuse
@@ -39,9 +46,10 @@ from shared.unit_of_work import UnitOfWork
 
 Uow = UnitOfWork[AttendanceRepository]
 NEEDS_EVALUATION = rules.MINOR | {rules.ABSENT}
+Slot = TrainingSession | SessionSlot  # a session as an entity, or as the plain values a single reading reads
 
 
-def bounds(ts: TrainingSession) -> tuple[datetime, datetime]:
+def bounds(ts: Slot) -> tuple[datetime, datetime]:
     return datetime.combine(ts.date, ts.start), datetime.combine(ts.date, ts.end)
 
 
@@ -64,13 +72,13 @@ def _as_uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def _punches(mark: Mark | None) -> list[rules.Punch]:
+def _punches(mark: Mark | PunchedMark | None) -> list[rules.Punch]:
     if mark is None:
         return []
     return [rules.Punch(p["kind"], datetime.fromisoformat(p["at"])) for p in mark.punches]
 
 
-def _roster_failure(entry: RosterEntry | RosterGate | None, ts: TrainingSession) -> RuleFailure | None:
+def _roster_failure(entry: RosterEntry | RosterGate | None, ts: Slot) -> RuleFailure | None:
     if ts.cancelled:
         return RuleFailure("session.cancelled", f"the session of {ts.date} is no longer in the cohort's plan")
     if entry is None:
@@ -86,12 +94,12 @@ def _roster_failure(entry: RosterEntry | RosterGate | None, ts: TrainingSession)
     return None
 
 
-def _window_failure(at: datetime, ts: TrainingSession, policy: AttendancePolicy) -> RuleFailure | None:
+def _window_failure(at: datetime, ts: Slot, policy: AttendancePolicy) -> RuleFailure | None:
     start, end = bounds(ts)
     return rules.window_failure(at, start, end, policy.check_in)
 
 
-def _apply(mark_row: Mark, ts: TrainingSession, policy: AttendancePolicy, clock: Clock) -> None:
+def _apply(mark_row: Mark | PunchedMark, ts: Slot, policy: AttendancePolicy, clock: Clock) -> None:
     """Recompute the mark from the punches, unless staff set it."""
     punches = _punches(mark_row)
     p = rules.presence(punches)
@@ -101,7 +109,7 @@ def _apply(mark_row: Mark, ts: TrainingSession, policy: AttendancePolicy, clock:
         mark_row.mark = rules.decide(punches, start, end, ts.hours, policy.marks)
 
 
-def mark_out(m: Mark, ts: TrainingSession, clock: Clock) -> MarkOut:
+def mark_out(m: Mark | PunchedMark, ts: Slot, clock: Clock) -> MarkOut:
     return MarkOut(
         session_id=ts.id,
         cohort_id=ts.cohort_id,
@@ -122,12 +130,12 @@ def mark_out(m: Mark, ts: TrainingSession, clock: Clock) -> MarkOut:
 
 def _check_in_target(
     repo: AttendanceRepository, principal: Principal, session_id: uuid.UUID, trainee_id: uuid.UUID
-) -> tuple[TrainingSession, Cohort, RosterEntry | None]:
-    """The session, its cohort and the trainee's roster entry, in one read; 404 as ``load_session`` decides."""
+) -> tuple[SessionSlot, CohortGate, RosterGate | None]:
+    """The session, its cohort and the trainee's roster facts, in one read; 404 as ``load_session`` decides."""
     found = repo.check_in_target(session_id, trainee_id)
     if found is None:
         raise not_found("session", session_id)
-    ts, cohort, entry = found
+    ts, cohort, entry = found.session, found.cohort, found.gate
     if principal.is_staff:
         if not principal.sees_campus(cohort.campus):
             raise not_found("session", session_id)
@@ -173,16 +181,21 @@ def check_in(
         previous = row.mark if row else None
         new = None
         if row is None:
-            new = Mark(
+            new = PunchedMark(
+                id=uuid.uuid4(),
                 session_id=ts.id,
                 cohort_id=cohort.id,
                 trainee_id=body.trainee_id,
                 mark=rules.ABSENT,
+                source="punches",
                 punches=[punch],
+                check_in_at=None,
+                check_out_at=None,
+                reason_code=None,
+                evidence_ref=None,
                 updated_by=principal.sub,
-                id=uuid.uuid4(),
                 updated_at=utcnow(),
-            )  # given: pydantic inspects default factories each time
+            )
             _apply(new, ts, policy, clock)
             if repo.add_first_mark(new):
                 row = new
@@ -200,7 +213,9 @@ def check_in(
                 repo.save_punches(row)
         # A present mark cannot put anyone at risk, but it may lift a trainee who is: evaluate only when it matters.
         if row.mark != previous and (row.mark in NEEDS_EVALUATION or previous in NEEDS_EVALUATION or entry.at_risk):
-            evaluate(uow, policy=policy, cohort=cohort, entries=[entry], now=now)
+            cohort_row, entry_row = repo.cohort(cohort.id), repo.roster_entry(cohort.id, body.trainee_id)
+            assert cohort_row is not None and entry_row is not None  # read above, in this transaction
+            evaluate(uow, policy=policy, cohort=cohort_row, entries=[entry_row], now=now)
         result = mark_out(row, ts, clock)
         uow.commit()
         return result

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 
 from services.attendance.adapters.orm import AtRiskWarning, Cohort, Completion, RosterEntry, TrainingSession
-from services.attendance.adapters.repository import AttendanceRepository
+from services.attendance.adapters.repository import AttendanceRepository, CohortGate
 from services.attendance.domain import standing as rules
 from services.attendance.domain.marks import ABSENT
 from services.attendance.schemas import AtRiskRow, CloseOut, MonthOut, Sheet, SheetRow, StandingOut
@@ -406,7 +406,7 @@ def sweep_at_risk(uow: Uow, *, policy: AttendancePolicy, clock: Clock) -> int:
     return warned
 
 
-def require_open(cohort: Cohort) -> None:
+def require_open(cohort: Cohort | CohortGate) -> None:
     if cohort.closed_at is not None:
         raise RuleViolation(
             [RuleFailure("cohort.closed", f"the cohort was closed on {cohort.closed_on}; marks can no longer change")],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import asdict, fields
 from datetime import date
 from typing import Any
 
@@ -22,7 +23,13 @@ from services.attendance.adapters.orm import (
     RosterEntry,
     TrainingSession,
 )
-from services.attendance.adapters.repository import RosterGate
+from services.attendance.adapters.repository import (
+    CheckInTarget,
+    CohortGate,
+    PunchedMark,
+    RosterGate,
+    SessionSlot,
+)
 from shared.auth import Principal
 from shared.pagination import PageParams
 from shared.problems import not_found
@@ -237,25 +244,32 @@ class FakeAttendanceRepository:
             self.completions[(d.cohort_id, d.trainee_id)] = d
 
     # -- marks --------------------------------------------------------------------------------------
-    def check_in_target(
-        self, session_id: uuid.UUID, trainee_id: uuid.UUID
-    ) -> tuple[TrainingSession, Cohort, RosterEntry | None] | None:
+    def check_in_target(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> CheckInTarget | None:
         ts = self.sessions.get(session_id)
         if ts is None:
             return None
-        return ts, self.cohorts[ts.cohort_id], self.roster.get((ts.cohort_id, trainee_id))
+        cohort = self.cohorts[ts.cohort_id]
+        entry = self.roster.get((ts.cohort_id, trainee_id))
+        return CheckInTarget(
+            SessionSlot(*(getattr(ts, f) for f in SessionSlot._fields)),
+            CohortGate(*(getattr(cohort, f) for f in CohortGate._fields)),
+            None if entry is None else RosterGate(*(getattr(entry, f) for f in RosterGate._fields)),
+        )
 
-    def mark_to_punch(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> Mark | None:
-        return self.marks.get((session_id, trainee_id))
+    def mark_to_punch(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> PunchedMark | None:
+        m = self.marks.get((session_id, trainee_id))
+        return None if m is None else PunchedMark(*(getattr(m, f.name) for f in fields(PunchedMark)))
 
-    def add_first_mark(self, mark: Mark) -> bool:
+    def add_first_mark(self, mark: PunchedMark) -> bool:
         if (mark.session_id, mark.trainee_id) in self.marks:
             return False
-        self.marks[(mark.session_id, mark.trainee_id)] = mark
+        self.marks[(mark.session_id, mark.trainee_id)] = Mark(**asdict(mark))
         return True
 
-    def save_punches(self, row: Mark) -> None:
-        self.marks[(row.session_id, row.trainee_id)] = row
+    def save_punches(self, row: PunchedMark) -> None:
+        stored = self.marks[(row.session_id, row.trainee_id)]
+        for name in ("mark", "punches", "check_in_at", "check_out_at", "updated_by", "updated_at"):
+            setattr(stored, name, getattr(row, name))
 
     def lock_marks(self, session_id: uuid.UUID, trainee_ids: list[uuid.UUID]) -> dict[uuid.UUID, Mark]:
         return {t: self.marks[(session_id, t)] for t in trainee_ids if (session_id, t) in self.marks}
