@@ -188,6 +188,23 @@ def test_the_same_reading_twice_answers_the_same_mark_and_keeps_one_punch():
     assert len(w.repo.marks[(w.sessions[0].id, w.trainees[0])].punches) == 1
 
 
+def test_a_single_reading_that_changes_the_standing_re_evaluates_the_trainee_and_may_lift_a_risk():
+    """A check-out that turns the mark absent moves the rate; a later reading that brings the mark back lifts
+    an at-risk trainee (the single path loads the roster entry only then)."""
+    w = World()
+    trainee = w.trainees[0]
+    w.clock.set(DAYS[0], time(12))
+    assert w.check_in(trainee, "08:58").mark == "present"
+    assert w.entry(trainee).current_rate is None  # a present mark leaves the standing alone
+    assert w.check_in(trainee, "10:00", kind="out").mark == "absent"
+    assert w.entry(trainee).current_rate == 0.0 and w.entry(trainee).at_risk
+    [warning] = w.uow.emitted(events.TRAINEE_AT_RISK)
+    assert warning["trainee_id"] == str(trainee)
+    w.clock.set(DAYS[0], time(19))
+    assert w.check_in(trainee, "10:05").mark == "out"  # back within the hour: a minor mark, not an absence
+    assert w.entry(trainee).current_rate == 1.0 and not w.entry(trainee).at_risk
+
+
 def test_a_reading_outside_the_window_or_off_the_roster_or_ahead_of_time_is_refused_and_stores_nothing():
     w = World()
     with pytest.raises(RuleViolation) as refused:
