@@ -27,7 +27,7 @@ from sqlalchemy import JSON, MetaData, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import registry, sessionmaker
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -120,13 +120,25 @@ class PgDriver:
         try:
             return self._driver.execute(sql, params)
         except psycopg.Error as exc:
-            dialect = self._connection.dialect
-            lost = dialect.is_disconnect(exc, self._driver, None)
-            if lost:
-                self._connection.invalidate(exc)
-            raise DBAPIError.instance(
-                sql, params, exc, psycopg.Error, hide_parameters=True, connection_invalidated=lost, dialect=dialect
-            ) from exc
+            raise self._translated(sql, params, exc) from exc
+
+    @contextmanager
+    def copy(self, sql: str) -> Iterator[Any]:
+        """``COPY ... FROM STDIN``: yields psycopg's ``Copy`` (``write_row``); its errors translated alike."""
+        try:
+            with self._driver.cursor() as cursor, cursor.copy(sql) as copy:
+                yield copy
+        except psycopg.Error as exc:
+            raise self._translated(sql, None, exc) from exc
+
+    def _translated(self, sql: str, params: Any, exc: psycopg.Error) -> StatementError:
+        dialect = self._connection.dialect
+        lost = dialect.is_disconnect(exc, self._driver, None)
+        if lost:
+            self._connection.invalidate(exc)
+        return DBAPIError.instance(
+            sql, params, exc, psycopg.Error, hide_parameters=True, connection_invalidated=lost, dialect=dialect
+        )
 
 
 def pg_driver(session: Session) -> PgDriver | None:

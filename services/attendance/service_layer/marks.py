@@ -11,6 +11,7 @@ from services.attendance.adapters.repository import (
     AttendanceRepository,
     CohortGate,
     FirstMarkRace,
+    NewMark,
     PunchedMark,
     RosterGate,
     SessionSlot,
@@ -58,11 +59,31 @@ def load_session(
 ) -> tuple[TrainingSession, Cohort]:
     ts = repo.training_session(session_id)
     cohort = repo.cohort(ts.cohort_id) if ts is not None else None
-    if ts is None or cohort is None or (principal.is_staff and not principal.sees_campus(cohort.campus)):
+    if ts is None or cohort is None:
+        raise not_found("session", session_id)
+    _require_visible(repo, principal, session_id, cohort)
+    return ts, cohort
+
+
+def load_slot(
+    repo: AttendanceRepository, principal: Principal, session_id: uuid.UUID
+) -> tuple[SessionSlot, CohortGate]:
+    """``load_session`` as plain values, for a batch of readings (no entity to build)."""
+    found = repo.session_target(session_id)
+    if found is None:
+        raise not_found("session", session_id)
+    _require_visible(repo, principal, session_id, found[1])
+    return found
+
+
+def _require_visible(
+    repo: AttendanceRepository, principal: Principal, session_id: uuid.UUID, cohort: Cohort | CohortGate
+) -> None:
+    """A 404 unless staff of the cohort's campus, or a trainee on its roster."""
+    if principal.is_staff and not principal.sees_campus(cohort.campus):
         raise not_found("session", session_id)
     if not principal.is_staff and not repo.on_roster(cohort.id, _as_uuid(principal.sub)):
         raise not_found("session", session_id)  # a trainee sees only the sessions of their own cohorts
-    return ts, cohort
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:
@@ -318,7 +339,7 @@ def _bulk_check_in(
     body: BulkCheckInIn,
 ) -> BulkReport:
     repo = uow.repo
-    ts, cohort = load_session(repo, principal, session_id)
+    ts, cohort = load_slot(repo, principal, session_id)
     require_open(cohort)
     now = wall_now(clock)
     latest = now + timedelta(minutes=1)
@@ -364,33 +385,23 @@ def _bulk_check_in(
         decided[trainee_id] = mark
         if row is None:
             inserts.append(
-                dict(
-                    session_id=ts.id,
-                    cohort_id=cohort.id,
-                    trainee_id=trainee_id,
-                    mark=mark,
-                    source="punches",
-                    punches=punches,
-                    check_in_at=aware(presence.check_in, clock),
-                    check_out_at=aware(presence.check_out, clock),
-                    updated_by=principal.sub,
-                    updated_at=stamp,
-                )
+                NewMark(trainee_id, mark, punches, aware(presence.check_in, clock), aware(presence.check_out, clock))
             )
         else:
             row.punches, row.mark, row.updated_by, row.updated_at = punches, mark, principal.sub, stamp
             row.check_in_at = aware(presence.check_in, clock)
             row.check_out_at = aware(presence.check_out, clock)
-    repo.add_marks(inserts)
+    repo.add_marks(ts.id, cohort.id, principal.sub, stamp, inserts)
     changed = [
         t
         for t, m in decided.items()
         if m != before.get(t) and (m in NEEDS_EVALUATION or before.get(t) in NEEDS_EVALUATION or gates[t].at_risk)
     ]
     if changed:
-        evaluate(
-            uow, policy=policy, cohort=cohort, entries=list(repo.roster_entries(cohort.id, changed).values()), now=now
-        )
+        cohort_row = repo.cohort(cohort.id)
+        assert cohort_row is not None  # read above, in this transaction
+        entries = list(repo.roster_entries(cohort.id, changed).values())
+        evaluate(uow, policy=policy, cohort=cohort_row, entries=entries, now=now)
     rows = [
         BulkRow(index=i, trainee_id=t, status=status, mark=decided.get(t))
         if failure is None

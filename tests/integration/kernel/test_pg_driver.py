@@ -45,6 +45,23 @@ def test_a_unique_violation_is_sqlalchemys_integrity_error(db):
             driver.execute("INSERT INTO once VALUES (%s)", (1,))
 
 
+def test_a_copy_that_breaks_a_unique_index_or_a_column_type_fails_as_sqlalchemys_error(db):
+    with db.new_session() as session:
+        pg_driver(session).execute("CREATE TABLE copied (id int PRIMARY KEY)")
+        session.commit()
+        driver = pg_driver(session)
+        with driver.copy("COPY copied (id) FROM STDIN") as copy:
+            copy.write_row((1,))
+        with pytest.raises(exc.IntegrityError):
+            with driver.copy("COPY copied (id) FROM STDIN") as copy:
+                copy.write_row((2,))
+                copy.write_row((1,))
+        session.rollback()
+        with pytest.raises(exc.DataError):
+            with pg_driver(session).copy("COPY copied (id) FROM STDIN") as copy:
+                copy.write_row(("not a number",))
+
+
 def test_timestamps_read_straight_from_psycopg_are_utc(databases):
     url = databases.new("pgdriverzone")
     admin = Database(url, pool_size=1)

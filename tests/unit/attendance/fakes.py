@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, fields
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from services.attendance.adapters.orm import (
@@ -26,6 +26,7 @@ from services.attendance.adapters.orm import (
 from services.attendance.adapters.repository import (
     CheckInTarget,
     CohortGate,
+    NewMark,
     PunchedMark,
     RosterGate,
     SessionSlot,
@@ -244,6 +245,10 @@ class FakeAttendanceRepository:
             self.completions[(d.cohort_id, d.trainee_id)] = d
 
     # -- marks --------------------------------------------------------------------------------------
+    def session_target(self, session_id: uuid.UUID) -> tuple[SessionSlot, CohortGate] | None:
+        found = self.check_in_target(session_id, uuid.uuid4())
+        return None if found is None else (found.session, found.cohort)
+
     def check_in_target(self, session_id: uuid.UUID, trainee_id: uuid.UUID) -> CheckInTarget | None:
         ts = self.sessions.get(session_id)
         if ts is None:
@@ -274,9 +279,18 @@ class FakeAttendanceRepository:
     def lock_marks(self, session_id: uuid.UUID, trainee_ids: list[uuid.UUID]) -> dict[uuid.UUID, Mark]:
         return {t: self.marks[(session_id, t)] for t in trainee_ids if (session_id, t) in self.marks}
 
-    def add_marks(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            mark = Mark(**row)
+    def add_marks(
+        self, session_id: uuid.UUID, cohort_id: uuid.UUID, writer: str, at: datetime, marks: list[NewMark]
+    ) -> None:
+        for new in marks:
+            mark = Mark(
+                **new._asdict(),
+                session_id=session_id,
+                cohort_id=cohort_id,
+                source="punches",
+                updated_by=writer,
+                updated_at=at,
+            )
             assert (mark.session_id, mark.trainee_id) not in self.marks, "uq_mark_session_trainee"
             self.marks[(mark.session_id, mark.trainee_id)] = mark
 
