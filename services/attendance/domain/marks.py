@@ -47,17 +47,32 @@ class CheckInPolicy:
 DEFAULT_CHECK_IN_POLICY = CheckInPolicy()
 
 
+@dataclass(frozen=True)
+class CheckInWindow:
+    """When a session's readings are taken, in local wall-clock time (worked out once for a batch of them)."""
+
+    opens: datetime
+    closes: datetime
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime, policy: CheckInPolicy) -> CheckInWindow:
+        return cls(start - timedelta(minutes=policy.opens_minutes), end + timedelta(minutes=policy.closes_minutes))
+
+    def failure(self, at: datetime) -> RuleFailure | None:
+        """None when a reading at ``at`` (local wall-clock time) falls in the window."""
+        if not self.opens <= at <= self.closes:
+            return RuleFailure(
+                "check-in.outside-window",
+                f"check-ins for this session are taken from {self.opens:%Y-%m-%d %H:%M} to {self.closes:%H:%M} "
+                "local time",
+                "at",
+            )
+        return None
+
+
 def window_failure(at: datetime, start: datetime, end: datetime, policy: CheckInPolicy) -> RuleFailure | None:
     """None when a reading at ``at`` (local wall-clock time) falls in the session's check-in window."""
-    opens = start - timedelta(minutes=policy.opens_minutes)
-    closes = end + timedelta(minutes=policy.closes_minutes)
-    if not opens <= at <= closes:
-        return RuleFailure(
-            "check-in.outside-window",
-            f"check-ins for this session are taken from {opens:%Y-%m-%d %H:%M} to {closes:%H:%M} local time",
-            "at",
-        )
-    return None
+    return CheckInWindow.of(start, end, policy).failure(at)
 
 
 def not_started_failure(mark: str, start: datetime, now: datetime) -> RuleFailure | None:

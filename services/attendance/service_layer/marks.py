@@ -344,6 +344,7 @@ def _bulk_check_in(
     now = wall_now(clock)
     latest = now + timedelta(minutes=1)
     start, end = bounds(ts)
+    window = rules.CheckInWindow.of(start, end, policy.check_in)
     ids = list({item.trainee_id for item in body.items})
     gates, existing = repo.readings_target(cohort.id, ts.id, ids)
     before = {t: m.mark for t, m in existing.items()}  # read now: the loop below changes these rows
@@ -353,7 +354,7 @@ def _bulk_check_in(
     for item in body.items:
         trainee_id = item.trainee_id
         at = to_wall(item.at, clock) if item.at else now
-        failure = _roster_failure(gates.get(trainee_id), ts) or rules.window_failure(at, start, end, policy.check_in)
+        failure = _roster_failure(gates.get(trainee_id), ts) or window.failure(at)
         if failure is None and at > latest:
             failure = RuleFailure("check-in.future", "a check-in cannot be recorded ahead of time", "at")
         if failure:
