@@ -119,7 +119,7 @@ def presence(punches: list[Punch]) -> Presence:
     seq = normalise(punches)
     if not seq:
         return Presence(None, None, ())
-    outs = tuple((seq[i].at, seq[i + 1].at) for i in range(1, len(seq) - 1, 2))
+    outs = tuple((seq[i].at, seq[i + 1].at) for i in range(1, len(seq) - 1, 2)) if len(seq) > 2 else ()
     check_out = seq[-1].at if seq[-1].kind == OUT_PUNCH else None
     return Presence(seq[0].at, check_out, outs)
 

@@ -347,7 +347,6 @@ def _bulk_check_in(
     window = rules.CheckInWindow.of(start, end, policy.check_in)
     ids = list({item.trainee_id for item in body.items})
     gates, existing = repo.readings_target(cohort.id, ts.id, ids)
-    before = {t: m.mark for t, m in existing.items()}  # read now: the loop below changes these rows
     # per trainee: the punches as stored (dicts) and as the domain reads them, the stored ones first
     readings: dict[uuid.UUID, tuple[list[dict], list[rules.Punch]]] = {}
     outcomes: list[tuple[uuid.UUID, str, RuleFailure | None]] = []
@@ -375,15 +374,19 @@ def _bulk_check_in(
     stamp = utcnow()
     inserts = []
     decided: dict[uuid.UUID, str] = {}
+    changed = []  # whose standing the new mark may move (an at-risk trainee may be lifted)
     for trainee_id, (punches, parsed) in readings.items():
         presence = rules.presence(parsed)
         row = existing.get(trainee_id)
+        previous = row.mark if row is not None else None
         mark = (
             rules.mark_of(presence, start, end, ts.hours, policy.marks)
             if row is None or row.source == "punches"
-            else row.mark
+            else previous
         )
         decided[trainee_id] = mark
+        if mark != previous and (mark in NEEDS_EVALUATION or previous in NEEDS_EVALUATION or gates[trainee_id].at_risk):
+            changed.append(trainee_id)
         if row is None:
             inserts.append(
                 NewMark(trainee_id, mark, punches, aware(presence.check_in, clock), aware(presence.check_out, clock))
@@ -393,11 +396,6 @@ def _bulk_check_in(
             row.check_in_at = aware(presence.check_in, clock)
             row.check_out_at = aware(presence.check_out, clock)
     repo.add_marks(ts.id, cohort.id, principal.sub, stamp, inserts)
-    changed = [
-        t
-        for t, m in decided.items()
-        if m != before.get(t) and (m in NEEDS_EVALUATION or before.get(t) in NEEDS_EVALUATION or gates[t].at_risk)
-    ]
     if changed:
         cohort_row = repo.cohort(cohort.id)
         assert cohort_row is not None  # read above, in this transaction
