@@ -6,8 +6,10 @@ unit of work commit. Methods are named by what they mean for attendance; the SQL
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time
 from typing import Any, NamedTuple
@@ -672,29 +674,33 @@ class AttendanceRepository:
         return {m.trainee_id: m for m in self.session.execute(query.with_for_update()).scalars()}
 
     def add_marks(
-        self, session_id: uuid.UUID, cohort_id: uuid.UUID, writer: str, at: datetime, marks: list[NewMark]
+        self, session_id: uuid.UUID, cohort_id: uuid.UUID, writer: str, at: datetime, marks: Iterable[NewMark]
     ) -> None:
         """Insert the first marks of these trainees for the session, written by ``writer`` at ``at``, in one go;
-        ``FirstMarkRace`` if another request wrote one of them meanwhile."""
-        if marks:
+        ``FirstMarkRace`` if another request wrote one of them meanwhile. ``marks`` is read once, as the rows
+        are sent: on PostgreSQL the first rows are being stored while the caller works out the next ones."""
+        pending = iter(marks)
+        first = next(pending, None)
+        if first is not None:
+            rows = itertools.chain((first,), pending)
             try:
                 if self._dialect == "postgresql":
-                    self._copy_marks(session_id, cohort_id, writer, at, marks)
+                    self._copy_marks(session_id, cohort_id, writer, at, rows)
                 else:
                     common = dict(session_id=session_id, cohort_id=cohort_id, source="punches", updated_by=writer)
                     self.session.execute(
-                        insert(Mark), [dict(m._asdict(), **common, id=uuid.uuid4(), updated_at=at) for m in marks]
+                        insert(Mark), [dict(m._asdict(), **common, id=uuid.uuid4(), updated_at=at) for m in rows]
                     )
             except IntegrityError as exc:  # uq_mark_session_trainee: the only constraint these rows can break
                 raise FirstMarkRace() from exc
         self.session.flush()
 
     def _copy_marks(
-        self, session_id: uuid.UUID, cohort_id: uuid.UUID, writer: str, at: datetime, marks: list[NewMark]
+        self, session_id: uuid.UUID, cohort_id: uuid.UUID, writer: str, at: datetime, marks: Iterable[NewMark]
     ) -> None:
         """PostgreSQL: new marks by COPY, the fastest way in (a unique violation fails it like an INSERT). What
         all rows share is turned into text once; the punches are dumped by pydantic's JSON writer (a tenth of
-        ``json.dumps``'s time for such a small list)."""
+        ``json.dumps``'s time for such a small list). psycopg sends the rows every 32 KB as they are written."""
         self.session.flush()  # what the ORM holds goes first, in statement order
         driver = pg_driver(self.session)
         assert driver is not None

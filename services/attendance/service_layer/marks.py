@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 from services.attendance.adapters.orm import Cohort, Mark, MarkChange, RosterEntry, TrainingSession
@@ -372,30 +373,34 @@ def _bulk_check_in(
         current[1].append(punch)
         outcomes.append((trainee_id, "accepted", None))
     stamp = utcnow()
-    inserts = []
     decided: dict[uuid.UUID, str] = {}
     changed = []  # whose standing the new mark may move (an at-risk trainee may be lifted)
-    for trainee_id, (punches, parsed) in readings.items():
-        presence = rules.presence(parsed)
-        row = existing.get(trainee_id)
-        previous = row.mark if row is not None else None
-        mark = (
-            rules.mark_of(presence, start, end, ts.hours, policy.marks)
-            if row is None or row.source == "punches"
-            else previous
-        )
-        decided[trainee_id] = mark
-        if mark != previous and (mark in NEEDS_EVALUATION or previous in NEEDS_EVALUATION or gates[trainee_id].at_risk):
-            changed.append(trainee_id)
-        if row is None:
-            inserts.append(
-                NewMark(trainee_id, mark, punches, aware(presence.check_in, clock), aware(presence.check_out, clock))
+
+    def decide_marks() -> Iterator[NewMark]:
+        """Each trainee's mark from all their punches; a first mark is handed to the repository as soon as it is
+        decided (COPY stores the first rows while the next are worked out), a mark already there is updated."""
+        for trainee_id, (punches, parsed) in readings.items():
+            presence = rules.presence(parsed)
+            row = existing.get(trainee_id)
+            previous = row.mark if row is not None else None
+            mark = (
+                rules.mark_of(presence, start, end, ts.hours, policy.marks)
+                if row is None or row.source == "punches"
+                else previous
             )
-        else:
-            row.punches, row.mark, row.updated_by, row.updated_at = punches, mark, principal.sub, stamp
-            row.check_in_at = aware(presence.check_in, clock)
-            row.check_out_at = aware(presence.check_out, clock)
-    repo.add_marks(ts.id, cohort.id, principal.sub, stamp, inserts)
+            decided[trainee_id] = mark
+            if mark != previous and (
+                mark in NEEDS_EVALUATION or previous in NEEDS_EVALUATION or gates[trainee_id].at_risk
+            ):
+                changed.append(trainee_id)
+            check_in_at, check_out_at = aware(presence.check_in, clock), aware(presence.check_out, clock)
+            if row is None:
+                yield NewMark(trainee_id, mark, punches, check_in_at, check_out_at)
+            else:
+                row.punches, row.mark, row.updated_by, row.updated_at = punches, mark, principal.sub, stamp
+                row.check_in_at, row.check_out_at = check_in_at, check_out_at
+
+    repo.add_marks(ts.id, cohort.id, principal.sub, stamp, decide_marks())
     if changed:
         cohort_row = repo.cohort(cohort.id)
         assert cohort_row is not None  # read above, in this transaction
