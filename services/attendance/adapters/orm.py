@@ -97,6 +97,8 @@ class Mark(Base, table=True):
         Index("ix_mark_cohort_trainee", "cohort_id", "trainee_id"),
     )
 
+    # On PostgreSQL the column also has a default (gen_random_uuid(), migration 0005): a bulk request's COPY
+    # leaves the id to the database. The schema comes from the migrations, which are tested against this model.
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     session_id: uuid.UUID = Field(foreign_key="training_session.id")
     cohort_id: uuid.UUID

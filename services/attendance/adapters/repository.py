@@ -56,6 +56,15 @@ class FirstMarkRace(Exception):
     """Another request wrote the first mark of one of these trainees after we looked (none was there to lock)."""
 
 
+def _breaks_first_mark_uniqueness(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is uq_mark_session_trainee's refusal (PostgreSQL names the constraint; SQLite its columns)."""
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) == "uq_mark_session_trainee"
+    return "UNIQUE constraint failed: mark.session_id, mark.trainee_id" in str(orig)
+
+
 class RosterGate(NamedTuple):
     """What a reading needs of a trainee's roster entry: whether the session is theirs, and whether a changed
     mark must be evaluated (an at-risk trainee may be lifted)."""
@@ -237,6 +246,7 @@ _READINGS_TARGET_PG = (
 )
 _MARKS = Mark.__table__  # type: ignore[attr-defined]
 _MARK_NAMES = tuple(f.name for f in fields(PunchedMark))
+assert set(_MARK_NAMES) == set(_MARKS.c.keys()), "PunchedMark names every column of mark"
 _INSERT_MARK_IF_NONE = per_dialect(
     lambda insert_: insert_(_MARKS).on_conflict_do_nothing(index_elements=["session_id", "trainee_id"])
 )
@@ -691,8 +701,10 @@ class AttendanceRepository:
                     self.session.execute(
                         insert(Mark), [dict(m._asdict(), **common, id=uuid.uuid4(), updated_at=at) for m in rows]
                     )
-            except IntegrityError as exc:  # uq_mark_session_trainee: the only constraint these rows can break
-                raise FirstMarkRace() from exc
+            except IntegrityError as exc:
+                if _breaks_first_mark_uniqueness(exc):
+                    raise FirstMarkRace() from exc
+                raise  # another fault (a missing value, a session gone): not a race, not to be retried
         self.session.flush()
 
     def _copy_marks(
@@ -707,16 +719,16 @@ class AttendanceRepository:
         shared_before = (str(session_id), str(cohort_id))
         shared_after = (writer, at.isoformat())
         with driver.copy(_COPY_MARKS) as copy:
-            for trainee_id, mark, punches, check_in_at, check_out_at in marks:
+            for m in marks:  # in _COPY_MARKS's order
                 copy.write_row(
                     (
                         *shared_before,
-                        trainee_id,
-                        mark,
+                        m.trainee_id,
+                        m.mark,
                         "punches",
-                        to_json(punches).decode(),
-                        check_in_at,
-                        check_out_at,
+                        to_json(m.punches).decode(),
+                        m.check_in_at,
+                        m.check_out_at,
                         *shared_after,
                     )
                 )

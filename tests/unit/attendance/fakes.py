@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Any
@@ -280,7 +281,7 @@ class FakeAttendanceRepository:
         return {t: self.marks[(session_id, t)] for t in trainee_ids if (session_id, t) in self.marks}
 
     def add_marks(
-        self, session_id: uuid.UUID, cohort_id: uuid.UUID, writer: str, at: datetime, marks: list[NewMark]
+        self, session_id: uuid.UUID, cohort_id: uuid.UUID, writer: str, at: datetime, marks: Iterable[NewMark]
     ) -> None:
         for new in marks:
             mark = Mark(
