@@ -48,7 +48,7 @@ from shared.unit_of_work import UnitOfWork
 
 Uow = UnitOfWork[AttendanceRepository]
 NEEDS_EVALUATION = rules.MINOR | {rules.ABSENT}
-Slot = TrainingSession | SessionSlot  # a session as an entity, or as the plain values a single reading reads
+Slot = TrainingSession | SessionSlot  # a session as an entity, or as the plain values the readings read
 
 
 def bounds(ts: Slot) -> tuple[datetime, datetime]:
@@ -158,11 +158,8 @@ def _check_in_target(
     if found is None:
         raise not_found("session", session_id)
     ts, cohort, entry = found.session, found.cohort, found.gate
-    if principal.is_staff:
-        if not principal.sees_campus(cohort.campus):
-            raise not_found("session", session_id)
-    elif entry is None or principal.sub != str(trainee_id):
-        load_session(repo, principal, session_id)  # is the trainee's own cohort's session, or a 404
+    if principal.is_staff or entry is None or principal.sub != str(trainee_id):
+        _require_visible(repo, principal, session_id, cohort)  # a trainee on the roster checking in itself sees it
     return ts, cohort, entry
 
 
@@ -330,6 +327,31 @@ def bulk_check_in(
     )
 
 
+class _TraineeReadings:
+    """One trainee's side of a batch of readings: the roster's refusal if any, the stored mark, and the punches
+    as stored (dicts) and as the domain reads them, the stored ones first (made at the first reading that
+    passes the checks); ``mark`` once decided."""
+
+    __slots__ = ("gate", "refusal", "stored", "punches", "parsed", "mark")
+
+    def __init__(self, gate: RosterGate | None, refusal: RuleFailure | None, stored: Mark | None) -> None:
+        self.gate, self.refusal, self.stored = gate, refusal, stored
+        self.punches: list[dict] = []
+        self.parsed: list[rules.Punch] | None = None
+        self.mark: str | None = None
+
+    def add(self, punch: rules.Punch, method: str) -> bool:
+        """Add a reading; False if the trainee has it already (a trainee has a few punches a session)."""
+        if self.parsed is None:
+            self.punches = list(self.stored.punches) if self.stored is not None else []
+            self.parsed = _punches(self.stored)
+        if punch in self.parsed:
+            return False
+        self.punches.append({"kind": punch.kind, "at": punch.at.isoformat(), "method": method})
+        self.parsed.append(punch)
+        return True
+
+
 def _bulk_check_in(
     uow: Uow,
     *,
@@ -348,71 +370,72 @@ def _bulk_check_in(
     window = rules.CheckInWindow.of(start, end, policy.check_in)
     ids = list({item.trainee_id for item in body.items})
     gates, existing = repo.readings_target(cohort.id, ts.id, ids)
-    # per trainee: the punches as stored (dicts) and as the domain reads them, the stored ones first
-    readings: dict[uuid.UUID, tuple[list[dict], list[rules.Punch]]] = {}
-    outcomes: list[tuple[uuid.UUID, str, RuleFailure | None]] = []
+    trainees: dict[uuid.UUID, _TraineeReadings] = {}
+    outcomes: list[tuple[uuid.UUID, str, RuleFailure | None, _TraineeReadings]] = []
     for item in body.items:
         trainee_id = item.trainee_id
+        mine = trainees.get(trainee_id)
+        if mine is None:
+            gate = gates.get(trainee_id)
+            mine = trainees[trainee_id] = _TraineeReadings(gate, _roster_failure(gate, ts), existing.get(trainee_id))
         at = to_wall(item.at, clock) if item.at else now
-        failure = _roster_failure(gates.get(trainee_id), ts) or window.failure(at)
+        failure = mine.refusal or window.failure(at)
         if failure is None and at > latest:
             failure = RuleFailure("check-in.future", "a check-in cannot be recorded ahead of time", "at")
         if failure:
-            outcomes.append((trainee_id, "refused", failure))
+            outcomes.append((trainee_id, "refused", failure, mine))
             continue
-        current = readings.get(trainee_id)
-        if current is None:
-            stored = existing.get(trainee_id)
-            current = (list(stored.punches) if stored else [], _punches(stored))
-            readings[trainee_id] = current
         punch = rules.Punch(item.kind, at)
-        if punch in current[1]:  # a trainee has a few punches a session
-            outcomes.append((trainee_id, "duplicate", None))
-            continue
-        current[0].append({"kind": item.kind, "at": at.isoformat(), "method": item.method})
-        current[1].append(punch)
-        outcomes.append((trainee_id, "accepted", None))
+        if mine.add(punch, item.method):
+            outcomes.append((trainee_id, "accepted", None, mine))
+        else:  # the same reading twice
+            outcomes.append((trainee_id, "duplicate", None, mine))
     stamp = utcnow()
-    decided: dict[uuid.UUID, str] = {}
     changed = []  # whose standing the new mark may move (an at-risk trainee may be lifted)
 
     def decide_marks() -> Iterator[NewMark]:
         """Each trainee's mark from all their punches; a first mark is handed to the repository as soon as it is
-        decided (COPY stores the first rows while the next are worked out), a mark already there is updated."""
-        for trainee_id, (punches, parsed) in readings.items():
-            presence = rules.presence(parsed)
-            row = existing.get(trainee_id)
+        decided (COPY stores the first rows while the next are worked out), a mark already there is updated.
+        Read to the end by ``add_marks`` (checked below): ``changed`` is filled on the way. It touches no
+        database itself: it runs while the COPY is open."""
+        for trainee_id, mine in trainees.items():
+            if mine.parsed is None:
+                continue  # every reading of the trainee refused: nothing changes
+            presence = rules.presence(mine.parsed)
+            row = mine.stored
             previous = row.mark if row is not None else None
-            mark = (
+            mark = mine.mark = (
                 rules.mark_of(presence, start, end, ts.hours, policy.marks)
                 if row is None or row.source == "punches"
-                else previous
+                else row.mark
             )
-            decided[trainee_id] = mark
             if mark != previous and (
-                mark in NEEDS_EVALUATION or previous in NEEDS_EVALUATION or gates[trainee_id].at_risk
+                mark in NEEDS_EVALUATION
+                or previous in NEEDS_EVALUATION
+                or (mine.gate is not None and mine.gate.at_risk)
             ):
                 changed.append(trainee_id)
             check_in_at, check_out_at = aware(presence.check_in, clock), aware(presence.check_out, clock)
             if row is None:
-                yield NewMark(trainee_id, mark, punches, check_in_at, check_out_at)
+                yield NewMark(trainee_id, mark, mine.punches, check_in_at, check_out_at)
             else:
-                row.punches, row.mark, row.updated_by, row.updated_at = punches, mark, principal.sub, stamp
+                row.punches, row.mark, row.updated_by, row.updated_at = mine.punches, mark, principal.sub, stamp
                 row.check_in_at, row.check_out_at = check_in_at, check_out_at
 
     repo.add_marks(ts.id, cohort.id, principal.sub, stamp, decide_marks())
+    assert all(t.mark is not None for t in trainees.values() if t.parsed is not None), "add_marks reads them all"
     if changed:
         cohort_row = repo.cohort(cohort.id)
         assert cohort_row is not None  # read above, in this transaction
         entries = list(repo.roster_entries(cohort.id, changed).values())
         evaluate(uow, policy=policy, cohort=cohort_row, entries=entries, now=now)
     rows = [
-        BulkRow(index=i, trainee_id=t, status=status, mark=decided.get(t))
+        BulkRow(index=i, trainee_id=t, status=status, mark=mine.mark)
         if failure is None
         else BulkRow(index=i, trainee_id=t, status=status, rule=failure.rule, message=failure.message)
-        for i, (t, status, failure) in enumerate(outcomes)
+        for i, (t, status, failure, mine) in enumerate(outcomes)
     ]
-    counts = Counter(status for _, status, _ in outcomes)
+    counts = Counter(status for _, status, _, _ in outcomes)
     return BulkReport(
         session_id=ts.id,
         received=len(body.items),
