@@ -231,13 +231,7 @@ _BULK_LOCKED_MARK = (
     .lateral("bulk_locked_mark")
 )
 _READINGS_TARGET_PG = (
-    select(
-        RosterEntry.trainee_id,
-        RosterEntry.enrolled_on,
-        RosterEntry.withdrawn_on,
-        RosterEntry.at_risk,
-        _BULK_LOCKED_MARK.c.id,
-    )
+    select(*_GATE, _BULK_LOCKED_MARK.c.id)
     .outerjoin(_BULK_LOCKED_MARK, true())
     .where(
         RosterEntry.cohort_id == bindparam("b_cohort"),
@@ -424,20 +418,19 @@ class AttendanceRepository:
         """For a batch of readings: the roster facts of these trainees (plain rows, no entities to build) and
         their marks of the session, locked. On PostgreSQL one read does both (a LATERAL sub-select FOR UPDATE
         gives the ids of the marks there are; only those, if any, are then loaded as entities)."""
-        gate = (RosterEntry.trainee_id, RosterEntry.enrolled_on, RosterEntry.withdrawn_on, RosterEntry.at_risk)
         if self._dialect != "postgresql":
-            query = select(*gate).where(
+            query = select(*_GATE).where(
                 RosterEntry.cohort_id == cohort_id, self._among(RosterEntry.trainee_id, trainee_ids)
             )
             gates = {row[0]: RosterGate(*row) for row in self.session.execute(query)}
             return gates, self.lock_marks(session_id, trainee_ids)
         gates, marked = {}, []
-        for trainee_id, enrolled_on, withdrawn_on, at_risk, mark_id in fast_execute(
+        for *gate, mark_id in fast_execute(
             self.session,
             _READINGS_TARGET_PG,
             {"b_cohort": cohort_id, "b_session": session_id, "b_trainees": trainee_ids},
         ):
-            gates[trainee_id] = RosterGate(trainee_id, enrolled_on, withdrawn_on, at_risk)
+            gates[gate[0]] = RosterGate(*gate)
             if mark_id is not None:
                 marked.append(mark_id)
         if not marked:

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -105,7 +105,21 @@ class SeatOffer:
         return history.CohortTerms(self.cohort_id, self.start_date, self.end_date, self.total_hours)
 
 
-OFFERED_APPLICATION = list(SeatOffer.__dataclass_fields__)[:11]  # the application's own columns
+# Where each of SeatOffer's values comes from: the application's own columns (OFFERED_APPLICATION), and these.
+_OFFER_EXTRAS = {
+    "name": Applicant.name,
+    "birth_date": Applicant.birth_date,
+    "merged_into": Applicant.merged_into,
+    "start_date": Cohort.start_date,
+    "end_date": Cohort.end_date,
+    "plan_version": Cohort.plan_version,
+    "programme_code": Programme.code,
+    "total_hours": Programme.total_hours,
+}
+OFFERED_APPLICATION = [f.name for f in fields(SeatOffer) if f.name not in _OFFER_EXTRAS]
+_OFFER_COLUMNS = [
+    _OFFER_EXTRAS[f.name] if f.name in _OFFER_EXTRAS else getattr(Application, f.name) for f in fields(SeatOffer)
+]
 
 
 def terms(cohort: Cohort, programme: Programme) -> history.CohortTerms:
@@ -133,17 +147,7 @@ _MEMBERS = _MEMBERS.union_all(select(Applicant.id).where(Applicant.merged_into =
 # The history of a person whose surviving record is ``b_root``: every record merged into it, along chains.
 _PERSON_PARTICIPATIONS = _PARTICIPATION_COLUMNS.where(Enrollment.applicant_id.in_(select(_MEMBERS.c.id)))
 _SEAT_TO_ACCEPT = (
-    select(
-        *(getattr(Application, f) for f in OFFERED_APPLICATION),
-        Applicant.name,
-        Applicant.birth_date,
-        Applicant.merged_into,
-        Cohort.start_date,
-        Cohort.end_date,
-        Cohort.plan_version,
-        Programme.code,
-        Programme.total_hours,
-    )
+    select(*_OFFER_COLUMNS)  # in SeatOffer's order
     .join(Applicant, Applicant.id == Application.applicant_id)
     .join(Cohort, Cohort.id == Application.cohort_id)
     .join(Programme, Programme.id == Cohort.programme_id)

@@ -230,15 +230,15 @@ class FakeEnrollmentRepository:
         applicant, cohort = self.applicants_[app.applicant_id], self.cohorts_[app.cohort_id]
         programme = self.programmes_[cohort.programme_id]
         return SeatOffer(
-            *(getattr(app, f) for f in OFFERED_APPLICATION),
-            applicant.name,
-            applicant.birth_date,
-            applicant.merged_into,
-            cohort.start_date,
-            cohort.end_date,
-            cohort.plan_version,
-            programme.code,
-            programme.total_hours,
+            **{f: getattr(app, f) for f in OFFERED_APPLICATION},
+            name=applicant.name,
+            birth_date=applicant.birth_date,
+            merged_into=applicant.merged_into,
+            start_date=cohort.start_date,
+            end_date=cohort.end_date,
+            plan_version=cohort.plan_version,
+            programme_code=programme.code,
+            total_hours=programme.total_hours,
         )
 
     def history_of_person(
